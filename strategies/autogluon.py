@@ -1,0 +1,109 @@
+"""The leaderboard workhorse: an AutoGluon TabularPredictor bagged on the run's own folds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agent.competition import Competition, _label_key
+from agent.dataset import Dataset
+from agent.metrics import REGRESSION, score_prediction
+from strategies.base import Budget, Candidate, Strategy
+
+log = logging.getLogger("podium.autogluon")
+FOLD_COLUMN = "__podium_fold__"
+
+
+class AutoGluonStrategy(Strategy):
+    """Fit AutoGluon with the competition metric; every bagged model becomes a candidate with OOF predictions.
+
+    Folds come from the run (AutoGluon's `groups`), so OOF predictions line up with every other strategy's.
+    Folds are fitted sequentially and dynamic stacking is off: both would nest Ray inside a Ray task.
+    """
+
+    name = "autogluon"
+
+    def __init__(self, path: Path, presets: str = "best_quality", num_stack_levels: int | None = None,
+                 excluded_model_types: list[str] | None = None, verbosity: int = 2):
+        self.path = Path(path)
+        self.presets = presets
+        self.num_stack_levels = num_stack_levels
+        self.excluded_model_types = excluded_model_types or []
+        self.verbosity = verbosity
+
+    def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
+        from autogluon.tabular import TabularPredictor
+
+        train = data.X.copy()
+        train[competition.target] = data.labels.to_numpy()
+        train[FOLD_COLUMN] = data.folds
+        predictor = TabularPredictor(
+            label=competition.target,
+            problem_type=competition.problem_type,
+            eval_metric=competition.metric.ag_scorer(competition.problem_type),
+            path=str(self.path),
+            groups=FOLD_COLUMN,
+            positive_class=competition.positive_class if competition.problem_type == "binary" else None,
+            verbosity=self.verbosity,
+        )
+        extra = {"num_stack_levels": self.num_stack_levels} if self.num_stack_levels is not None else {}
+        started = time.monotonic()
+        predictor.fit(
+            train,
+            presets=self.presets,
+            time_limit=max(1.0, budget.seconds),
+            num_cpus=budget.cpus,
+            num_gpus=0,
+            memory_limit=budget.memory_gb,
+            dynamic_stacking=False,
+            ag_args_ensemble={"fold_fitting_strategy": "sequential_local"},
+            excluded_model_types=self.excluded_model_types,
+            **extra,
+        )
+        fit_seconds = time.monotonic() - started
+        return self.candidates(predictor, competition, data, fit_seconds)
+
+    def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float) -> list[Candidate]:
+        """Every model with out-of-fold predictions, scored in the competition metric, best first."""
+        board = predictor.leaderboard(silent=True).set_index("model")
+        oof_all = predictor.predict_proba_multi(data=None) if competition.is_classification else \
+            predictor.predict_multi(data=None)
+        models = [m for m in oof_all if m in board.index]
+        if competition.is_classification:
+            test_all = predictor.predict_proba_multi(data=data.X_test, models=models)
+        else:
+            test_all = predictor.predict_multi(data=data.X_test, models=models)
+        best = predictor.model_best
+        candidates = []
+        for model in models:
+            oof = _as_prediction(oof_all[model], competition)
+            if len(oof) != len(data.y) or np.isnan(oof).any():
+                log.warning("Skipping %s: its out-of-fold predictions do not cover every training row", model)
+                continue
+            candidates.append(Candidate(
+                name=f"autogluon/{model}",
+                strategy=self.name,
+                oof=oof,
+                test=_as_prediction(test_all[model], competition),
+                score=score_prediction(competition.metric, data.y, oof),
+                fit_seconds=float(board.loc[model, "fit_time"]) if model != best else fit_seconds,
+                artifact=str(self.path),
+                info={"model": model, "stack_level": int(board.loc[model, "stack_level"]),
+                      "autogluon_best": model == best},
+            ))
+        metric = competition.metric
+        return sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)
+
+
+def _as_prediction(frame, competition: Competition) -> np.ndarray:
+    """AutoGluon's output to podium's convention: values, P(positive), or a matrix in class-code order."""
+    if competition.problem_type == REGRESSION:
+        return np.asarray(frame, dtype=float)
+    frame = pd.DataFrame(frame)
+    by_key = {_label_key(c): c for c in frame.columns}
+    matrix = np.column_stack([frame[by_key[_label_key(c)]].to_numpy(dtype=float) for c in competition.classes])
+    return matrix[:, 1] if competition.problem_type == "binary" else matrix
