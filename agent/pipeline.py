@@ -18,6 +18,7 @@ from agent.competition import Competition, infer_competition
 from agent.config import CONFIG_DIR, Settings, load_settings, read_yaml
 from agent.data import read_competition
 from agent.dataset import build_dataset
+from agent.errors import PodiumError
 from agent.logs import run_log
 from agent.runs import Run
 from agent.sources import resolve_source
@@ -72,7 +73,10 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
         try:
             _execute(run, source, settings, layers, options, deadline, notify)
         except BaseException as error:
-            log.exception("Run failed")
+            if isinstance(error, PodiumError):
+                log.error("Run failed: %s", error.message)
+            else:
+                log.exception("Run failed")
             run.fail(error)
             raise
         run.succeed()

@@ -1,0 +1,60 @@
+"""Shared fixtures: Kaggle-style competitions built from the packaged development corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import devcorpus
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("corpus")
+
+
+@pytest.fixture(scope="session")
+def build_corpus(corpus_dir):
+    """Build (once per session) a small competition folder from a corpus task."""
+    built: dict[tuple, Path] = {}
+
+    def build(task: str, rows: int = 600, **options) -> Path:
+        key = (task, rows, tuple(sorted(options.items())))
+        if key not in built:
+            name = f"{task}-{rows}-{len(built)}"
+            built[key] = devcorpus.build(task, corpus_dir / name, rows=rows, **options)
+        return built[key]
+
+    return build
+
+
+def write_competition(folder: Path, train: pd.DataFrame, test: pd.DataFrame, sample: pd.DataFrame,
+                      declared: dict | None = None) -> Path:
+    """Write a plain competition folder (no arena layout) from tables made in a test."""
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    train.to_csv(folder / "train.csv", index=False)
+    test.to_csv(folder / "test.csv", index=False)
+    sample.to_csv(folder / "sample_submission.csv", index=False)
+    if declared:
+        (folder / "competition.yaml").write_text(yaml.safe_dump(declared))
+    return folder
+
+
+def hidden_answers(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "private" / "answers.csv")
+
+
+def make_tables(n: int = 200, seed: int = 0, target_values=None):
+    """A small synthetic table with a learnable target; `target_values` maps a score to labels."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    score = x1 + 0.5 * x2 + (colour == "red")
+    frame = pd.DataFrame({"id": np.arange(n) + 1000, "x1": x1, "x2": x2, "colour": colour})
+    frame["target"] = target_values(score) if target_values else score
+    return frame
