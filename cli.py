@@ -33,7 +33,8 @@ def fail(error: BaseException, hint: str | None = None) -> typer.Exit:
 
 @app.command("run")
 def run_command(
-    source: Annotated[str, typer.Argument(help="A competition folder (train.csv, test.csv, sample_submission.csv).")],
+    source: Annotated[str | None, typer.Argument(
+        help="A competition folder (train.csv, test.csv, sample_submission.csv).")] = None,
     time_limit: Annotated[float | None, typer.Option("--time-limit", "-t", help="Wall-clock seconds for the whole "
                                                     "run (default from configs/default.yaml).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML over configs/default.yaml.")] = None,
@@ -44,16 +45,23 @@ def run_command(
     id_column: Annotated[str | None, typer.Option("--id-column", help="Override the inferred id column.")] = None,
     task: Annotated[str | None, typer.Option("--task", help="binary, multiclass or regression.")] = None,
     cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs to use (default: all).")] = None,
-    memory_gb: Annotated[float | None, typer.Option("--memory-gb", help="Memory (default: 90% of free).")] = None,
+    memory_gb: Annotated[float | None, typer.Option("--memory-gb", help="Memory (default: 80% of free).")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Join this Ray cluster instead of "
+                                                    "starting a local Ray (also RAY_ADDRESS).")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue a stopped run from its directory: "
+                                                "finished work (AutoGluon fit, Optuna trials) is kept.")] = None,
 ) -> None:
     """Enter a competition end to end and write runs/<competition>/<run-id>/.
 
     Example: podium run ./titanic --time-limit 600 --metric AUC
+
+    Resume a killed run: podium run --resume runs/titanic/20261128-101500-1a2b3c
     """
     from agent.pipeline import RunOptions, run_competition
 
     options = RunOptions(
         source=source, config_file=config, out=out, time_limit=time_limit, seed=seed, cpus=cpus, memory_gb=memory_gb,
+        ray_address=ray_address, resume=resume,
         competition={"evaluation_metric": metric, "target": target, "id_column": id_column, "task": task},
     )
     try:
@@ -94,6 +102,35 @@ def metrics_command() -> None:
         table.add_row(metric.name, "max" if metric.greater_is_better else "min", metric.needs,
                       ", ".join(sorted(metric.tasks)), ", ".join(aliases(metric)))
     console.print(table)
+
+
+@app.command("monitor")
+def monitor_command(
+    artifact_dir: Annotated[Path, typer.Argument(help="The production model's folder (holds reference_profile.json).")],
+    new_data: Annotated[Path, typer.Argument(help="New rows: a CSV, or a JSON-lines request log.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where drift.json and drift.png go "
+                                             "(default ARTIFACT_DIR/monitor).")] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", help="PSI at or above which a feature has "
+                                                    "drifted (default monitor.psi_drift, 0.25).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML over configs/default.yaml.")] = None,
+) -> None:
+    """Compare new data with a production model's training data; exit 0 ok, 1 drift, 2 bad input.
+
+    Example: podium monitor runs/titanic/RUN_ID/production new_rows.csv --out drift/ --threshold 0.2
+    """
+    try:
+        from agent.monitor.command import drift_table, monitor_settings, run_monitor
+
+        report, paths = run_monitor(artifact_dir, new_data, out, monitor_settings(config, threshold))
+    except Exception as error:  # noqa: BLE001 - exit 1 means drift to cron and CI, so every failure exits 2
+        fail(error)
+        raise typer.Exit(2) from None
+    console.print(drift_table(report))
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(f"wrote {paths['json']} and {paths['png']}", highlight=False)
+    if report.verdict == "drift":
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -25,9 +25,9 @@ def cache_dir() -> Path:
     return Path(os.environ.get("PODIUM_CACHE_DIR", Path.home() / ".cache" / "podium")).expanduser()
 
 
-@dataclass
+@dataclass(eq=False)
 class Task:
-    """A submitted unit of work."""
+    """A submitted unit of work (hashable by identity, so it can key a dict of work in flight)."""
 
     name: str
     ref: Any
@@ -75,13 +75,32 @@ class RayExecutor:
 
         return int(ray.cluster_resources().get("CPU", 1))
 
+    def node_cpus(self) -> int:
+        """CPUs of the largest alive node: the most one task (an AutoGluon fit) can use."""
+        import ray
+
+        return int(max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=1))
+
+    def node_memory_gb(self) -> float:
+        """Schedulable memory of the largest alive node; a task asking for more would wait forever."""
+        import ray
+
+        return max((n["Resources"].get("memory", 0) for n in ray.nodes() if n.get("Alive")), default=0) / GB
+
+    def put(self, value: Any) -> Any:
+        """Store a large argument once in the object store; pass the handle to many tasks."""
+        import ray
+
+        return ray.put(value)
+
     def submit(self, fn: Callable, *args: Any, name: str | None = None, num_cpus: float = 1,
                memory_gb: float | None = None, max_retries: int = 0, **kwargs: Any) -> Task:
         import ray
 
         options: dict[str, Any] = {"num_cpus": num_cpus, "max_retries": max_retries, "name": name or fn.__name__}
         if memory_gb:
-            options["memory"] = int(memory_gb * GB)
+            largest = self.node_memory_gb()
+            options["memory"] = int(min(memory_gb, largest * 0.95 if largest else memory_gb) * GB)
         remote = ray.remote(fn).options(**options)
         return Task(name=options["name"], ref=remote.remote(*args, **kwargs))
 

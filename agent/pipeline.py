@@ -1,4 +1,4 @@
-"""One run, source to run directory: fetch, infer, fit, submit. Data flows one way."""
+"""One run, source to run directory: fetch, infer, fit, blend, submit. Data flows one way."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,25 +17,25 @@ from agent import overrides
 from agent.atomic import write_text
 from agent.competition import Competition, infer_competition
 from agent.config import CONFIG_DIR, Settings, load_settings, read_yaml
-from agent.data import read_competition
-from agent.dataset import build_dataset
-from agent.errors import PodiumError
+from agent.data import CompetitionData, read_competition
+from agent.dataset import Dataset, build_dataset
+from agent.errors import InputError, PodiumError
+from agent.executor import RayExecutor, check_shared_path
 from agent.logs import run_log
-from agent.runs import Run
+from agent.runs import SUCCEEDED, Run
 from agent.sources import resolve_source
 from agent.submission import build_submission, write_submission
-from strategies.base import Budget, Candidate
 
 log = logging.getLogger("podium.pipeline")
 Notify = Callable[[str], None]
-MIN_FIT_SECONDS = 5.0
+FINAL_RESERVE_SECONDS = 3.0  # writing the submission and the manifest
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """What the user asked for on the command line; None means "use the configuration"."""
 
-    source: str
+    source: str | None = None
     config_file: Path | None = None
     out: Path | None = None
     time_limit: float | None = None
@@ -42,6 +43,9 @@ class RunOptions:
     competition: dict[str, Any] = field(default_factory=dict)  # target, id_column, task, evaluation_metric...
     cpus: int | None = None
     memory_gb: float | None = None
+    ray_address: str | None = None
+    resume: Path | None = None
+    run_id: str | None = None
 
 
 def resolve_settings(options: RunOptions, slug: str) -> tuple[Settings, list[tuple[str, dict[str, Any]]]]:
@@ -59,19 +63,43 @@ def resolve_settings(options: RunOptions, slug: str) -> tuple[Settings, list[tup
     return load_settings(*layers), layers
 
 
+def _open_run(options: RunOptions):
+    """A new run directory, or the stopped one named by --resume with its own configuration."""
+    if options.resume:
+        run = Run.load(options.resume)
+        if run.manifest.get("status") == SUCCEEDED:
+            raise InputError("This run already succeeded; there is nothing to resume", where=str(run.path),
+                             fix="start a new run with `podium run SOURCE`")
+        source = resolve_source(run.manifest["source"])
+        saved = read_yaml(run.file("config.yaml"))
+        layers = [("resumed run's config.yaml", saved)]
+        if options.time_limit:
+            layers.append(("command line", {"run": {"time_limit": options.time_limit}}))
+        settings = load_settings(*layers)
+        layers = [(name, layer) for name, layer in layers if name != "command line"]
+        run.resume()
+        return run, source, settings, layers
+    if not options.source:
+        raise InputError("Nothing to run", fix="pass a competition folder or slug, or --resume RUN_DIR")
+    source = resolve_source(options.source)
+    settings, layers = resolve_settings(options, source.slug)
+    run = Run.create(Path(settings.run.out), source.slug, run_id=options.run_id, source=options.source,
+                     time_limit=settings.run.time_limit, seed=settings.run.seed)
+    write_text(run.file("config.yaml"), yaml.safe_dump(settings.dump(), sort_keys=False))
+    return run, source, settings, layers
+
+
 def run_competition(options: RunOptions, notify: Notify = lambda message: None) -> Run:
     """Run one competition end to end; the returned Run's manifest says how it went."""
     started = time.monotonic()
-    source = resolve_source(options.source)
-    settings, layers = resolve_settings(options, source.slug)
+    run, source, settings, layers = _open_run(options)
     deadline = started + settings.run.time_limit
-    run = Run.create(Path(settings.run.out), source.slug, source=options.source,
-                     time_limit=settings.run.time_limit, seed=settings.run.seed)
-    write_text(run.file("config.yaml"), yaml.safe_dump(settings.dump(), sort_keys=False))
+    executor = RayExecutor(address=options.ray_address or settings.ray.address, num_cpus=options.cpus,
+                           object_store_gb=settings.ray.object_store_gb)
     with run_log(run.file("podium.log")):
         log.info("Run %s of %s in %s", run.manifest["run_id"], source.slug, run.path)
         try:
-            _execute(run, source, settings, layers, options, deadline, notify)
+            _execute(run, source, settings, layers, options, executor, deadline, notify)
         except BaseException as error:
             if isinstance(error, PodiumError):
                 log.error("Run failed: %s", error.message)
@@ -79,21 +107,33 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
                 log.exception("Run failed")
             run.fail(error)
             raise
+        finally:
+            executor.shutdown()
         run.succeed()
         log.info("Run succeeded in %.1fs", run.elapsed())
     return run
 
 
-def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, deadline: float,
-             notify: Notify) -> None:
-    notify("Fetching the competition files")
+def _fetch_and_load(run: Run, source) -> tuple[Any, CompetitionData]:
     with run.phase("fetch"):
         fetched = source.fetch()
         run.update(competition_files={k: str(v) for k, v in fetched.files.items()}, host_metadata=fetched.metadata)
-
-    notify("Reading the tables")
     with run.phase("load"):
         data = read_competition(fetched.files["train"], fetched.files["test"], fetched.files["sample_submission"])
+    return fetched, data
+
+
+def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, executor: RayExecutor,
+             deadline: float, notify: Notify) -> None:
+    notify("Fetching the data while Ray starts")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Ray must start on the main thread; data loads beside it
+        loading = pool.submit(_fetch_and_load, run, source)
+        try:
+            with run.phase("ray_start"):
+                executor.start()
+                check_shared_path(executor, run.path)
+        finally:
+            fetched, data = loading.result()
 
     notify("Inferring the task")
     with run.phase("infer"):
@@ -111,46 +151,44 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         run.update(data={"train_rows": len(dataset.X), "test_rows": len(dataset.X_test),
                          "features": len(competition.features), "folds": dataset.n_folds})
 
-    notify("Fitting the leaderboard models")
+    notify("Fitting the leaderboard models (AutoGluon, then Optuna studies)")
     with run.phase("leaderboard") as record:
-        budget = _leaderboard_budget(settings, deadline, options)
-        record["budget_seconds"] = round(budget.seconds, 1)
-        candidates = _fit_leaderboard(run, competition, dataset, budget, settings)
-        best = candidates[0]
-        run.update(candidates=[c.summary() for c in candidates],
-                   validation={"metric": competition.metric_name, "score": best.score, "model": best.name,
-                               "greater_is_better": competition.metric.greater_is_better,
-                               "method": f"out-of-fold over {dataset.n_folds} folds"})
+        seconds = deadline - time.monotonic() - _reserve_after_leaderboard(settings)
+        record["budget_seconds"] = round(seconds, 1)
+        result = _fit_leaderboard(run, competition, dataset, settings, executor, seconds, options)
+        blend = result.ensemble
+        run.update(
+            leaderboard={"candidates": [c.summary() for c in result.candidates], "ensemble": blend.summary(),
+                         "studies": result.studies, "timings": result.timings},
+            validation={"metric": competition.metric_name, "score": blend.score, "model": blend.name,
+                        "greater_is_better": competition.metric.greater_is_better,
+                        "best_single": result.candidates[0].summary() | {"oof_score": result.candidates[0].score},
+                        "method": f"out-of-fold over {dataset.n_folds} folds"})
 
     notify("Writing the submission")
     with run.phase("submission"):
-        frame = build_submission(competition, data.sample_submission, dataset.test_ids, best.test)
+        frame = build_submission(competition, data.sample_submission, dataset.test_ids, blend.test,
+                                 threshold=blend.info.get("threshold", 0.5))
         path = write_submission(frame, competition, data.sample_submission, run.file("submission.csv"))
         run.update(artifacts={"submission": str(path), "models": str(run.file("models")),
                               "log": str(run.file("podium.log")), "config": str(run.file("config.yaml"))})
 
 
-def _leaderboard_budget(settings: Settings, deadline: float, options: RunOptions) -> Budget:
-    remaining = deadline - time.monotonic()
-    seconds = max(MIN_FIT_SECONDS, remaining * (1 - settings.leaderboard.predict_reserve) - 2.0)
-    return Budget(seconds=seconds, cpus=options.cpus or os.cpu_count() or 1,
-                  memory_gb=options.memory_gb or _available_memory_gb())
+def _reserve_after_leaderboard(settings: Settings) -> float:
+    """Seconds kept back after the leaderboard phase for what follows it."""
+    return FINAL_RESERVE_SECONDS + 0.02 * settings.run.time_limit
+
+
+def _fit_leaderboard(run: Run, competition: Competition, dataset: Dataset, settings: Settings,
+                     executor: RayExecutor, seconds: float, options: RunOptions):
+    from agent.leaderboard import fit_leaderboard
+
+    cpus = options.cpus or executor.node_cpus() or os.cpu_count() or 1
+    memory_gb = options.memory_gb or _available_memory_gb()
+    return fit_leaderboard(competition, dataset, settings, executor, run.path, seconds, cpus, memory_gb)
 
 
 def _available_memory_gb() -> float:
     import psutil
 
-    return round(psutil.virtual_memory().available / 2**30 * 0.9, 2)
-
-
-def _fit_leaderboard(run: Run, competition: Competition, dataset, budget: Budget,
-                     settings: Settings) -> list[Candidate]:
-    from strategies.autogluon import AutoGluonStrategy
-
-    strategy = AutoGluonStrategy(run.file("models"), presets=settings.leaderboard.presets,
-                                 num_stack_levels=settings.leaderboard.num_stack_levels,
-                                 excluded_model_types=settings.leaderboard.excluded_model_types)
-    candidates = strategy.search(competition, dataset, budget)
-    if not candidates:
-        raise RuntimeError("AutoGluon produced no model with out-of-fold predictions")
-    return candidates
+    return round(psutil.virtual_memory().available / 2**30 * 0.8, 2)

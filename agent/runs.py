@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import secrets
 import sys
+import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -48,6 +49,7 @@ class Run:
         self.path = Path(path)
         self.manifest = manifest
         self._clock = time.monotonic()
+        self._lock = threading.RLock()  # phases may run in threads (data loads while Ray starts)
 
     @classmethod
     def create(cls, out: Path, slug: str, run_id: str | None = None, **fields: Any) -> Run:
@@ -78,11 +80,13 @@ class Run:
         return self.path.joinpath(*parts)
 
     def save(self) -> None:
-        write_json(self.path / MANIFEST, self.manifest)
+        with self._lock:
+            write_json(self.path / MANIFEST, self.manifest)
 
     def update(self, **fields: Any) -> None:
-        self.manifest.update(fields)
-        self.save()
+        with self._lock:
+            self.manifest.update(fields)
+            self.save()
 
     def elapsed(self) -> float:
         return time.monotonic() - self._clock
@@ -91,8 +95,9 @@ class Run:
     def phase(self, name: str):
         """Time a phase and record its outcome in the manifest, whether it succeeds or not."""
         record = {"status": RUNNING, "started_at": utc_now(), "seconds": None}
-        self.manifest["phases"][name] = record
-        self.save()
+        with self._lock:
+            self.manifest["phases"][name] = record
+            self.save()
         start = time.monotonic()
         try:
             yield record
@@ -103,6 +108,14 @@ class Run:
             record["status"] = SUCCEEDED
         finally:
             record["seconds"] = round(time.monotonic() - start, 3)
+            self.save()
+
+    def resume(self) -> None:
+        """Mark a stopped run as running again, keeping what it recorded."""
+        with self._lock:
+            self.manifest.setdefault("resumed_at", []).append(utc_now())
+            self.manifest.update(status=RUNNING, error=None, finished_at=None)
+            self._clock = time.monotonic()
             self.save()
 
     def succeed(self) -> None:

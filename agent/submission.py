@@ -16,8 +16,11 @@ PROBABILITY_SUM_TOLERANCE = 1e-3
 
 
 def build_submission(competition: Competition, sample: pd.DataFrame, test_ids: pd.Series,
-                     prediction: np.ndarray) -> pd.DataFrame:
-    """Turn a model's prediction (probabilities or values, rows in test order) into the sample's format."""
+                     prediction: np.ndarray, threshold: float = 0.5) -> pd.DataFrame:
+    """Turn a model's prediction (probabilities or values, rows in test order) into the sample's format.
+
+    `threshold` is the decision threshold on P(positive) when a binary competition wants labels.
+    """
     position = {str(v): i for i, v in enumerate(test_ids)}
     order = np.array([position[str(v)] for v in sample[competition.id_column]])
     prediction = np.asarray(prediction)[order]
@@ -37,7 +40,7 @@ def build_submission(competition: Competition, sample: pd.DataFrame, test_ids: p
         for i, column in enumerate(competition.class_columns):
             frame[column] = matrix[:, i]
     elif fmt == LABELS:
-        codes = to_codes(prediction)
+        codes = to_codes(prediction, threshold)
         frame[columns[0]] = [competition.classes[c] for c in codes]
     return frame[list(competition.submission_columns)]
 

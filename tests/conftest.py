@@ -58,3 +58,17 @@ def make_tables(n: int = 200, seed: int = 0, target_values=None):
     frame = pd.DataFrame({"id": np.arange(n) + 1000, "x1": x1, "x2": x2, "colour": colour})
     frame["target"] = target_values(score) if target_values else score
     return frame
+
+
+@pytest.fixture(scope="session")
+def ray_local(tmp_path_factory):
+    """One private local Ray for the session; podium reuses a Ray the process already holds."""
+    import ray
+
+    from agent.executor import RayExecutor
+
+    executor = RayExecutor(num_cpus=2, temp_dir=Path("/tmp") / f"podium-ray-{tmp_path_factory.getbasetemp().name}")
+    executor.start()
+    yield executor
+    if ray.is_initialized():
+        ray.shutdown()

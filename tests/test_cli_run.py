@@ -20,8 +20,8 @@ runner = CliRunner()
     ("hpc_class", 700, "multiclass", "class_probabilities"),
     ("deliveries", 600, "regression", "values"),
 ])
-def test_run_writes_a_valid_submission_that_beats_a_constant(build_corpus, tmp_path, task, rows, expected_type,
-                                                             expected_format):
+def test_run_writes_a_valid_submission_that_beats_a_constant(ray_local, build_corpus, tmp_path, task, rows,
+                                                             expected_type, expected_format):
     folder = build_corpus(task, rows=rows)
     result = runner.invoke(app, ["run", str(folder), "--time-limit", "30", "--out", str(tmp_path), "--seed", "1"])
     assert result.exit_code == 0, result.output

@@ -1,0 +1,106 @@
+"""The leaderboard phase: AutoGluon and the Optuna studies as Ray tasks, then one greedy blend of everything.
+
+The planner's split: AutoGluon gets `search.autogluon_share` of the leaderboard time with all CPUs of a
+node; the Optuna studies share the rest, trials side by side. Each piece is a Ray task declaring its CPUs
+and memory, so the same code runs on a laptop and on a cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.competition import Competition
+from agent.config import Settings
+from agent.dataset import Dataset
+from agent.logs import run_log
+from strategies.base import Budget, Candidate
+from strategies.ensemble import greedy_ensemble
+
+log = logging.getLogger("podium.leaderboard")
+AUTOGLUON_DONE = "autogluon.done"  # marker: the predictor in models/ finished fitting (resume reuses it)
+
+
+@dataclass
+class LeaderboardResult:
+    """Every candidate, the blend that predicts the submission, and what each search did."""
+
+    candidates: list[Candidate]
+    ensemble: Candidate
+    studies: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def autogluon_task(models: str, competition: dict, data: Dataset, budget: Budget, settings: dict,
+                   log_path: str) -> list[Candidate]:
+    """Fit AutoGluon inside a Ray task (or reload a finished fit on resume) and return its candidates."""
+    from strategies.autogluon import AutoGluonStrategy
+
+    comp = Competition.from_dict(competition)
+    path = Path(models)
+    board = settings["leaderboard"]
+    with run_log(Path(log_path)):
+        strategy = AutoGluonStrategy(path, presets=board["presets"], num_stack_levels=board["num_stack_levels"],
+                                     excluded_model_types=board["excluded_model_types"])
+        if (path / AUTOGLUON_DONE).is_file():
+            from autogluon.tabular import TabularPredictor
+
+            logging.getLogger("podium.autogluon").info("Reusing the finished AutoGluon fit in %s", path)
+            predictor = TabularPredictor.load(str(path), require_py_version_match=False)
+            return strategy.candidates(predictor, comp, data, fit_seconds=0.0)
+        if path.exists():
+            shutil.rmtree(path)  # an interrupted fit cannot be continued: start it again
+        candidates = strategy.search(comp, data, budget)
+        (path / AUTOGLUON_DONE).write_text("ok\n")
+        return candidates
+
+
+def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings, executor, run_dir: Path,
+                    seconds: float, cpus: int, memory_gb: float) -> LeaderboardResult:
+    """Run AutoGluon, then the Optuna studies, within `seconds`; blend all candidates on OOF predictions."""
+    search = settings.search
+    started = time.monotonic()
+    deadline = started + seconds
+    learners = list(search.learners)
+    ag_seconds = seconds * (search.autogluon_share if learners else 1.0)
+    reserve = settings.leaderboard.predict_reserve
+    ag_budget = Budget(seconds=max(5.0, ag_seconds * (1 - reserve) - 3.0), cpus=cpus, memory_gb=memory_gb)
+    timings: dict[str, float] = {}
+    candidates: list[Candidate] = []
+    if search.autogluon_share > 0 or not learners:
+        task = executor.submit(autogluon_task, str(run_dir / "models"), competition.to_dict(), data, ag_budget,
+                               settings.dump(), str(run_dir / "podium.log"), name="autogluon-fit",
+                               num_cpus=cpus, memory_gb=memory_gb, max_retries=1)
+        candidates += executor.result(task)
+        timings["autogluon"] = round(time.monotonic() - started, 3)
+        log.info("AutoGluon gave %d candidates in %.1fs", len(candidates), timings["autogluon"])
+
+    studies = []
+    optuna_seconds = deadline - time.monotonic()
+    if learners and optuna_seconds >= search.min_optuna_seconds:
+        from strategies.optuna_search import OptunaSearch
+
+        for index, learner in enumerate(learners):
+            share = (deadline - time.monotonic()) / (len(learners) - index)
+            if share < search.min_optuna_seconds / len(learners):
+                break
+            began = time.monotonic()
+            study_search = OptunaSearch(learner, run_dir / "studies", executor, seed=settings.run.seed,
+                                        keep_best=search.keep_best, cpus_per_trial=search.cpus_per_trial)
+            found = study_search.search(competition, data, Budget(share, cpus, memory_gb))
+            candidates += found
+            studies.append({**study_search.summary(study_search.open_study()),
+                            "seconds": round(time.monotonic() - began, 3),
+                            "best_oof_score": found[0].score if found else None})
+            log.info("Optuna %s: %s", learner, studies[-1])
+    if not candidates:
+        raise RuntimeError("No leaderboard candidate finished within the time limit")
+    metric = competition.metric
+    candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
+    blend = greedy_ensemble(candidates, data.y, metric, search.ensemble_iterations, competition.problem_type)
+    timings["total"] = round(time.monotonic() - started, 3)
+    return LeaderboardResult(candidates=candidates, ensemble=blend, studies=studies, timings=timings)

@@ -1,0 +1,148 @@
+"""Gradient-boosted learners behind one function: fit on one fold, predict its held-out rows and the test set.
+
+Each learner early-stops on an inner holdout carved from the training part, so the fold's held-out rows are
+never seen while fitting and out-of-fold scores stay honest. The objective follows the competition metric
+(RMSLE trains on log1p of the target, MAE on absolute error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agent.metrics import BINARY, MULTICLASS, REGRESSION
+
+LEARNERS = ("lightgbm", "xgboost", "catboost")
+MAX_CATEGORY_SHARE = 0.5  # object columns with more distinct values than this share of rows are id-like
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a learner needs to know about the problem."""
+
+    problem_type: str
+    n_classes: int
+    metric_name: str
+    seed: int = 0
+    cpus: int = 1
+
+
+def prepare_features(X: pd.DataFrame, X_test: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Categoricals as pandas categories with one shared vocabulary; id-like text columns dropped."""
+    X, X_test = X.copy(), X_test.copy()
+    for column in X.columns:
+        series = X[column]
+        if pd.api.types.is_bool_dtype(series):
+            X[column], X_test[column] = series.astype(float), X_test[column].astype(float)
+        elif not pd.api.types.is_numeric_dtype(series):
+            if series.nunique() > MAX_CATEGORY_SHARE * len(series) and series.nunique() > 50:
+                X, X_test = X.drop(columns=[column]), X_test.drop(columns=[column])
+                continue
+            vocabulary = pd.Index(pd.concat([series, X_test[column]]).dropna().astype(str).unique())
+            dtype = pd.CategoricalDtype(vocabulary)
+            X[column] = series.astype(str).where(series.notna()).astype(dtype)
+            X_test[column] = X_test[column].astype(str).where(X_test[column].notna()).astype(dtype)
+    return X, X_test
+
+
+def _target_transform(task: Task, y: np.ndarray) -> np.ndarray:
+    if task.problem_type == REGRESSION and task.metric_name == "Root Mean Squared Logarithmic Error":
+        return np.log1p(np.maximum(y, 0))
+    return y
+
+
+def _inverse_transform(task: Task, prediction: np.ndarray) -> np.ndarray:
+    if task.problem_type == REGRESSION and task.metric_name == "Root Mean Squared Logarithmic Error":
+        return np.expm1(prediction)
+    return prediction
+
+
+def _inner_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    cut = max(1, int(n * 0.1))
+    return order[cut:], order[:cut]
+
+
+def fit_predict(learner: str, params: dict[str, Any], task: Task, X: pd.DataFrame, y: np.ndarray,
+                X_valid: pd.DataFrame, X_test: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Fit on (X, y); return predictions for X_valid and X_test and the number of trees kept."""
+    params = dict(params)
+    rounds = int(params.pop("n_estimators", 1000))
+    patience = int(params.pop("early_stopping_rounds", 50))
+    fit_rows, stop_rows = _inner_split(len(X), task.seed)
+    target = _target_transform(task, y)
+    fitter = {"lightgbm": _lightgbm, "xgboost": _xgboost, "catboost": _catboost}[learner]
+    valid_pred, test_pred, trees = fitter(params, task, X.iloc[fit_rows], target[fit_rows], X.iloc[stop_rows],
+                                          target[stop_rows], X_valid, X_test, rounds, patience)
+    return _inverse_transform(task, valid_pred), _inverse_transform(task, test_pred), trees
+
+
+def _lightgbm(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience):
+    import lightgbm as lgb
+
+    objective = {BINARY: "binary", MULTICLASS: "multiclass"}.get(task.problem_type, "regression")
+    objective = {"Mean Absolute Error": "regression_l1", "Mean Absolute Percentage Error": "mape"}.get(
+        task.metric_name, objective) if task.problem_type == REGRESSION else objective
+    base = {"objective": objective, "verbosity": -1, "seed": task.seed, "num_threads": task.cpus,
+            "bagging_freq": 1, "max_cat_to_onehot": 8, **params}
+    if task.problem_type == MULTICLASS:
+        base["num_class"] = task.n_classes
+    train = lgb.Dataset(X, y)
+    stop = lgb.Dataset(X_stop, y_stop, reference=train)
+    booster = lgb.train(base, train, num_boost_round=rounds, valid_sets=[stop],
+                        callbacks=[lgb.early_stopping(patience, verbose=False)])
+    trees = booster.best_iteration or rounds
+    return (booster.predict(X_valid, num_iteration=trees), booster.predict(X_test, num_iteration=trees), trees)
+
+
+def _xgboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience):
+    import xgboost as xgb
+
+    objective = {BINARY: "binary:logistic", MULTICLASS: "multi:softprob"}.get(task.problem_type, "reg:squarederror")
+    if task.metric_name in ("Mean Absolute Error", "Mean Absolute Percentage Error"):
+        objective = "reg:absoluteerror"
+    base = {"objective": objective, "tree_method": "hist", "seed": task.seed, "nthread": task.cpus,
+            "max_cat_to_onehot": 8, "verbosity": 0, **params}
+    if task.problem_type == MULTICLASS:
+        base["num_class"] = task.n_classes
+    matrices = [xgb.DMatrix(frame, label=label, enable_categorical=True)
+                for frame, label in ((X, y), (X_stop, y_stop), (X_valid, None), (X_test, None))]
+    booster = xgb.train(base, matrices[0], num_boost_round=rounds, evals=[(matrices[1], "stop")],
+                        early_stopping_rounds=patience, verbose_eval=False)
+    limit = (0, booster.best_iteration + 1)
+    return (booster.predict(matrices[2], iteration_range=limit), booster.predict(matrices[3], iteration_range=limit),
+            booster.best_iteration + 1)
+
+
+def _catboost_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    frame = frame.copy()
+    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    for column in categorical:
+        frame[column] = frame[column].astype(str)
+    return frame, categorical
+
+
+def _catboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience):
+    from catboost import CatBoostClassifier, CatBoostRegressor
+
+    (X, cats), (X_stop, _), (X_valid, _), (X_test, _) = map(_catboost_frame, (X, X_stop, X_valid, X_test))
+    common = {"iterations": rounds, "random_seed": task.seed, "thread_count": task.cpus, "verbose": False,
+              "allow_writing_files": False, "cat_features": cats, **params}
+    if task.problem_type == REGRESSION:
+        loss = "MAE" if task.metric_name == "Mean Absolute Error" else "RMSE"
+        model = CatBoostRegressor(loss_function=loss, **common)
+    else:
+        model = CatBoostClassifier(loss_function="Logloss" if task.problem_type == BINARY else "MultiClass",
+                                   class_names=list(range(task.n_classes)), **common)
+    model.fit(X, y, eval_set=(X_stop, y_stop), early_stopping_rounds=patience)
+    trees = model.get_best_iteration() + 1 if model.get_best_iteration() is not None else rounds
+    if task.problem_type == REGRESSION:
+        return model.predict(X_valid), model.predict(X_test), trees
+    valid, test = model.predict_proba(X_valid), model.predict_proba(X_test)
+    if task.problem_type == BINARY:
+        return valid[:, 1], test[:, 1], trees
+    return valid, test, trees

@@ -1,0 +1,231 @@
+"""Optuna searches over gradient-boosted learners, one fold per Ray task, owned by the driver (ask/tell).
+
+The study lives in the run directory (a journal file), and every finished trial's out-of-fold and test
+predictions are saved beside it before the study hears of it. A killed run resumes from there: finished
+trials are kept, a trial left RUNNING is marked failed and its parameters are queued again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from agent.atomic import write_with
+from agent.competition import Competition
+from agent.config import CONFIG_DIR
+from agent.dataset import Dataset
+from agent.errors import ConfigError
+from agent.metrics import score_prediction
+from strategies.base import Budget, Candidate, Strategy
+from strategies.learners import LEARNERS, Task, fit_predict, prepare_features
+
+log = logging.getLogger("podium.optuna")
+
+
+def load_space(learner: str, directory: Path = CONFIG_DIR / "search_spaces") -> dict[str, Any]:
+    path = directory / f"{learner}.yaml"
+    if learner not in LEARNERS or not path.is_file():
+        raise ConfigError(f"No search space for learner '{learner}'", where=str(path),
+                          fix=f"use one of {', '.join(LEARNERS)}")
+    return yaml.safe_load(path.read_text())
+
+
+def suggest(trial, space: dict[str, Any]) -> dict[str, Any]:
+    """Sample one configuration from a YAML search space."""
+    params = {}
+    for name, spec in space["params"].items():
+        kind = spec["type"]
+        if kind == "float":
+            params[name] = trial.suggest_float(name, spec["low"], spec["high"], log=spec.get("log", False))
+        elif kind == "int":
+            params[name] = trial.suggest_int(name, spec["low"], spec["high"], log=spec.get("log", False))
+        elif kind == "categorical":
+            params[name] = trial.suggest_categorical(name, spec["choices"])
+        else:
+            raise ConfigError(f"Unknown parameter type '{kind}' for '{name}' in the {space['learner']} space")
+    return params
+
+
+def fit_fold(learner: str, params: dict[str, Any], task: Task, shared: tuple, fold: int) -> dict[str, Any]:
+    """One fold of one trial (a Ray task): fit on the other folds, predict this fold and the test set."""
+    X, y, X_test, folds = shared
+    started = time.monotonic()
+    train, valid = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+    valid_pred, test_pred, trees = fit_predict(learner, params, task, X.iloc[train], y[train], X.iloc[valid], X_test)
+    return {"fold": fold, "valid": valid, "valid_pred": valid_pred, "test_pred": test_pred, "trees": trees,
+            "seconds": time.monotonic() - started}
+
+
+@dataclass
+class _Active:
+    """A trial in flight: which folds are done and their predictions so far."""
+
+    trial: Any
+    params: dict[str, Any]
+    oof: np.ndarray
+    test: np.ndarray
+    done: list[int] = field(default_factory=list)
+    trees: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class OptunaSearch(Strategy):
+    """Tune one learner with TPE and median pruning on fold results; the best trials become candidates."""
+
+    def __init__(self, learner: str, study_dir: Path, executor, seed: int = 0, keep_best: int = 3,
+                 cpus_per_trial: int = 1, max_trials: int | None = None, space: dict[str, Any] | None = None):
+        self.learner = learner
+        self.name = f"optuna-{learner}"
+        self.study_dir = Path(study_dir)
+        self.executor = executor
+        self.seed = seed
+        self.keep_best = keep_best
+        self.cpus_per_trial = cpus_per_trial
+        self.max_trials = max_trials
+        self.space = space or load_space(learner)
+
+    def open_study(self):
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        self.study_dir.mkdir(parents=True, exist_ok=True)
+        storage = JournalStorage(JournalFileBackend(str(self.study_dir / f"{self.learner}.journal")))
+        sampler = optuna.samplers.TPESampler(seed=self.seed, multivariate=True, constant_liar=True,
+                                             n_startup_trials=5)
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+        study = optuna.create_study(study_name=self.learner, storage=storage, sampler=sampler, pruner=pruner,
+                                    direction="maximize", load_if_exists=True)
+        self._recover(study)
+        return study
+
+    def _recover(self, study) -> None:
+        """Mark trials a killed driver left RUNNING as failed and queue their parameters again."""
+        from optuna.trial import TrialState
+
+        if not study.trials:
+            study.enqueue_trial(self.space.get("first", {}), skip_if_exists=True)
+            return
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            log.info("Trial %d of %s was interrupted; queueing its parameters again", trial.number, self.learner)
+            study.tell(trial.number, state=TrialState.FAIL)
+            study.enqueue_trial(trial.params, skip_if_exists=False)
+
+    def _predictions_path(self, number: int) -> Path:
+        return self.study_dir / f"{self.learner}-trial-{number:04d}.npz"
+
+    def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
+        from optuna.trial import TrialState
+
+        deadline = time.monotonic() + budget.seconds
+        metric = competition.metric
+        study = self.open_study()
+        X, X_test = prepare_features(data.X, data.X_test)
+        shared = self.executor.put((X, data.y, X_test, data.folds))
+        task = Task(competition.problem_type, max(len(competition.classes), 1), competition.metric_name,
+                    self.seed, self.cpus_per_trial)
+        slots = max(1, int(budget.cpus // self.cpus_per_trial))
+        active: dict[Any, _Active] = {}  # running fold task -> its trial
+        fold_seconds: list[float] = []
+        asked = 0
+
+        def launch(state: _Active) -> None:
+            fold = next(f for f in range(data.n_folds) if f not in state.done)
+            params = {**self.space.get("fixed", {}), **state.params}
+            handle = self.executor.submit(fit_fold, self.learner, params, task, shared, fold,
+                                          name=f"{self.name}-t{state.trial.number}-f{fold}",
+                                          num_cpus=self.cpus_per_trial, max_retries=1)
+            active[handle] = state
+
+        def time_for_a_fold() -> bool:
+            typical = float(np.median(fold_seconds)) if fold_seconds else 0.0
+            return time.monotonic() + typical < deadline
+
+        while True:
+            while (len(active) < slots and time_for_a_fold()
+                   and (self.max_trials is None or asked < self.max_trials)):
+                trial = study.ask()
+                asked += 1
+                params = suggest(trial, self.space)
+                shape = (len(data.y),) if competition.problem_type != "multiclass" else \
+                    (len(data.y), len(competition.classes))
+                tshape = (len(data.X_test),) + shape[1:]
+                launch(_Active(trial, params, np.full(shape, np.nan), np.zeros(tshape)))
+            if not active:
+                break
+            done, _ = self.executor.wait(list(active), timeout=max(0.1, deadline - time.monotonic()))
+            if not done:  # out of time: stop what is still running
+                for handle, state in active.items():
+                    self.executor.cancel(handle)
+                    study.tell(state.trial, state=TrialState.FAIL)
+                break
+            for handle in done:
+                state = active.pop(handle)
+                try:
+                    result = self.executor.result(handle)
+                except Exception as exc:  # noqa: BLE001 - a failed trial must not stop the search
+                    log.warning("Trial %d of %s failed: %s", state.trial.number, self.learner, exc)
+                    study.tell(state.trial, state=TrialState.FAIL)
+                    continue
+                self._absorb(state, result, data.n_folds)
+                fold_seconds.append(result["seconds"])
+                rows = np.flatnonzero(np.isin(data.folds, state.done))
+                partial = metric.signed(score_prediction(metric, data.y[rows], state.oof[rows]))
+                state.trial.report(partial, step=len(state.done) - 1)
+                if len(state.done) == data.n_folds:
+                    self._finish(study, state, metric.signed(score_prediction(metric, data.y, state.oof)))
+                elif state.trial.should_prune():
+                    study.tell(state.trial, state=TrialState.PRUNED)
+                elif time_for_a_fold():
+                    launch(state)
+                else:
+                    study.tell(state.trial, state=TrialState.FAIL)
+        return self.candidates(study, competition)
+
+    @staticmethod
+    def _absorb(state: _Active, result: dict[str, Any], n_folds: int) -> None:
+        state.oof[result["valid"]] = result["valid_pred"]
+        state.test += np.asarray(result["test_pred"]) / n_folds
+        state.done.append(result["fold"])
+        state.trees.append(result["trees"])
+        state.seconds += result["seconds"]
+
+    def _finish(self, study, state: _Active, value: float) -> None:
+        """Save the trial's predictions first, then tell the study: a finished trial is never lost."""
+        path = self._predictions_path(state.trial.number)
+        write_with(path, lambda handle: np.savez(handle, oof=state.oof, test=state.test), binary=True)
+        state.trial.set_user_attr("fit_seconds", state.seconds)
+        state.trial.set_user_attr("trees", state.trees)
+        study.tell(state.trial, value)
+
+    def candidates(self, study, competition: Competition) -> list[Candidate]:
+        """The best finished trials whose predictions are on disk, as candidates."""
+        from optuna.trial import TrialState
+
+        metric = competition.metric
+        finished = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                    if self._predictions_path(t.number).is_file()]
+        finished.sort(key=lambda t: t.value, reverse=True)
+        candidates = []
+        for trial in finished[: self.keep_best]:
+            with np.load(self._predictions_path(trial.number)) as saved:
+                oof, test = saved["oof"], saved["test"]
+            candidates.append(Candidate(
+                name=f"{self.name}/trial-{trial.number}", strategy=self.name, oof=oof, test=test,
+                score=metric.signed(trial.value), fit_seconds=float(trial.user_attrs.get("fit_seconds", 0.0)),
+                artifact=str(self.study_dir), info={"params": trial.params, "trees": trial.user_attrs.get("trees")},
+            ))
+        return candidates
+
+    def summary(self, study) -> dict[str, Any]:
+        from optuna.trial import TrialState
+
+        counts = {state.name.lower(): len(study.get_trials(deepcopy=False, states=(state,)))
+                  for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+        return {"learner": self.learner, "trials": len(study.trials), **counts}

@@ -1,0 +1,77 @@
+"""The floor: a regularised linear model on the same encoder, validated on the run's folds.
+
+Fitted with scikit-learn; served as a coefficient matrix and numpy (agent/production/runtimes.LinearRuntime).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.metrics import BINARY, MULTICLASS
+from agent.production.runtimes import IDENTITY, SIGMOID, SOFTMAX, LinearDesign, LinearRuntime
+from agent.production.schema import NUMERIC
+from strategies.production.problem import Problem
+
+
+@dataclass
+class LinearFit:
+    runtime: LinearRuntime
+    oof: np.ndarray
+    score: float
+    fit_seconds: float
+    oof_seconds: float
+
+
+def fit_linear_runtime(problem: Problem, rows: np.ndarray, strength: float = 1.0) -> LinearRuntime:
+    """Fit the design (imputation, scaling) and the coefficients on `rows` only."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    columns = problem.schema.columns
+    numeric = [i for i, c in enumerate(columns) if c.kind == NUMERIC]
+    categorical = problem.encoder.categorical_indices
+    n_codes = [len(problem.encoder.codes.get(columns[i].name, [])) for i in categorical]
+    design = LinearDesign.fit(problem.X[rows], numeric, categorical, n_codes)
+    features = design.transform(problem.X[rows])
+    y = problem.y[rows]
+    if problem.problem_type in (BINARY, MULTICLASS):
+        model = LogisticRegression(C=strength, max_iter=300)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(features, y)
+        coef, intercept = model.coef_, model.intercept_
+        if problem.problem_type == MULTICLASS and len(model.classes_) < problem.n_classes:
+            coef, intercept = _all_classes(model, problem.n_classes)
+        link = SIGMOID if problem.problem_type == BINARY else SOFTMAX
+    else:
+        model = Ridge(alpha=1.0 / strength).fit(features, problem.regression_target(y))
+        coef, intercept, link = model.coef_, np.atleast_1d(model.intercept_), IDENTITY
+    return LinearRuntime(design, coef, intercept, link, problem.log_target)
+
+
+def _all_classes(model, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """A class absent from the training rows gets a very low score rather than shifting the others."""
+    coef = np.zeros((n_classes, model.coef_.shape[1]))
+    intercept = np.full(n_classes, -30.0)
+    coef[model.classes_] = model.coef_
+    intercept[model.classes_] = model.intercept_
+    return coef, intercept
+
+
+def fit_linear(problem: Problem, strength: float = 1.0) -> LinearFit:
+    started = time.monotonic()
+    oof: np.ndarray | None = None
+    for fold in range(problem.n_folds):
+        valid = problem.folds == fold
+        prediction = fit_linear_runtime(problem, np.flatnonzero(~valid), strength).raw(problem.X[valid])
+        if oof is None:
+            oof = np.zeros((len(problem.y),) + prediction.shape[1:])
+        oof[valid] = prediction
+    oof_seconds = time.monotonic() - started
+    started = time.monotonic()
+    runtime = fit_linear_runtime(problem, np.arange(len(problem.y)), strength)
+    return LinearFit(runtime, oof, problem.score(oof), time.monotonic() - started, oof_seconds)

@@ -1,0 +1,58 @@
+"""Turn a fitted runtime into a candidate: save it as an artifact, load it back, measure latency and size.
+
+Every number comes from the saved-then-loaded artifact in this process, the way it will be served.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agent.production.files import artifact_size, staged_directory
+from agent.production.latency import measure_latency
+from agent.production.model import ProductionModel, load_model
+from strategies.production.candidate import FAILED, ProductionCandidate
+from strategies.production.problem import Problem
+
+log = logging.getLogger("podium.production")
+CHECK_ROWS = 50
+
+
+def folder_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "model"
+
+
+def package(problem: Problem, runtime: Any, candidate: ProductionCandidate, work: Path, rows: pd.DataFrame,
+            calls: int = 200, max_seconds: float | None = None) -> ProductionCandidate:
+    """Save, reload, check the reload predicts the same, then measure; a failure marks the candidate failed."""
+    encoder = problem.encoder if runtime.input == "matrix" else None
+    model = ProductionModel(problem.schema, encoder, runtime, problem.output, candidate.name,
+                            info={"family": candidate.family, **runtime.describe()})
+    folder = Path(work) / folder_name(candidate.name)
+    try:
+        with staged_directory(folder) as stage:
+            model.save(stage)
+        loaded = load_model(folder)
+        sample = rows.iloc[:CHECK_ROWS]
+        if not np.allclose(model.predict_raw(sample), loaded.predict_raw(sample), rtol=1e-9, atol=1e-12):
+            raise RuntimeError("the reloaded model predicts differently from the fitted one")
+        candidate.latency = measure_latency(loaded, rows, calls=calls, max_seconds=max_seconds)
+        candidate.size_bytes = artifact_size(folder)
+        candidate.folder = folder
+    except Exception as error:  # noqa: BLE001 - one broken candidate must not stop the search
+        log.warning("Candidate %s could not be packaged: %s", candidate.name, error)
+        candidate.status, candidate.note = FAILED, f"{type(error).__name__}: {error}"
+    return candidate
+
+
+def remeasure(candidate: ProductionCandidate, rows: pd.DataFrame, calls: int = 200,
+              max_seconds: float | None = None) -> ProductionCandidate:
+    """Measure again from disk (quietly, after the search), keeping the better-informed numbers."""
+    if candidate.measured and candidate.folder is not None:
+        candidate.latency = measure_latency(load_model(candidate.folder), rows, calls=calls, max_seconds=max_seconds)
+    return candidate

@@ -1,0 +1,137 @@
+"""An Optuna multi-objective study of compact LightGBM models: validation score vs. latency vs. size.
+
+Trials fit on the RayExecutor when one is passed (several side by side) or in this process; either way the
+driver packages and measures every returned model itself, so latency is measured where it will be served.
+Trials outside the budgets are infeasible for the sampler (Optuna's `constraints_func`), which steers it
+towards the part of the frontier that can ship.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from strategies.production.candidate import MB, Budgets, ProductionCandidate
+from strategies.production.gbm import SEED_PARAMS, FitResult, run_trial
+from strategies.production.measure import package
+from strategies.production.problem import Problem
+
+log = logging.getLogger("podium.production")
+
+
+def suggest(trial, max_trees: int, max_leaves: int) -> dict[str, Any]:
+    """The search space: bounded trees and leaves (the latency and size knobs) and the usual regularisers."""
+    return {
+        "num_leaves": trial.suggest_int("num_leaves", 4, max_leaves, log=True),
+        "n_estimators": trial.suggest_int("n_estimators", 10, max_trees, log=True),
+        "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
+        "min_child_samples": trial.suggest_int("min_child_samples", 3, 100, log=True),
+        "feature_fraction": trial.suggest_float("feature_fraction", 0.5, 1.0),
+        "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 10.0, log=True),
+    }
+
+
+def _constraints(frozen) -> list[float]:
+    return frozen.user_attrs.get("constraints", [1.0, 1.0])
+
+
+def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work: Path, deadline: float,
+                   max_trials: int, max_trees: int, max_leaves: int, executor=None, calls: int = 200,
+                   ) -> list[ProductionCandidate]:
+    """Run the study until `max_trials` or `deadline` (time.monotonic()); return every measured trial."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=problem.seed, constraints_func=_constraints,
+                                         n_startup_trials=min(8, max_trials))
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize"], sampler=sampler)
+    for params in SEED_PARAMS:
+        study.enqueue_trial({k: min(v, max_trees) if k == "n_estimators" else min(v, max_leaves)
+                             if k == "num_leaves" else v for k, v in params.items()})
+    runner = _Runner(problem, executor)
+    candidates: list[ProductionCandidate] = []
+    asked = 0
+    pending: dict[Any, Any] = {}
+    while asked < max_trials or pending:
+        while asked < max_trials and len(pending) < runner.slots and time.monotonic() < deadline:
+            trial = study.ask()
+            pending[runner.submit(suggest(trial, max_trees, max_leaves))] = trial
+            asked += 1
+        if not pending:
+            break
+        for handle, result in runner.collect(list(pending), deadline):
+            trial = pending.pop(handle)
+            if isinstance(result, BaseException):
+                log.warning("Trial %d failed: %s", trial.number, result)
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
+            candidate = _measure(problem, result, trial.number, work, rows, calls)
+            if not candidate.measured:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
+            latency, size = candidate.latency.p99_ms, candidate.size_bytes
+            trial.set_user_attr("constraints", [latency - budgets.latency_ms, size - budgets.size_bytes])
+            study.tell(trial, [problem.signed(result.score), latency, size / MB])
+            candidates.append(candidate)
+        if time.monotonic() >= deadline and pending:
+            for handle in list(pending):
+                runner.cancel(handle)
+                study.tell(pending.pop(handle), state=optuna.trial.TrialState.FAIL)
+            log.info("The production search reached its time budget after %d trials", asked)
+    return candidates
+
+
+def _measure(problem: Problem, result: FitResult, number: int, work: Path, rows: pd.DataFrame,
+             calls: int) -> ProductionCandidate:
+    params = result.params
+    candidate = ProductionCandidate(
+        name=f"lightgbm/t{number:02d}-L{params['num_leaves']}-T{params['n_estimators']}", family="lightgbm",
+        params=params, score=result.score, oof=result.oof, fit_seconds=result.fit_seconds,
+        oof_seconds=result.oof_seconds)
+    return package(problem, result.runtime(), candidate, work, rows, calls)
+
+
+class _Runner:
+    """Trials in this process (one at a time) or as tasks on an executor (one per CPU)."""
+
+    def __init__(self, problem: Problem, executor=None):
+        self.problem = problem
+        self.executor = executor
+        self.slots = 1
+        self._done: dict[int, Any] = {}
+        self._count = 0
+        self._payload: Any = problem
+        if executor is not None:
+            self.slots = max(1, int(executor.total_cpus()))
+            put = getattr(executor, "put", None)
+            self._payload = put(problem) if put is not None else problem
+
+    def submit(self, params: dict[str, Any]) -> Any:
+        if self.executor is not None:
+            return self.executor.submit(run_trial, self._payload, params, name="production-trial", num_cpus=1)
+        self._count += 1
+        try:
+            self._done[self._count] = run_trial(self.problem, params)
+        except Exception as error:  # noqa: BLE001 - reported as a failed trial
+            self._done[self._count] = error
+        return self._count
+
+    def collect(self, handles: list[Any], deadline: float) -> list[tuple[Any, Any]]:
+        if self.executor is None:
+            return [(h, self._done.pop(h)) for h in handles]
+        done, _ = self.executor.wait(handles, timeout=max(0.1, deadline - time.monotonic()))
+        out = []
+        for task in done:
+            try:
+                out.append((task, self.executor.result(task)))
+            except Exception as error:  # noqa: BLE001 - a failed task is a failed trial
+                out.append((task, error))
+        return out
+
+    def cancel(self, handle: Any) -> None:
+        if self.executor is not None and hasattr(self.executor, "cancel"):
+            self.executor.cancel(handle)
