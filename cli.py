@@ -34,7 +34,7 @@ def fail(error: BaseException, hint: str | None = None) -> typer.Exit:
 @app.command("run")
 def run_command(
     source: Annotated[str | None, typer.Argument(
-        help="A competition folder (train.csv, test.csv, sample_submission.csv).")] = None,
+        help="A competition folder (train.csv, test.csv, sample_submission.csv), or a Kaggle slug or URL.")] = None,
     time_limit: Annotated[float | None, typer.Option("--time-limit", "-t", help="Wall-clock seconds for the whole "
                                                     "run (default from configs/default.yaml).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML over configs/default.yaml.")] = None,
@@ -50,18 +50,27 @@ def run_command(
                                                     "starting a local Ray (also RAY_ADDRESS).")] = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue a stopped run from its directory: "
                                                 "finished work (AutoGluon fit, Optuna trials) is kept.")] = None,
+    submit: Annotated[bool, typer.Option("--submit", help="Submit submission.csv and wait for the public "
+                                         "score.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Download the competition again, not from the "
+                                          "cache.")] = False,
+    kaggle_endpoint: Annotated[str | None, typer.Option("--kaggle-endpoint", envvar="PODIUM_KAGGLE_ENDPOINT",
+                                                        help="A Kaggle-compatible server, e.g. an arena at "
+                                                        "http://127.0.0.1:8000.")] = None,
 ) -> None:
     """Enter a competition end to end and write runs/<competition>/<run-id>/.
 
     Example: podium run ./titanic --time-limit 600 --metric AUC
 
     Resume a killed run: podium run --resume runs/titanic/20261128-101500-1a2b3c
+
+    From Kaggle, submitting at the end: podium run titanic --submit (docs/arena.md)
     """
     from agent.pipeline import RunOptions, run_competition
 
     options = RunOptions(
         source=source, config_file=config, out=out, time_limit=time_limit, seed=seed, cpus=cpus, memory_gb=memory_gb,
-        ray_address=ray_address, resume=resume,
+        ray_address=ray_address, resume=resume, submit=submit, refresh=refresh, kaggle_endpoint=kaggle_endpoint,
         competition={"evaluation_metric": metric, "target": target, "id_column": id_column, "task": task},
     )
     try:
@@ -85,8 +94,84 @@ def _print_run(run) -> None:
     table.add_row("model", str(validation.get("model")))
     table.add_row("time used", f"{manifest.get('seconds', 0):.1f} s of {manifest.get('time_limit')} s")
     table.add_row("submission", str(manifest.get("artifacts", {}).get("submission")))
+    if manifest.get("submission"):
+        table.add_row("leaderboard", _submission_text(manifest["submission"]))
     table.add_row("run directory", str(run.path))
     console.print(table)
+
+
+def _submission_text(record: dict) -> str:
+    score = record.get("public_score")
+    shown = f"public score {score:.5f}" if score is not None else (record.get("error") or "not scored yet")
+    return f"{record.get('status')} (ref {record.get('ref')}): {shown}"
+
+
+@app.command("submit")
+def submit_command(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run directory (holds manifest.json and "
+                                            "submission.csv).")],
+    message: Annotated[str | None, typer.Option("--message", "-m", help="The submission's description.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Submit again although this run was submitted.")] = False,
+    kaggle_endpoint: Annotated[str | None, typer.Option("--kaggle-endpoint", envvar="PODIUM_KAGGLE_ENDPOINT",
+                                                        help="Default: where the run's data came from.")] = None,
+    wait: Annotated[float | None, typer.Option("--wait", help="Seconds to wait for the score "
+                                               "(default kaggle.poll_wait).")] = None,
+) -> None:
+    """Submit a run's submission.csv, wait for its public score and record it in the run's manifest.
+
+    Example: podium submit runs/titanic/20261128-101500-1a2b3c -m "AutoGluon, 10 minutes"
+    """
+    from agent.config import load_settings
+    from agent.kaggle.submit import submit_run
+
+    try:
+        with console.status("Submitting", spinner="dots"):
+            record = submit_run(run_dir, message=message, force=force, endpoint=kaggle_endpoint,
+                                settings=load_settings().kaggle, wait=wait)
+    except Exception as error:  # noqa: BLE001
+        raise fail(error) from None
+    console.print(f"Submitted {run_dir}: {_submission_text(record)}", highlight=False)
+
+
+@app.command("batch")
+def batch_command(
+    batch_file: Annotated[Path, typer.Argument(help="YAML: `competitions: [{source: ..., time_limit: ...}, ...]`.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where run directories go (default runs/).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML over configs/default.yaml.")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Join this Ray cluster (also "
+                                                    "RAY_ADDRESS); run directories must be on shared storage.")] = None,
+) -> None:
+    """Run many competitions, each as its own Ray task; failures never stop the others.
+
+    Example: podium batch configs/batch/example.yaml --out runs/
+    On a cluster: ray job submit -- podium batch configs/batch/example.yaml --out /shared/runs
+    """
+    from agent.batch import run_batch
+    from agent.config import load_settings
+    from agent.executor import RayExecutor
+
+    try:
+        settings = load_settings()
+        executor = RayExecutor(address=ray_address or settings.ray.address,
+                               object_store_gb=settings.ray.object_store_gb)
+        try:
+            with console.status("Running the batch", spinner="dots") as status:
+                rows, folder = run_batch(batch_file, out or Path(settings.run.out), executor, config,
+                                         notify=lambda message: status.update(message))
+        finally:
+            executor.shutdown()
+    except Exception as error:  # noqa: BLE001
+        raise fail(error) from None
+    table = Table("competition", "status", "metric", "validation score", "time (s)", "submission / error")
+    for row in rows:
+        score = f"{row.validation_score:.5f}" if row.validation_score is not None else "-"
+        seconds = f"{row.seconds:.0f}" if row.seconds is not None else "-"
+        detail = row.submission if row.status == "succeeded" else f"[red]{row.error}[/]"
+        table.add_row(row.competition, row.status, row.metric or "-", score, seconds, detail)
+    console.print(table)
+    console.print(f"batch table: {folder / 'batch.csv'}")
+    if any(row.status != "succeeded" for row in rows):
+        raise typer.Exit(1)
 
 
 @app.command("metrics")
@@ -131,6 +216,15 @@ def monitor_command(
     console.print(f"wrote {paths['json']} and {paths['png']}", highlight=False)
     if report.verdict == "drift":
         raise typer.Exit(1)
+
+
+def _add_arena() -> None:
+    from agent.arena.cli import arena_app  # typer and rich only: `podium --help` stays instant
+
+    app.add_typer(arena_app, name="arena")
+
+
+_add_arena()
 
 
 def main() -> None:

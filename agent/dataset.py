@@ -9,6 +9,7 @@ import pandas as pd
 
 from agent.competition import Competition
 from agent.data import CompetitionData
+from agent.errors import InputError
 from agent.metrics import REGRESSION
 
 
@@ -32,12 +33,20 @@ def make_folds(y: np.ndarray, problem_type: str, n_folds: int, seed: int) -> np.
     """One seeded split for the whole run: stratified for classes, so OOF predictions are comparable."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
+    if len(y) < 4:
+        raise InputError(f"Train has {len(y)} labelled rows: too few to cross-validate",
+                         fix="use a training file with more rows")
     n_folds = max(2, min(n_folds, len(y)))
     folds = np.empty(len(y), dtype=int)
     if problem_type == REGRESSION:
         splitter = KFold(n_folds, shuffle=True, random_state=seed)
     else:
-        smallest = int(np.bincount(y).min())
+        counts = np.bincount(y)
+        smallest = int(counts[counts > 0].min())
+        if smallest < 2:
+            rare = int(np.flatnonzero(counts == smallest)[0])
+            raise InputError(f"Class code {rare} has a single training row: cross-validation needs at least two "
+                             "rows of every class", fix="add rows of that class, merge it with another, or drop it")
         if smallest < n_folds:  # stratification needs every class in every fold
             n_folds = max(2, smallest)
         splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)

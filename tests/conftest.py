@@ -60,15 +60,52 @@ def make_tables(n: int = 200, seed: int = 0, target_values=None):
     return frame
 
 
-@pytest.fixture(scope="session")
+_SESSION_RAY: dict = {}
+
+
+@pytest.fixture
 def ray_local(tmp_path_factory):
-    """One private local Ray for the session; podium reuses a Ray the process already holds."""
+    """A private local Ray kept for the whole session (podium reuses a Ray the process already holds).
+
+    Started on first use; a test that needs another Ray (a multi-node cluster) shuts it down first, and the
+    next test that asks for it starts it again.
+    """
     import ray
 
     from agent.executor import RayExecutor
 
-    executor = RayExecutor(num_cpus=2, temp_dir=Path("/tmp") / f"podium-ray-{tmp_path_factory.getbasetemp().name}")
-    executor.start()
-    yield executor
+    if not ray.is_initialized() or _SESSION_RAY.get("kind") != "local":
+        if ray.is_initialized():
+            ray.shutdown()
+        executor = RayExecutor(num_cpus=2, temp_dir=Path("/tmp") / f"ray-{tmp_path_factory.getbasetemp().name}")
+        executor.start()
+        _SESSION_RAY.update(kind="local", executor=executor)
+    return _SESSION_RAY["executor"]
+
+
+@pytest.fixture
+def two_node_cluster():
+    """Two Ray nodes on this machine, 1 CPU each, explicit memory: a cluster in miniature."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    if ray.is_initialized():
+        ray.shutdown()
+    _SESSION_RAY.clear()
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "memory": 3 * 2**30, "object_store_memory": 200 * 2**20})
+    worker = cluster.add_node(num_cpus=1, memory=3 * 2**30, object_store_memory=200 * 2**20)
+    cluster.wait_for_nodes()
+    yield cluster, worker
+    if ray.is_initialized():
+        ray.shutdown()
+    cluster.shutdown()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_session_ray():
+    yield
+    import ray
+
     if ray.is_initialized():
         ray.shutdown()

@@ -1,0 +1,196 @@
+"""`podium batch`: many competitions, each a Ray task with its own resources, on a laptop or a cluster.
+
+A failure in one competition never stops the others; a task lost with its node is retried by Ray
+(`max_retries`); re-running the same batch skips competitions that already succeeded. Each entry gets a
+deterministic run directory, so a retry replaces its own partial run instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.atomic import write_csv, write_json, write_text
+from agent.config import read_yaml
+from agent.errors import ConfigError, PodiumError
+from agent.runs import FAILED, MANIFEST, SUCCEEDED
+
+log = logging.getLogger("podium.batch")
+COMPETITION_FIELDS = ("metric", "evaluation_metric", "target", "id_column", "task", "positive_class",
+                      "submission_format", "drop")
+
+
+class BatchEntry(BaseModel):
+    """One competition of a batch: where it comes from, its budget, and overrides of inferred fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    time_limit: float | None = Field(None, gt=0)
+    cpus: int | None = Field(None, ge=1)
+    memory_gb: float | None = Field(None, gt=0)
+    seed: int | None = None
+    config: dict[str, Any] = {}  # any settings section, merged over configs/default.yaml
+    metric: str | None = None
+    evaluation_metric: str | None = None
+    target: str | None = None
+    id_column: str | None = None
+    task: str | None = None
+    positive_class: Any = None
+    submission_format: str | None = None
+    drop: list[str] | None = None
+
+    def competition_fields(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in COMPETITION_FIELDS if getattr(self, k) is not None}
+
+    def key(self) -> str:
+        """Stable identity of an entry: the same source and settings always map to the same run."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:10]
+
+
+class BatchSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    defaults: dict[str, Any] = {}
+    max_retries: int = Field(2, ge=0)
+    competitions: list[BatchEntry] = Field(min_length=1)
+
+
+def load_batch(path: Path) -> BatchSpec:
+    data = read_yaml(Path(path))
+    defaults = data.get("defaults") or {}
+    entries = data.get("competitions")
+    if not isinstance(entries, list):
+        raise ConfigError("A batch file needs a `competitions:` list", where=str(path),
+                          fix="write `competitions: [{source: <slug or folder>, time_limit: 300}, ...]`")
+    merged = [{**defaults, **entry} if isinstance(entry, dict) else entry for entry in entries]
+    try:
+        return BatchSpec.model_validate({**data, "competitions": merged})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"Invalid batch file ({problems})", where=str(path),
+                          fix="each competition needs `source`; see configs/batch/example.yaml") from exc
+
+
+@dataclass
+class BatchRow:
+    competition: str
+    status: str
+    metric: str | None
+    validation_score: float | None
+    seconds: float | None
+    submission: str | None
+    run_dir: str | None
+    error: str | None = None
+
+
+def run_entry(entry: dict[str, Any], out: str, run_id: str, config_file: str | None) -> str:
+    """Run one batch entry (a Ray task). A partial run left by a lost node is replaced, never duplicated."""
+    from agent.pipeline import RunOptions, run_competition
+
+    spec = BatchEntry.model_validate(entry)
+    for partial in Path(out).glob(f"*/{run_id}"):
+        manifest = partial / MANIFEST
+        if not manifest.is_file() or json.loads(manifest.read_text()).get("status") != SUCCEEDED:
+            shutil.rmtree(partial)
+    overlay = None
+    if spec.config:
+        overlay = Path(out) / ".batch-configs" / f"{run_id}.json"
+        write_text(overlay, json.dumps(_merge_config(config_file, spec.config)))
+    options = RunOptions(source=spec.source, out=Path(out), time_limit=spec.time_limit, seed=spec.seed,
+                         cpus=spec.cpus, memory_gb=spec.memory_gb, run_id=run_id,
+                         config_file=overlay or (Path(config_file) if config_file else None),
+                         competition=spec.competition_fields())
+    return str(run_competition(options).path)
+
+
+def _merge_config(config_file: str | None, overlay: dict[str, Any]) -> dict[str, Any]:
+    from agent.config import deep_merge
+
+    base = read_yaml(Path(config_file)) if config_file else {}
+    return deep_merge(base, overlay)
+
+
+def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
+              notify: Callable[[str], None] = lambda message: None) -> tuple[list[BatchRow], Path]:
+    """Run every competition of a batch file; return one row per competition and the batch folder."""
+    spec = load_batch(path)
+    name = spec.name or Path(path).stem
+    out = Path(out).expanduser().resolve()
+    folder = out / "batches" / name
+    state_file = folder / "batch.json"
+    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+    executor.start()
+    from agent.executor import check_shared_path
+
+    out.mkdir(parents=True, exist_ok=True)
+    check_shared_path(executor, out)
+    pending, rows = {}, {}
+    for entry in spec.competitions:
+        key = entry.key()
+        previous = state.get(key, {})
+        if previous.get("status") == SUCCEEDED and Path(previous.get("run_dir", "")).is_dir():
+            notify(f"{entry.source}: already succeeded, skipped")
+            rows[key] = _row(entry, Path(previous["run_dir"]), None)
+            continue
+        run_id = f"batch-{name}-{key}"
+        cpus = entry.cpus or 1
+        task = executor.submit(run_entry, entry.model_dump(mode="json"), str(out), run_id,
+                               str(config_file) if config_file else None, name=f"competition-{entry.source}",
+                               num_cpus=cpus, memory_gb=entry.memory_gb, max_retries=spec.max_retries)
+        pending[task] = (key, entry)
+    started = time.monotonic()
+    while pending:
+        done, _ = executor.wait(list(pending))
+        for task in done:
+            key, entry = pending.pop(task)
+            try:
+                run_dir, error = Path(executor.result(task)), None
+            except Exception as exc:  # noqa: BLE001 - one failure never stops the others
+                run_dir, error = _find_run(out, f"batch-{name}-{key}"), _describe(exc)
+            rows[key] = _row(entry, run_dir, error)
+            state[key] = {"source": entry.source, "status": rows[key].status, "run_dir": rows[key].run_dir}
+            write_json(state_file, state)
+            notify(f"{entry.source}: {rows[key].status} ({time.monotonic() - started:.0f}s)")
+    ordered = [rows[e.key()] for e in spec.competitions]
+    write_csv(folder / "batch.csv", pd.DataFrame([asdict(r) for r in ordered]))
+    return ordered, folder
+
+
+def _find_run(out: Path, run_id: str) -> Path | None:
+    return next(iter(out.glob(f"*/{run_id}")), None)
+
+
+def _describe(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None) or exc
+    if isinstance(cause, PodiumError):
+        return cause.message
+    return f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1] if str(cause).strip() else ''}"
+
+
+def _row(entry: BatchEntry, run_dir: Path | None, error: str | None) -> BatchRow:
+    manifest: dict[str, Any] = {}
+    if run_dir and (run_dir / MANIFEST).is_file():
+        manifest = json.loads((run_dir / MANIFEST).read_text())
+    validation = manifest.get("validation") or {}
+    status = manifest.get("status", FAILED)
+    if error:
+        status = FAILED
+    submission = (manifest.get("artifacts") or {}).get("submission")
+    return BatchRow(competition=manifest.get("competition_slug") or entry.source, status=status,
+                    metric=validation.get("metric"), validation_score=validation.get("score"),
+                    seconds=manifest.get("seconds"), submission=submission,
+                    run_dir=str(run_dir) if run_dir else None,
+                    error=error or (manifest.get("error") or {}).get("message"))

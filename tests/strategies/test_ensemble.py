@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+import devcorpus
+from agent.metrics import get_metric, score_prediction
+from strategies.base import Candidate
+from strategies.ensemble import greedy_ensemble, tune_threshold
+from strategies.learners import Task, fit_predict, prepare_features
+
+
+def oof_candidates(task_name: str, metric_name: str, problem_type: str, rows: int = 800):
+    """Real candidates: LightGBM and XGBoost configurations fitted out-of-fold on a corpus table."""
+    from sklearn.model_selection import KFold
+
+    spec = devcorpus.TASKS[task_name]
+    frame = devcorpus.load(task_name, rows=rows)
+    labels = frame.pop(spec.target)
+    if problem_type == "regression":
+        y = labels.to_numpy(dtype=float)
+    else:
+        y = np.unique(labels.astype(str), return_inverse=True)[1]
+    X, _ = prepare_features(frame, frame.iloc[:5])
+    task = Task(problem_type, int(y.max()) + 1 if problem_type != "regression" else 1, metric_name)
+    configs = [("lightgbm", {"num_leaves": 4, "learning_rate": 0.3}),
+               ("lightgbm", {"num_leaves": 64, "learning_rate": 0.05, "min_child_samples": 5}),
+               ("xgboost", {"max_depth": 3, "learning_rate": 0.1})]
+    metric = get_metric(metric_name)
+    candidates = []
+    for i, (learner, params) in enumerate(configs):
+        shape = (len(y), task.n_classes) if problem_type == "multiclass" else (len(y),)
+        oof = np.zeros(shape)
+        for train, valid in KFold(4, shuffle=True, random_state=0).split(X):
+            oof[valid], _, _ = fit_predict(learner, {"n_estimators": 300, **params}, task, X.iloc[train], y[train],
+                                           X.iloc[valid], X.iloc[:5])
+        candidates.append(Candidate(f"{learner}-{i}", learner, oof, np.zeros(5), score_prediction(metric, y, oof), 0))
+    return candidates, y, metric
+
+
+@pytest.mark.parametrize(("task", "metric", "problem_type"), [
+    ("titanic", "Log Loss", "binary"),
+    ("hpc_class", "Multiclass Log Loss", "multiclass"),
+    ("diamonds_price", "RMSE", "regression"),
+])
+def test_blend_is_at_least_as_good_as_the_best_candidate(task, metric, problem_type):
+    candidates, y, scorer = oof_candidates(task, metric, problem_type)
+    blend = greedy_ensemble(candidates, y, scorer, iterations=30, problem_type=problem_type)
+    best = max(candidates, key=lambda c: scorer.signed(c.score))
+    assert not scorer.is_better(best.score, blend.score)
+    assert blend.score == pytest.approx(score_prediction(scorer, y, blend.oof))
+    assert sum(blend.info["weights"].values()) == pytest.approx(1.0)
+    assert set(blend.info["weights"]) <= {c.name for c in candidates}
+
+
+def test_a_useless_candidate_gets_no_weight():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    good = np.clip(y * 0.7 + rng.random(500) * 0.3, 0, 1)
+    noise = rng.random(500)
+    metric = get_metric("AUC")
+    candidates = [Candidate("noise", "x", noise, noise, metric.score(y, noise), 0),
+                  Candidate("good", "x", good, good, metric.score(y, good), 0)]
+    blend = greedy_ensemble(candidates, y, metric, iterations=10)
+    assert blend.info["weights"] == {"good": 1.0}
+
+
+def test_threshold_tuning_helps_f1_on_imbalanced_classes():
+    rng = np.random.default_rng(1)
+    y = (rng.random(2000) < 0.1).astype(int)
+    probability = np.clip(0.05 + 0.3 * y + rng.normal(0, 0.1, 2000), 0, 1)  # positives rarely cross 0.5
+    metric = get_metric("F1")
+    threshold, tuned = tune_threshold(y, probability, metric)
+    assert threshold < 0.5
+    assert tuned > metric.score(y, (probability >= 0.5).astype(int)) + 0.1
