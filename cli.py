@@ -57,6 +57,8 @@ def run_command(
     kaggle_endpoint: Annotated[str | None, typer.Option("--kaggle-endpoint", envvar="PODIUM_KAGGLE_ENDPOINT",
                                                         help="A Kaggle-compatible server, e.g. an arena at "
                                                         "http://127.0.0.1:8000.")] = None,
+    allow: Annotated[str | None, typer.Option("--allow", help="Comma-separated data-check names whose errors "
+                                              "should not stop the run, e.g. single_feature_leak.")] = None,
 ) -> None:
     """Enter a competition end to end and write runs/<competition>/<run-id>/.
 
@@ -70,7 +72,9 @@ def run_command(
 
     options = RunOptions(
         source=source, config_file=config, out=out, time_limit=time_limit, seed=seed, cpus=cpus, memory_gb=memory_gb,
-        ray_address=ray_address, resume=resume, submit=submit, refresh=refresh, kaggle_endpoint=kaggle_endpoint,
+        ray_address=ray_address, resume=resume,
+        allow=tuple(name.strip() for name in (allow or "").split(",") if name.strip()),
+        submit=submit, refresh=refresh, kaggle_endpoint=kaggle_endpoint,
         competition={"evaluation_metric": metric, "target": target, "id_column": id_column, "task": task},
     )
     try:
@@ -216,6 +220,30 @@ def monitor_command(
     console.print(f"wrote {paths['json']} and {paths['png']}", highlight=False)
     if report.verdict == "drift":
         raise typer.Exit(1)
+
+
+@app.command("predict")
+def predict_command(
+    artifact_dir: Annotated[Path, typer.Argument(help="A production model folder (runs/<competition>/<run-id>/"
+                                                 "production).")],
+    data: Annotated[Path, typer.Argument(help="A CSV of rows with the training columns (strings and blanks ok).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the predictions CSV.")],
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse categories never seen in training "
+                                         "(default: treat them like rare ones, with a warning).")] = False,
+) -> None:
+    """Predict with a production model: validate DATA against its schema.json, write OUTPUT atomically.
+
+    Example: podium predict runs/titanic/RUN_ID/production new_rows.csv -o predictions.csv
+    """
+    try:
+        from agent.production.predict import predict_file
+
+        report = predict_file(artifact_dir, data, output, strict=strict)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one message and an exit code
+        raise fail(error) from None
+    for warning in report.warnings:
+        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    console.print(f"wrote {report.rows} predictions to {report.output}", highlight=False)
 
 
 def _add_arena() -> None:

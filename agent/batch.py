@@ -110,7 +110,7 @@ def run_entry(entry: dict[str, Any], out: str, run_id: str, config_file: str | N
         overlay = Path(out) / ".batch-configs" / f"{run_id}.json"
         write_text(overlay, json.dumps(_merge_config(config_file, spec.config)))
     options = RunOptions(source=spec.source, out=Path(out), time_limit=spec.time_limit, seed=spec.seed,
-                         cpus=spec.cpus, memory_gb=spec.memory_gb, run_id=run_id,
+                         cpus=spec.cpus or 1, memory_gb=spec.memory_gb, run_id=run_id,
                          config_file=overlay or (Path(config_file) if config_file else None),
                          competition=spec.competition_fields())
     return str(run_competition(options).path)
@@ -146,16 +146,18 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
             rows[key] = _row(entry, Path(previous["run_dir"]), None)
             continue
         run_id = f"batch-{name}-{key}"
-        cpus = entry.cpus or 1
+        # The competition's own CPUs and memory, on one node; its fits and trials run inside them.
+        group = executor.reserve(entry.cpus or 1, entry.memory_gb)
         task = executor.submit(run_entry, entry.model_dump(mode="json"), str(out), run_id,
                                str(config_file) if config_file else None, name=f"competition-{entry.source}",
-                               num_cpus=cpus, memory_gb=entry.memory_gb, max_retries=spec.max_retries)
-        pending[task] = (key, entry)
+                               num_cpus=0, max_retries=spec.max_retries, group=group)
+        pending[task] = (key, entry, group)
     started = time.monotonic()
     while pending:
         done, _ = executor.wait(list(pending))
         for task in done:
-            key, entry = pending.pop(task)
+            key, entry, group = pending.pop(task)
+            executor.release(group)
             try:
                 run_dir, error = Path(executor.result(task)), None
             except Exception as exc:  # noqa: BLE001 - one failure never stops the others

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -32,11 +32,106 @@ class LeaderboardSettings(_Strict):
     excluded_model_types: list[str] = []
 
 
+class SearchSettings(_Strict):
+    """How the leaderboard time is split between AutoGluon and the Optuna studies, and how they blend."""
+
+    learners: list[str] = ["lightgbm", "xgboost", "catboost"]
+    autogluon_share: float = Field(0.65, ge=0, le=1)
+    cpus_per_trial: int = Field(1, ge=1)
+    keep_best: int = Field(3, ge=1)
+    ensemble_iterations: int = Field(50, ge=1)
+    min_optuna_seconds: float = Field(10, ge=0)
+
+
+class RaySettings(_Strict):
+    address: str | None = None
+    object_store_gb: float = Field(0.5, gt=0)
+
+
+class QualitySettings(_Strict):
+    """Thresholds of the data checks (agent/quality); shares are fractions of rows, scores lie in 0..1."""
+
+    allow: list[str] = []
+    near_constant_share: float = Field(0.999, gt=0, le=1)
+    missing_warning: float = Field(0.5, ge=0, le=1)
+    missing_shift: float = Field(0.1, ge=0, le=1)
+    high_cardinality_ratio: float = Field(0.5, gt=0, le=1)
+    high_cardinality_min: int = Field(100, ge=2)
+    unseen_warning: float = Field(0.05, ge=0, le=1)
+    duplicate_warning: float = Field(0.05, ge=0, le=1)
+    train_test_duplicate_warning: float = Field(0.01, ge=0, le=1)
+    leak_warning: float = Field(0.97, ge=0, le=1)
+    leak_error: float = Field(0.99, ge=0, le=1)
+    leak_bins: int = Field(100, ge=2)
+    leak_max_rows: int = Field(50_000, ge=100)
+    order_warning: float = Field(0.3, ge=0, le=1)
+    copy_share: float = Field(0.99, gt=0, le=1)
+    shift_warning: float = Field(0.75, ge=0.5, le=1)
+    shift_error: float | None = Field(None, ge=0.5, le=1)
+    shift_max_rows: int = Field(20_000, ge=50)
+    shift_folds: int = Field(3, ge=2, le=10)
+    shift_top_features: int = Field(5, ge=1)
+
+
+class MonitorSettings(_Strict):
+    """How `podium monitor` profiles training data and when it calls a feature drifted."""
+
+    profile_bins: int = Field(10, ge=2, le=100)
+    profile_max_categories: int = Field(50, ge=1)
+    psi_warning: float = Field(0.1, gt=0)
+    psi_drift: float = Field(0.25, gt=0)
+    unseen_warning: float = Field(0.01, ge=0, le=1)
+    unseen_drift: float = Field(0.1, ge=0, le=1)
+    missing_warning: float = Field(0.05, ge=0, le=1)
+    missing_drift: float = Field(0.2, ge=0, le=1)
+    min_rows: int = Field(100, ge=1)
+
+
+class KaggleSettings(_Strict):
+    """How podium talks to Kaggle (or a Kaggle-compatible arena): cache, limits, timeouts, retries."""
+
+    endpoint: str | None = None
+    cache_dir: str = "~/.cache/podium/competitions"
+    max_unzipped_bytes: int = Field(20_000_000_000, gt=0)
+    max_archive_members: int = Field(10_000, gt=0)
+    connect_timeout: float = Field(10, gt=0)
+    read_timeout: float = Field(120, gt=0)
+    retries: int = Field(5, ge=0, le=20)
+    backoff_seconds: float = Field(1.0, ge=0)
+    backoff_max_seconds: float = Field(60, ge=0)
+    poll_wait: float = Field(600, ge=0)
+    poll_interval: float = Field(2, gt=0)
+
+
+class ProductionSettings(_Strict):
+    """Budgets and search of the production model (docs/production.md)."""
+
+    latency_ms: float = Field(1.0, gt=0)
+    size_mb: float = Field(5.0, gt=0)
+    throughput: float | None = Field(None, gt=0)
+    time_share: float = Field(0.2, gt=0, lt=1)
+    search_share: float = Field(0.5, gt=0, le=1)
+    search_trials: int = Field(40, ge=1)
+    max_trees: int = Field(500, ge=10)
+    max_leaves: int = Field(63, ge=4)
+    distill: bool = True
+    autogluon_options: bool = True
+    latency_calls: int = Field(200, ge=200)
+    unseen_categories: Literal["other", "error"] = "other"
+    importance_top: int = Field(10, ge=1)
+
+
 class Settings(_Strict):
     """The effective configuration of one run; `config.yaml` in the run directory is its dump."""
 
     run: RunSettings = RunSettings()
     leaderboard: LeaderboardSettings = LeaderboardSettings()
+    search: SearchSettings = SearchSettings()
+    ray: RaySettings = RaySettings()
+    quality: QualitySettings = QualitySettings()
+    monitor: MonitorSettings = MonitorSettings()
+    kaggle: KaggleSettings = KaggleSettings()
+    production: ProductionSettings = ProductionSettings()
     competition: dict[str, Any] = {}
 
     def dump(self) -> dict[str, Any]:

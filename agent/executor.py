@@ -93,12 +93,35 @@ class RayExecutor:
 
         return ray.put(value)
 
+    def reserve(self, cpus: int, memory_gb: float | None = None):
+        """A placement group holding `cpus` (and memory) on one node; work submitted inside it stays inside.
+
+        A batch gives each competition one, so a competition's fits and trials never take another's CPUs.
+        """
+        from ray.util.placement_group import placement_group
+
+        bundle: dict[str, float] = {"CPU": cpus}
+        if memory_gb:
+            bundle["memory"] = int(memory_gb * GB)
+        return placement_group([bundle], strategy="STRICT_PACK")
+
+    def release(self, group) -> None:
+        from ray.util.placement_group import remove_placement_group
+
+        remove_placement_group(group)
+
     def submit(self, fn: Callable, *args: Any, name: str | None = None, num_cpus: float = 1,
-               memory_gb: float | None = None, max_retries: int = 0, **kwargs: Any) -> Task:
+               memory_gb: float | None = None, max_retries: int = 0, group=None, **kwargs: Any) -> Task:
+        """Run `fn` as a Ray task; inside `group`, the task and every task it submits use the group's resources."""
         import ray
 
         options: dict[str, Any] = {"num_cpus": num_cpus, "max_retries": max_retries, "name": name or fn.__name__}
-        if memory_gb:
+        if group is not None:
+            from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+            options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
+                group, placement_group_capture_child_tasks=True)
+        if memory_gb and group is None:
             largest = self.node_memory_gb()
             options["memory"] = int(min(memory_gb, largest * 0.95 if largest else memory_gb) * GB)
         remote = ray.remote(fn).options(**options)

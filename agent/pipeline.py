@@ -46,6 +46,10 @@ class RunOptions:
     ray_address: str | None = None
     resume: Path | None = None
     run_id: str | None = None
+    allow: tuple[str, ...] = ()  # data-check names whose `error` findings do not stop the run
+    kaggle_endpoint: str | None = None  # --kaggle-endpoint: a Kaggle-compatible server (an arena)
+    refresh: bool = False               # --refresh: download again instead of using the cache
+    submit: bool = False                # --submit: submit submission.csv once the run succeeded
 
 
 def resolve_settings(options: RunOptions, slug: str) -> tuple[Settings, list[tuple[str, dict[str, Any]]]]:
@@ -70,7 +74,7 @@ def _open_run(options: RunOptions):
         if run.manifest.get("status") == SUCCEEDED:
             raise InputError("This run already succeeded; there is nothing to resume", where=str(run.path),
                              fix="start a new run with `podium run SOURCE`")
-        source = resolve_source(run.manifest["source"])
+        source = _source(run.manifest["source"], options, run.manifest.get("kaggle_endpoint"))
         saved = read_yaml(run.file("config.yaml"))
         layers = [("resumed run's config.yaml", saved)]
         if options.time_limit:
@@ -78,13 +82,16 @@ def _open_run(options: RunOptions):
         settings = load_settings(*layers)
         layers = [(name, layer) for name, layer in layers if name != "command line"]
         run.resume()
+        _configure(source, settings)
         return run, source, settings, layers
     if not options.source:
         raise InputError("Nothing to run", fix="pass a competition folder or slug, or --resume RUN_DIR")
-    source = resolve_source(options.source)
+    source = _source(options.source, options)
     settings, layers = resolve_settings(options, source.slug)
+    _configure(source, settings)
     run = Run.create(Path(settings.run.out), source.slug, run_id=options.run_id, source=options.source,
-                     time_limit=settings.run.time_limit, seed=settings.run.seed)
+                     time_limit=settings.run.time_limit, seed=settings.run.seed,
+                     kaggle_endpoint=getattr(source, "endpoint", None))
     write_text(run.file("config.yaml"), yaml.safe_dump(settings.dump(), sort_keys=False))
     return run, source, settings, layers
 
@@ -111,6 +118,8 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
             executor.shutdown()
         run.succeed()
         log.info("Run succeeded in %.1fs", run.elapsed())
+        if options.submit:
+            _submit(run, options, settings, notify)
     return run
 
 
@@ -145,6 +154,15 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         run.update(competition=competition.to_dict())
         log.info("Task: %s on '%s', metric %s, submission %s", competition.problem_type, competition.target,
                  competition.metric_name, competition.submission_format)
+
+    notify("Checking the data")
+    with run.phase("quality") as record:
+        from agent.quality import run_checks, write_quality_report
+
+        report = run_checks(competition, data, settings.quality, allow=options.allow, seed=settings.run.seed)
+        write_quality_report(report, run.file("quality.json"))
+        record["findings"] = {s: len(report.by_severity(s)) for s in ("error", "warning", "info")}
+        report.raise_for_errors()
 
     with run.phase("prepare"):
         dataset = build_dataset(competition, data, settings.run.folds, settings.run.seed)
@@ -192,3 +210,24 @@ def _available_memory_gb() -> float:
     import psutil
 
     return round(psutil.virtual_memory().available / 2**30 * 0.8, 2)
+
+
+# --- Kaggle sources and --submit (the flow itself lives in agent/kaggle/) ---------------------------
+
+def _source(text: str, options: RunOptions, recorded_endpoint: str | None = None):
+    return resolve_source(text, endpoint=options.kaggle_endpoint or recorded_endpoint, refresh=options.refresh)
+
+
+def _configure(source, settings: Settings) -> None:
+    """Sources that talk to a server take their cache, timeouts and retries from the resolved settings."""
+    configure = getattr(source, "configure", None)
+    if configure is not None:
+        configure(settings)
+
+
+def _submit(run: Run, options: RunOptions, settings: Settings, notify: Notify) -> None:
+    """--submit: upload submission.csv, wait for the score; a failure leaves the run succeeded, unsubmitted."""
+    from agent.kaggle.submit import submit_run
+
+    notify("Submitting and waiting for the score")
+    run.manifest["submission"] = submit_run(run.path, endpoint=options.kaggle_endpoint, settings=settings.kaggle)

@@ -97,7 +97,7 @@ def test_unknown_metric_on_the_command_line(tmp_path):
 
 def test_missing_folder_and_bad_config(tmp_path):
     result = runner.invoke(app, ["run", str(tmp_path / "nowhere")])
-    assert result.exit_code == 2 and "not an existing folder" in " ".join(result.output.split())
+    assert result.exit_code == 2 and "neither an existing folder" in " ".join(result.output.split())
     folder = good_folder(tmp_path)
     config = tmp_path / "bad.yaml"
     config.write_text("run:\n  time_limit: -5\n")

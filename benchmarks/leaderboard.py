@@ -1,0 +1,112 @@
+"""podium's leaderboard submission against AutoGluon best_quality alone, same wall budget, hidden answers.
+
+    .venv/bin/python benchmarks/leaderboard.py --budget 180 --tasks titanic hpc_class deliveries
+
+For every corpus task: build the competition, run `podium run` (a fresh process, Ray start included) and
+AutoGluon alone (a fresh process, `TabularPredictor(...).fit(time_limit=budget)` with its defaults), score
+both submissions on the hidden answers in the competition metric, and print the table and the
+win/tie/loss count. `--shares` adds podium variants with other AutoGluon/Optuna splits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+AUTOGLUON_ALONE = r"""
+import sys, json, pandas as pd
+from autogluon.tabular import TabularPredictor
+from agent.competition import Competition
+from agent.submission import build_submission
+from strategies.autogluon import _as_prediction
+folder, manifest, budget, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+comp = Competition.from_dict(json.load(open(manifest))["competition"])
+train = pd.read_csv(f"{folder}/public/train.csv"); test = pd.read_csv(f"{folder}/public/test.csv")
+sample = pd.read_csv(f"{folder}/public/sample_submission.csv")
+features = list(comp.features)
+predictor = TabularPredictor(label=comp.target, problem_type=comp.problem_type, path=out + "/ag",
+    eval_metric=comp.metric.ag_scorer(comp.problem_type), verbosity=0,
+    positive_class=comp.positive_class if comp.problem_type == "binary" else None)
+predictor.fit(train[features + [comp.target]], presets="best_quality", time_limit=budget)
+raw = predictor.predict_proba(test[features]) if comp.is_classification else predictor.predict(test[features])
+frame = build_submission(comp, sample, test[comp.id_column], _as_prediction(raw, comp))
+frame.to_csv(out + "/submission.csv", index=False)
+"""
+
+
+def run_podium(folder: Path, budget: float, out: Path, share: float | None) -> tuple[Path, float]:
+    command = [sys.executable, "-m", "cli", "run", str(folder), "--time-limit", str(budget), "--out", str(out)]
+    if share is not None:
+        config = out / f"share-{share}.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f"search: {{autogluon_share: {share}}}\n")
+        command += ["--config", str(config)]
+    started = time.monotonic()
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    seconds = time.monotonic() - started
+    run_dir = max((p.parent for p in out.glob("*/*/manifest.json")), key=lambda p: p.stat().st_mtime)
+    return run_dir, seconds
+
+
+def run_autogluon(folder: Path, manifest: Path, budget: float, out: Path) -> tuple[Path, float]:
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", AUTOGLUON_ALONE, str(folder), str(manifest), str(budget), str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    return out / "submission.csv", time.monotonic() - started
+
+
+def main() -> None:
+    import devcorpus
+    from agent.competition import Competition
+    from tests.grading import grade
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget", type=float, default=180)
+    parser.add_argument("--rows", type=int, default=3000, help="rows per task (before the train/test split)")
+    parser.add_argument("--tasks", nargs="+", default=sorted(devcorpus.TASKS))
+    parser.add_argument("--shares", nargs="*", type=float, default=[],
+                        help="extra podium variants: search.autogluon_share values")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="podium-bench-") as scratch:
+        scratch = Path(scratch)
+        for task in args.tasks:
+            folder = devcorpus.build(task, scratch / task, rows=args.rows)
+            run_dir, podium_seconds = run_podium(folder, args.budget, scratch / "podium", None)
+            manifest = run_dir / "manifest.json"
+            comp = Competition.from_dict(json.loads(manifest.read_text())["competition"])
+            podium_score = grade(comp, folder, pd.read_csv(run_dir / "submission.csv"))
+            ag_file, ag_seconds = run_autogluon(folder, manifest, args.budget, scratch / "autogluon" / task)
+            ag_score = grade(comp, folder, pd.read_csv(ag_file))
+            row = {"task": task, "metric": comp.metric_name, "podium": podium_score, "podium_s": podium_seconds,
+                   "autogluon": ag_score, "autogluon_s": ag_seconds}
+            for share in args.shares:
+                variant_dir, _ = run_podium(folder, args.budget, scratch / f"podium-{share}", share)
+                row[f"podium@{share}"] = grade(comp, folder, pd.read_csv(variant_dir / "submission.csv"))
+            gap = podium_score - ag_score
+            tolerance = 1e-4 * max(1.0, abs(ag_score))
+            row["result"] = "tie" if abs(gap) <= tolerance else \
+                ("win" if comp.metric.is_better(podium_score, ag_score) else "loss")
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    table = pd.DataFrame(rows)
+    print()
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    counts = table["result"].value_counts()
+    print(f"\nwin/tie/loss vs AutoGluon alone at {args.budget:.0f}s: "
+          f"{counts.get('win', 0)}/{counts.get('tie', 0)}/{counts.get('loss', 0)}")
+
+
+if __name__ == "__main__":
+    main()
