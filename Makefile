@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The main job end to end, offline: a demo competition built from the packaged corpus.
+## The main job end to end, offline: a local arena (demo competitions from the packaged corpus), a user,
+## `podium run titanic --kaggle-endpoint ... --submit`, the arena's leaderboard (agent/arena/demo_run.py).
 run: install
-	$(BIN)/python -m devcorpus titanic .demo/titanic --overwrite
-	$(BIN)/podium run .demo/titanic --time-limit $(DEMO_TIME) --out runs
+	$(BIN)/python -m agent.arena.demo_run --slug titanic --budget $(DEMO_TIME) --out runs
 
 ## The whole suite (slow end-to-end runs excluded; see test-slow).
 test: install

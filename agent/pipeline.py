@@ -177,7 +177,7 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         blend = result.ensemble
         run.update(
             leaderboard={"candidates": [c.summary() for c in result.candidates], "ensemble": blend.summary(),
-                         "studies": result.studies, "timings": result.timings},
+                         "studies": result.studies, "timings": result.timings, "costs": result.costs},
             validation={"metric": competition.metric_name, "score": blend.score, "model": blend.name,
                         "greater_is_better": competition.metric.greater_is_better,
                         "best_single": result.candidates[0].summary() | {"oof_score": result.candidates[0].score},

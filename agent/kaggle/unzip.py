@@ -1,0 +1,87 @@
+"""Unpack a downloaded archive without trusting it: nothing outside the target, no links, no zip bombs."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from agent.errors import RemoteError
+
+CHUNK = 1 << 20
+
+
+class UnsafeArchiveError(RemoteError):
+    """The server sent an archive podium refuses to unpack."""
+
+
+def _check_name(name: str, archive: Path) -> PurePosixPath:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or (path.parts and ":" in path.parts[0]) or ".." in path.parts:
+        raise UnsafeArchiveError(f"The archive holds '{name}', a path that would land outside the target folder",
+                                 where=str(archive), fix="nothing was unpacked; report it to the competition's host")
+    return path
+
+
+def safe_extract(archive: Path, target: Path, max_bytes: int, max_members: int = 10_000) -> list[Path]:
+    """Extract `archive` into `target` (which must be empty or absent); return the files written.
+
+    Refuses absolute paths, '..', symlinks and other special files, more than `max_members` entries, and
+    archives whose uncompressed size exceeds `max_bytes` (checked against the declared sizes first, then
+    while writing, since declared sizes can lie). On refusal, everything written so far is removed.
+    """
+    archive, target = Path(archive), Path(target)
+    try:
+        bundle = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as exc:
+        raise RemoteError("The downloaded file is not a valid zip archive", where=str(archive),
+                          fix="run again with --refresh; if it persists, the server sends a broken file") from exc
+    with bundle:
+        members = bundle.infolist()
+        if len(members) > max_members:
+            raise UnsafeArchiveError(f"The archive holds {len(members)} entries (the limit is {max_members})",
+                                     where=str(archive), fix="raise kaggle.max_archive_members if this is expected")
+        declared = sum(m.file_size for m in members)
+        if declared > max_bytes:
+            raise UnsafeArchiveError(f"The archive unpacks to {declared:,} bytes, over the limit of {max_bytes:,}",
+                                     where=str(archive), fix="raise kaggle.max_unzipped_bytes if this is expected")
+        for member in members:
+            _check_name(member.filename, archive)
+            kind = stat.S_IFMT(member.external_attr >> 16)  # 0 when the archiver recorded no Unix type
+            if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+                raise UnsafeArchiveError(f"The archive holds '{member.filename}', a link or special file",
+                                         where=str(archive), fix="nothing was unpacked; report it to the host")
+        target.mkdir(parents=True, exist_ok=True)
+        root = target.resolve()
+        written: list[Path] = []
+        total = 0
+        try:
+            for member in members:
+                relative = _check_name(member.filename, archive)
+                destination = root.joinpath(*relative.parts).resolve()
+                if destination != root and root not in destination.parents:
+                    raise UnsafeArchiveError(f"'{member.filename}' resolves outside the target folder",
+                                             where=str(archive))
+                if member.is_dir():
+                    destination.mkdir(parents=True, exist_ok=True)
+                    continue
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                if destination.exists():
+                    raise UnsafeArchiveError(f"The archive holds '{member.filename}' twice", where=str(archive))
+                with bundle.open(member) as source, open(destination, "xb") as sink:
+                    while chunk := source.read(CHUNK):
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise UnsafeArchiveError(
+                                f"The archive unpacks to more than {max_bytes:,} bytes (its header declared "
+                                f"{declared:,})", where=str(archive),
+                                fix="nothing was kept; raise kaggle.max_unzipped_bytes if this is expected")
+                        sink.write(chunk)
+                written.append(destination)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+    return written
