@@ -33,11 +33,20 @@ class LeaderboardResult:
     ensemble: Candidate
     studies: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)  # CPU-seconds measured inside the tasks
 
 
 def autogluon_task(models: str, competition: dict, data: Dataset, budget: Budget, settings: dict,
-                   log_path: str) -> list[Candidate]:
-    """Fit AutoGluon inside a Ray task (or reload a finished fit on resume) and return its candidates."""
+                   log_path: str) -> dict[str, Any]:
+    """Fit AutoGluon inside a Ray task (or reload a finished fit on resume): its candidates and CPU cost."""
+    started_cpu, started = time.process_time(), time.monotonic()
+    candidates = _autogluon_candidates(models, competition, data, budget, settings, log_path)
+    return {"candidates": candidates, "cpu_seconds": time.process_time() - started_cpu,
+            "seconds": time.monotonic() - started}
+
+
+def _autogluon_candidates(models: str, competition: dict, data: Dataset, budget: Budget, settings: dict,
+                          log_path: str) -> list[Candidate]:
     from strategies.autogluon import AutoGluonStrategy
 
     comp = Competition.from_dict(competition)
@@ -70,12 +79,15 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
     reserve = settings.leaderboard.predict_reserve
     ag_budget = Budget(seconds=max(5.0, ag_seconds * (1 - reserve) - 3.0), cpus=cpus, memory_gb=memory_gb)
     timings: dict[str, float] = {}
+    costs: dict[str, float] = {}
     candidates: list[Candidate] = []
     if search.autogluon_share > 0 or not learners:
         task = executor.submit(autogluon_task, str(run_dir / "models"), competition.to_dict(), data, ag_budget,
                                settings.dump(), str(run_dir / "podium.log"), name="autogluon-fit",
                                num_cpus=cpus, memory_gb=memory_gb, max_retries=1)
-        candidates += executor.result(task)
+        fitted = executor.result(task)
+        candidates += fitted["candidates"]
+        costs["autogluon_cpu_seconds"] = round(fitted["cpu_seconds"], 3)
         timings["autogluon"] = round(time.monotonic() - started, 3)
         log.info("AutoGluon gave %d candidates in %.1fs", len(candidates), timings["autogluon"])
 
@@ -93,8 +105,10 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
                                         keep_best=search.keep_best, cpus_per_trial=search.cpus_per_trial)
             found = study_search.search(competition, data, Budget(share, cpus, memory_gb))
             candidates += found
+            costs[f"optuna_{learner}_cpu_seconds"] = round(study_search.cpu_seconds_, 3)
             studies.append({**study_search.summary(study_search.open_study()),
                             "seconds": round(time.monotonic() - began, 3),
+                            "cpu_seconds": round(study_search.cpu_seconds_, 3),
                             "best_oof_score": found[0].score if found else None})
             log.info("Optuna %s: %s", learner, studies[-1])
     if not candidates:
@@ -103,4 +117,5 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
     candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
     blend = greedy_ensemble(candidates, data.y, metric, search.ensemble_iterations, competition.problem_type)
     timings["total"] = round(time.monotonic() - started, 3)
-    return LeaderboardResult(candidates=candidates, ensemble=blend, studies=studies, timings=timings)
+    costs["cpu_seconds"] = round(sum(costs.values()), 3)
+    return LeaderboardResult(candidates=candidates, ensemble=blend, studies=studies, timings=timings, costs=costs)

@@ -6,7 +6,7 @@ import logging
 from contextlib import contextmanager
 from pathlib import Path
 
-LOGGERS = ("podium", "autogluon", "agent", "strategies")
+LOGGERS = ("podium", "autogluon", "agent", "strategies", "optuna")
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

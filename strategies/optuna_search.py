@@ -55,11 +55,11 @@ def suggest(trial, space: dict[str, Any]) -> dict[str, Any]:
 def fit_fold(learner: str, params: dict[str, Any], task: Task, shared: tuple, fold: int) -> dict[str, Any]:
     """One fold of one trial (a Ray task): fit on the other folds, predict this fold and the test set."""
     X, y, X_test, folds = shared
-    started = time.monotonic()
+    started, started_cpu = time.monotonic(), time.process_time()
     train, valid = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
     valid_pred, test_pred, trees = fit_predict(learner, params, task, X.iloc[train], y[train], X.iloc[valid], X_test)
     return {"fold": fold, "valid": valid, "valid_pred": valid_pred, "test_pred": test_pred, "trees": trees,
-            "seconds": time.monotonic() - started}
+            "seconds": time.monotonic() - started, "cpu_seconds": time.process_time() - started_cpu}
 
 
 @dataclass
@@ -89,12 +89,14 @@ class OptunaSearch(Strategy):
         self.cpus_per_trial = cpus_per_trial
         self.max_trials = max_trials
         self.space = space or load_space(learner)
+        self.cpu_seconds_ = 0.0  # every fold this search ran, pruned and failed trials included
 
     def open_study(self):
         import optuna
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
+        optuna.logging.disable_default_handler()  # its records go to podium.log, not the terminal
         self.study_dir.mkdir(parents=True, exist_ok=True)
         storage = JournalStorage(JournalFileBackend(str(self.study_dir / f"{self.learner}.journal")))
         sampler = optuna.samplers.TPESampler(seed=self.seed, multivariate=True, constant_liar=True,
@@ -175,6 +177,7 @@ class OptunaSearch(Strategy):
                     continue
                 self._absorb(state, result, data.n_folds)
                 fold_seconds.append(result["seconds"])
+                self.cpu_seconds_ += result["cpu_seconds"]
                 rows = np.flatnonzero(np.isin(data.folds, state.done))
                 partial = metric.signed(score_prediction(metric, data.y[rows], state.oof[rows]))
                 state.trial.report(partial, step=len(state.done) - 1)
