@@ -22,6 +22,7 @@ run: install
 
 ## The whole suite (slow end-to-end runs excluded; see test-slow).
 test: install
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(BIN)/python -m pytest
 
 test-slow: install

@@ -246,6 +246,24 @@ def predict_command(
     console.print(f"wrote {report.rows} predictions to {report.output}", highlight=False)
 
 
+@app.command("report")
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (holds manifest.json), finished, failed or "
+                                            "partial.")],
+) -> None:
+    """Rebuild a run's report.md and self-contained report.html from its directory (docs/report.md).
+
+    Example: podium report runs/titanic/20261128-101500-1a2b3c
+    """
+    try:
+        from agent.report import write_report
+
+        paths = write_report(run_dir)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one message and an exit code
+        raise fail(error) from None
+    console.print(f"wrote {paths['html']} and {paths['markdown']}", highlight=False, soft_wrap=True)
+
+
 def _add_arena() -> None:
     from agent.arena.cli import arena_app  # typer and rich only: `podium --help` stays instant
 

@@ -1,0 +1,13 @@
+"""The run report: report.md and a self-contained report.html, built from a run directory alone.
+
+    from agent.report import write_report
+    paths = write_report(run_dir)   # {"markdown": ..., "html": ..., "<figure>": ...}
+
+`podium report RUN_DIR` rebuilds it. Sections: what went wrong (when something did), the competition and
+settings with where each value came from, data-check findings, the leaderboard model's candidates and
+ensemble, the production model and its frontier, both models side by side, time per phase, the submission.
+"""
+
+from agent.report.build import build_report, write_report
+
+__all__ = ["build_report", "write_report"]

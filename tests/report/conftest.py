@@ -1,0 +1,27 @@
+"""One real (short) podium run shared by the report tests that need it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import devcorpus
+
+_REAL: dict[str, Path] = {}
+
+
+@pytest.fixture
+def real_run(ray_local, tmp_path_factory) -> Path:
+    """A real run directory: `podium run` on a 300-row titanic for 25 s, made once per session."""
+    if "run" not in _REAL:
+        from typer.testing import CliRunner
+
+        from cli import app
+
+        base = tmp_path_factory.mktemp("report-real")
+        folder = devcorpus.build("titanic", base / "titanic", rows=300)
+        result = CliRunner().invoke(app, ["run", str(folder), "--time-limit", "25", "--out", str(base / "runs")])
+        assert result.exit_code == 0, result.output
+        _REAL["run"] = next((base / "runs" / "titanic").iterdir())
+    return _REAL["run"]
