@@ -30,6 +30,7 @@ class LeaderboardSettings(_Strict):
     predict_reserve: float = Field(0.12, ge=0, lt=0.9)
     num_stack_levels: int | None = None
     excluded_model_types: list[str] = []
+    fold_fitting: Literal["parallel_local", "sequential_local"] = "parallel_local"
 
 
 class SearchSettings(_Strict):

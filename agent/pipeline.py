@@ -113,6 +113,7 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
             else:
                 log.exception("Run failed")
             run.fail(error)
+            _write_report(run)
             raise
         finally:
             executor.shutdown()
@@ -120,7 +121,20 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
         log.info("Run succeeded in %.1fs", run.elapsed())
         if options.submit:
             _submit(run, options, settings, notify)
+        notify("Writing the report")
+        _write_report(run)
     return run
+
+
+def _write_report(run: Run) -> None:
+    """report.html and report.md, for failed runs too; a report that cannot be built never fails the run."""
+    try:
+        from agent.report import write_report
+
+        written = write_report(run.path)
+        run.update(artifacts={**run.manifest.get("artifacts", {}), "report": str(written["html"])})
+    except Exception:  # noqa: BLE001 - the run's outcome stands; the log says what went wrong
+        log.exception("Could not write the run report (rebuild it with `podium report %s`)", run.path)
 
 
 def _fetch_and_load(run: Run, source) -> tuple[Any, CompetitionData]:
@@ -202,8 +216,10 @@ def _fit_leaderboard(run: Run, competition: Competition, dataset: Dataset, setti
     from agent.leaderboard import fit_leaderboard
 
     cpus = options.cpus or executor.node_cpus() or os.cpu_count() or 1
+    trial_cpus = options.cpus or executor.total_cpus() or cpus  # trials may spread over a whole cluster
     memory_gb = options.memory_gb or _available_memory_gb()
-    return fit_leaderboard(competition, dataset, settings, executor, run.path, seconds, cpus, memory_gb)
+    return fit_leaderboard(competition, dataset, settings, executor, run.path, seconds, cpus, memory_gb,
+                           trial_cpus=trial_cpus)
 
 
 def _available_memory_gb() -> float:

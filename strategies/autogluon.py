@@ -22,18 +22,23 @@ class AutoGluonStrategy(Strategy):
     """Fit AutoGluon with the competition metric; every bagged model becomes a candidate with OOF predictions.
 
     Folds come from the run (AutoGluon's `groups`), so OOF predictions line up with every other strategy's.
-    Folds are fitted sequentially and dynamic stacking is off: both would nest Ray inside a Ray task.
+    Dynamic stacking is off (its sub-fit nests a whole fit inside the task). Folds are fitted in parallel as
+    child Ray tasks of this task by default ("parallel_local": measured 0.53 vs 0.68 multiclass log loss for
+    "sequential_local" in the same 60 s on 2 CPUs); inside a batch's placement group the children are
+    captured by the group, so a competition never takes another's CPUs.
     """
 
     name = "autogluon"
 
     def __init__(self, path: Path, presets: str = "best_quality", num_stack_levels: int | None = None,
-                 excluded_model_types: list[str] | None = None, verbosity: int = 2):
+                 excluded_model_types: list[str] | None = None, verbosity: int = 2,
+                 fold_fitting: str = "parallel_local"):
         self.path = Path(path)
         self.presets = presets
         self.num_stack_levels = num_stack_levels
         self.excluded_model_types = excluded_model_types or []
         self.verbosity = verbosity
+        self.fold_fitting = fold_fitting
 
     def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
         from autogluon.tabular import TabularPredictor
@@ -60,7 +65,7 @@ class AutoGluonStrategy(Strategy):
             num_gpus=0,
             memory_limit=budget.memory_gb,
             dynamic_stacking=False,
-            ag_args_ensemble={"fold_fitting_strategy": "sequential_local"},
+            ag_args_ensemble={"fold_fitting_strategy": self.fold_fitting},
             excluded_model_types=self.excluded_model_types,
             **extra,
         )

@@ -66,6 +66,7 @@ def fit_fold(learner: str, params: dict[str, Any], task: Task, shared: tuple, fo
 class _Active:
     """A trial in flight: which folds are done and their predictions so far."""
 
+    search: OptunaSearch
     trial: Any
     params: dict[str, Any]
     oof: np.ndarray
@@ -123,73 +124,7 @@ class OptunaSearch(Strategy):
         return self.study_dir / f"{self.learner}-trial-{number:04d}.npz"
 
     def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
-        from optuna.trial import TrialState
-
-        deadline = time.monotonic() + budget.seconds
-        metric = competition.metric
-        study = self.open_study()
-        X, X_test = prepare_features(data.X, data.X_test)
-        shared = self.executor.put((X, data.y, X_test, data.folds))
-        task = Task(competition.problem_type, max(len(competition.classes), 1), competition.metric_name,
-                    self.seed, self.cpus_per_trial)
-        slots = max(1, int(budget.cpus // self.cpus_per_trial))
-        active: dict[Any, _Active] = {}  # running fold task -> its trial
-        fold_seconds: list[float] = []
-        asked = 0
-
-        def launch(state: _Active) -> None:
-            fold = next(f for f in range(data.n_folds) if f not in state.done)
-            params = {**self.space.get("fixed", {}), **state.params}
-            handle = self.executor.submit(fit_fold, self.learner, params, task, shared, fold,
-                                          name=f"{self.name}-t{state.trial.number}-f{fold}",
-                                          num_cpus=self.cpus_per_trial, max_retries=1)
-            active[handle] = state
-
-        def time_for_a_fold() -> bool:
-            typical = float(np.median(fold_seconds)) if fold_seconds else 0.0
-            return time.monotonic() + typical < deadline
-
-        while True:
-            while (len(active) < slots and time_for_a_fold()
-                   and (self.max_trials is None or asked < self.max_trials)):
-                trial = study.ask()
-                asked += 1
-                params = suggest(trial, self.space)
-                shape = (len(data.y),) if competition.problem_type != "multiclass" else \
-                    (len(data.y), len(competition.classes))
-                tshape = (len(data.X_test),) + shape[1:]
-                launch(_Active(trial, params, np.full(shape, np.nan), np.zeros(tshape)))
-            if not active:
-                break
-            done, _ = self.executor.wait(list(active), timeout=max(0.1, deadline - time.monotonic()))
-            if not done:  # out of time: stop what is still running
-                for handle, state in active.items():
-                    self.executor.cancel(handle)
-                    study.tell(state.trial, state=TrialState.FAIL)
-                break
-            for handle in done:
-                state = active.pop(handle)
-                try:
-                    result = self.executor.result(handle)
-                except Exception as exc:  # noqa: BLE001 - a failed trial must not stop the search
-                    log.warning("Trial %d of %s failed: %s", state.trial.number, self.learner, exc)
-                    study.tell(state.trial, state=TrialState.FAIL)
-                    continue
-                self._absorb(state, result, data.n_folds)
-                fold_seconds.append(result["seconds"])
-                self.cpu_seconds_ += result["cpu_seconds"]
-                rows = np.flatnonzero(np.isin(data.folds, state.done))
-                partial = metric.signed(score_prediction(metric, data.y[rows], state.oof[rows]))
-                state.trial.report(partial, step=len(state.done) - 1)
-                if len(state.done) == data.n_folds:
-                    self._finish(study, state, metric.signed(score_prediction(metric, data.y, state.oof)))
-                elif state.trial.should_prune():
-                    study.tell(state.trial, state=TrialState.PRUNED)
-                elif time_for_a_fold():
-                    launch(state)
-                else:
-                    study.tell(state.trial, state=TrialState.FAIL)
-        return self.candidates(study, competition)
+        return search_together([self], competition, data, budget)[self.learner]
 
     @staticmethod
     def _absorb(state: _Active, result: dict[str, Any], n_folds: int) -> None:
@@ -232,3 +167,92 @@ class OptunaSearch(Strategy):
         counts = {state.name.lower(): len(study.get_trials(deepcopy=False, states=(state,)))
                   for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
         return {"learner": self.learner, "trials": len(study.trials), **counts}
+
+
+def search_together(searches: list[OptunaSearch], competition: Competition, data: Dataset,
+                    budget: Budget) -> dict[str, list[Candidate]]:
+    """Run several learners' studies side by side within one budget, sharing the CPUs trial by trial.
+
+    Free slots go to the learners in turn, so a slow learner still finishes its cheap first trial while a
+    fast one runs many; a learner whose typical fold would overrun the deadline gets no new trial.
+    """
+    from optuna.trial import TrialState
+
+    deadline = time.monotonic() + budget.seconds
+    metric = competition.metric
+    executor = searches[0].executor
+    cpus_per_trial = searches[0].cpus_per_trial
+    studies = {s.learner: s.open_study() for s in searches}
+    X, X_test = prepare_features(data.X, data.X_test)
+    shared = executor.put((X, data.y, X_test, data.folds))
+    task = Task(competition.problem_type, max(len(competition.classes), 1), competition.metric_name,
+                searches[0].seed, cpus_per_trial)
+    slots = max(1, int(budget.cpus // cpus_per_trial))
+    active: dict[Any, _Active] = {}  # running fold task -> its trial
+    fold_seconds: dict[str, list[float]] = {s.learner: [] for s in searches}
+    asked = {s.learner: 0 for s in searches}
+    turn = 0
+    shape = (len(data.y), len(competition.classes)) if competition.problem_type == "multiclass" else (len(data.y),)
+    test_shape = (len(data.X_test),) + shape[1:]
+
+    def launch(state: _Active) -> None:
+        fold = next(f for f in range(data.n_folds) if f not in state.done)
+        params = {**state.search.space.get("fixed", {}), **state.params}
+        handle = executor.submit(fit_fold, state.search.learner, params, task, shared, fold,
+                                 name=f"{state.search.name}-t{state.trial.number}-f{fold}",
+                                 num_cpus=cpus_per_trial, max_retries=1)
+        active[handle] = state
+
+    def time_for_a_fold(learner: str) -> bool:
+        typical = float(np.median(fold_seconds[learner])) if fold_seconds[learner] else 0.0
+        return time.monotonic() + typical < deadline
+
+    def next_search() -> OptunaSearch | None:
+        nonlocal turn
+        for offset in range(len(searches)):
+            search = searches[(turn + offset) % len(searches)]
+            if time_for_a_fold(search.learner) and (search.max_trials is None
+                                                    or asked[search.learner] < search.max_trials):
+                turn = (turn + offset + 1) % len(searches)
+                return search
+        return None
+
+    while True:
+        while len(active) < slots and (search := next_search()) is not None:
+            study = studies[search.learner]
+            trial = study.ask()
+            asked[search.learner] += 1
+            launch(_Active(search, trial, suggest(trial, search.space), np.full(shape, np.nan),
+                           np.zeros(test_shape)))
+        if not active:
+            break
+        done, _ = executor.wait(list(active), timeout=max(0.1, deadline - time.monotonic()))
+        if not done:  # out of time: stop what is still running
+            for handle, state in active.items():
+                executor.cancel(handle)
+                studies[state.search.learner].tell(state.trial, state=TrialState.FAIL)
+            break
+        for handle in done:
+            state = active.pop(handle)
+            learner, study = state.search.learner, studies[state.search.learner]
+            try:
+                result = executor.result(handle)
+            except Exception as exc:  # noqa: BLE001 - a failed trial must not stop the search
+                log.warning("Trial %d of %s failed: %s", state.trial.number, learner, exc)
+                study.tell(state.trial, state=TrialState.FAIL)
+                continue
+            OptunaSearch._absorb(state, result, data.n_folds)
+            fold_seconds[learner].append(result["seconds"])
+            state.search.cpu_seconds_ += result["cpu_seconds"]
+            rows = np.flatnonzero(np.isin(data.folds, state.done))
+            partial = metric.signed(score_prediction(metric, data.y[rows], state.oof[rows]))
+            state.trial.report(partial, step=len(state.done) - 1)
+            if len(state.done) == data.n_folds:
+                state.search._finish(study, state, metric.signed(score_prediction(metric, data.y, state.oof)))
+            elif state.trial.should_prune():
+                study.tell(state.trial, state=TrialState.PRUNED)
+            elif time_for_a_fold(learner):
+                launch(state)
+            else:
+                study.tell(state.trial, state=TrialState.FAIL)
+    return {s.learner: s.candidates(studies[s.learner], competition) for s in searches}

@@ -73,7 +73,7 @@ class Problem:
         return np.log1p(np.maximum(values, 0.0)) if self.log_target else values
 
 
-def make_problem(competition: Competition, dataset: Dataset, seed: int = 0, unseen: str = "missing",
+def make_problem(competition: Competition, dataset: Dataset, seed: int = 0, unseen: str = "other",
                  threads: int = 1) -> Problem:
     schema = Schema.infer(dataset.X, unseen=unseen)
     encoder = Encoder.fit(dataset.X, schema)

@@ -2,7 +2,7 @@
 
 Trials fit on the RayExecutor when one is passed (several side by side) or in this process; either way the
 driver packages and measures every returned model itself, so latency is measured where it will be served.
-Trials outside the budgets are infeasible for the sampler (Optuna's `constraints_func`), which steers it
+Trials outside the budgets are infeasible for the sampler (Optuna's trial constraints), which steers it
 towards the part of the frontier that can ship.
 """
 
@@ -46,8 +46,9 @@ def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=problem.seed, constraints_func=_constraints,
-                                         n_startup_trials=min(8, max_trials))
+    native = hasattr(optuna.trial.Trial, "set_constraint")  # Optuna >= 5; 4.x takes a constraints_func
+    sampler = optuna.samplers.TPESampler(seed=problem.seed, n_startup_trials=min(8, max_trials),
+                                         **({} if native else {"constraints_func": _constraints}))
     study = optuna.create_study(directions=["maximize", "minimize", "minimize"], sampler=sampler)
     for params in SEED_PARAMS:
         study.enqueue_trial({k: min(v, max_trees) if k == "n_estimators" else min(v, max_leaves)
@@ -55,16 +56,17 @@ def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work:
     runner = _Runner(problem, executor)
     candidates: list[ProductionCandidate] = []
     asked = 0
-    pending: dict[Any, Any] = {}
+    pending: dict[int, tuple[Any, Any]] = {}  # id(handle) -> (handle, trial): Ray's Task is not hashable
     while asked < max_trials or pending:
         while asked < max_trials and len(pending) < runner.slots and time.monotonic() < deadline:
             trial = study.ask()
-            pending[runner.submit(suggest(trial, max_trees, max_leaves))] = trial
+            handle = runner.submit(suggest(trial, max_trees, max_leaves))
+            pending[id(handle)] = (handle, trial)
             asked += 1
         if not pending:
             break
-        for handle, result in runner.collect(list(pending), deadline):
-            trial = pending.pop(handle)
+        for handle, result in runner.collect([h for h, _ in pending.values()], deadline):
+            trial = pending.pop(id(handle))[1]
             if isinstance(result, BaseException):
                 log.warning("Trial %d failed: %s", trial.number, result)
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
@@ -74,13 +76,19 @@ def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 continue
             latency, size = candidate.latency.p99_ms, candidate.size_bytes
-            trial.set_user_attr("constraints", [latency - budgets.latency_ms, size - budgets.size_bytes])
+            limits = {"latency": latency - budgets.latency_ms, "size": (size - budgets.size_bytes) / MB}
+            if native:
+                for key, value in limits.items():
+                    trial.set_constraint(key, value)
+            else:
+                trial.set_user_attr("constraints", list(limits.values()))
             study.tell(trial, [problem.signed(result.score), latency, size / MB])
             candidates.append(candidate)
         if time.monotonic() >= deadline and pending:
-            for handle in list(pending):
+            for handle, trial in list(pending.values()):
                 runner.cancel(handle)
-                study.tell(pending.pop(handle), state=optuna.trial.TrialState.FAIL)
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            pending.clear()
             log.info("The production search reached its time budget after %d trials", asked)
     return candidates
 

@@ -1,0 +1,111 @@
+"""The served object: raw rows in, predictions in submission format out; one folder on disk.
+
+Layout of a saved model (the "serving files", whose bytes are the artifact size):
+    production.json   format, model kind, output spec, the list of serving files
+    schema.json       input columns, kinds, allowed categories, ranges seen in training
+    encoder.json      category codes learned from training (compact models only)
+    model/            model.txt.gz (LightGBM) | linear.json | autogluon/ (a deployment clone)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agent.atomic import write_json
+from agent.errors import InputError
+from agent.production.encoder import Encoder
+from agent.production.files import MANIFEST
+from agent.production.output import OutputSpec
+from agent.production.runtimes import runtime_class
+from agent.production.schema import NUMERIC, Schema, is_missing, to_numbers
+
+log = logging.getLogger("podium.production")
+FORMAT = "podium-production/1"
+
+
+class ProductionModel:
+    """Schema + encoder + runtime + output spec. `predict` accepts a dict, a list of dicts or a DataFrame."""
+
+    def __init__(self, schema: Schema, encoder: Encoder | None, runtime: Any, output: OutputSpec,
+                 name: str = "model", info: dict[str, Any] | None = None):
+        self.schema = schema
+        self.encoder = encoder
+        self.runtime = runtime
+        self.output = output
+        self.name = name
+        self.info = dict(info or {})
+
+    def predict(self, rows) -> np.ndarray:
+        """Predictions in submission format: labels, P(positive), an (n, K) matrix or values; one per row."""
+        return self.output.format(self.predict_raw(rows))
+
+    def predict_raw(self, rows) -> np.ndarray:
+        """Podium's convention (P(1), class matrix or values): what the competition metric scores."""
+        if self.runtime.input == "matrix":
+            matrix, unseen = self.encoder.encode(rows)
+            if unseen:
+                log.info("%d categorical value(s) never seen in training were treated like rare ones", unseen)
+            return self.runtime.raw(matrix)
+        return self.runtime.raw(self.typed_frame(rows))
+
+    def predict_encoded(self, matrix: np.ndarray) -> np.ndarray:
+        """Raw prediction from an already encoded matrix (search and importance, which encode once)."""
+        return self.runtime.raw(matrix)
+
+    def predict_frame(self, rows, ids: pd.Series | None = None) -> pd.DataFrame:
+        return self.output.frame(self.predict(rows), ids)
+
+    def typed_frame(self, rows) -> pd.DataFrame:
+        """Rows as a table with the schema's columns and types (for runtimes that read tables)."""
+        if isinstance(rows, dict):
+            rows = [rows]
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(list(rows))
+        self.schema.check_columns(frame.columns)
+        out = {}
+        for column in self.schema.columns:
+            values = frame[column.name]
+            if column.kind == NUMERIC:
+                out[column.name] = to_numbers(values, column.name, "input")
+            else:
+                out[column.name] = values.astype(object).where(~values.map(is_missing), np.nan)
+        return pd.DataFrame(out, index=frame.index)
+
+    def save(self, folder: Path) -> list[str]:
+        """Write the serving files into `folder` (use files.staged_directory for an all-or-nothing folder)."""
+        folder = Path(folder)
+        (folder / "model").mkdir(parents=True, exist_ok=True)
+        runtime_config = self.runtime.save(folder / "model")
+        files = ["schema.json", "model", MANIFEST]
+        write_json(folder / "schema.json", self.schema.to_dict())
+        if self.encoder is not None:
+            write_json(folder / "encoder.json", self.encoder.to_dict())
+            files.insert(1, "encoder.json")
+        write_json(folder / MANIFEST, {"format": FORMAT, "name": self.name, "runtime": runtime_config,
+                                       "output": self.output.to_dict(), "serving_files": files, "info": self.info})
+        return files
+
+
+def load_model(artifact_dir: str | Path) -> ProductionModel:
+    """Load a production artifact folder; needs numpy, pandas and the chosen model's library only."""
+    root = Path(artifact_dir).expanduser()
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        raise InputError("This is not a podium production artifact (no production.json)", where=str(root),
+                         fix="point at runs/<competition>/<run-id>/production/")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("format") != FORMAT:
+        raise InputError(f"Unknown artifact format {manifest.get('format')!r}", where=str(manifest_path),
+                         fix=f"this podium reads {FORMAT}; use the podium version that wrote the artifact")
+    schema = Schema.load(root / "schema.json")
+    encoder_path = root / "encoder.json"
+    encoder = Encoder.from_dict(json.loads(encoder_path.read_text()), schema) if encoder_path.is_file() else None
+    config = manifest["runtime"]
+    runtime = runtime_class(config["kind"]).load(root, config)
+    return ProductionModel(schema, encoder, runtime, OutputSpec.from_dict(manifest["output"]),
+                           manifest.get("name", "model"), manifest.get("info"))

@@ -1,0 +1,14 @@
+"""The production search: the most accurate model that fits a latency and a size budget, exported with a card.
+
+    result = build_production_model(competition, dataset, leaderboard_candidates, ensemble.oof, ensemble.score,
+                                     run.file("production"), settings, executor=executor,
+                                     autogluon_path=run.file("models"), time_budget_s=120,
+                                     leaderboard_test=ensemble.test)
+
+Serving lives in agent/production (`load_model`), which never imports this package.
+"""
+
+from strategies.production.build import ProductionResult, build_production_model
+from strategies.production.candidate import Budgets, ProductionCandidate
+
+__all__ = ["Budgets", "ProductionCandidate", "ProductionResult", "build_production_model"]

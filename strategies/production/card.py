@@ -1,0 +1,109 @@
+"""The model card: what the production model scores, what it gave up, what it costs to run and to retrain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import platform
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agent.dataset import Dataset
+from agent.metrics import Metric
+from agent.production.latency import LatencyReport
+from agent.runs import package_versions
+from strategies.production.candidate import MB, Budgets, ProductionCandidate
+
+
+def fingerprint(dataset: Dataset) -> dict[str, Any]:
+    """Rows, columns and a hash of the training table (features and target) the model was fitted on."""
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, dataset.X.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(dataset.X, index=False).to_numpy().tobytes())
+    digest.update(np.ascontiguousarray(dataset.y).tobytes())
+    return {"rows": int(len(dataset.X)), "columns": int(dataset.X.shape[1]), "sha256": digest.hexdigest()}
+
+
+def build_card(*, slug: str, problem_type: str, target: str, submission_format: str, metric: Metric,
+               chosen: ProductionCandidate, latency: LatencyReport, size_bytes: int,
+               budgets: Budgets, leaderboard_score: float, n_folds: int, data: dict[str, Any],
+               importance: list[dict[str, Any]] | None, importance_note: str, search_seconds: float,
+               candidates: int, description: dict[str, Any]) -> dict[str, Any]:
+    given_up = metric.signed(leaderboard_score) - metric.signed(chosen.score)
+    within = latency.p99_ms <= budgets.latency_ms and size_bytes <= budgets.size_bytes and (
+        not budgets.throughput or latency.throughput_rows_s >= budgets.throughput)
+    return {
+        "format": "podium-model-card/1",
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "competition": {"slug": slug, "problem_type": problem_type, "target": target,
+                        "submission_format": submission_format},
+        "model": {"name": chosen.name, "family": chosen.family, "params": chosen.params, "note": chosen.note,
+                  **description},
+        "validation": {"metric": metric.name, "greater_is_better": metric.greater_is_better,
+                       "score": chosen.score, "method": f"out-of-fold over the run's {n_folds} folds",
+                       "score_source": chosen.score_source},
+        "leaderboard": {"score": leaderboard_score, "difference": chosen.score - leaderboard_score,
+                        "score_given_up": given_up,
+                        "explained": "difference = production - leaderboard in the metric's own units; "
+                                     "score_given_up is the same on a higher-is-better scale (positive: worse)"},
+        "budgets": {"latency_ms_p99": budgets.latency_ms, "size_bytes": budgets.size_bytes,
+                    "throughput_rows_s": budgets.throughput, "within_budget": bool(within)},
+        "latency": {"p50_ms_batch1": latency.p50_ms, "p99_ms_batch1": latency.p99_ms, "calls": latency.calls,
+                    "throughput_rows_s_batch1000": latency.throughput_rows_s, "batch_size": latency.batch_size,
+                    "cpu_seconds_per_million": latency.cpu_seconds_per_million,
+                    "cpu_seconds_per_million_single_row": latency.cpu_seconds_per_million_single,
+                    "measured": "in-process, from raw dict rows to the submission-format prediction, after "
+                                "loading the exported artifact from disk"},
+        "size": {"serving_bytes": size_bytes, "directory_bytes": None,
+                 "explained": "serving_bytes: what load_model reads (the budgeted size); directory_bytes: "
+                              "the whole folder except the two model card files"},
+        "training": {"fit_seconds": chosen.fit_seconds, "validation_seconds": chosen.oof_seconds,
+                     "teacher_seconds": chosen.teacher_seconds,
+                     "retrain_seconds_estimate": chosen.fit_seconds + chosen.teacher_seconds,
+                     "retrain_explained": "refit of the served model on all rows (plus its teacher's fit for a "
+                                          "distilled student), measured on this machine; no search needed",
+                     "search_seconds": search_seconds, "candidates_measured": candidates},
+        "data": data,
+        "top_features": importance or [],
+        "top_features_method": importance_note,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "versions": package_versions(),
+    }
+
+
+def render_markdown(card: dict[str, Any]) -> str:
+    """model_card.md: the same facts for a person."""
+    v, lb, lat, tr = card["validation"], card["leaderboard"], card["latency"], card["training"]
+    budgets, size, data = card["budgets"], card["size"], card["data"]
+    direction = "higher is better" if v["greater_is_better"] else "lower is better"
+    lines = [
+        f"# Production model: {card['competition']['slug']}", "",
+        f"**{card['model']['name']}** ({card['model']['family']}), predicting `{card['competition']['target']}` "
+        f"({card['competition']['problem_type']}, submission format `{card['competition']['submission_format']}`).",
+        "", "| | |", "|---|---|",
+        f"| validation score | {v['score']:.6g} {v['metric']} ({direction}; {v['method']}) |",
+        f"| leaderboard model | {lb['score']:.6g}; difference {lb['difference']:+.4g}, "
+        f"score given up {lb['score_given_up']:+.4g} |",
+        f"| latency, one row | p50 {lat['p50_ms_batch1']:.3f} ms, p99 {lat['p99_ms_batch1']:.3f} ms "
+        f"({lat['calls']} calls) |",
+        f"| throughput, batch {lat['batch_size']} | {lat['throughput_rows_s_batch1000']:,.0f} rows/s |",
+        f"| CPU per million predictions | {lat['cpu_seconds_per_million']:.3g} s in batches, "
+        f"{lat['cpu_seconds_per_million_single_row']:.3g} s one row at a time |",
+        f"| size on disk | {size['serving_bytes']:,} bytes ({size['serving_bytes'] / MB:.3g} MB) to serve |",
+        f"| budgets | p99 <= {budgets['latency_ms_p99']} ms, size <= {budgets['size_bytes'] / MB:g} MB"
+        + (f", >= {budgets['throughput_rows_s']} rows/s" if budgets["throughput_rows_s"] else "")
+        + f": {'met' if budgets['within_budget'] else 'NOT met on re-measurement'} |",
+        f"| fit time | {tr['fit_seconds']:.2f} s; retraining estimate {tr['retrain_seconds_estimate']:.1f} s |",
+        f"| training data | {data['rows']:,} rows, {data['columns']} columns, sha256 {data['sha256'][:16]}... |",
+        "", f"Score source: {v['score_source']}. Latency: {lat['measured']}.", "",
+        "## Top features", "", f"{card['top_features_method']}", "",
+    ]
+    if card["top_features"]:
+        lines += ["| feature | importance | std |", "|---|---|---|"]
+        lines += [f"| {f['feature']} | {f['importance']:.4g} | {f['std']:.2g} |" for f in card["top_features"]]
+    versions = ", ".join(f"{k} {v}" for k, v in card["versions"].items())
+    lines += ["", "## Versions", "", versions, ""]
+    return "\n".join(lines)

@@ -1,0 +1,120 @@
+"""Write the production folder: the chosen model's serving files, schema, model card, frontier and candidates.
+
+The folder is filled in a staging sibling and renamed into place at the end, so a failed export leaves nothing
+half-written. The card's latency and size are measured on the staged artifact after loading it from disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agent.atomic import write_json, write_text
+from agent.competition import Competition
+from agent.dataset import Dataset
+from agent.production.files import artifact_size, directory_bytes, staged_directory
+from agent.production.latency import measure_latency
+from agent.production.model import load_model
+from strategies.production.candidate import Budgets, ProductionCandidate
+from strategies.production.card import build_card, fingerprint, render_markdown
+from strategies.production.frontier import plot_frontier
+from strategies.production.importance import permutation_importance, validation_models
+from strategies.production.problem import Problem
+
+log = logging.getLogger("podium.production")
+
+
+@dataclass
+class ExportInputs:
+    """What the export needs besides the chosen candidate."""
+
+    competition: Competition
+    dataset: Dataset
+    problem: Problem
+    budgets: Budgets
+    rows: pd.DataFrame
+    leaderboard_score: float
+    teacher_oof: np.ndarray | None
+    calls: int
+    importance_top: int
+    search_seconds: float
+    monitor: Any = None  # Settings.monitor when available: bins for the reference profile
+
+
+def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[ProductionCandidate], inputs: ExportInputs,
+           deadline: float) -> dict[str, Any]:
+    metric = inputs.competition.metric
+    with staged_directory(out_dir) as stage:
+        for item in chosen.folder.iterdir():
+            (shutil.copytree if item.is_dir() else shutil.copy2)(item, stage / item.name)
+        loaded = load_model(stage)
+        autogluon = chosen.family == "autogluon"
+        latency = measure_latency(loaded, inputs.rows, calls=200 if autogluon else inputs.calls,
+                                  max_seconds=6.0 if autogluon else None)
+        size = artifact_size(stage)
+        importance, note = _importance(inputs, chosen, deadline)
+        card = build_card(
+            slug=inputs.competition.slug, problem_type=inputs.competition.problem_type,
+            target=inputs.competition.target, submission_format=inputs.competition.submission_format,
+            metric=metric, chosen=chosen, latency=latency, size_bytes=size,
+            budgets=inputs.budgets, leaderboard_score=inputs.leaderboard_score, n_folds=inputs.problem.n_folds,
+            data=fingerprint(inputs.dataset), importance=importance, importance_note=note,
+            search_seconds=inputs.search_seconds, candidates=sum(c.measured for c in candidates),
+            description=loaded.runtime.describe())
+        if not card["budgets"]["within_budget"]:
+            log.warning("The exported model measured p99 %.3f ms / %d bytes, outside the budgets on re-measurement",
+                        latency.p99_ms, size)
+        card["monitoring"] = _reference_profile(stage, inputs)
+        write_json(stage / "candidates.json", {
+            "budgets": {"latency_ms": inputs.budgets.latency_ms, "size_bytes": inputs.budgets.size_bytes,
+                        "throughput": inputs.budgets.throughput},
+            "metric": metric.name, "greater_is_better": metric.greater_is_better,
+            "leaderboard_score": inputs.leaderboard_score, "chosen": chosen.name,
+            "candidates": [c.to_dict(inputs.budgets) for c in candidates]})
+        plot_frontier(stage / "frontier.png", candidates, chosen, inputs.budgets, metric, inputs.leaderboard_score,
+                      f"{inputs.competition.slug}: production candidates")
+        card["size"]["directory_bytes"] = directory_bytes(stage)  # everything but the two card files
+        write_json(stage / "model_card.json", card)
+        write_text(stage / "model_card.md", render_markdown(card))
+    return card
+
+
+def _importance(inputs: ExportInputs, chosen: ProductionCandidate,
+                deadline: float) -> tuple[list[dict[str, Any]] | None, str]:
+    method = (f"permutation importance on the validation folds in {inputs.competition.metric.name} "
+              "(mean drop of the higher-is-better score when the feature is shuffled; 3 repeats)")
+    if time.monotonic() > deadline:
+        return None, "not computed: the production phase ran out of time"
+    try:
+        models = validation_models(inputs.problem, chosen, inputs.teacher_oof)
+        if models is None:
+            return None, f"not computed: {chosen.family} candidates have no fold models to validate on"
+        table = permutation_importance(inputs.problem, models, inputs.problem.schema.names, deadline=deadline)
+        return table[:inputs.importance_top], method
+    except Exception as error:  # noqa: BLE001 - importance is informative, never fatal
+        log.warning("Permutation importance failed: %s", error)
+        return None, f"not computed: {type(error).__name__}: {error}"
+
+
+def _reference_profile(stage: Path, inputs: ExportInputs) -> dict[str, Any]:
+    """reference_profile.json for `podium monitor`, when the monitor package is present."""
+    try:
+        from agent.monitor import REFERENCE_PROFILE, profile_frame
+    except ImportError:
+        return {"reference_profile": None, "note": "agent.monitor is not installed"}
+    options = {}
+    if inputs.monitor is not None:
+        options = {"bins": inputs.monitor.profile_bins, "max_categories": inputs.monitor.profile_max_categories}
+    try:
+        profile_frame(inputs.dataset.X, list(inputs.dataset.X.columns), **options).save(stage / REFERENCE_PROFILE)
+    except Exception as error:  # noqa: BLE001 - monitoring is an add-on; the model still ships
+        log.warning("Could not write the reference profile: %s", error)
+        return {"reference_profile": None, "note": f"{type(error).__name__}: {error}"}
+    return {"reference_profile": REFERENCE_PROFILE}

@@ -1,0 +1,72 @@
+"""Permutation importance of the chosen model on validation data, in the competition metric.
+
+Computed with the fold models of the chosen recipe, each on the rows it never saw, by shuffling one encoded
+column at a time (encoding is per column, so this equals shuffling the raw column).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from strategies.production.candidate import ProductionCandidate
+from strategies.production.problem import Problem
+
+log = logging.getLogger("podium.production")
+MAX_ROWS_PER_FOLD = 2000
+
+
+def validation_models(problem: Problem, candidate: ProductionCandidate,
+                      teacher_oof: np.ndarray | None) -> list[tuple[Any, np.ndarray]] | None:
+    """(fold model, rows it is validated on) for the chosen recipe; None when the family has no fold refit."""
+    from strategies.production.distill import validation_fits
+    from strategies.production.gbm import fit_booster, hard_target
+    from strategies.production.linear import fit_linear_runtime
+
+    folds = [problem.folds == f for f in range(problem.n_folds)]
+    if candidate.family == "lightgbm":
+        target = hard_target(problem)
+        return [(fit_booster(problem, candidate.params, np.flatnonzero(~v), target), v) for v in folds]
+    if candidate.family == "linear":
+        strength = candidate.params.get("C", 1.0)
+        return [(fit_linear_runtime(problem, np.flatnonzero(~v), strength), v) for v in folds]
+    if candidate.family == "distilled" and teacher_oof is not None:
+        return list(validation_fits(problem, candidate.params, teacher_oof))
+    return None
+
+
+def permutation_importance(problem: Problem, models: list[tuple[Any, np.ndarray]], names: list[str],
+                           repeats: int = 3, deadline: float | None = None) -> list[dict[str, Any]]:
+    """Mean drop in the (higher-is-better) signed score when a feature is shuffled, over folds and repeats."""
+    rng = np.random.default_rng(problem.seed)
+    drops: list[list[float]] = [[] for _ in names]
+    for runtime, rows in models:
+        index = np.flatnonzero(rows)
+        if len(index) > MAX_ROWS_PER_FOLD:
+            index = rng.choice(index, MAX_ROWS_PER_FOLD, replace=False)
+        X, y = problem.X[index], problem.y[index]
+        base = problem.signed(_score(problem, y, runtime.raw(X)))
+        for j in range(len(names)):
+            column = X[:, j].copy()
+            for _ in range(repeats):
+                X[:, j] = rng.permutation(column)
+                drops[j].append(base - problem.signed(_score(problem, y, runtime.raw(X))))
+            X[:, j] = column
+        if deadline is not None and time.monotonic() > deadline:
+            log.info("Permutation importance stopped early at the time budget")
+            break
+    table = [{"feature": name, "importance": float(np.nanmean(d)), "std": float(np.nanstd(d))}
+             for name, d in zip(names, drops, strict=True) if d]
+    return sorted(table, key=lambda row: -row["importance"])
+
+
+def _score(problem: Problem, y: np.ndarray, prediction: np.ndarray) -> float:
+    from agent.metrics import score_prediction
+
+    try:
+        return score_prediction(problem.metric, y, prediction)
+    except ValueError:  # e.g. AUC on a subsample with one class
+        return float("nan")

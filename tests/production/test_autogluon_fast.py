@@ -1,0 +1,55 @@
+"""Slow: AutoGluon's fast options from a tiny real fit, and the study's trials on a real local Ray."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from agent.production import load_model
+from strategies.production.candidate import Budgets
+from strategies.production.problem import latency_rows, make_problem
+
+pytestmark = pytest.mark.slow
+
+
+def test_autogluon_fast_options_are_measured_and_load(titanic, tmp_path):
+    from autogluon.tabular import TabularPredictor
+
+    from strategies.autogluon import FOLD_COLUMN, AutoGluonStrategy
+    from strategies.production.autogluon_fast import autogluon_candidates
+
+    competition, dataset = titanic.competition, titanic.dataset
+    train = dataset.X.copy()
+    train[competition.target] = dataset.labels.to_numpy()
+    train[FOLD_COLUMN] = dataset.folds
+    predictor = TabularPredictor(label=competition.target, problem_type="binary", path=str(tmp_path / "ag"),
+                                 eval_metric=competition.metric.ag_scorer("binary"), groups=FOLD_COLUMN,
+                                 positive_class=competition.positive_class, verbosity=0)
+    predictor.fit(train, time_limit=15, hyperparameters={"GBM": {}, "LR": {}}, num_cpus=1, num_gpus=0,
+                  infer_limit_batch_size=1, ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
+    board = AutoGluonStrategy(tmp_path / "ag").candidates(predictor, competition, dataset, fit_seconds=15.0)
+    problem = make_problem(competition, dataset)
+    rows = latency_rows(dataset)
+    found = autogluon_candidates(problem, tmp_path / "ag", board, board[0].score, Budgets(1.0, 5_000_000),
+                                 rows, tmp_path / "work", time.monotonic() + 120)
+    by_name = {c.name: c for c in found}
+    assert by_name["autogluon/best-deploy"].measured and by_name["autogluon/refit_full"].measured
+    assert "infer_limit" in " ".join(by_name) and "autogluon/single" in by_name
+    refit = by_name["autogluon/refit_full"]
+    assert refit.score_source.startswith("out-of-fold score of the bagged parent")
+    assert predictor.model_best == TabularPredictor.load(str(tmp_path / "ag")).model_best  # left untouched
+    loaded = load_model(refit.folder)
+    served = loaded.predict(dataset.X_test.iloc[:20])
+    assert served.shape == (20,) and ((served >= 0) & (served <= 1)).all()
+    np.testing.assert_allclose(loaded.predict(dataset.X_test.iloc[0].to_dict()), served[:1])
+
+
+def test_trials_run_on_a_real_local_ray(titanic, tmp_path, ray_local):
+    from strategies.production.search import search_compact
+
+    problem = make_problem(titanic.competition, titanic.dataset)
+    found = search_compact(problem, Budgets(50.0, 50_000_000), latency_rows(titanic.dataset), tmp_path / "w",
+                           time.monotonic() + 120, max_trials=4, max_trees=50, max_leaves=15, executor=ray_local)
+    assert len(found) == 4 and all(c.measured for c in found)
