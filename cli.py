@@ -59,6 +59,12 @@ def run_command(
                                                         "http://127.0.0.1:8000.")] = None,
     allow: Annotated[str | None, typer.Option("--allow", help="Comma-separated data-check names whose errors "
                                               "should not stop the run, e.g. single_feature_leak.")] = None,
+    latency_ms: Annotated[float | None, typer.Option("--latency-ms", help="Production budget: p99 ms of one "
+                                                     "single-row prediction (default 1.0).")] = None,
+    size_mb: Annotated[float | None, typer.Option("--size-mb", help="Production budget: MB on disk "
+                                                  "(default 5).")] = None,
+    throughput: Annotated[float | None, typer.Option("--throughput", help="Production budget: rows/s at "
+                                                     "batch 1000 (default: none).")] = None,
 ) -> None:
     """Enter a competition end to end and write runs/<competition>/<run-id>/.
 
@@ -75,6 +81,7 @@ def run_command(
         ray_address=ray_address, resume=resume,
         allow=tuple(name.strip() for name in (allow or "").split(",") if name.strip()),
         submit=submit, refresh=refresh, kaggle_endpoint=kaggle_endpoint,
+        production={"latency_ms": latency_ms, "size_mb": size_mb, "throughput": throughput},
         competition={"evaluation_metric": metric, "target": target, "id_column": id_column, "task": task},
     )
     try:
@@ -100,8 +107,19 @@ def _print_run(run) -> None:
     table.add_row("submission", str(manifest.get("artifacts", {}).get("submission")))
     if manifest.get("submission"):
         table.add_row("leaderboard", _submission_text(manifest["submission"]))
+    table.add_row("production model", _production_text(manifest.get("production") or {}))
+    table.add_row("report", str(manifest.get("artifacts", {}).get("report", "not written (see podium.log)")))
     table.add_row("run directory", str(run.path))
     console.print(table)
+
+
+def _production_text(record: dict) -> str:
+    if record.get("error"):
+        return f"[bold yellow]not produced:[/] {record['error']}"
+    if not record:
+        return "not produced"
+    return (f"{record['model']}: score {record['score']:.5g} (gave up {record['score_given_up']:+.4g}), "
+            f"p99 {record['p99_ms']:.3f} ms, {record['size_bytes'] / 2**20:.2f} MB -> {record['path']}")
 
 
 def _submission_text(record: dict) -> str:

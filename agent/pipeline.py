@@ -28,7 +28,7 @@ from agent.submission import build_submission, write_submission
 
 log = logging.getLogger("podium.pipeline")
 Notify = Callable[[str], None]
-FINAL_RESERVE_SECONDS = 3.0  # writing the submission and the manifest
+FINAL_RESERVE_SECONDS = 4.0  # writing the submission, the manifest and the report
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class RunOptions:
     resume: Path | None = None
     run_id: str | None = None
     allow: tuple[str, ...] = ()  # data-check names whose `error` findings do not stop the run
+    production: dict[str, Any] = field(default_factory=dict)  # latency_ms, size_mb, throughput
     kaggle_endpoint: str | None = None  # --kaggle-endpoint: a Kaggle-compatible server (an arena)
     refresh: bool = False               # --refresh: download again instead of using the cache
     submit: bool = False                # --submit: submit submission.csv once the run succeeded
@@ -62,8 +63,12 @@ def resolve_settings(options: RunOptions, slug: str) -> tuple[Settings, list[tup
         layers.append((str(options.config_file), read_yaml(Path(options.config_file))))
     run_layer = {k: v for k, v in {"time_limit": options.time_limit, "seed": options.seed,
                                     "out": str(options.out) if options.out else None}.items() if v is not None}
-    if run_layer:
-        layers.append(("command line", {"run": run_layer}))
+    command_line = {"run": run_layer} if run_layer else {}
+    production = {k: v for k, v in options.production.items() if v is not None}
+    if production:
+        command_line["production"] = production
+    if command_line:
+        layers.append(("command line", command_line))
     return load_settings(*layers), layers
 
 
@@ -205,10 +210,61 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         run.update(artifacts={"submission": str(path), "models": str(run.file("models")),
                               "log": str(run.file("podium.log")), "config": str(run.file("config.yaml"))})
 
+    from agent.leaderboard_figures import add_to_model_card, leaderboard_figures, start_importance
+
+    importance = start_importance(run.path, executor, _importance_seconds(settings))  # beside production
+    notify("Choosing the production model")
+    production = _production_phase(run, competition, dataset, result, settings, executor, deadline)
+    with run.phase("leaderboard_figures"):
+        wait = deadline - time.monotonic() - _final_reserve(settings)
+        figures = leaderboard_figures(run.path, run.manifest, production, executor, importance, wait)
+        run.update(leaderboard={**run.manifest["leaderboard"], "figures": figures})
+        if production is not None:
+            add_to_model_card(production.out_dir, figures)
+
+
+def _production_phase(run: Run, competition: Competition, dataset: Dataset, result, settings: Settings,
+                      executor: RayExecutor, deadline: float):
+    """The production model; if none fits the budgets, the phase fails clearly and the submission stands."""
+    from strategies.production import build_production_model
+
+    seconds = min(settings.production.time_share * settings.run.time_limit,
+                  deadline - time.monotonic() - _final_reserve(settings))
+    try:
+        with run.phase("production") as record:
+            record["budget_seconds"] = round(seconds, 1)
+            if seconds < 3:
+                raise PodiumError("No time was left for the production phase",
+                                  fix="raise --time-limit or production.time_share")
+            blend = result.ensemble
+            production = build_production_model(  # it overruns by up to one step (a refit): ask for 85%
+                competition, dataset, result.candidates, blend.oof, blend.score, run.file("production"), settings,
+                executor=executor, autogluon_path=run.file("models") if run.file("models").is_dir() else None,
+                time_budget_s=0.85 * seconds, leaderboard_test=blend.test)
+    except Exception as error:  # noqa: BLE001 - the leaderboard submission stands whatever happens here
+        message = error.message if isinstance(error, PodiumError) else f"{type(error).__name__}: {error}"
+        if not isinstance(error, PodiumError):
+            log.exception("The production phase failed")
+        run.update(production={"error": message, "candidates": getattr(error, "candidates", [])})
+        return None
+    run.update(production=production.summary())
+    run.update(artifacts={**run.manifest.get("artifacts", {}), "production": str(production.out_dir)})
+    return production
+
+
+def _final_reserve(settings: Settings) -> float:
+    """Seconds kept for the submission, the leaderboard model's figures, the manifest and the report."""
+    return FINAL_RESERVE_SECONDS + 0.04 * settings.run.time_limit
+
+
+def _importance_seconds(settings: Settings) -> float:
+    """Seconds for the leaderboard model's permutation importance."""
+    return min(30.0, max(3.0, 0.03 * settings.run.time_limit))
+
 
 def _reserve_after_leaderboard(settings: Settings) -> float:
-    """Seconds kept back after the leaderboard phase for what follows it."""
-    return FINAL_RESERVE_SECONDS + 0.02 * settings.run.time_limit
+    """Seconds kept back after the leaderboard phase: production (with the importance beside it), final writes."""
+    return settings.production.time_share * settings.run.time_limit + _final_reserve(settings)
 
 
 def _fit_leaderboard(run: Run, competition: Competition, dataset: Dataset, settings: Settings,

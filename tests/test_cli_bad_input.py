@@ -73,7 +73,7 @@ def corrupt_metric(folder):
     (corrupt_single_class, "single value"),
     (corrupt_metric, "does not fit a binary problem"),
 ], ids=lambda value: getattr(value, "__name__", "")[8:])
-def test_bad_input_fails_clearly(tmp_path, corrupt, message):
+def test_bad_input_fails_clearly(ray_local, tmp_path, corrupt, message):
     folder = good_folder(tmp_path)
     corrupt(folder)
     out = tmp_path / "runs"
@@ -87,7 +87,7 @@ def test_bad_input_fails_clearly(tmp_path, corrupt, message):
         assert record["status"] == "failed" and message.split()[0] in record["error"]["message"]
 
 
-def test_unknown_metric_on_the_command_line(tmp_path):
+def test_unknown_metric_on_the_command_line(ray_local, tmp_path):
     folder = good_folder(tmp_path)
     result = runner.invoke(app, ["run", str(folder), "--metric", "Hamming Distance", "--out", str(tmp_path / "r")])
     assert result.exit_code == 2
@@ -95,7 +95,7 @@ def test_unknown_metric_on_the_command_line(tmp_path):
     assert "Unknown evaluation metric" in output and "Root Mean Squared Error" in output
 
 
-def test_missing_folder_and_bad_config(tmp_path):
+def test_missing_folder_and_bad_config(ray_local, tmp_path):
     result = runner.invoke(app, ["run", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and "neither an existing folder" in " ".join(result.output.split())
     folder = good_folder(tmp_path)

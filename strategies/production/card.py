@@ -104,6 +104,32 @@ def render_markdown(card: dict[str, Any]) -> str:
     if card["top_features"]:
         lines += ["| feature | importance | std |", "|---|---|---|"]
         lines += [f"| {f['feature']} | {f['importance']:.4g} | {f['std']:.2g} |" for f in card["top_features"]]
+    lines += _leaderboard_lines(lb)
     versions = ", ".join(f"{k} {v}" for k, v in card["versions"].items())
     lines += ["", "## Versions", "", versions, ""]
     return "\n".join(lines)
+
+
+def _leaderboard_lines(lb: dict[str, Any]) -> list[str]:
+    """The leaderboard model's costs beside the production model's, when the pipeline added them."""
+    if not any(key in lb for key in ("latency", "training", "size")):
+        return []
+    lines = ["", "## The leaderboard model", "", "| | |", "|---|---|",
+             f"| model | {lb.get('model', {}).get('family', 'blend')} |"]
+    lat = lb.get("latency")
+    if lat:
+        lines += [f"| latency, one row | p50 {lat['p50_ms_batch1']:.3f} ms, p99 {lat['p99_ms_batch1']:.3f} ms "
+                  f"({lat['calls']} calls; {lat['measured']}) |",
+                  f"| throughput, batch 1000 | {lat['throughput_rows_s_batch1000']:,.0f} rows/s |",
+                  f"| CPU per million predictions | {lat['cpu_seconds_per_million']:.3g} s in batches |"]
+    size, training = lb.get("size", {}), lb.get("training", {})
+    if size.get("serving_bytes") is not None:
+        lines.append(f"| size on disk | {size['serving_bytes']:,} bytes ({size['serving_bytes'] / MB:.3g} MB) |")
+    if training.get("fit_seconds") is not None:
+        cpu = training.get("cpu_seconds")
+        lines.append(f"| training | {training['fit_seconds']:.1f} s wall" + (f", {cpu:.1f} CPU-seconds" if cpu else "")
+                     + f"; retraining estimate {training['retrain_seconds_estimate']:.1f} s |")
+    if lb.get("top_features"):
+        lines += ["", lb.get("top_features_method", ""), "", "| feature | importance | std |", "|---|---|---|"]
+        lines += [f"| {f['feature']} | {f['importance']:.4g} | {f['std']:.2g} |" for f in lb["top_features"]]
+    return lines

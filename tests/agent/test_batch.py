@@ -41,13 +41,23 @@ def test_batch_survives_a_lost_node_and_isolates_failures(two_node_cluster, buil
 
     killed_while_running = []
 
+    def running() -> int:
+        statuses = []
+        for manifest in out.glob("*/batch-*/manifest.json"):
+            try:
+                statuses.append(yaml.safe_load(manifest.read_text())["status"])
+            except Exception:  # noqa: BLE001 - a manifest being replaced right now
+                continue
+        return statuses.count("running")
+
     def kill_worker_when_busy():
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline and len(list(out.glob("*/batch-*/manifest.json"))) < 2:
             time.sleep(0.5)
-        time.sleep(8)  # let work land on both nodes
-        statuses = [yaml.safe_load(p.read_text())["status"] for p in out.glob("*/batch-*/manifest.json")]
-        killed_while_running.append(statuses.count("running"))
+        time.sleep(6)  # let work land on both nodes
+        while time.monotonic() < deadline and running() == 0:
+            time.sleep(0.2)
+        killed_while_running.append(running())
         cluster.remove_node(worker)
 
     killer = threading.Thread(target=kill_worker_when_busy, daemon=True)
