@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -54,6 +55,30 @@ def write_with(path: str | os.PathLike, writer: Callable[[TextIO | BinaryIO], No
 
 def write_csv(path: str | os.PathLike, frame) -> Path:
     return write_with(path, lambda handle: frame.to_csv(handle, index=False))
+
+
+@contextmanager
+def staged_directory(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder to fill; rename it to `path` on success, delete it on any failure.
+
+    A reader sees no folder, the old folder or the complete new one, never half of one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".staging", dir=path.parent))
+    os.chmod(stage, 0o755)  # mkdtemp makes it private; the artifact is meant to be shared and served
+    try:
+        yield stage
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old / path.name)
+        os.replace(stage, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
 
 
 def _json_default(obj: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.errors import ConfigError
+from agent.errors import ConfigError, PodiumError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
@@ -110,7 +110,7 @@ class ProductionSettings(_Strict):
     latency_ms: float = Field(1.0, gt=0)
     size_mb: float = Field(5.0, gt=0)
     throughput: float | None = Field(None, gt=0)
-    time_share: float = Field(0.2, gt=0, lt=1)
+    time_share: float = Field(0.15, gt=0, lt=1)
     search_share: float = Field(0.5, gt=0, le=1)
     search_trials: int = Field(40, ge=1)
     max_trees: int = Field(500, ge=10)
@@ -120,6 +120,26 @@ class ProductionSettings(_Strict):
     latency_calls: int = Field(200, ge=200)
     unseen_categories: Literal["other", "error"] = "other"
     importance_top: int = Field(10, ge=1)
+
+
+class ServeSettings(_Strict):
+    """`podium serve`: where it listens, how much one request may carry, and the request log (off: privacy)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(1_000_000, gt=0)
+    max_rows: int = Field(1000, ge=1)
+    request_log: str | None = None
+    timeout: float = Field(30, gt=0)
+
+
+class RetrainSettings(_Strict):
+    """`podium retrain`: the holdout that compares the current and the retrained model, and the least data."""
+
+    holdout: float = Field(0.2, gt=0, lt=0.9)
+    min_rows: int = Field(50, ge=10)
+    min_holdout_rows: int = Field(20, ge=5)
+    time_budget_s: float | None = Field(None, gt=0)
 
 
 class Settings(_Strict):
@@ -133,22 +153,25 @@ class Settings(_Strict):
     monitor: MonitorSettings = MonitorSettings()
     kaggle: KaggleSettings = KaggleSettings()
     production: ProductionSettings = ProductionSettings()
+    serve: ServeSettings = ServeSettings()
+    retrain: RetrainSettings = RetrainSettings()
     competition: dict[str, Any] = {}
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path, error: type[PodiumError] = ConfigError) -> dict[str, Any]:
+    """A YAML mapping from disk; `error` (ConfigError by default) says what is wrong with the file."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("The configuration file does not exist", where=str(path))
+        raise error("The file does not exist", where=str(path))
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"The file is not valid YAML: {exc}", where=str(path)) from exc
+        raise error(f"The file is not valid YAML: {exc}", where=str(path)) from exc
     if not isinstance(data, dict):
-        raise ConfigError("The file must hold a mapping of settings at its top level", where=str(path))
+        raise error("The file must hold a mapping at its top level", where=str(path))
     return data
 
 

@@ -52,7 +52,9 @@ def run_podium(folder: Path, budget: float, out: Path, share: float | None) -> t
         config.write_text(f"search: {{autogluon_share: {share}}}\n")
         command += ["--config", str(config)]
     started = time.monotonic()
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"podium run failed ({done.returncode}): {done.stderr[-2000:]}")
     seconds = time.monotonic() - started
     run_dir = max((p.parent for p in out.glob("*/*/manifest.json")), key=lambda p: p.stat().st_mtime)
     return run_dir, seconds

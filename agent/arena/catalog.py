@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agent.atomic import write_with
+from agent.config import read_yaml
 from agent.errors import InputError
 
 log = logging.getLogger("podium.arena")
@@ -80,11 +79,8 @@ def load_competition(folder: Path) -> ArenaCompetition:
     declaration = folder / DECLARATION
     if not declaration.is_file():
         raise InputError("The competition folder has no competition.yaml", where=str(folder))
-    try:
-        data = yaml.safe_load(declaration.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"competition.yaml is not valid YAML: {exc}", where=str(declaration)) from exc
-    if not isinstance(data, dict) or not data.get("evaluation_metric"):
+    data = read_yaml(declaration, error=InputError)
+    if not data.get("evaluation_metric"):
         raise InputError("competition.yaml must name an evaluation_metric", where=str(declaration))
     if not (folder / "private" / "answers.csv").is_file() or not (folder / "public").is_dir():
         raise InputError("A competition folder needs public/ and private/answers.csv", where=str(folder),

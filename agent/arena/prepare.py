@@ -9,8 +9,6 @@ Layout (one folder per competition):
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from agent.atomic import write_text
+from agent.atomic import staged_directory, write_text
 from agent.errors import InputError
 from agent.metrics import BINARY, MULTICLASS, REGRESSION, get_metric
 
@@ -86,9 +84,7 @@ def prepare_competition(
         # For the grader only: participants (and podium's inference) never see this section.
         "grading": {"id_column": id_column, "target": target, "task": task},
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_directory(out) as staging:
         (staging / "public").mkdir()
         (staging / "private").mkdir()
         train.to_csv(staging / "public" / "train.csv", index=False)
@@ -96,12 +92,6 @@ def prepare_competition(
         sample.to_csv(staging / "public" / "sample_submission.csv", index=False)
         answers.to_csv(staging / "private" / "answers.csv", index=False)
         write_text(staging / "competition.yaml", yaml.safe_dump(declared, sort_keys=False))
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
 
 

@@ -323,6 +323,8 @@ class _Handler(BaseHTTPRequestHandler):
         if file is None:
             raise ApiError(404, "Not found")
         size = file.stat().st_size
+        # Logged before the body is sent: a client that has read every byte must find its download recorded.
+        self.arena.store.log_download(user_id, competition.slug, name)
         self.send_response(200)
         self.send_header("Content-Type", "application/zip" if file.suffix == ".zip" else "application/octet-stream")
         self.send_header("Content-Length", str(size))
@@ -332,7 +334,6 @@ class _Handler(BaseHTTPRequestHandler):
         with open(file, "rb") as handle:
             while piece := handle.read(CHUNK):
                 self.wfile.write(piece)
-        self.arena.store.log_download(user_id, competition.slug, name)
 
     def _put(self) -> None:
         match = UPLOAD.match(urlsplit(self.path).path)

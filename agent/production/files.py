@@ -3,38 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from agent.atomic import staged_directory  # noqa: F401 - re-exported: artifacts are written whole
+
 MANIFEST = "production.json"
-
-
-@contextmanager
-def staged_directory(path: Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder to fill; rename it to `path` on success, delete it on any failure.
-
-    A reader sees no folder, the old folder or the complete new one, never half of one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".staging", dir=path.parent))
-    os.chmod(stage, 0o755)  # mkdtemp makes it private; the artifact is meant to be shared and served
-    try:
-        yield stage
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / path.name)
-        os.replace(stage, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
 
 
 def directory_bytes(path: Path) -> int:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.atomic import write_json
+from agent.atomic import staged_directory, write_json
 from agent.config import KaggleSettings
 from agent.errors import InputError, RemoteError
 from agent.kaggle.endpoint import resolve_endpoint
@@ -87,9 +85,7 @@ class KaggleSource(Source):
         metadata = remote.competition(self.slug)
         if metadata is None:
             log.warning("%s does not list '%s'; fetching without its metadata", remote.label, self.slug)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{self.slug}.", suffix=".tmp", dir=folder.parent))
-        try:
+        with staged_directory(folder) as staging:  # a killed download leaves nothing that looks complete
             remote.download_all(self.slug, str(staging / "download"))
             archives = sorted(p for p in (staging / "download").glob("*") if not p.name.endswith(".kaggle-partial"))
             if len(archives) != 1 or archives[0].suffix != ".zip":
@@ -102,12 +98,6 @@ class KaggleSource(Source):
             archives[0].unlink()
             write_json(staging / MARKER, record)
             self._fetched(staging, record)  # refuse an archive without the three tables before caching it
-            if folder.exists():
-                shutil.rmtree(folder)
-            staging.rename(folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         log.info("Downloaded %s from %s into %s", self.slug, remote.label, folder)
         return self._fetched(folder, record)
 

@@ -72,7 +72,8 @@ def test_resume_after_sigkill_keeps_finished_trials(ray_local, build_corpus, tmp
     later_params = [t.params for n, t in after.items() if n > max(before)]
     for number, params in interrupted.items():
         assert after[number].state.name == "FAIL"
-        assert params in later_params  # its parameters were queued again
+        # its parameters were queued again (a driver killed mid-sampling leaves some unset: those are sampled)
+        assert any(params.items() <= later.items() for later in later_params), (params, later_params)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "succeeded" and manifest["resumed_at"]
     names = {c["name"] for c in manifest["leaderboard"]["candidates"]}
