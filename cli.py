@@ -264,6 +264,109 @@ def predict_command(
     console.print(f"wrote {report.rows} predictions to {report.output}", highlight=False)
 
 
+@app.command("serve")
+def serve_command(
+    artifact_dir: Annotated[Path, typer.Argument(help="A production model folder (runs/<competition>/<run-id>/"
+                                                 "production).")],
+    port: Annotated[int | None, typer.Option("--port", "-p", help="TCP port (default serve.port, 8080; 0 picks a "
+                                             "free one).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1: this machine "
+                                             "only).")] = None,
+    request_log: Annotated[Path | None, typer.Option("--request-log", help="Append each request's input rows to "
+                                                     "this JSON-lines file, for `podium monitor` (default: off).")
+                           ] = None,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Most rows per request (default "
+                                                 "1000).")] = None,
+    max_body_bytes: Annotated[int | None, typer.Option("--max-body-bytes", help="Largest request body (default "
+                                                       "1000000).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML over configs/default.yaml "
+                                                "(its serve: section).")] = None,
+) -> None:
+    """Serve a production model over HTTP: POST /predict with JSON rows, GET /health (docs/serve.md).
+
+    Example: podium serve runs/titanic/RUN_ID/production --port 8080 --request-log requests.jsonl
+
+    Then: curl -s localhost:8080/predict -H 'Content-Type: application/json' -d '{"rows": [{"pclass": 3, ...}]}'
+    """
+    try:
+        from agent.serve import run_server, serve_settings
+
+        settings = serve_settings(config, host=host, port=port, max_rows=max_rows, max_body_bytes=max_body_bytes,
+                                  request_log=str(request_log) if request_log else None)
+
+        def ready(server) -> None:
+            log_text = settings.request_log or "off"
+            console.print(f"serving {server.service.model.name} on {server.url} (POST /predict, GET /health); "
+                          f"request log: {log_text}; Ctrl+C stops", highlight=False, soft_wrap=True)
+
+        answered = run_server(artifact_dir, settings, ready=ready)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one message and an exit code
+        raise fail(error) from None
+    console.print(f"stopped after {answered} prediction request(s)", highlight=False)
+
+
+@app.command("retrain")
+def retrain_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory with a production model (runs/<competition>/"
+                                            "<run-id>).")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="New labelled rows: the original train.csv's columns "
+                                       "(features and target; id optional).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the new run directory goes (default: "
+                                             "beside RUN_DIR, runs/<competition>/<new-run-id>).")] = None,
+    holdout: Annotated[float | None, typer.Option("--holdout", help="Share of the new rows held back to compare "
+                                                  "both models (default retrain.holdout, 0.2).")] = None,
+    holdout_data: Annotated[Path | None, typer.Option("--holdout-data", help="Score both models on this labelled "
+                                                      "file instead (trusted labels); all of --data trains.")
+                            ] = None,
+    time_budget: Annotated[float | None, typer.Option("--time-budget", help="Seconds for the production search "
+                                                      "(default: the run's production.time_share x "
+                                                      "time_limit).")] = None,
+) -> None:
+    """Retrain a run's production model on new data; keep the current one if the retrained one is worse.
+
+    Example: podium retrain runs/titanic/20261128-101500-1a2b3c --data new_train.csv --holdout 0.2
+
+    Exit 0 whichever model is kept (the new run's production/ holds it), 2 for bad input (docs/retrain.md).
+    """
+    try:
+        from agent.retrain import retrain
+
+        with console.status("Retraining", spinner="dots") as status:
+            result = retrain(run_dir, data, out=out, holdout=holdout, holdout_data=holdout_data,
+                             time_budget_s=time_budget, notify=lambda message: status.update(f"{message}..."))
+    except BaseException as error:  # noqa: BLE001 - every failure becomes one message and an exit code
+        if isinstance(error, KeyboardInterrupt):
+            errors.print("[bold red]interrupted[/]")
+            raise typer.Exit(130) from None
+        raise fail(error, "The new run directory's podium.log has the details.") from None
+    _print_retrain(result)
+
+
+def _print_retrain(result) -> None:
+    decision, record = result.decision, result.run.manifest.get("retrain", {})
+    direction = "higher is better" if decision.greater_is_better else "lower is better"
+    table = Table(title=f"podium retrain: {decision.metric} ({direction}), {decision.holdout_rows} holdout rows")
+    for header, justify in (("", "left"), ("model", "left"), ("holdout score", "right"),
+                            ("own validation", "right"), ("decision", "left")):
+        table.add_column(header, justify=justify)
+    kept = decision.keep == "current"
+    for role, score, shipped in (("current", decision.current_score, kept),
+                                 ("retrained", decision.retrained_score, not kept)):
+        validation = (record.get(role) or {}).get("validation_score")
+        name = result.current_model if role == "current" else (result.retrained_model or "(none)")
+        table.add_row(role, name, "-" if score is None else f"{score:.6g}",
+                      "-" if validation is None else f"{validation:.6g}",
+                      ("[green]kept[/]" if kept else "[green]ships[/]") if shipped else
+                      ("replaced" if role == "current" else "rejected"))
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    for reason in decision.reasons:
+        console.print(reason, highlight=False, soft_wrap=True)
+    console.print(f"new run: {result.run.path}\nproduction model: {result.production}", highlight=False,
+                  soft_wrap=True)
+
+
 @app.command("report")
 def report_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (holds manifest.json), finished, failed or "

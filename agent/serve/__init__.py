@@ -1,0 +1,16 @@
+"""Serving a production model over HTTP: `podium serve ARTIFACT_DIR --port 8080` (docs/serve.md).
+
+    from agent.serve import PredictionService, make_server, serve_settings
+    service = PredictionService.load("runs/titanic/<run-id>/production", serve_settings(port=0))
+    server = make_server(service, "127.0.0.1", 0)     # server.url; serve_forever() in a thread
+
+Standard library HTTP only; importing this never imports Ray or AutoGluon (agent.production's promise).
+"""
+
+from agent.serve.command import Stopper, make_server, run_server, serve_settings
+from agent.serve.payload import RequestError
+from agent.serve.server import PredictionServer
+from agent.serve.service import PredictionService
+
+__all__ = ["PredictionServer", "PredictionService", "RequestError", "Stopper", "make_server", "run_server",
+           "serve_settings"]

@@ -1,0 +1,53 @@
+"""Never a 500 for bad input: random bodies and random values in every column get a 200 or a 4xx."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from agent.config import ServeSettings
+from agent.production import load_model
+from agent.serve import PredictionService, RequestError
+
+VALUES = [None, "", " ", "0", "1e5", " 7 ", "0x10", "nan", "NaN", "inf", "-Infinity", "old", "Atlantis", "é🚢",
+          "x" * 5000, True, False, 0, -0.0, 1, -1, 3.5, 1e308, -1e308, 10**30, 10**400, [], [1], {}, {"a": 1},
+          [[["deep"]]]]
+
+
+@pytest.fixture(scope="module")
+def service(served):
+    return PredictionService(load_model(served.artifact), ServeSettings(max_rows=20))
+
+
+def test_random_values_in_every_column_never_raise_anything_but_request_errors(service, served):
+    rng = random.Random(0)
+    base = served.rows(20)
+    outcomes = {"ok": 0, "4xx": 0}
+    for _ in range(300):
+        rows = [dict(row) for row in rng.sample(base, rng.randint(1, 5))]
+        for row in rows:
+            for column in rng.sample(list(row), rng.randint(1, 4)):
+                if rng.random() < 0.1:
+                    row.pop(column)
+                else:
+                    row[column] = rng.choice(VALUES)
+        try:
+            response = service.predict_body(json.dumps({"rows": rows}).encode())
+        except RequestError as error:
+            assert 400 <= error.status < 500 and error.message and error.fix
+            outcomes["4xx"] += 1
+        else:
+            assert len(response["predictions"]) == len(rows)
+            json.dumps(response, allow_nan=False)
+            outcomes["ok"] += 1
+    assert outcomes["ok"] > 20 and outcomes["4xx"] > 20  # both paths were exercised
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe", b"null", b"42", b'"rows"', b"{}", b'{"rows": [{}]}', b"[[]]",
+                                  b'{"rows": [null]}', b"[" * 100_000])
+def test_odd_bodies_are_4xx(service, body):
+    with pytest.raises(RequestError) as caught:
+        service.predict_body(body)
+    assert 400 <= caught.value.status < 500
