@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.podium-installed
 DEMO_TIME ?= 150
 
-.PHONY: install run test test-slow lint clean-demo
+.PHONY: install run test test-slow lint chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,13 @@ run: install
 	$(BIN)/python -m agent.arena.demo_run --slug titanic --budget $(DEMO_TIME) --out runs
 
 ## The whole suite (slow end-to-end runs excluded; see test-slow).
-test: install
-	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+test: install chromium
 	$(BIN)/python -m pytest
+
+## Debian's Chromium renders the run report in the report tests (installed once; root or sudo).
+chromium:
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow

@@ -105,7 +105,7 @@ class KaggleSettings(_Strict):
 
 
 class ProductionSettings(_Strict):
-    """Budgets and search of the production model (docs/production.md)."""
+    """Budgets and search of the production model (README: The production model)."""
 
     latency_ms: float = Field(1.0, gt=0)
     size_mb: float = Field(5.0, gt=0)
