@@ -210,14 +210,16 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         run.update(artifacts={"submission": str(path), "models": str(run.file("models")),
                               "log": str(run.file("podium.log")), "config": str(run.file("config.yaml"))})
 
-    from agent.leaderboard_figures import add_to_model_card, leaderboard_figures, start_importance
+    from agent.leaderboard_figures import add_to_model_card, leaderboard_figures, start_measuring
+    from strategies.production.problem import latency_rows
 
-    importance = start_importance(run.path, executor, _importance_seconds(settings))  # beside production
+    measuring = start_measuring(run.path, executor, latency_rows(dataset, settings.run.seed),  # beside production
+                                competition.problem_type, _measure_seconds(settings))
     notify("Choosing the production model")
     production = _production_phase(run, competition, dataset, result, settings, executor, deadline)
     with run.phase("leaderboard_figures"):
         wait = deadline - time.monotonic() - _final_reserve(settings)
-        figures = leaderboard_figures(run.path, run.manifest, production, executor, importance, wait)
+        figures = leaderboard_figures(run.path, run.manifest, executor, measuring, wait)
         run.update(leaderboard={**run.manifest["leaderboard"], "figures": figures})
         if production is not None:
             add_to_model_card(production.out_dir, figures)
@@ -257,9 +259,9 @@ def _final_reserve(settings: Settings) -> float:
     return FINAL_RESERVE_SECONDS + 0.04 * settings.run.time_limit
 
 
-def _importance_seconds(settings: Settings) -> float:
-    """Seconds for the leaderboard model's permutation importance."""
-    return min(30.0, max(3.0, 0.03 * settings.run.time_limit))
+def _measure_seconds(settings: Settings) -> float:
+    """Seconds for measuring the leaderboard model (latency, permutation importance) beside production."""
+    return min(60.0, max(4.0, 0.5 * settings.production.time_share * settings.run.time_limit))
 
 
 def _reserve_after_leaderboard(settings: Settings) -> float:
