@@ -53,8 +53,10 @@ def test_report_of_a_real_run_renders_in_chromium(real_run, tmp_path):
     seen = render(paths["html"], tmp_path / "browser")
     assert seen["title"] == f"podium run report: titanic / {manifest['run_id']}"
     assert_images_loaded(seen, expected)
-    assert seen["sections"] == ["competition", "checks", "leaderboard", "production", "comparison", "timings",
-                                "submission"]
+    # a phase that failed (on a slow machine the short production phase may find no time) opens the report
+    failed = any(p.get("status") == "failed" for p in manifest["phases"].values())
+    assert seen["sections"] == ["problems"] * failed + ["competition", "checks", "leaderboard", "production",
+                                                        "comparison", "timings", "submission"]
     assert best in seen["text"] and "Both models side by side" in seen["text"]
 
 
