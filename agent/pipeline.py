@@ -22,6 +22,7 @@ from agent.dataset import Dataset, build_dataset
 from agent.errors import InputError, PodiumError
 from agent.executor import RayExecutor, check_shared_path
 from agent.logs import run_log
+from agent.report import report_run
 from agent.runs import SUCCEEDED, Run
 from agent.sources import resolve_source
 from agent.submission import build_submission, write_submission
@@ -118,7 +119,7 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
             else:
                 log.exception("Run failed")
             run.fail(error)
-            _write_report(run)
+            report_run(run)
             raise
         finally:
             executor.shutdown()
@@ -127,19 +128,8 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
         if options.submit:
             _submit(run, options, settings, notify)
         notify("Writing the report")
-        _write_report(run)
+        report_run(run)
     return run
-
-
-def _write_report(run: Run) -> None:
-    """report.html and report.md, for failed runs too; a report that cannot be built never fails the run."""
-    try:
-        from agent.report import write_report
-
-        written = write_report(run.path)
-        run.update(artifacts={**run.manifest.get("artifacts", {}), "report": str(written["html"])})
-    except Exception:  # noqa: BLE001 - the run's outcome stands; the log says what went wrong
-        log.exception("Could not write the run report (rebuild it with `podium report %s`)", run.path)
 
 
 def _fetch_and_load(run: Run, source) -> tuple[Any, CompetitionData]:

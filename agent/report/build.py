@@ -80,3 +80,12 @@ def write_report(run_dir: Path) -> dict[str, Path]:
     written["html"] = write_text(inputs.path / REPORT_HTML, html)
     log.info("Wrote %s and %s in %.1f s", written["markdown"], written["html"], time.monotonic() - started)
     return written
+
+
+def report_run(run) -> None:
+    """Write a run's report and record it in the manifest; a report that cannot be built never fails the run."""
+    try:
+        written = write_report(run.path)
+        run.update(artifacts={**run.manifest.get("artifacts", {}), "report": str(written["html"])})
+    except Exception:  # noqa: BLE001 - the run's outcome stands; the log says what went wrong
+        log.exception("Could not write the run report (rebuild it with `podium report %s`)", run.path)

@@ -32,6 +32,7 @@ from agent.errors import BudgetError, InputError, PodiumError
 from agent.logs import run_log
 from agent.metrics import score_prediction
 from agent.production import load_model, staged_directory
+from agent.report import report_run
 from agent.retrain.compare import RETRAINED, Decision, decide, holdout_score
 from agent.retrain.inputs import (
     Labelled,
@@ -140,7 +141,7 @@ def retrain(run_dir: str | Path, data: str | Path, out: str | Path | None = None
             else:
                 log.exception("Retrain failed")
             run.fail(error)
-            _write_report(run)
+            report_run(run)
             raise
 
 
@@ -176,7 +177,7 @@ def _execute(run: Run, parent: Parent, prepared: Prepared, budget: float, notify
                           "log": str(run.file("podium.log"))})
     run.succeed()
     log.info("Retrain succeeded in %.1f s: %s model ships", run.elapsed(), decision.keep)
-    _write_report(run)
+    report_run(run)
     return RetrainResult(run, parent.run.path, decision, production, parent.model.name, retrained_name,
                          prepared.notes)
 
@@ -268,14 +269,3 @@ def _summary(production: Path) -> dict[str, Any]:
             "p99_ms": card.get("latency", {}).get("p99_ms_batch1"),
             "size_bytes": card.get("size", {}).get("serving_bytes"),
             "within_budget": card.get("budgets", {}).get("within_budget")}
-
-
-def _write_report(run: Run) -> None:
-    """report.html and report.md, as every run has; a report that cannot be built never fails the retrain."""
-    try:
-        from agent.report import write_report
-
-        written = write_report(run.path)
-        run.update(artifacts={**run.manifest.get("artifacts", {}), "report": str(written["html"])})
-    except Exception:  # noqa: BLE001 - the retrain's outcome stands; the log says what went wrong
-        log.exception("Could not write the run report (rebuild it with `podium report %s`)", run.path)
