@@ -106,8 +106,8 @@ def leaderboard_figures(run_dir: Path, manifest: dict[str, Any], executor, measu
     return figures
 
 
-def add_to_model_card(production_dir: Path, figures: dict[str, Any]) -> None:
-    """Merge the leaderboard model's figures into model_card.json and re-render model_card.md."""
+def add_to_model_card(production_dir: Path, figures: dict[str, Any], training: dict[str, Any] | None = None) -> None:
+    """Merge the leaderboard model's figures (and production training costs) into the card; re-render the .md."""
     import json
 
     from strategies.production.card import render_markdown
@@ -115,5 +115,6 @@ def add_to_model_card(production_dir: Path, figures: dict[str, Any]) -> None:
     path = production_dir / "model_card.json"
     card = json.loads(path.read_text())
     card["leaderboard"] = {**card.get("leaderboard", {}), **figures}
+    card["training"] = {**card.get("training", {}), **(training or {})}
     write_json(path, card)
     write_text(production_dir / "model_card.md", render_markdown(card))

@@ -161,6 +161,9 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         values, sources = overrides.collect(field_layers)
         competition = infer_competition(fetched.slug, data, values, sources, metadata=fetched.metadata)
         run.update(competition=competition.to_dict())
+        if competition.provenance.get("evaluation_metric", "").startswith("inferred"):
+            log.warning("No evaluation metric was given: using %s, Kaggle's usual choice here (--metric to change)",
+                        competition.metric_name)
         log.info("Task: %s on '%s', metric %s, submission %s", competition.problem_type, competition.target,
                  competition.metric_name, competition.submission_format)
 
@@ -212,7 +215,7 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         figures = leaderboard_figures(run.path, run.manifest, executor, measuring, wait)
         run.update(leaderboard={**run.manifest["leaderboard"], "figures": figures})
         if production is not None:
-            add_to_model_card(production.out_dir, figures)
+            add_to_model_card(production.out_dir, figures, run.manifest["production"].get("training"))
 
 
 def _production_phase(run: Run, competition: Competition, dataset: Dataset, result, settings: Settings,
@@ -224,6 +227,7 @@ def _production_phase(run: Run, competition: Competition, dataset: Dataset, resu
     # When the leaderboard overran, production may still use the slack the 1.1x promise leaves (at most 5 s).
     seconds = max(min(settings.production.time_share * limit, deadline - time.monotonic() - _final_reserve(settings)),
                   min(5.0, 0.1 * limit))
+    cpu_started = time.process_time()
     try:
         with run.phase("production") as record:
             record["budget_seconds"] = round(seconds, 1)
@@ -238,7 +242,10 @@ def _production_phase(run: Run, competition: Competition, dataset: Dataset, resu
             log.exception("The production phase failed")
         run.update(production={"error": message, "candidates": getattr(error, "candidates", [])})
         return None
-    run.update(production=production.summary())
+    training = {"cpu_seconds": round(time.process_time() - cpu_started, 3),
+                "cpu_seconds_note": "CPU of the production phase in podium's process: every fit but the compact "
+                                    "search's trials, which run in Ray workers"}
+    run.update(production={**production.summary(), "training": training})
     run.update(artifacts={**run.manifest.get("artifacts", {}), "production": str(production.out_dir)})
     return production
 

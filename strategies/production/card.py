@@ -96,7 +96,9 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"| budgets | p99 <= {budgets['latency_ms_p99']} ms, size <= {budgets['size_bytes'] / MB:g} MB"
         + (f", >= {budgets['throughput_rows_s']} rows/s" if budgets["throughput_rows_s"] else "")
         + f": {'met' if budgets['within_budget'] else 'NOT met on re-measurement'} |",
-        f"| fit time | {tr['fit_seconds']:.2f} s; retraining estimate {tr['retrain_seconds_estimate']:.1f} s |",
+        f"| fit time | {tr['fit_seconds']:.2f} s; retraining estimate {tr['retrain_seconds_estimate']:.1f} s"
+        + (f"; production phase {tr['cpu_seconds']:.1f} CPU-seconds" if tr.get("cpu_seconds") is not None else "")
+        + " |",
         f"| training data | {data['rows']:,} rows, {data['columns']} columns, sha256 {data['sha256'][:16]}... |",
         "", f"Score source: {v['score_source']}. Latency: {lat['measured']}.", "",
         "## Top features", "", f"{card['top_features_method']}", "",
