@@ -100,8 +100,10 @@ def _print_run(run) -> None:
     table = Table(title=f"podium: {manifest['competition_slug']}", show_header=False)
     validation = manifest.get("validation") or {}
     direction = "higher is better" if validation.get("greater_is_better") else "lower is better"
+    inferred = (manifest.get("competition") or {}).get("provenance", {}).get("evaluation_metric", "")
+    metric = validation.get("metric") + (" [inferred: no metric given]" if inferred.startswith("inferred") else "")
     table.add_row("validation score", f"{validation.get('score', float('nan')):.5f}  "
-                  f"({validation.get('metric')}, {direction}, {validation.get('method')})")
+                  f"({metric}, {direction}, {validation.get('method')})")
     table.add_row("model", str(validation.get("model")))
     table.add_row("time used", f"{manifest.get('seconds', 0):.1f} s of {manifest.get('time_limit')} s")
     table.add_row("submission", str(manifest.get("artifacts", {}).get("submission")))
