@@ -88,13 +88,13 @@ def _open_run(options: RunOptions):
         settings = load_settings(*layers)
         layers = [(name, layer) for name, layer in layers if name != "command line"]
         run.resume()
-        _configure(source, settings)
+        source.configure(settings)
         return run, source, settings, layers
     if not options.source:
         raise InputError("Nothing to run", fix="pass a competition folder or slug, or --resume RUN_DIR")
     source = _source(options.source, options)
     settings, layers = resolve_settings(options, source.slug)
-    _configure(source, settings)
+    source.configure(settings)
     run = Run.create(Path(settings.run.out), source.slug, run_id=options.run_id, source=options.source,
                      time_limit=settings.run.time_limit, seed=settings.run.seed,
                      kaggle_endpoint=getattr(source, "endpoint", None))
@@ -287,12 +287,6 @@ def _available_memory_gb() -> float:
 def _source(text: str, options: RunOptions, recorded_endpoint: str | None = None):
     return resolve_source(text, endpoint=options.kaggle_endpoint or recorded_endpoint, refresh=options.refresh)
 
-
-def _configure(source, settings: Settings) -> None:
-    """Sources that talk to a server take their cache, timeouts and retries from the resolved settings."""
-    configure = getattr(source, "configure", None)
-    if configure is not None:
-        configure(settings)
 
 
 def _submit(run: Run, options: RunOptions, settings: Settings, notify: Notify) -> None:

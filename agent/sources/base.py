@@ -37,6 +37,9 @@ class Source(ABC):
     def fetch(self) -> FetchedCompetition:
         """Bring the files to local disk (or find them there) and read the host's metadata."""
 
+    def configure(self, settings) -> None:  # noqa: B027 - most sources need no settings
+        """Take the run's resolved settings before fetching (a remote source: cache, timeouts, retries)."""
+
 
 def find_tables(folder: Path) -> dict[str, Path]:
     """Find train, test and sample submission by Kaggle's naming habits (sampleSubmission, gender_submission...)."""
