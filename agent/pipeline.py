@@ -288,7 +288,6 @@ def _source(text: str, options: RunOptions, recorded_endpoint: str | None = None
     return resolve_source(text, endpoint=options.kaggle_endpoint or recorded_endpoint, refresh=options.refresh)
 
 
-
 def _submit(run: Run, options: RunOptions, settings: Settings, notify: Notify) -> None:
     """--submit: upload submission.csv, wait for the score; a failure leaves the run succeeded, unsubmitted."""
     from agent.kaggle.submit import submit_run
