@@ -5,7 +5,9 @@
 For every corpus task: build the competition, run `podium run` (a fresh process, Ray start included) and
 AutoGluon alone (a fresh process, `TabularPredictor(...).fit(time_limit=budget)` with its defaults), score
 both submissions on the hidden answers in the competition metric, and print the table and the
-win/tie/loss count. `--shares` adds podium variants with other AutoGluon/Optuna splits.
+win/tie/loss count. `--variants` adds podium runs with other settings, each a dotted key=value list:
+
+    --variants search.autogluon_share=0.65 leaderboard.num_stack_levels=0,search.autogluon_share=1.0
 """
 
 from __future__ import annotations
@@ -44,12 +46,29 @@ frame.to_csv(out + "/submission.csv", index=False)
 """
 
 
-def run_podium(folder: Path, budget: float, out: Path, share: float | None) -> tuple[Path, float]:
+def variant_config(variant: str) -> dict:
+    """'search.autogluon_share=0.65,leaderboard.num_stack_levels=0' -> nested settings."""
+    import yaml
+
+    config: dict = {}
+    for item in filter(None, variant.split(",")):
+        key, value = item.split("=", 1)
+        *parents, leaf = key.strip().split(".")
+        node = config
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    return config
+
+
+def run_podium(folder: Path, budget: float, out: Path, variant: str | None) -> tuple[Path, float]:
+    import yaml
+
     command = [sys.executable, "-m", "cli", "run", str(folder), "--time-limit", str(budget), "--out", str(out)]
-    if share is not None:
-        config = out / f"share-{share}.yaml"
+    if variant:
+        config = out / "variant.yaml"
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(f"search: {{autogluon_share: {share}}}\n")
+        config.write_text(yaml.safe_dump(variant_config(variant)))
         command += ["--config", str(config)]
     started = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
@@ -77,8 +96,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=180)
     parser.add_argument("--rows", type=int, default=3000, help="rows per task (before the train/test split)")
     parser.add_argument("--tasks", nargs="+", default=sorted(devcorpus.TASKS))
-    parser.add_argument("--shares", nargs="*", type=float, default=[],
-                        help="extra podium variants: search.autogluon_share values")
+    parser.add_argument("--variants", nargs="*", default=[],
+                        help="extra podium runs, each 'section.key=value[,section.key=value]'")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="podium-bench-") as scratch:
@@ -93,9 +112,9 @@ def main() -> None:
             ag_score = grade(comp, folder, pd.read_csv(ag_file))
             row = {"task": task, "metric": comp.metric_name, "podium": podium_score, "podium_s": podium_seconds,
                    "autogluon": ag_score, "autogluon_s": ag_seconds}
-            for share in args.shares:
-                variant_dir, _ = run_podium(folder, args.budget, scratch / f"podium-{share}", share)
-                row[f"podium@{share}"] = grade(comp, folder, pd.read_csv(variant_dir / "submission.csv"))
+            for number, variant in enumerate(args.variants):
+                variant_dir, _ = run_podium(folder, args.budget, scratch / f"podium-v{number}", variant)
+                row[f"podium[{variant}]"] = grade(comp, folder, pd.read_csv(variant_dir / "submission.csv"))
             gap = podium_score - ag_score
             tolerance = 1e-4 * max(1.0, abs(ag_score))
             row["result"] = "tie" if abs(gap) <= tolerance else \
