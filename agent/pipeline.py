@@ -189,7 +189,8 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         blend = result.ensemble
         run.update(
             leaderboard={"candidates": [c.summary() for c in result.candidates], "ensemble": blend.summary(),
-                         "studies": result.studies, "timings": result.timings, "costs": result.costs},
+                         "studies": result.studies, "timings": result.timings, "costs": result.costs,
+                         "cost_notes": result.cost_notes},
             validation={"metric": competition.metric_name, "score": blend.score, "model": blend.name,
                         "greater_is_better": competition.metric.greater_is_better,
                         "best_single": result.candidates[0].summary() | {"oof_score": result.candidates[0].score},

@@ -102,7 +102,8 @@ def _search_blocks(board: dict) -> list:
         rows += [(k.replace("_cpu_seconds", "").replace("cpu_seconds", "all searches") + " (CPU)", fmt.seconds(v))
                  for k, v in costs.items()]
         blocks.append(Table(("leaderboard search", "seconds"), rows, numeric=(1,),
-                            caption="Time spent searching: wall clock, and CPU-seconds measured inside the tasks"))
+                            caption="Time spent searching: wall clock, and CPU-seconds (measured inside the "
+                                    "tasks; for AutoGluon's parallel folds, the CPUs it held times its wall time)"))
     return blocks
 
 

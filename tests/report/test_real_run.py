@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from agent.report import write_report
@@ -68,3 +69,12 @@ def test_podium_report_rebuilds_the_files(real_run):
     assert "report.html" in result.output
     assert (real_run / "report.html").stat().st_size > 10_000 and (real_run / "report.md").is_file()
     assert not list(real_run.glob(".report*.tmp")) and not list(real_run.glob("report_figures/.*.tmp"))
+
+
+def test_leaderboard_costs_count_the_cpus_autogluon_held(real_run):
+    """AutoGluon's folds run in other Ray workers: its CPU figure must not be its driver task's alone."""
+    board = json.loads((real_run / "manifest.json").read_text())["leaderboard"]
+    costs, notes = board["costs"], board["cost_notes"]
+    assert costs["autogluon_cpu_seconds"] >= 0.5 * board["timings"]["autogluon"]
+    assert set(notes) == set(costs) - {"cpu_seconds"}
+    assert costs["cpu_seconds"] == pytest.approx(sum(v for k, v in costs.items() if k != "cpu_seconds"), abs=0.01)
