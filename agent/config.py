@@ -22,7 +22,7 @@ class RunSettings(_Strict):
     time_limit: float = Field(600, gt=0)
     seed: int = 0
     out: str = "runs"
-    folds: int = Field(5, ge=2, le=20)
+    folds: int = Field(8, ge=2, le=20)
 
 
 class LeaderboardSettings(_Strict):

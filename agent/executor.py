@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import PodiumError
-from agent.ray_sessions import reap_stale_sessions
 
 log = logging.getLogger("podium.executor")
 GB = 2**30
@@ -61,7 +60,6 @@ class RayExecutor:
                                   fix="check --ray-address / RAY_ADDRESS and that the head node is up") from exc
         else:
             self.temp_dir.mkdir(parents=True, exist_ok=True)
-            reap_stale_sessions(self.temp_dir)  # what an earlier, killed podium left running
             ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False,
                      object_store_memory=int(self.object_store_gb * GB), _temp_dir=str(self.temp_dir), **kwargs)
             log.info("Started a local Ray with %s CPUs", self.num_cpus or os.cpu_count())

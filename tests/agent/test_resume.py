@@ -15,7 +15,6 @@ import psutil
 import yaml
 from typer.testing import CliRunner
 
-from agent.ray_sessions import reap_stale_sessions, stale_processes
 from cli import app
 
 runner = CliRunner()
@@ -56,10 +55,14 @@ def test_resume_after_sigkill_keeps_finished_trials(ray_local, build_corpus, tmp
     finally:
         os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()
-    # the killed driver's private Ray lingers until the next podium start reaps it
-    assert stale_processes(cache / "ray"), "a SIGKILLed driver should leave its Ray behind"
-    assert reap_stale_sessions(cache / "ray") >= 2  # at least the GCS server and the raylet
-    assert not [p for p in psutil.process_iter(["cmdline"]) if str(cache) in " ".join(p.info["cmdline"] or [])]
+    # the killed driver's private Ray goes with it (Ray's processes share their driver's fate)
+    lingering = []
+    for _ in range(40):
+        lingering = [p for p in psutil.process_iter(["cmdline"]) if str(cache) in " ".join(p.info["cmdline"] or [])]
+        if not lingering:
+            break
+        time.sleep(0.25)
+    assert not lingering, lingering
     before = {t.number: t for t in study_trials(journal)}
     finished = {n: t.value for n, t in before.items() if t.state.name == "COMPLETE"}
     interrupted = {n: t.params for n, t in before.items() if t.state.name == "RUNNING"}
