@@ -79,7 +79,7 @@ def run_command(
     options = RunOptions(
         source=source, config_file=config, out=out, time_limit=time_limit, seed=seed, cpus=cpus, memory_gb=memory_gb,
         ray_address=ray_address, resume=resume,
-        allow=tuple(name.strip() for name in (allow or "").split(",") if name.strip()),
+        allow=_names(allow),
         submit=submit, refresh=refresh, kaggle_endpoint=kaggle_endpoint,
         production={"latency_ms": latency_ms, "size_mb": size_mb, "throughput": throughput},
         competition={"evaluation_metric": metric, "target": target, "id_column": id_column, "task": task},
@@ -93,6 +93,11 @@ def run_command(
             raise typer.Exit(130) from None
         raise fail(error, "The run directory's podium.log has the details.") from None
     _print_run(run)
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    """'a, b' -> ('a', 'b'): the --allow lists."""
+    return tuple(name.strip() for name in (text or "").split(",") if name.strip())
 
 
 def _print_run(run) -> None:
@@ -323,6 +328,8 @@ def retrain_command(
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Seconds for the production search "
                                                       "(default: the run's production.time_share x "
                                                       "time_limit).")] = None,
+    allow: Annotated[str | None, typer.Option("--allow", help="Comma-separated data-check names whose errors "
+                                              "may pass (as for podium run).")] = None,
 ) -> None:
     """Retrain a run's production model on new data; keep the current one if the retrained one is worse.
 
@@ -335,7 +342,8 @@ def retrain_command(
 
         with console.status("Retraining", spinner="dots") as status:
             result = retrain(run_dir, data, out=out, holdout=holdout, holdout_data=holdout_data,
-                             time_budget_s=time_budget, notify=lambda message: status.update(f"{message}..."))
+                             time_budget_s=time_budget, allow=_names(allow),
+                             notify=lambda message: status.update(f"{message}..."))
     except BaseException as error:  # noqa: BLE001 - every failure becomes one message and an exit code
         if isinstance(error, KeyboardInterrupt):
             errors.print("[bold red]interrupted[/]")

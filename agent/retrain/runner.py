@@ -32,7 +32,9 @@ from agent.errors import BudgetError, InputError, PodiumError
 from agent.logs import run_log
 from agent.metrics import score_prediction
 from agent.production import load_model, staged_directory
+from agent.quality import write_quality_report
 from agent.report import report_run
+from agent.retrain.checks import check_new_data
 from agent.retrain.compare import RETRAINED, Decision, decide, holdout_score
 from agent.retrain.inputs import (
     Labelled,
@@ -118,7 +120,7 @@ def prepare(parent: Parent, data: str | Path, holdout: float | None = None,
 
 def retrain(run_dir: str | Path, data: str | Path, out: str | Path | None = None, holdout: float | None = None,
             holdout_data: str | Path | None = None, time_budget_s: float | None = None,
-            notify: Notify = lambda message: None) -> RetrainResult:
+            allow: tuple[str, ...] = (), notify: Notify = lambda message: None) -> RetrainResult:
     """Retrain the run's production model on `data` into a new run directory; the parent run is only read."""
     notify("Reading the run and the new data")
     parent = load_parent(run_dir)
@@ -134,7 +136,7 @@ def retrain(run_dir: str | Path, data: str | Path, out: str | Path | None = None
                      source=prepared.record["data"]["path"], seed=settings.run.seed, time_limit=round(budget, 1))
     with run_log(run.file("podium.log")):
         try:
-            return _execute(run, parent, prepared, budget, notify)
+            return _execute(run, parent, prepared, budget, allow, notify)
         except BaseException as error:
             if isinstance(error, PodiumError):
                 log.error("Retrain failed: %s", error.message)
@@ -145,7 +147,8 @@ def retrain(run_dir: str | Path, data: str | Path, out: str | Path | None = None
             raise
 
 
-def _execute(run: Run, parent: Parent, prepared: Prepared, budget: float, notify: Notify) -> RetrainResult:
+def _execute(run: Run, parent: Parent, prepared: Prepared, budget: float, allow: tuple[str, ...],
+             notify: Notify) -> RetrainResult:
     write_text(run.file("config.yaml"), parent.config_file.read_text())  # the same configuration, verbatim
     competition = parent.competition
     log.info("Retraining %s from %s on %d rows (%d held out)", competition.slug, parent.run.path,
@@ -155,6 +158,12 @@ def _execute(run: Run, parent: Parent, prepared: Prepared, budget: float, notify
     run.update(competition=parent.run.manifest["competition"],
                data={"train_rows": len(prepared.train.y), "holdout_rows": len(prepared.holdout.y),
                      "features": len(competition.features), "folds": prepared.dataset.n_folds})
+    notify("Checking the new data")
+    with run.phase("quality") as record:
+        report = check_new_data(competition, prepared.train, prepared.holdout, parent.settings, allow)
+        write_quality_report(report, run.file("quality.json"))
+        record["findings"] = {s: len(report.by_severity(s)) for s in ("error", "warning", "info")}
+        report.raise_for_errors()
     notify(f"Building the retrained production model (up to {budget:.0f} s)")
     retrained_dir, failure = _build(run, parent, prepared, budget)
     notify("Scoring both models on the holdout")

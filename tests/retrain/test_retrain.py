@@ -34,7 +34,8 @@ def test_fresh_rows_make_a_new_run_beside_the_old_one_with_a_decision(parent, fr
     assert manifest["kind"] == "retrain" and manifest["parent_run"] == str(parent.path)
     assert manifest["status"] == "succeeded" and manifest["seconds"] > 0
     assert {name: p["status"] for name, p in manifest["phases"].items()} == {
-        "production": "succeeded", "compare": "succeeded", "export": "succeeded"}
+        "quality": "succeeded", "production": "succeeded", "compare": "succeeded", "export": "succeeded"}
+    assert not [f for f in json.loads((new / "quality.json").read_text())["findings"] if f["severity"] == "error"]
     record = manifest["retrain"]
     assert record["holdout"]["stratified"] and record["data"]["holdout_rows"] == math.ceil(0.2 * len(fresh))
     assert record["data"]["train_rows"] + record["data"]["holdout_rows"] == len(fresh)
@@ -114,3 +115,25 @@ def test_regression_uses_a_plain_holdout_and_the_metric_direction(tmp_path):
     current, retrained = record["current"]["holdout_score"], record["retrained"]["holdout_score"]
     assert (record["decision"] == RETRAINED) == (retrained <= current)
     assert load_model(result.production).predict(fresh.head(3)).shape == (3,)
+
+
+def test_a_leaking_column_in_the_new_data_stops_the_retrain_unless_allowed(parent, fresh, tmp_path):
+    """The run's data checks guard a retrain too: a copy of the label among the features is an error."""
+    leaky = fresh.copy()
+    leaky["fare"] = leaky["survived"] * 10.0
+    data = write(leaky, tmp_path / "leaky.csv")
+    out = tmp_path / "runs"
+    refused = CliRunner().invoke(app, ["retrain", str(parent.path), "--data", str(data), "--out", str(out),
+                                       "--time-budget", "8"])
+    assert refused.exit_code != 0 and "single_feature_leak" in refused.output and "fare" in refused.output
+    (stopped,) = out.glob("titanic/*/manifest.json")
+    manifest = json.loads(stopped.read_text())
+    assert manifest["status"] == "failed" and manifest["phases"]["quality"]["status"] == "failed"
+    assert "production" not in manifest["phases"]
+    findings = json.loads((stopped.parent / "quality.json").read_text())["findings"]
+    assert any(f["check"] == "single_feature_leak" and f["severity"] == "error" and "fare" in f["columns"]
+               for f in findings)
+
+    allowed = CliRunner().invoke(app, ["retrain", str(parent.path), "--data", str(data), "--out", str(out),
+                                       "--time-budget", "8", "--allow", "single_feature_leak"])
+    assert allowed.exit_code == 0, allowed.output
