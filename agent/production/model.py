@@ -23,7 +23,7 @@ from agent.production.encoder import Encoder
 from agent.production.files import MANIFEST
 from agent.production.output import OutputSpec
 from agent.production.runtimes import runtime_class
-from agent.production.schema import NUMERIC, Schema, is_missing, to_numbers
+from agent.production.schema import Schema
 
 log = logging.getLogger("podium.production")
 FORMAT = "podium-production/1"
@@ -67,14 +67,7 @@ class ProductionModel:
             rows = [rows]
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(list(rows))
         self.schema.check_columns(frame.columns)
-        out = {}
-        for column in self.schema.columns:
-            values = frame[column.name]
-            if column.kind == NUMERIC:
-                out[column.name] = to_numbers(values, column.name, "input")
-            else:
-                out[column.name] = values.astype(object).where(~values.map(is_missing), np.nan)
-        return pd.DataFrame(out, index=frame.index)
+        return self.schema.conform(frame)
 
     def save(self, folder: Path) -> list[str]:
         """Write the serving files into `folder` (use files.staged_directory for an all-or-nothing folder)."""

@@ -141,6 +141,17 @@ class Schema:
                              "or leave the value empty (missing)")
         return ValidationReport(unseen_counts, out_of_range)
 
+    def conform(self, frame: pd.DataFrame, where: str = "input") -> pd.DataFrame:
+        """The schema's columns in their kinds: numbers as floats, categories as objects with NaN for missing."""
+        out = {}
+        for column in self.columns:
+            values = frame[column.name]
+            if column.kind == NUMERIC:
+                out[column.name] = to_numbers(values, column.name, where)
+            else:
+                out[column.name] = values.astype(object).where(~values.map(is_missing), np.nan)
+        return pd.DataFrame(out, index=frame.index)
+
 
 def to_numbers(values: pd.Series, name: str, where: str) -> pd.Series:
     """Parse a numeric column; a value that is present but not a number is an error naming its row."""

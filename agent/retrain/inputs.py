@@ -20,7 +20,7 @@ from agent.config import Settings, load_settings, read_yaml
 from agent.data import read_table
 from agent.errors import InputError
 from agent.production import ProductionModel, load_model
-from agent.production.schema import NUMERIC, Schema, is_missing, to_numbers
+from agent.production.schema import Schema, is_missing
 from agent.runs import Run
 
 MIN_CLASS_ROWS = 5  # rows of every class in the new data: enough for a stratified holdout and the folds
@@ -103,19 +103,7 @@ def read_labelled(path: str | Path, competition: Competition, schema: Schema, ro
     except (InputError, ValueError) as exc:
         what = exc.what if isinstance(exc, InputError) else f"The target '{target}' holds non-numeric values ({exc})"
         raise InputError(what, where=where, fix="use the same target values as the original train.csv") from None
-    return Labelled(conform(X, schema), np.asarray(y), labelled[target].reset_index(drop=True), notes)
-
-
-def conform(X: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """The model's column kinds kept: numbers as floats, categories as objects, so the input contract holds."""
-    out = {}
-    for column in schema.columns:
-        values = X[column.name]
-        if column.kind == NUMERIC:
-            out[column.name] = to_numbers(values, column.name, "new data")
-        else:
-            out[column.name] = values.astype(object).where(~values.map(is_missing), np.nan)
-    return pd.DataFrame(out, index=X.index)
+    return Labelled(schema.conform(X, "new data"), np.asarray(y), labelled[target].reset_index(drop=True), notes)
 
 
 def check_classes(data: Labelled, competition: Competition, where: str) -> None:
