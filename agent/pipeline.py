@@ -22,7 +22,7 @@ from agent.dataset import Dataset, build_dataset
 from agent.errors import InputError, PodiumError
 from agent.executor import RayExecutor, check_shared_path
 from agent.logs import run_log
-from agent.report import report_run
+from agent.report import failure_reported, report_run
 from agent.runs import SUCCEEDED, Run
 from agent.sources import resolve_source
 from agent.submission import build_submission, write_submission
@@ -112,15 +112,8 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
     with run_log(run.file("podium.log")):
         log.info("Run %s of %s in %s", run.manifest["run_id"], source.slug, run.path)
         try:
-            _execute(run, source, settings, layers, options, executor, deadline, notify)
-        except BaseException as error:
-            if isinstance(error, PodiumError):
-                log.error("Run failed: %s", error.message)
-            else:
-                log.exception("Run failed")
-            run.fail(error)
-            report_run(run)
-            raise
+            with failure_reported(run, log, "Run"):
+                _execute(run, source, settings, layers, options, executor, deadline, notify)
         finally:
             executor.shutdown()
         run.succeed()

@@ -8,6 +8,6 @@ settings with where each value came from, data-check findings, the leaderboard m
 ensemble, the production model and its frontier, both models side by side, time per phase, the submission.
 """
 
-from agent.report.build import build_report, report_run, write_report
+from agent.report.build import build_report, failure_reported, report_run, write_report
 
-__all__ = ["build_report", "report_run", "write_report"]
+__all__ = ["build_report", "failure_reported", "report_run", "write_report"]

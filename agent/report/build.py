@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from agent.atomic import write_bytes, write_text
+from agent.errors import PodiumError
 from agent.report import fmt
 from agent.report.checks import checks_section
 from agent.report.comparison import comparison_section
@@ -80,6 +82,22 @@ def write_report(run_dir: Path) -> dict[str, Path]:
     written["html"] = write_text(inputs.path / REPORT_HTML, html)
     log.info("Wrote %s and %s in %.1f s", written["markdown"], written["html"], time.monotonic() - started)
     return written
+
+
+@contextmanager
+def failure_reported(run, logger: logging.Logger, what: str) -> Iterator[None]:
+    """A failure inside is logged (a PodiumError by its message alone), marks the run failed, gets the
+    report written, and goes on up."""
+    try:
+        yield
+    except BaseException as error:
+        if isinstance(error, PodiumError):
+            logger.error("%s failed: %s", what, error.message)
+        else:
+            logger.exception("%s failed", what)
+        run.fail(error)
+        report_run(run)
+        raise
 
 
 def report_run(run) -> None:

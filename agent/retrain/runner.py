@@ -28,12 +28,12 @@ import pandas as pd
 
 from agent.atomic import write_json, write_text
 from agent.dataset import Dataset, make_folds
-from agent.errors import BudgetError, InputError, PodiumError
+from agent.errors import BudgetError, InputError
 from agent.logs import run_log
 from agent.metrics import score_prediction
 from agent.production import load_model, staged_directory
 from agent.quality import write_quality_report
-from agent.report import report_run
+from agent.report import failure_reported, report_run
 from agent.retrain.checks import check_new_data
 from agent.retrain.compare import RETRAINED, Decision, decide, holdout_score
 from agent.retrain.inputs import (
@@ -134,17 +134,8 @@ def retrain(run_dir: str | Path, data: str | Path, out: str | Path | None = None
     run = Run.create(out_root, parent.run.manifest["competition_slug"], kind="retrain",
                      parent_run=str(parent.run.path), parent_run_id=parent.run.manifest.get("run_id"),
                      source=prepared.record["data"]["path"], seed=settings.run.seed, time_limit=round(budget, 1))
-    with run_log(run.file("podium.log")):
-        try:
-            return _execute(run, parent, prepared, budget, allow, notify)
-        except BaseException as error:
-            if isinstance(error, PodiumError):
-                log.error("Retrain failed: %s", error.message)
-            else:
-                log.exception("Retrain failed")
-            run.fail(error)
-            report_run(run)
-            raise
+    with run_log(run.file("podium.log")), failure_reported(run, log, "Retrain"):
+        return _execute(run, parent, prepared, budget, allow, notify)
 
 
 def _execute(run: Run, parent: Parent, prepared: Prepared, budget: float, allow: tuple[str, ...],
