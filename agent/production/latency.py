@@ -35,6 +35,13 @@ class LatencyReport:
     def to_dict(self) -> dict:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
+    def card(self, measured: str) -> dict:
+        """The model card's `latency` block (both models' cards use these names); `measured` says how."""
+        return {"p50_ms_batch1": self.p50_ms, "p99_ms_batch1": self.p99_ms, "calls": self.calls,
+                "throughput_rows_s_batch1000": self.throughput_rows_s, "batch_size": self.batch_size,
+                "cpu_seconds_per_million": self.cpu_seconds_per_million,
+                "cpu_seconds_per_million_single_row": self.cpu_seconds_per_million_single, "measured": measured}
+
 
 def measure_latency(model, rows: pd.DataFrame, calls: int = MIN_CALLS, warmup: int = 20, batch_size: int = 1000,
                     repeats: int = 3, max_seconds: float | None = None) -> LatencyReport:

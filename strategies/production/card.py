@@ -51,12 +51,8 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                                      "score_given_up is the same on a higher-is-better scale (positive: worse)"},
         "budgets": {"latency_ms_p99": budgets.latency_ms, "size_bytes": budgets.size_bytes,
                     "throughput_rows_s": budgets.throughput, "within_budget": bool(within)},
-        "latency": {"p50_ms_batch1": latency.p50_ms, "p99_ms_batch1": latency.p99_ms, "calls": latency.calls,
-                    "throughput_rows_s_batch1000": latency.throughput_rows_s, "batch_size": latency.batch_size,
-                    "cpu_seconds_per_million": latency.cpu_seconds_per_million,
-                    "cpu_seconds_per_million_single_row": latency.cpu_seconds_per_million_single,
-                    "measured": "in-process, from raw dict rows to the submission-format prediction, after "
-                                "loading the exported artifact from disk"},
+        "latency": latency.card("in-process, from raw dict rows to the submission-format prediction, after "
+                                "loading the exported artifact from disk"),
         "size": {"serving_bytes": size_bytes, "directory_bytes": None,
                  "explained": "serving_bytes: what load_model reads (the budgeted size); directory_bytes: "
                               "the whole folder except the two model card files"},
