@@ -77,6 +77,7 @@ def _open_run(options: RunOptions):
     """A new run directory, or the stopped one named by --resume with its own configuration."""
     if options.resume:
         run = Run.load(options.resume)
+        run.refuse_if_running()
         if run.manifest.get("status") == SUCCEEDED:
             raise InputError("This run already succeeded; there is nothing to resume", where=str(run.path),
                              fix="start a new run with `podium run SOURCE`")

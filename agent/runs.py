@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -38,6 +40,26 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def this_driver() -> dict[str, Any]:
+    """Who is driving a run: enough to tell later whether that process still lives."""
+    import psutil
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "process_started": psutil.Process().create_time()}
+
+
+def driver_alive(driver: dict[str, Any] | None) -> bool:
+    """Whether the process that drove a run still runs on this host (another host's driver cannot be seen)."""
+    import psutil
+
+    if not driver or driver.get("host") != socket.gethostname() or driver.get("pid") == os.getpid():
+        return False
+    try:
+        process = psutil.Process(int(driver["pid"]))
+        return process.create_time() == driver.get("process_started") and process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        return False
+
+
 def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -59,7 +81,7 @@ class Run:
         manifest = {
             "podium_version": __version__, "run_id": run_id, "competition_slug": slug, "status": RUNNING,
             "started_at": utc_now(), "finished_at": None, "error": None, "phases": {},
-            "versions": package_versions(), **fields,
+            "versions": package_versions(), "driver": this_driver(), **fields,
         }
         run = cls(path, manifest)
         run.save()
@@ -110,11 +132,18 @@ class Run:
             record["seconds"] = round(time.monotonic() - start, 3)
             self.save()
 
+    def refuse_if_running(self) -> None:
+        """Two drivers writing one run would corrupt it: refuse while the recorded driver still runs."""
+        driver = self.manifest.get("driver")
+        if self.manifest.get("status") == RUNNING and driver_alive(driver):
+            raise InputError(f"This run is still running (process {driver['pid']} on {driver['host']})",
+                             where=str(self.path), fix="let it finish, or stop that process before resuming")
+
     def resume(self) -> None:
         """Mark a stopped run as running again, keeping what it recorded."""
         with self._lock:
             self.manifest.setdefault("resumed_at", []).append(utc_now())
-            self.manifest.update(status=RUNNING, error=None, finished_at=None)
+            self.manifest.update(status=RUNNING, error=None, finished_at=None, driver=this_driver())
             self._clock = time.monotonic()
             self.save()
 

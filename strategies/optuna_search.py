@@ -99,7 +99,11 @@ class OptunaSearch(Strategy):
 
         optuna.logging.disable_default_handler()  # its records go to podium.log, not the terminal
         self.study_dir.mkdir(parents=True, exist_ok=True)
-        storage = JournalStorage(JournalFileBackend(str(self.study_dir / f"{self.learner}.journal")))
+        journal = self.study_dir / f"{self.learner}.journal"
+        # Only the run's driver writes its studies, and a resume refuses while another driver lives: a lock
+        # found now was left by a killed driver. Left alone, Optuna would wait 30 s before breaking it.
+        Path(f"{journal}.lock").unlink(missing_ok=True)
+        storage = JournalStorage(JournalFileBackend(str(journal)))
         sampler = optuna.samplers.TPESampler(seed=self.seed, multivariate=True, constant_liar=True,
                                              n_startup_trials=5)
         pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)

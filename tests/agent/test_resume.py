@@ -68,6 +68,9 @@ def test_resume_after_sigkill_keeps_finished_trials(ray_local, build_corpus, tmp
     interrupted = {n: t.params for n, t in before.items() if t.state.name == "RUNNING"}
     run_dir = journal.parent.parent
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "running"
+    lock = Path(f"{journal}.lock")  # a driver killed while writing leaves the journal's lock behind
+    if not lock.is_symlink():
+        lock.symlink_to(f"{journal}.lock-target-of-the-killed-driver")
 
     result = runner.invoke(app, ["run", "--resume", str(run_dir), "--time-limit", "25"])
     assert result.exit_code == 0, result.output
@@ -79,8 +82,28 @@ def test_resume_after_sigkill_keeps_finished_trials(ray_local, build_corpus, tmp
         assert after[number].state.name == "FAIL"
         # its parameters were queued again (a driver killed mid-sampling leaves some unset: those are sampled)
         assert any(params.items() <= later.items() for later in later_params), (params, later_params)
+    assert "Forcibly releasing the lock file" not in (run_dir / "podium.log").read_text()  # not after 30 s
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "succeeded" and manifest["resumed_at"]
     names = {c["name"] for c in manifest["leaderboard"]["candidates"]}
     assert any(name.startswith("optuna-lightgbm/trial-") for name in names)
     assert (run_dir / "submission.csv").is_file()
+
+
+def test_resume_refuses_a_run_whose_driver_still_runs(tmp_path):
+    from agent.runs import Run
+
+    run = Run.create(tmp_path / "runs", "some-competition", source=str(tmp_path / "folder"), time_limit=60)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        run.update(driver={**run.manifest["driver"], "pid": alive.pid,
+                           "process_started": psutil.Process(alive.pid).create_time()})
+        result = runner.invoke(app, ["run", "--resume", str(run.path)])
+        assert result.exit_code != 0
+        assert f"still running (process {alive.pid}" in result.output
+        assert json.loads(run.file("manifest.json").read_text())["driver"]["pid"] == alive.pid  # untouched
+    finally:
+        alive.kill()
+        alive.wait()
+    result = runner.invoke(app, ["run", "--resume", str(run.path)])  # its driver is gone: the resume goes on
+    assert "still running" not in result.output
