@@ -155,6 +155,21 @@ class RayExecutor:
 
             ray.shutdown()
             self.started_ = False
+            if not self.address:
+                self._remove_sessions()
+
+    def _remove_sessions(self) -> None:
+        """Delete the stopped local Ray's session folders (logs, sockets: about 1 MB a run, never read again).
+
+        Ray names a session after its driver's PID; this process holds no live session once it shut down.
+        """
+        import shutil
+
+        for session in self.temp_dir.glob(f"session_*_{os.getpid()}"):
+            shutil.rmtree(session, ignore_errors=True)
+        latest = self.temp_dir / "session_latest"
+        if latest.is_symlink() and not latest.exists():
+            latest.unlink(missing_ok=True)
 
     def __enter__(self) -> RayExecutor:
         return self.start()

@@ -1,0 +1,42 @@
+"""The executor's private local Ray: started, used and stopped without leaving its session behind."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SCRIPT = """
+import json, sys
+from pathlib import Path
+from agent.executor import RayExecutor
+
+temp = Path(sys.argv[1])
+executor = RayExecutor(num_cpus=1, temp_dir=temp).start()
+answer = executor.result(executor.submit(pow, 2, 10, num_cpus=1))
+during = sorted(p.name for p in temp.glob("session_2*"))
+executor.shutdown()
+print(json.dumps({"answer": answer, "during": during}))
+"""
+
+
+def test_a_stopped_local_ray_removes_only_its_own_session():
+    temp = Path(tempfile.mkdtemp(prefix="pdm-", dir="/tmp"))  # Ray's socket paths must stay short
+    try:
+        other = temp / "session_2026-01-01_00-00-00_000000_1"  # another driver's session: not ours to delete
+        (other / "logs").mkdir(parents=True)
+        done = subprocess.run([sys.executable, "-c", SCRIPT, str(temp)], cwd=Path(__file__).resolve().parents[2],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        assert report["answer"] == 1024
+        ours = [name for name in report["during"] if name != other.name]
+        assert len(ours) == 1  # Ray did write a session while it ran
+        assert not (temp / ours[0]).exists()
+        assert other.is_dir()
+        assert not (temp / "session_latest").is_symlink()
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
