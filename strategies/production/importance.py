@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,11 @@ MAX_ROWS_PER_FOLD = 2000
 
 
 def validation_models(problem: Problem, candidate: ProductionCandidate,
-                      teacher_oof: np.ndarray | None) -> list[tuple[Any, np.ndarray]] | None:
-    """(fold model, rows it is validated on) for the chosen recipe; None when the family has no fold refit."""
+                      teacher_oof: np.ndarray | None) -> Iterator[tuple[Any, np.ndarray]] | None:
+    """(fold model, rows it is validated on) for the chosen recipe; None when the family has no fold refit.
+
+    Lazy: each fold model is fitted only when the importance reaches it, so a deadline also saves the refits.
+    """
     from strategies.production.distill import validation_fits
     from strategies.production.gbm import fit_booster, hard_target
     from strategies.production.linear import fit_linear_runtime
@@ -29,16 +33,16 @@ def validation_models(problem: Problem, candidate: ProductionCandidate,
     folds = [problem.folds == f for f in range(problem.n_folds)]
     if candidate.family == "lightgbm":
         target = hard_target(problem)
-        return [(fit_booster(problem, candidate.params, np.flatnonzero(~v), target), v) for v in folds]
+        return ((fit_booster(problem, candidate.params, np.flatnonzero(~v), target), v) for v in folds)
     if candidate.family == "linear":
         strength = candidate.params.get("C", 1.0)
-        return [(fit_linear_runtime(problem, np.flatnonzero(~v), strength), v) for v in folds]
+        return ((fit_linear_runtime(problem, np.flatnonzero(~v), strength), v) for v in folds)
     if candidate.family == "distilled" and teacher_oof is not None:
-        return list(validation_fits(problem, candidate.params, teacher_oof))
+        return validation_fits(problem, candidate.params, teacher_oof)
     return None
 
 
-def permutation_importance(problem: Problem, models: list[tuple[Any, np.ndarray]], names: list[str],
+def permutation_importance(problem: Problem, models: Iterable[tuple[Any, np.ndarray]], names: list[str],
                            repeats: int = 3, deadline: float | None = None) -> list[dict[str, Any]]:
     """Mean drop in the (higher-is-better) signed score when a feature is shuffled, over folds and repeats."""
     rng = np.random.default_rng(problem.seed)

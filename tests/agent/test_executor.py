@@ -14,9 +14,12 @@ import json, sys
 from pathlib import Path
 from agent.executor import RayExecutor
 
+def power(base, exponent):
+    return base ** exponent
+
 temp = Path(sys.argv[1])
 executor = RayExecutor(num_cpus=1, temp_dir=temp).start()
-answer = executor.result(executor.submit(pow, 2, 10, num_cpus=1))
+answer = executor.result(executor.submit(power, 2, 10, num_cpus=1))
 during = sorted(p.name for p in temp.glob("session_2*"))
 executor.shutdown()
 print(json.dumps({"answer": answer, "during": during}))
