@@ -24,6 +24,7 @@ from agent.report.overview import competition_section, problems_section, status_
 from agent.report.production import FRONTIER_PNG, production_section
 from agent.report.render_html import render_html
 from agent.report.render_markdown import FIGURES_DIR, render_markdown
+from agent.report.retrain import retrain_section
 from agent.report.submission import submission_section
 from agent.report.timings import PHASES_PNG, timings_section
 
@@ -45,9 +46,7 @@ def build_report(inputs: RunInputs) -> Report:
     """The report's content; a section that cannot be built says why instead of sinking the others."""
     m = inputs.manifest
     sections = []
-    problems = problems_section(inputs)
-    if problems is not None:
-        sections.append(problems)
+    sections += [s for s in (problems_section(inputs), retrain_section(inputs)) if s is not None]
     for title, anchor, build in SECTIONS:
         try:
             sections.append(build(inputs))

@@ -51,6 +51,12 @@ def test_fresh_rows_make_a_new_run_beside_the_old_one_with_a_decision(parent, fr
         assert metric.signed(retrained) < metric.signed(current)
         assert _same_serving_files(new / "production", parent.path / "production") and (new / "rejected").is_dir()
 
+    report = (new / "report.md").read_text()  # the report says which model ships, and why
+    decision_part = report[report.index("Retrain decision"):]
+    ships = "The retrained model ships" if record["decision"] == RETRAINED else "The current model stays"
+    assert ships in decision_part and record["reasons"][0][:40] in decision_part
+    assert f"{current:.5g}" in decision_part and f"{retrained:.5g}" in decision_part
+
     model = load_model(result.production)
     assert model.predict(fresh.head(5)).shape == (5,)
     assert (result.production / "reference_profile.json").is_file()  # `podium monitor` works on the new run
@@ -101,6 +107,7 @@ def test_a_failed_retrain_marks_its_own_run_failed_and_leaves_the_parent_alone(p
     assert manifest["status"] == "failed" and manifest["error"]["type"] == "RuntimeError"
     assert manifest["phases"]["production"]["status"] == "failed"
     assert not (new / "production").exists() and not (new / "retrained").exists()
+    assert "No decision: the retrain stopped" in (new / "report.md").read_text()
     assert parent.fingerprint() == before
 
 
