@@ -47,11 +47,13 @@ frame.to_csv(out + "/submission.csv", index=False)
 
 
 def variant_config(variant: str) -> dict:
-    """'search.autogluon_share=0.65,leaderboard.num_stack_levels=0' -> nested settings."""
+    """'search.autogluon_share=0.65,leaderboard.excluded_model_types=[RF,XT]' -> nested settings."""
+    import re
+
     import yaml
 
     config: dict = {}
-    for item in filter(None, variant.split(",")):
+    for item in filter(None, re.split(r",(?![^\[]*\])", variant)):  # commas inside [...] belong to a list
         key, value = item.split("=", 1)
         *parents, leaf = key.strip().split(".")
         node = config
