@@ -31,7 +31,8 @@ from agent.report.timings import PHASES_PNG, timings_section
 log = logging.getLogger("podium.report")
 REPORT_MD, REPORT_HTML = "report.md", "report.html"
 KNOWN_FIGURES = (SCORES_PNG, FRONTIER_PNG, PHASES_PNG)
-SECTIONS: tuple[tuple[str, str, Callable[[RunInputs], Section]], ...] = (
+SECTIONS: tuple[tuple[str, str, Callable[[RunInputs], Section | None]], ...] = (  # None: not for this run
+    ("Retrain decision", "retrain", retrain_section),
     ("Competition and settings", "competition", competition_section),
     ("Data checks", "checks", checks_section),
     ("Leaderboard model", "leaderboard", leaderboard_section),
@@ -45,11 +46,13 @@ SECTIONS: tuple[tuple[str, str, Callable[[RunInputs], Section]], ...] = (
 def build_report(inputs: RunInputs) -> Report:
     """The report's content; a section that cannot be built says why instead of sinking the others."""
     m = inputs.manifest
-    sections = []
-    sections += [s for s in (problems_section(inputs), retrain_section(inputs)) if s is not None]
+    problems = problems_section(inputs)
+    sections = [problems] if problems is not None else []
     for title, anchor, build in SECTIONS:
         try:
-            sections.append(build(inputs))
+            section = build(inputs)
+            if section is not None:
+                sections.append(section)
         except Exception as error:  # noqa: BLE001 - one odd field must not cost the whole report
             log.warning("The report's %r section failed: %s", title, error, exc_info=True)
             sections.append(Section(title, anchor, [Text(
