@@ -30,8 +30,14 @@ class Dataset:
 
 
 def make_folds(y: np.ndarray, problem_type: str, n_folds: int, seed: int) -> np.ndarray:
-    """One seeded split for the whole run: stratified for classes, so OOF predictions are comparable."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+    """One seeded split for the whole run, drawn exactly as AutoGluon draws its level-1 bagging folds.
+
+    AutoGluon is fitted without `groups` (they would force every model, random forests included, to bag
+    per fold instead of using its cheap out-of-bag predictions); its level-1 models split with
+    `Repeated(Stratified)KFold(random_state=learner seed + 1)`, so the same call here gives every strategy
+    the very folds AutoGluon uses. tests/strategies/test_autogluon.py checks it against a real fit.
+    """
+    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
 
     if len(y) < 4:
         raise InputError(f"Train has {len(y)} labelled rows: too few to cross-validate",
@@ -39,7 +45,7 @@ def make_folds(y: np.ndarray, problem_type: str, n_folds: int, seed: int) -> np.
     n_folds = max(2, min(n_folds, len(y)))
     folds = np.empty(len(y), dtype=int)
     if problem_type == REGRESSION:
-        splitter = KFold(n_folds, shuffle=True, random_state=seed)
+        splitter = RepeatedKFold(n_splits=n_folds, n_repeats=1, random_state=autogluon_split_seed(seed))
     else:
         counts = np.bincount(y)
         smallest = int(counts[counts > 0].min())
@@ -49,10 +55,15 @@ def make_folds(y: np.ndarray, problem_type: str, n_folds: int, seed: int) -> np.
                              "rows of every class", fix="add rows of that class, merge it with another, or drop it")
         if smallest < n_folds:  # stratification needs every class in every fold
             n_folds = max(2, smallest)
-        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+        splitter = RepeatedStratifiedKFold(n_splits=n_folds, n_repeats=1, random_state=autogluon_split_seed(seed))
     for fold, (_, valid) in enumerate(splitter.split(np.zeros(len(y)), y)):
         folds[valid] = fold
     return folds
+
+
+def autogluon_split_seed(seed: int) -> int:
+    """The random state AutoGluon splits level 1 with: stack level (1) + the learner's `random_state`."""
+    return seed + 1
 
 
 def build_dataset(competition: Competition, data: CompetitionData, n_folds: int, seed: int) -> Dataset:

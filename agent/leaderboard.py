@@ -65,7 +65,7 @@ def _autogluon_candidates(models: str, competition: dict, data: Dataset, budget:
     with run_log(Path(log_path)):
         strategy = AutoGluonStrategy(path, presets=board["presets"], num_stack_levels=board["num_stack_levels"],
                                      excluded_model_types=board["excluded_model_types"],
-                                     fold_fitting=fold_fitting)
+                                     fold_fitting=fold_fitting, seed=settings["run"]["seed"])
         if (path / AUTOGLUON_DONE).is_file():
             from autogluon.tabular import TabularPredictor
 

@@ -15,52 +15,60 @@ from agent.metrics import REGRESSION, score_prediction
 from strategies.base import Budget, Candidate, Strategy
 
 log = logging.getLogger("podium.autogluon")
-FOLD_COLUMN = "__podium_fold__"
 
 
 class AutoGluonStrategy(Strategy):
     """Fit AutoGluon with the competition metric; every bagged model becomes a candidate with OOF predictions.
 
-    Folds come from the run (AutoGluon's `groups`), so OOF predictions line up with every other strategy's.
-    Dynamic stacking is off (its sub-fit nests a whole fit inside the task). Folds are fitted in parallel as
-    child Ray tasks of this task by default ("parallel_local": measured 0.53 vs 0.68 multiclass log loss for
-    "sequential_local" in the same 60 s on 2 CPUs); inside a batch's placement group the children are
-    captured by the group, so a competition never takes another's CPUs.
+    The run's folds are AutoGluon's own level-1 folds (`agent.dataset.make_folds` draws them with the same
+    seed), so level-1 OOF predictions line up with every other strategy's without AutoGluon's `groups`:
+    `groups` would force random forests and extra trees to bag per fold (8 fits of 10-15 s each) instead of
+    using one forest's out-of-bag predictions (under 1 s), as AutoGluon alone does. Level 2 splits with
+    AutoGluon's next seed, as AutoGluon alone does. Dynamic stacking is off (its sub-fit nests a whole fit
+    inside the task). Folds are fitted in parallel as child Ray tasks of this task by default
+    ("parallel_local": measured 0.53 vs 0.68 multiclass log loss for "sequential_local" in the same 60 s
+    on 2 CPUs); inside a batch's placement group the children are captured by the group, so a competition
+    never takes another's CPUs.
     """
 
     name = "autogluon"
 
     def __init__(self, path: Path, presets: str = "best_quality", num_stack_levels: int | None = None,
                  excluded_model_types: list[str] | None = None, verbosity: int = 2,
-                 fold_fitting: str = "parallel_local"):
+                 fold_fitting: str = "parallel_local", seed: int = 0, hyperparameters: dict | None = None):
         self.path = Path(path)
         self.presets = presets
         self.num_stack_levels = num_stack_levels
         self.excluded_model_types = excluded_model_types or []
         self.verbosity = verbosity
         self.fold_fitting = fold_fitting
+        self.seed = seed
+        self.hyperparameters = hyperparameters  # None: the preset's portfolio
 
     def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
         from autogluon.tabular import TabularPredictor
 
         train = data.X.copy()
         train[competition.target] = data.labels.to_numpy()
-        train[FOLD_COLUMN] = data.folds
         predictor = TabularPredictor(
             label=competition.target,
             problem_type=competition.problem_type,
             eval_metric=competition.metric.ag_scorer(competition.problem_type),
             path=str(self.path),
-            groups=FOLD_COLUMN,
             positive_class=competition.positive_class if competition.problem_type == "binary" else None,
             verbosity=self.verbosity,
+            learner_kwargs={"random_state": self.seed},  # level 1 splits with seed + 1, as make_folds does
         )
         extra = {"num_stack_levels": self.num_stack_levels} if self.num_stack_levels is not None else {}
+        if self.hyperparameters is not None:
+            extra["hyperparameters"] = self.hyperparameters
         started = time.monotonic()
         predictor.fit(
             train,
             presets=self.presets,
             time_limit=max(1.0, budget.seconds),
+            num_bag_folds=data.n_folds,
+            num_bag_sets=1,  # one repeat: a second one would split differently from the run's folds
             num_cpus=budget.cpus,
             num_gpus=0,
             memory_limit=budget.memory_gb,

@@ -17,19 +17,15 @@ pytestmark = pytest.mark.slow
 def test_autogluon_fast_options_are_measured_and_load(titanic, tmp_path):
     from autogluon.tabular import TabularPredictor
 
-    from strategies.autogluon import FOLD_COLUMN, AutoGluonStrategy
+    from strategies.autogluon import AutoGluonStrategy
+    from strategies.base import Budget
     from strategies.production.autogluon_fast import autogluon_candidates
 
     competition, dataset = titanic.competition, titanic.dataset
-    train = dataset.X.copy()
-    train[competition.target] = dataset.labels.to_numpy()
-    train[FOLD_COLUMN] = dataset.folds
-    predictor = TabularPredictor(label=competition.target, problem_type="binary", path=str(tmp_path / "ag"),
-                                 eval_metric=competition.metric.ag_scorer("binary"), groups=FOLD_COLUMN,
-                                 positive_class=competition.positive_class, verbosity=0)
-    predictor.fit(train, time_limit=15, hyperparameters={"GBM": {}, "LR": {}}, num_cpus=1, num_gpus=0,
-                  infer_limit_batch_size=1, ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
-    board = AutoGluonStrategy(tmp_path / "ag").candidates(predictor, competition, dataset, fit_seconds=15.0)
+    strategy = AutoGluonStrategy(tmp_path / "ag", verbosity=0, fold_fitting="sequential_local",
+                                 hyperparameters={"GBM": {}, "LR": {}})
+    board = strategy.search(competition, dataset, Budget(15, 1, 4.0))
+    predictor = TabularPredictor.load(str(tmp_path / "ag"))
     problem = make_problem(competition, dataset)
     rows = latency_rows(dataset)
     found = autogluon_candidates(problem, tmp_path / "ag", board, board[0].score, Budgets(1.0, 5_000_000),

@@ -1,0 +1,62 @@
+"""The run's folds are AutoGluon's own level-1 folds, checked against real (tiny) AutoGluon fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from strategies.autogluon import AutoGluonStrategy
+from strategies.base import Budget
+from tests.production.helpers import make_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Corpus competitions built once per module, by task."""
+    root, built = tmp_path_factory.mktemp("autogluon-corpus"), {}
+
+    def get(task: str, rows: int):
+        if task not in built:
+            built[task] = make_corpus(task, root, rows=rows)
+        return built[task]
+
+    return get
+
+
+def fit(data, path, hyperparameters):
+    strategy = AutoGluonStrategy(path, num_stack_levels=0, verbosity=0, fold_fitting="sequential_local",
+                                 hyperparameters=hyperparameters)
+    candidates = strategy.search(data.competition, data.dataset, Budget(120, 1, 4.0))
+    from autogluon.tabular import TabularPredictor
+
+    return TabularPredictor.load(str(path)), candidates
+
+
+@pytest.mark.parametrize(("task", "rows"), [("hpc_class", 400), ("ames_house", 300)])
+def test_level_one_fold_models_are_the_run_folds(task, rows, corpus, tmp_path):
+    """Fold model k predicts exactly the rows of the run's fold k to give AutoGluon's OOF predictions."""
+    data = corpus(task, rows)
+    predictor, candidates = fit(data, tmp_path / "ag", {"GBM": {"num_boost_round": 30}})
+    trainer = predictor._trainer
+    name = next(m for m in trainer.get_model_names() if m.startswith("LightGBM"))
+    bag = trainer.load_model(name)
+    folds = data.dataset.folds
+    assert len(bag.models) == data.dataset.n_folds
+    features = predictor.transform_features(data.dataset.X)
+    oof = trainer.get_model_oof(name)
+    for k, child in enumerate(bag.models):
+        rows_k = folds == k
+        predicted = bag.load_child(child).predict_proba(features[rows_k])
+        np.testing.assert_allclose(predicted, oof[rows_k], rtol=1e-6, atol=1e-9,
+                                   err_msg=f"fold model {child} did not hold out the run's fold {k}")
+    assert any(c.info["model"] == name for c in candidates)
+
+
+def test_random_forests_keep_their_out_of_bag_predictions(corpus, tmp_path):
+    """Without `groups`, AutoGluon fits one forest and uses its out-of-bag predictions, not 5 fold forests."""
+    data = corpus("hpc_class", 400)
+    predictor, candidates = fit(data, tmp_path / "ag", {"RF": {"n_estimators": 40}})
+    forest = next(c for c in candidates if c.info["model"].startswith("RandomForest"))
+    assert len(predictor._trainer.load_model(forest.info["model"]).models) == 1
+    assert forest.oof.shape == (len(data.dataset.y), len(data.competition.classes))
+    assert np.isfinite(forest.oof).all()
