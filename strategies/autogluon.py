@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from pathlib import Path
@@ -15,6 +16,14 @@ from agent.metrics import REGRESSION, score_prediction
 from strategies.base import Budget, Candidate, Strategy
 
 log = logging.getLogger("podium.autogluon")
+# AutoGluon model types and the library each needs. podium installs neither (torch and fastai pull in a CUDA
+# torch of several GB), so these are left out up front instead of failing at every stack level.
+OPTIONAL_LIBRARIES = {"FASTAI": "fastai", "NN_TORCH": "torch"}
+
+
+def unavailable_model_types() -> list[str]:
+    """Model types whose library is not installed here: fitting them would only fail (about 2 s per level)."""
+    return [kind for kind, module in OPTIONAL_LIBRARIES.items() if importlib.util.find_spec(module) is None]
 
 
 class AutoGluonStrategy(Strategy):
@@ -74,7 +83,7 @@ class AutoGluonStrategy(Strategy):
             memory_limit=budget.memory_gb,
             dynamic_stacking=False,
             ag_args_ensemble={"fold_fitting_strategy": self.fold_fitting},
-            excluded_model_types=self.excluded_model_types,
+            excluded_model_types=sorted({*self.excluded_model_types, *unavailable_model_types()}),
             **extra,
         )
         fit_seconds = time.monotonic() - started

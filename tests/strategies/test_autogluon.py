@@ -60,3 +60,15 @@ def test_random_forests_keep_their_out_of_bag_predictions(corpus, tmp_path):
     assert len(predictor._trainer.load_model(forest.info["model"]).models) == 1
     assert forest.oof.shape == (len(data.dataset.y), len(data.competition.classes))
     assert np.isfinite(forest.oof).all()
+
+
+def test_model_types_without_their_library_are_left_out(corpus, tmp_path):
+    """podium installs no fastai: asking for FASTAI must not cost a failing fit at every level."""
+    from strategies.autogluon import unavailable_model_types
+
+    if "FASTAI" not in unavailable_model_types():
+        pytest.skip("fastai is installed here")
+    predictor, candidates = fit(corpus("titanic", 300), tmp_path / "ag",
+                                {"GBM": {"num_boost_round": 20}, "FASTAI": {}})
+    assert predictor.model_failures().empty
+    assert candidates and not any("FastAI" in c.name for c in candidates)
