@@ -5,7 +5,10 @@
 For every corpus task: build the competition, run `podium run` (a fresh process, Ray start included) and
 AutoGluon alone (a fresh process, `TabularPredictor(...).fit(time_limit=budget)` with its defaults), score
 both submissions on the hidden answers in the competition metric, and print the table and the
-win/tie/loss count. `--variants` adds podium runs with other settings, each a dotted key=value list:
+win/tie/loss count. `--repeats N` builds each task N times from different seeds (another sample of rows and
+another hidden split each time) and adds, per task, the mean of each side and how many of the N pairs
+podium won: one pair is noisy (a few hundred hidden rows, and AutoGluon alone's own stacking decision can
+flip between runs). `--variants` adds podium runs with other settings, each a dotted key=value list:
 
     --variants search.autogluon_share=0.65 leaderboard.num_stack_levels=0,search.autogluon_share=1.0
 """
@@ -91,8 +94,6 @@ def run_autogluon(folder: Path, manifest: Path, budget: float, out: Path) -> tup
 
 def main() -> None:
     import devcorpus
-    from agent.competition import Competition
-    from tests.grading import grade
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=180)
@@ -100,36 +101,65 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=sorted(devcorpus.TASKS))
     parser.add_argument("--variants", nargs="*", default=[],
                         help="extra podium runs, each 'section.key=value[,section.key=value]'")
+    parser.add_argument("--repeats", type=int, default=1, help="competitions per task, built from seeds 0..N-1")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="podium-bench-") as scratch:
         scratch = Path(scratch)
         for task in args.tasks:
-            folder = devcorpus.build(task, scratch / task, rows=args.rows)
-            run_dir, podium_seconds = run_podium(folder, args.budget, scratch / "podium", None)
-            manifest = run_dir / "manifest.json"
-            comp = Competition.from_dict(json.loads(manifest.read_text())["competition"])
-            podium_score = grade(comp, folder, pd.read_csv(run_dir / "submission.csv"))
-            ag_file, ag_seconds = run_autogluon(folder, manifest, args.budget, scratch / "autogluon" / task)
-            ag_score = grade(comp, folder, pd.read_csv(ag_file))
-            row = {"task": task, "metric": comp.metric_name, "podium": podium_score, "podium_s": podium_seconds,
-                   "autogluon": ag_score, "autogluon_s": ag_seconds}
-            for number, variant in enumerate(args.variants):
-                variant_dir, _ = run_podium(folder, args.budget, scratch / f"podium-v{number}", variant)
-                row[f"podium[{variant}]"] = grade(comp, folder, pd.read_csv(variant_dir / "submission.csv"))
-            gap = podium_score - ag_score
-            tolerance = 1e-4 * max(1.0, abs(ag_score))
-            row["result"] = "tie" if abs(gap) <= tolerance else \
-                ("win" if comp.metric.is_better(podium_score, ag_score) else "loss")
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            for seed in range(args.repeats):
+                rows.append(compare(task, seed, args, scratch / f"{task}-{seed}"))
+                print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows)
     print()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     counts = table["result"].value_counts()
-    print(f"\nwin/tie/loss vs AutoGluon alone at {args.budget:.0f}s: "
+    print(f"\nwin/tie/loss vs AutoGluon alone at {args.budget:.0f}s, every pair: "
           f"{counts.get('win', 0)}/{counts.get('tie', 0)}/{counts.get('loss', 0)}")
+    if args.repeats > 1:
+        print(per_task(table).to_string(index=False, float_format=lambda v: f"{v:.5g}"))
 
+
+def compare(task: str, seed: int, args, scratch: Path) -> dict:
+    """One competition built from `seed`: podium, AutoGluon alone and any variants, scored on hidden answers."""
+    import devcorpus
+    from agent.competition import Competition
+    from tests.grading import grade
+
+    folder = devcorpus.build(task, scratch / "competition", rows=args.rows, seed=seed)
+    run_dir, podium_seconds = run_podium(folder, args.budget, scratch / "podium", None)
+    manifest = run_dir / "manifest.json"
+    comp = Competition.from_dict(json.loads(manifest.read_text())["competition"])
+    podium_score = grade(comp, folder, pd.read_csv(run_dir / "submission.csv"))
+    ag_file, ag_seconds = run_autogluon(folder, manifest, args.budget, scratch / "autogluon")
+    ag_score = grade(comp, folder, pd.read_csv(ag_file))
+    row = {"task": task, "seed": seed, "metric": comp.metric_name, "higher_is_better": comp.metric.greater_is_better,
+           "podium": podium_score, "podium_s": podium_seconds, "autogluon": ag_score, "autogluon_s": ag_seconds}
+    for number, variant in enumerate(args.variants):
+        variant_dir, _ = run_podium(folder, args.budget, scratch / f"podium-v{number}", variant)
+        row[f"podium[{variant}]"] = grade(comp, folder, pd.read_csv(variant_dir / "submission.csv"))
+    row["result"] = outcome(podium_score, ag_score, comp.metric.greater_is_better)
+    return row
+
+
+def outcome(podium: float, autogluon: float, higher_is_better: bool) -> str:
+    """win / tie / loss for podium; a tie is within 1e-4 (relative for scores above 1)."""
+    if abs(podium - autogluon) <= 1e-4 * max(1.0, abs(autogluon)):
+        return "tie"
+    return "win" if (podium > autogluon) == higher_is_better else "loss"
+
+
+def per_task(table: pd.DataFrame) -> pd.DataFrame:
+    """Per task: both sides' mean and standard deviation over the repeats, pairs won, and the mean's result."""
+    rows = []
+    for task, group in table.groupby("task", sort=False):
+        higher = bool(group["higher_is_better"].iloc[0])
+        rows.append({"task": task, "pairs": len(group),
+                     "podium_mean": group["podium"].mean(), "podium_sd": group["podium"].std(),
+                     "autogluon_mean": group["autogluon"].mean(), "autogluon_sd": group["autogluon"].std(),
+                     "pairs_won": int((group["result"] == "win").sum()),
+                     "result_of_means": outcome(group["podium"].mean(), group["autogluon"].mean(), higher)})
+    return pd.DataFrame(rows)
 
 if __name__ == "__main__":
     main()
