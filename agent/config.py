@@ -37,7 +37,7 @@ class SearchSettings(_Strict):
     """How the leaderboard time is split between AutoGluon and the Optuna studies, and how they blend."""
 
     learners: list[str] = ["lightgbm", "xgboost", "catboost"]
-    autogluon_share: float = Field(0.85, ge=0, le=1)
+    autogluon_share: float = Field(1.0, ge=0, le=1)
     cpus_per_trial: int = Field(1, ge=1)
     keep_best: int = Field(3, ge=1)
     ensemble_iterations: int = Field(50, ge=1)

@@ -1,7 +1,8 @@
 """The leaderboard phase: AutoGluon and the Optuna studies as Ray tasks, then one greedy blend of everything.
 
 The planner's split: AutoGluon gets `search.autogluon_share` of the leaderboard time with all CPUs of a
-node; the Optuna studies share the rest, trials side by side. Each piece is a Ray task declaring its CPUs
+node, less a reserve for predicting; the Optuna studies share whatever is left when it returns (the rest of
+the share and the unused reserve), trials side by side. Each piece is a Ray task declaring its CPUs
 and memory, so the same code runs on a laptop and on a cluster.
 """
 

@@ -5,12 +5,12 @@
 For every corpus task: build the competition, run `podium run` (a fresh process, Ray start included) and
 AutoGluon alone (a fresh process, `TabularPredictor(...).fit(time_limit=budget)` with its defaults), score
 both submissions on the hidden answers in the competition metric, and print the table and the
-win/tie/loss count. `--repeats N` builds each task N times from different seeds (another sample of rows and
-another hidden split each time) and adds, per task, the mean of each side and how many of the N pairs
-podium won: one pair is noisy (a few hundred hidden rows, and AutoGluon alone's own stacking decision can
-flip between runs). `--variants` adds podium runs with other settings, each a dotted key=value list:
+win/tie/loss count. `--seeds 0 1 2` builds each task once per seed (another sample of rows and another
+hidden split each time) and adds, per task, the mean of each side and how many of the pairs podium won:
+one pair is noisy (a few hundred hidden rows, and AutoGluon alone's own stacking decision can flip
+between runs). `--variants` adds podium runs with other settings, each a dotted key=value list:
 
-    --variants search.autogluon_share=0.65 leaderboard.num_stack_levels=0,search.autogluon_share=1.0
+    --variants search.autogluon_share=0.85 leaderboard.num_stack_levels=0,run.folds=5
 """
 
 from __future__ import annotations
@@ -101,13 +101,13 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=sorted(devcorpus.TASKS))
     parser.add_argument("--variants", nargs="*", default=[],
                         help="extra podium runs, each 'section.key=value[,section.key=value]'")
-    parser.add_argument("--repeats", type=int, default=1, help="competitions per task, built from seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one competition per task and seed")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="podium-bench-") as scratch:
         scratch = Path(scratch)
         for task in args.tasks:
-            for seed in range(args.repeats):
+            for seed in args.seeds:
                 rows.append(compare(task, seed, args, scratch / f"{task}-{seed}"))
                 print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows)
@@ -116,7 +116,7 @@ def main() -> None:
     counts = table["result"].value_counts()
     print(f"\nwin/tie/loss vs AutoGluon alone at {args.budget:.0f}s, every pair: "
           f"{counts.get('win', 0)}/{counts.get('tie', 0)}/{counts.get('loss', 0)}")
-    if args.repeats > 1:
+    if len(args.seeds) > 1:
         print(per_task(table).to_string(index=False, float_format=lambda v: f"{v:.5g}"))
 
 
@@ -150,7 +150,7 @@ def outcome(podium: float, autogluon: float, higher_is_better: bool) -> str:
 
 
 def per_task(table: pd.DataFrame) -> pd.DataFrame:
-    """Per task: both sides' mean and standard deviation over the repeats, pairs won, and the mean's result."""
+    """Per task: both sides' mean and standard deviation over the seeds, pairs won, and the mean's result."""
     rows = []
     for task, group in table.groupby("task", sort=False):
         higher = bool(group["higher_is_better"].iloc[0])
