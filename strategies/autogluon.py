@@ -66,7 +66,9 @@ class AutoGluonStrategy(Strategy):
             path=str(self.path),
             positive_class=competition.positive_class if competition.problem_type == "binary" else None,
             verbosity=self.verbosity,
-            learner_kwargs={"random_state": self.seed},  # level 1 splits with seed + 1, as make_folds does
+            # Level 1 splits with seed + 1, as make_folds does. Keep every class the folds hold (AutoGluon drops
+            # classes under 10 rows by default: its OOF predictions would then miss rows and be unusable).
+            learner_kwargs={"random_state": self.seed, "label_count_threshold": 2},
         )
         extra = {"num_stack_levels": self.num_stack_levels} if self.num_stack_levels is not None else {}
         if self.hyperparameters is not None:

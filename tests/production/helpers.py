@@ -29,13 +29,18 @@ class Corpus:
 
 def make_corpus(name: str, root: Path, rows: int) -> Corpus:
     import devcorpus
+
+    return corpus_from_folder(devcorpus.build(name, root / name, rows=rows))
+
+
+def corpus_from_folder(folder: Path) -> Corpus:
+    """A competition folder read and inferred as `podium run` does, with the run's folds (5, seed 0)."""
     from agent import overrides
     from agent.competition import infer_competition
     from agent.data import read_competition
     from agent.dataset import build_dataset
     from agent.sources import resolve_source
 
-    folder = devcorpus.build(name, root / name, rows=rows)
     fetched = resolve_source(str(folder)).fetch()
     data = read_competition(fetched.files["train"], fetched.files["test"], fetched.files["sample_submission"])
     values, sources = overrides.collect([(fetched.declared_by, fetched.declared)])

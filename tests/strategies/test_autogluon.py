@@ -7,7 +7,8 @@ import pytest
 
 from strategies.autogluon import AutoGluonStrategy
 from strategies.base import Budget
-from tests.production.helpers import make_corpus
+from tests.conftest import make_tables, write_competition
+from tests.production.helpers import corpus_from_folder, make_corpus
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,20 @@ def test_model_types_without_their_library_are_left_out(corpus, tmp_path):
                                 {"GBM": {"num_boost_round": 20}, "FASTAI": {}})
     assert predictor.model_failures().empty
     assert candidates and not any("FastAI" in c.name for c in candidates)
+
+
+def test_a_rare_class_keeps_every_row(tmp_path):
+    """A class of 4 rows (the run then has 4 folds): AutoGluon keeps it, so its OOF predictions cover every row."""
+    import pandas as pd
+
+    frame = make_tables(400, seed=3, target_values=lambda score: pd.cut(score, [-99, -0.5, 0.5, 99],
+                                                                        labels=["low", "mid", "high"]).astype(str))
+    frame.loc[frame.index[:4], "target"] = "rare"
+    train, test = frame.iloc[:320], frame.iloc[320:].drop(columns="target")
+    sample = pd.DataFrame({"id": test["id"], "target": "low"})
+    data = corpus_from_folder(write_competition(tmp_path / "comp", train, test, sample,
+                                                {"evaluation_metric": "Categorization Accuracy"}))
+    assert data.dataset.n_folds == 4 and "rare" in data.competition.classes
+    _, candidates = fit(data, tmp_path / "ag", {"GBM": {"num_boost_round": 20}})
+    assert candidates, "AutoGluon's candidates were dropped: its OOF predictions missed rows"
+    assert all(c.oof.shape == (320, 4) for c in candidates)
