@@ -79,6 +79,12 @@ def _ensemble_blocks(ensemble: dict, weights: dict, candidates: list[dict]) -> l
     if ensemble.get("threshold") is not None:
         facts.append(f"decision threshold {fmt.score(ensemble.get('threshold'))} (tuned on out-of-fold predictions)")
     blocks.append(Text(f"Ensemble ({fmt.plain(ensemble.get('name') or 'ensemble')}): " + "; ".join(facts) + "."))
+    guard = fmt.mapping(ensemble.get("guard"))
+    if guard:
+        blocks.append(Text(
+            f"Kept: the {fmt.plain(guard.get('kept'))}. Selected inside the folds and scored on the fold left out, "
+            f"the blend scored {fmt.score(guard.get('blend_in_folds'))} and the best single candidate "
+            f"{fmt.score(guard.get('best_single_in_folds'))}; the blend is kept only when it wins there."))
     if weights:
         rows = [(fmt.plain(name, 80), _weight(weight), fmt.score(scores.get(name)))
                 for name, weight in sorted(weights.items(), key=lambda kv: -(fmt.number(kv[1]) or 0.0))]

@@ -4,7 +4,7 @@ import pytest
 import devcorpus
 from agent.metrics import get_metric, score_prediction
 from strategies.base import Candidate
-from strategies.ensemble import greedy_ensemble, tune_threshold
+from strategies.ensemble import greedy_ensemble, guarded_ensemble, tune_threshold
 from strategies.learners import Task, fit_predict, prepare_features
 
 
@@ -43,12 +43,50 @@ def oof_candidates(task_name: str, metric_name: str, problem_type: str, rows: in
 ])
 def test_blend_is_at_least_as_good_as_the_best_candidate(task, metric, problem_type):
     candidates, y, scorer = oof_candidates(task, metric, problem_type)
-    blend = greedy_ensemble(candidates, y, scorer, iterations=30, problem_type=problem_type)
     best = max(candidates, key=lambda c: scorer.signed(c.score))
-    assert not scorer.is_better(best.score, blend.score)
-    assert blend.score == pytest.approx(score_prediction(scorer, y, blend.oof))
-    assert sum(blend.info["weights"].values()) == pytest.approx(1.0)
-    assert set(blend.info["weights"]) <= {c.name for c in candidates}
+    folds = np.arange(len(y)) % 4
+    for blend in (greedy_ensemble(candidates, y, scorer, iterations=30, problem_type=problem_type),
+                  guarded_ensemble(candidates, y, folds, scorer, iterations=30, problem_type=problem_type)):
+        assert not scorer.is_better(best.score, blend.score)
+        assert blend.score == pytest.approx(score_prediction(scorer, y, blend.oof))
+        assert sum(blend.info["weights"].values()) == pytest.approx(1.0)
+        assert set(blend.info["weights"]) <= {c.name for c in candidates}
+
+
+def _near_copies(errors: float, copies: int, seed: int):
+    """A calibrated binary probability, and `copies` candidates equal to it plus independent noise."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.05, 0.95, 1200)
+    y = (rng.random(1200) < p).astype(int)
+    metric = get_metric("Log Loss")
+    oofs = [np.clip(p + rng.normal(0, errors, len(p)), 0.01, 0.99) for _ in range(copies)]
+    return y, metric, [Candidate(f"c{i}", "x", o, o, metric.score(y, o), 0) for i, o in enumerate(oofs)]
+
+
+def test_the_guard_keeps_a_blend_that_averages_independent_errors():
+    """Equally good candidates with independent errors: their average is truly better, and the guard sees it."""
+    y, metric, candidates = _near_copies(errors=0.15, copies=4, seed=0)
+    blend = guarded_ensemble(candidates, y, np.arange(len(y)) % 5, metric, iterations=20)
+    assert blend.info["guard"]["kept"] == "blend" and len(blend.info["weights"]) >= 3
+    assert metric.is_better(blend.info["guard"]["blend_in_folds"], blend.info["guard"]["best_single_in_folds"])
+
+
+def test_the_guard_refuses_a_blend_whose_gain_is_in_sample():
+    """A candidate whose out-of-fold predictions are really in-sample on one fold (the labels themselves there,
+    noise elsewhere) lifts the blend's OOF score; selected inside the folds it hurts, and is refused."""
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.05, 0.95, 1000)
+    y = (rng.random(1000) < p).astype(int)
+    folds = np.arange(1000) % 5
+    metric = get_metric("Log Loss")
+    honest = np.clip(p + rng.normal(0, 0.03, 1000), 0.02, 0.98)
+    leaky = np.where(folds == 0, np.clip(y, 0.02, 0.98), rng.uniform(0.02, 0.98, 1000))
+    candidates = [Candidate(name, "x", o, o, metric.score(y, o), 0) for name, o in (("honest", honest),
+                                                                                   ("leaky", leaky))]
+    assert set(greedy_ensemble(candidates, y, metric, iterations=20).info["weights"]) == {"honest", "leaky"}
+    blend = guarded_ensemble(candidates, y, folds, metric, iterations=20)
+    assert blend.info["guard"]["kept"] == "best single candidate"
+    assert blend.info["weights"] == {"honest": 1.0}
 
 
 def test_a_useless_candidate_gets_no_weight():
