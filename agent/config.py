@@ -41,6 +41,7 @@ class SearchSettings(_Strict):
     cpus_per_trial: int = Field(1, ge=1)
     keep_best: int = Field(3, ge=1)
     ensemble_iterations: int = Field(50, ge=1)
+    blend_guard: bool = False
     min_optuna_seconds: float = Field(10, ge=0)
 
 

@@ -33,6 +33,14 @@ def test_report_of_a_real_run_renders_in_chromium(real_run, tmp_path):
     assert best in html and best.replace("_", "\\_") in markdown
     for name in board["ensemble"]["weights"]:
         assert name in html
+    guard = board["ensemble"]["guard"]
+    assert guard["kept"] in ("blend", "best single candidate") and f"Kept: the {guard['kept']}" in html
+    higher = manifest["validation"]["greater_is_better"]
+    blend_won = (guard["blend_in_folds"] > guard["best_single_in_folds"]) == higher and \
+        guard["blend_in_folds"] != guard["best_single_in_folds"]
+    assert (guard["kept"] == "blend") == blend_won
+    if not blend_won:
+        assert board["ensemble"]["weights"] == {best: 1.0}
     assert f"{manifest['validation']['score']:.5g}" in html
     for finding in quality["findings"]:
         assert finding["check"] in html
