@@ -15,7 +15,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
@@ -30,10 +29,10 @@ def rescore(folder: Path, run: Path) -> dict:
     from agent.config import Settings
     from agent.data import read_competition
     from agent.dataset import build_dataset
-    from agent.metrics import score_prediction
     from strategies.autogluon import AutoGluonStrategy
     from strategies.ensemble import greedy_ensemble, guarded_ensemble
     from strategies.optuna_search import OptunaSearch
+    from tests.grading import hidden_score
 
     manifest = json.loads((run / "manifest.json").read_text())
     settings = Settings.model_validate(yaml.safe_load((run / "config.yaml").read_text()))
@@ -49,13 +48,10 @@ def rescore(folder: Path, run: Path) -> dict:
             search = OptunaSearch(learner, run / "studies", None, keep_best=settings.search.keep_best)
             candidates += search.candidates(search.open_study(), competition)
     answers = pd.read_csv(folder / "private" / "answers.csv")
-    position = {str(v): i for i, v in enumerate(data.test_ids)}
-    order = np.array([position[str(v)] for v in answers[competition.id_column]])
-    truth = competition.encode_target(answers[competition.target])
     metric, kind, steps = competition.metric, competition.problem_type, settings.search.ensemble_iterations
 
     def hidden(test) -> float:
-        return score_prediction(metric, truth, np.asarray(test)[order])
+        return hidden_score(competition, data.test_ids, answers, test)
 
     guarded = guarded_ensemble(candidates, data.y, data.folds, metric, steps, kind, seed=settings.run.seed)
     best = next(c for c in candidates if c.info.get("autogluon_best"))

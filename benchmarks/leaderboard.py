@@ -161,5 +161,6 @@ def per_task(table: pd.DataFrame) -> pd.DataFrame:
                      "result_of_means": outcome(group["podium"].mean(), group["autogluon"].mean(), higher)})
     return pd.DataFrame(rows)
 
+
 if __name__ == "__main__":
     main()

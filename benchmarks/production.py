@@ -19,43 +19,25 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import devcorpus  # noqa: E402
-from agent import overrides  # noqa: E402
-from agent.competition import infer_competition  # noqa: E402
 from agent.config import load_settings  # noqa: E402
-from agent.data import read_competition  # noqa: E402
-from agent.dataset import build_dataset  # noqa: E402
-from agent.metrics import score_prediction  # noqa: E402
 from agent.production import directory_bytes, load_model  # noqa: E402
-from agent.sources import resolve_source  # noqa: E402
 from strategies.autogluon import AutoGluonStrategy  # noqa: E402
 from strategies.base import Budget  # noqa: E402
 from strategies.production import build_production_model  # noqa: E402
+from tests.grading import hidden_score  # noqa: E402
+from tests.production.helpers import corpus_from_folder  # noqa: E402
 
 MB = 1_000_000
 
 
 def prepare(task: str, root: Path):
-    folder = devcorpus.build(task, root / task)
-    fetched = resolve_source(str(folder)).fetch()
-    data = read_competition(fetched.files["train"], fetched.files["test"], fetched.files["sample_submission"])
-    values, sources = overrides.collect([(fetched.declared_by, fetched.declared)])
-    competition = infer_competition(fetched.slug, data, values, sources)
-    answers = pd.read_csv(folder / "private" / "answers.csv")
-    return competition, build_dataset(competition, data, 5, 0), answers
-
-
-def hidden_score(competition, dataset, answers, prediction) -> float:
-    """The score on the hidden test answers (the arena's private file): an honesty check on OOF scores."""
-    position = {str(v): i for i, v in enumerate(dataset.test_ids)}
-    order = np.array([position[str(v)] for v in answers[competition.id_column]])
-    y = competition.encode_target(answers[competition.target])
-    return score_prediction(competition.metric, y, np.asarray(prediction)[order])
+    corpus = corpus_from_folder(devcorpus.build(task, root / task))  # as `podium run` reads it; 5 folds
+    return corpus.competition, corpus.dataset, pd.read_csv(corpus.folder / "private" / "answers.csv")
 
 
 def bench(task: str, root: Path, args, settings) -> dict:
@@ -76,12 +58,12 @@ def bench(task: str, root: Path, args, settings) -> dict:
     row = {
         "task": task, "problem_type": competition.problem_type, "metric": competition.metric_name,
         "rows": len(dataset.X), "leaderboard_model": leader.name, "leaderboard_fit_s": round(ag_seconds, 1),
-        "leaderboard_oof": leader.score, "leaderboard_test": hidden_score(competition, dataset, answers,
+        "leaderboard_oof": leader.score, "leaderboard_test": hidden_score(competition, dataset.test_ids, answers,
                                                                           leader.test),
         "leaderboard_dir_bytes": directory_bytes(root / f"{task}-models"),
         "production_model": result.chosen.name, "production_s": round(result.seconds, 1),
         "production_oof": result.chosen.score,
-        "production_test": hidden_score(competition, dataset, answers, production_test),
+        "production_test": hidden_score(competition, dataset.test_ids, answers, production_test),
         "production_p50_ms": card["latency"]["p50_ms_batch1"], "production_p99_ms": card["latency"]["p99_ms_batch1"],
         "production_rows_s": card["latency"]["throughput_rows_s_batch1000"],
         "production_bytes": card["size"]["serving_bytes"],

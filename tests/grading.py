@@ -1,4 +1,4 @@
-"""Score a submission file against a competition folder's hidden answers, as a grader would."""
+"""Score a submission file, or test predictions, against a competition folder's hidden answers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from agent.competition import CLASS_PROBABILITIES, LABELS, PROBABILITY, Competition
+from agent.metrics import score_prediction
 
 
 def prediction_from_submission(competition: Competition, submission: pd.DataFrame) -> np.ndarray:
@@ -29,6 +30,14 @@ def grade(competition: Competition, folder: Path, submission: pd.DataFrame) -> f
         merged[competition.target]
     return competition.metric.score(competition.encode_target(truth),
                                     prediction_from_submission(competition, merged))
+
+
+def hidden_score(competition: Competition, test_ids: pd.Series, answers: pd.DataFrame, prediction) -> float:
+    """Test predictions (in `test_ids` order, podium's convention) scored on the hidden answers."""
+    position = {str(v): i for i, v in enumerate(test_ids)}
+    order = np.array([position[str(v)] for v in answers[competition.id_column]])
+    truth = competition.encode_target(answers[competition.target])
+    return score_prediction(competition.metric, truth, np.asarray(prediction)[order])
 
 
 def constant_submission(competition: Competition, folder: Path, sample: pd.DataFrame) -> pd.DataFrame:
