@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,7 +27,7 @@ class RunSettings(_Strict):
 
 class LeaderboardSettings(_Strict):
     presets: str = "best_quality"
-    predict_reserve: float = Field(0.12, ge=0, lt=0.9)
+    predict_reserve: Literal["auto"] | Annotated[float, Field(ge=0, lt=0.9)] = "auto"
     num_stack_levels: int | None = None
     excluded_model_types: list[str] = []
     fold_fitting: Literal["parallel_local", "sequential_local"] = "parallel_local"

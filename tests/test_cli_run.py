@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.competition import Competition
+from agent.leaderboard import MIN_PREDICT_RESERVE
 from cli import app
 from tests.grading import constant_submission, grade
 
@@ -31,6 +32,9 @@ def test_run_writes_a_valid_submission_that_beats_a_constant(ray_local, build_co
     assert set(manifest["phases"]) >= {"fetch", "load", "infer", "prepare", "leaderboard", "submission"}
     assert all(p["status"] == "succeeded" for p in manifest["phases"].values())
     assert manifest["phases"]["leaderboard"]["budget_seconds"] < 30
+    # AutoGluon's limit leaves at least the smallest predict reserve of the leaderboard time
+    reserve_floor = manifest["phases"]["leaderboard"]["budget_seconds"] * (1 - MIN_PREDICT_RESERVE)
+    assert 5 <= manifest["leaderboard"]["timings"]["autogluon_time_limit"] < reserve_floor
     assert "autogluon.tabular" in manifest["versions"]
     competition = Competition.from_dict(manifest["competition"])
     assert (competition.problem_type, competition.submission_format) == (expected_type, expected_format)
