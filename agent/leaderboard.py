@@ -20,7 +20,7 @@ from agent.config import Settings
 from agent.dataset import Dataset
 from agent.logs import run_log
 from strategies.base import Budget, Candidate
-from strategies.ensemble import greedy_ensemble, guarded_ensemble
+from strategies.ensemble import blend_pool, greedy_ensemble, guarded_ensemble
 
 log = logging.getLogger("podium.leaderboard")
 # The automatic predict reserve (see predict_reserve): share of the fit per unit of folds x test/train rows.
@@ -165,14 +165,17 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
         raise RuntimeError("No leaderboard candidate finished within the time limit")
     metric = competition.metric
     candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
+    pool, pool_rule = blend_pool(candidates)
     if search.blend_guard:
-        blend = guarded_ensemble(candidates, data.y, data.folds, metric, search.ensemble_iterations,
+        blend = guarded_ensemble(pool, data.y, data.folds, metric, search.ensemble_iterations,
                                  competition.problem_type, seed=settings.run.seed)
         log.info("Blend guard kept the %s (in the folds: blend %.5g, best single candidate %.5g)",
                  blend.info["guard"]["kept"], blend.info["guard"]["blend_in_folds"],
                  blend.info["guard"]["best_single_in_folds"])
     else:
-        blend = greedy_ensemble(candidates, data.y, metric, search.ensemble_iterations, competition.problem_type)
+        blend = greedy_ensemble(pool, data.y, metric, search.ensemble_iterations, competition.problem_type)
+    blend.info["pool"] = {"rule": pool_rule, "candidates": len(pool)}
+    log.info("Blending %d of %d candidates: %s", len(pool), len(candidates), pool_rule)
     timings["total"] = round(time.monotonic() - started, 3)
     costs["cpu_seconds"] = round(sum(costs.values()), 3)
     return LeaderboardResult(candidates=candidates, ensemble=blend, studies=studies, timings=timings, costs=costs,

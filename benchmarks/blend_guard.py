@@ -4,9 +4,11 @@
 
 COMPETITION_DIR is an arena-layout folder with `private/answers.csv` (as `benchmarks/leaderboard.py` builds
 them); RUN_DIR a finished `podium run` of it. The candidates are rebuilt from the run (AutoGluon's models in
-`models/`, the Optuna trials' saved predictions in `studies/`), then blended three ways: greedy selection
-over all candidates (podium before the guard), the guarded blend (podium now), and AutoGluon's own best
-model alone. Prints one JSON line per run, then a table.
+`models/`, the Optuna trials' saved predictions in `studies/`), then blended four ways: greedy selection
+over every candidate (podium before `blend_pool`), over podium's pool (AutoGluon's best model in place of
+its stacked models when it stacked; podium's default), the guarded blend of that pool
+(`search.blend_guard: true`), and AutoGluon's own best model alone. Prints one JSON line per run, then a
+table.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def rescore(folder: Path, run: Path) -> dict:
     from agent.data import read_competition
     from agent.dataset import build_dataset
     from strategies.autogluon import AutoGluonStrategy
-    from strategies.ensemble import greedy_ensemble, guarded_ensemble
+    from strategies.ensemble import blend_pool, greedy_ensemble, guarded_ensemble
     from strategies.optuna_search import OptunaSearch
     from tests.grading import hidden_score
 
@@ -53,12 +55,15 @@ def rescore(folder: Path, run: Path) -> dict:
     def hidden(test) -> float:
         return hidden_score(competition, data.test_ids, answers, test)
 
-    guarded = guarded_ensemble(candidates, data.y, data.folds, metric, steps, kind, seed=settings.run.seed)
+    candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
+    pool, _ = blend_pool(candidates)
+    guarded = guarded_ensemble(pool, data.y, data.folds, metric, steps, kind, seed=settings.run.seed)
     best = next(c for c in candidates if c.info.get("autogluon_best"))
     return {"task": competition.slug, "run": str(run), "metric": competition.metric_name,
-            "blend_without_guard": hidden(greedy_ensemble(candidates, data.y, metric, steps, kind).test),
-            "guarded_blend": hidden(guarded.test), "autogluon_best_model": hidden(best.test),
-            "guard_kept": guarded.info["guard"]["kept"]}
+            "blend_every_candidate": hidden(greedy_ensemble(candidates, data.y, metric, steps, kind).test),
+            "blend_pool": hidden(greedy_ensemble(pool, data.y, metric, steps, kind).test),
+            "guarded_pool": hidden(guarded.test), "autogluon_best_model": hidden(best.test),
+            "guard_kept": guarded.info["guard"]["kept"], "pool": len(pool)}
 
 
 def main() -> None:

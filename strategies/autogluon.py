@@ -93,7 +93,8 @@ class AutoGluonStrategy(Strategy):
 
     def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float) -> list[Candidate]:
         """Every model with out-of-fold predictions, scored in the competition metric, best first."""
-        board = predictor.leaderboard(silent=True).set_index("model")
+        board = predictor.leaderboard(extra_info=True, silent=True).set_index("model")
+        stackers = set(board.index[(board["stack_level"] >= 2) & (board["model_type"] != "WeightedEnsembleModel")])
         oof_all = predictor.predict_proba_multi(data=None) if competition.is_classification else \
             predictor.predict_multi(data=None)
         models = [m for m in oof_all if m in board.index]
@@ -117,7 +118,10 @@ class AutoGluonStrategy(Strategy):
                 fit_seconds=float(board.loc[model, "fit_time"]) if model != best else fit_seconds,
                 artifact=str(self.path),
                 info={"model": model, "stack_level": int(board.loc[model, "stack_level"]),
-                      "autogluon_best": model == best},
+                      "autogluon_best": model == best,
+                      # learnt from other models' OOF predictions (itself or through its inputs): its OOF
+                      # score is optimistic next to a level-1 model's (stacked information leakage)
+                      "stacked": model in stackers or bool(stackers & set(board.loc[model, "ancestors"]))},
             ))
         metric = competition.metric
         return sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)

@@ -24,9 +24,9 @@ def corpus(tmp_path_factory):
     return get
 
 
-def fit(data, path, hyperparameters):
-    strategy = AutoGluonStrategy(path, num_stack_levels=0, verbosity=0, fold_fitting="sequential_local",
-                                 hyperparameters=hyperparameters)
+def fit(data, path, hyperparameters, num_stack_levels=0):
+    strategy = AutoGluonStrategy(path, num_stack_levels=num_stack_levels, verbosity=0,
+                                 fold_fitting="sequential_local", hyperparameters=hyperparameters)
     candidates = strategy.search(data.competition, data.dataset, Budget(120, 1, 4.0))
     from autogluon.tabular import TabularPredictor
 
@@ -90,3 +90,27 @@ def test_a_rare_class_keeps_every_row(tmp_path):
     _, candidates = fit(data, tmp_path / "ag", {"GBM": {"num_boost_round": 20}})
     assert candidates, "AutoGluon's candidates were dropped: its OOF predictions missed rows"
     assert all(c.oof.shape == (320, 4) for c in candidates)
+
+
+def test_stacked_models_are_flagged_and_represented_by_autogluons_choice(corpus, tmp_path):
+    """Level-2 models and the ensembles above them learnt from OOF predictions; level 1 did not. Once AutoGluon
+    stacked, the blend's pool holds its best model and the other strategies' candidates only."""
+    from strategies.base import Candidate
+    from strategies.ensemble import blend_pool
+
+    data = corpus("hpc_class", 400)
+    predictor, candidates = fit(data, tmp_path / "ag", {"GBM": {"num_boost_round": 20}, "RF": {"n_estimators": 20}},
+                                num_stack_levels=1)
+    levels = {c.info["model"]: (c.info["stack_level"], c.info["stacked"]) for c in candidates}
+    assert {stacked for level, stacked in levels.values() if level == 1} == {False}
+    assert levels["WeightedEnsemble_L2"] == (2, False)  # a weighted average of level-1 models
+    assert levels["WeightedEnsemble_L3"] == (3, True)
+    assert any(level == 2 and stacked for level, stacked in levels.values())
+
+    other = Candidate("optuna-lightgbm/trial-0", "optuna", candidates[0].oof, candidates[0].test, 0.5, 1.0)
+    pool, rule = blend_pool([*candidates, other])
+    assert [c.name for c in pool] == [f"autogluon/{predictor.model_best}", other.name] and "stacked" in rule
+
+    _, flat = fit(data, tmp_path / "flat", {"GBM": {"num_boost_round": 20}})
+    assert not any(c.info["stacked"] for c in flat)
+    assert blend_pool(flat)[0] == flat
