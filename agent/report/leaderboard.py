@@ -76,6 +76,9 @@ def _ensemble_blocks(ensemble: dict, weights: dict, candidates: list[dict]) -> l
     facts = [f"out-of-fold score {fmt.score(ensemble.get('oof_score'))}"]
     if ensemble.get("iterations") is not None:
         facts.append(f"{fmt.plain(ensemble.get('iterations'))} greedy selection steps")
+    pool = fmt.mapping(ensemble.get("pool"))
+    if pool:
+        facts.append(f"chosen from {fmt.plain(pool.get('candidates'))} candidates: {fmt.plain(pool.get('rule'))}")
     if ensemble.get("threshold") is not None:
         facts.append(f"decision threshold {fmt.score(ensemble.get('threshold'))} (tuned on out-of-fold predictions)")
     blocks.append(Text(f"Ensemble ({fmt.plain(ensemble.get('name') or 'ensemble')}): " + "; ".join(facts) + "."))

@@ -33,6 +33,8 @@ def test_report_of_a_real_run_renders_in_chromium(real_run, tmp_path):
     assert best in html and best.replace("_", "\\_") in markdown
     for name in board["ensemble"]["weights"]:
         assert name in html
+    pool = board["ensemble"]["pool"]
+    assert f"chosen from {pool['candidates']} candidates: {pool['rule']}".replace("'", "&#x27;") in html
     guard = board["ensemble"]["guard"]
     assert guard["kept"] in ("blend", "best single candidate") and f"Kept: the {guard['kept']}" in html
     higher = manifest["validation"]["greater_is_better"]
