@@ -38,8 +38,12 @@ def blend_pool(candidates: list[Candidate]) -> tuple[list[Candidate], str]:
     """
     if not any(c.info.get("stacked") for c in candidates):
         return candidates, "every candidate (AutoGluon did not stack)"
-    pool = [c for c in candidates if c.strategy != "autogluon" or c.info.get("autogluon_best")]
-    return pool, "AutoGluon's best model and the other strategies' candidates (AutoGluon stacked)"
+    if any(c.info.get("autogluon_best") for c in candidates):
+        pool = [c for c in candidates if c.strategy != "autogluon" or c.info.get("autogluon_best")]
+        return pool, "AutoGluon's best model and the other strategies' candidates (AutoGluon stacked)"
+    # AutoGluon's choice was skipped (its OOF predictions missed rows): keep what is not stacked
+    return [c for c in candidates if not c.info.get("stacked")], \
+        "the candidates not stacked (AutoGluon stacked; its best model is not a candidate)"
 
 
 def greedy_ensemble(candidates: list[Candidate], y: np.ndarray, metric: Metric, iterations: int = 50,

@@ -4,7 +4,7 @@ import pytest
 import devcorpus
 from agent.metrics import get_metric, score_prediction
 from strategies.base import Candidate
-from strategies.ensemble import greedy_ensemble, guarded_ensemble, tune_threshold
+from strategies.ensemble import blend_pool, greedy_ensemble, guarded_ensemble, tune_threshold
 from strategies.learners import Task, fit_predict, prepare_features
 
 
@@ -109,3 +109,12 @@ def test_threshold_tuning_helps_f1_on_imbalanced_classes():
     threshold, tuned = tune_threshold(y, probability, metric)
     assert threshold < 0.5
     assert tuned > metric.score(y, (probability >= 0.5).astype(int)) + 0.1
+
+
+def test_without_autogluons_choice_the_pool_keeps_what_is_not_stacked():
+    """AutoGluon stacked but its best model is not a candidate: the pool is never empty, never stacked."""
+    y, _, (level_one, stacked, optuna) = _near_copies(errors=0.1, copies=3, seed=1)
+    level_one.strategy = stacked.strategy = "autogluon"
+    level_one.info, stacked.info = {"stacked": False}, {"stacked": True}
+    pool, rule = blend_pool([stacked, level_one, optuna])
+    assert pool == [level_one, optuna] and "not stacked" in rule
