@@ -73,6 +73,7 @@ class QualitySettings(_Strict):
     shift_max_rows: int = Field(20_000, ge=50)
     shift_folds: int = Field(3, ge=2, le=10)
     shift_top_features: int = Field(5, ge=1)
+    max_columns: int = Field(1_000, ge=1)  # per costly per-column check, under a deadline only
 
 
 class MonitorSettings(_Strict):

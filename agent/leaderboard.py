@@ -1,9 +1,10 @@
 """The leaderboard phase: AutoGluon and the Optuna studies as Ray tasks, then one greedy blend of everything.
 
-The planner's split: AutoGluon gets `search.autogluon_share` of the leaderboard time with all CPUs of a
-node, less a reserve for predicting; the Optuna studies share whatever is left when it returns (the rest of
-the share and the unused reserve), trials side by side. Each piece is a Ray task declaring its CPUs
-and memory, so the same code runs on a laptop and on a cluster.
+Every deadline comes from the run's plan (agent/planner.py): AutoGluon fits until its hard deadline (a
+callback stops it between models) with all CPUs of a node; the Optuna studies share what it leaves, trials
+side by side; the blend chooses on out-of-fold predictions, and only then are the chosen AutoGluon models
+asked for their test predictions, before the predict deadline. Each piece is a Ray task declaring its
+CPUs and memory, so the same code runs on a laptop and on a cluster.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from agent.competition import Competition
 from agent.config import Settings
 from agent.dataset import Dataset
 from agent.logs import run_log
+from agent.planner import AUTOGLUON, LEADERBOARD_PREDICT, OPTUNA, Plan, autogluon_limits
 from strategies.base import Budget, Candidate
-from strategies.ensemble import blend_pool, greedy_ensemble, guarded_ensemble
+from strategies.ensemble import blend_pool, blend_test, greedy_ensemble, guarded_ensemble
 
 log = logging.getLogger("podium.leaderboard")
-# The automatic predict reserve (see predict_reserve): share of the fit per unit of folds x test/train rows.
-PREDICT_COST_PER_RATIO = 0.02
-MIN_PREDICT_RESERVE, MAX_PREDICT_RESERVE = 0.05, 0.30
 AUTOGLUON_DONE = "autogluon.done"  # marker: the predictor in models/ finished fitting (resume reuses it)
 
 
@@ -69,13 +70,13 @@ def _autogluon_candidates(models: str, competition: dict, data: Dataset, budget:
     with run_log(Path(log_path)):
         strategy = AutoGluonStrategy(path, presets=board["presets"], num_stack_levels=board["num_stack_levels"],
                                      excluded_model_types=board["excluded_model_types"],
-                                     fold_fitting=fold_fitting, seed=settings["run"]["seed"])
+                                     fold_fitting=fold_fitting, seed=settings["run"]["seed"], with_test=False)
         if (path / AUTOGLUON_DONE).is_file():
             from autogluon.tabular import TabularPredictor
 
             logging.getLogger("podium.autogluon").info("Reusing the finished AutoGluon fit in %s", path)
             predictor = TabularPredictor.load(str(path), require_py_version_match=False)
-            return strategy.candidates(predictor, comp, data, fit_seconds=0.0)
+            return strategy.candidates(predictor, comp, data, fit_seconds=0.0, with_test=False)
         if path.exists():
             shutil.rmtree(path)  # an interrupted fit cannot be continued: start it again
         candidates = strategy.search(comp, data, budget)
@@ -96,76 +97,114 @@ def _fold_fitting(configured: str, cpus: int) -> str:
     return configured
 
 
-def predict_reserve(configured: str | float, data: Dataset) -> float:
-    """Share of AutoGluon's time kept back for predicting the test set with every bagged model.
-
-    Each model predicts the test set once per fold, so the cost grows with folds x test rows / train rows.
-    Measured (hpc_class, 8 folds, 625 test and 1,875 train rows): every candidate's test predictions took
-    2.7 s after 188 s of fitting, 0.5% of the fit per unit of that ratio. The reserve allows 4 times as
-    much (slower predictors such as forests, a shared machine), at least 5% (AutoGluon's last stacker may
-    overrun its limit by a few seconds) and at most 30%. What the fit leaves unused goes to Optuna.
-    """
-    if configured != "auto":
-        return float(configured)
-    ratio = data.n_folds * len(data.X_test) / max(1, len(data.X))
-    return min(MAX_PREDICT_RESERVE, max(MIN_PREDICT_RESERVE, PREDICT_COST_PER_RATIO * ratio))
-
-
 def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings, executor, run_dir: Path,
-                    seconds: float, cpus: int, memory_gb: float, trial_cpus: int | None = None) -> LeaderboardResult:
-    """Run AutoGluon, then the Optuna studies side by side, within `seconds`; blend everything on OOF.
+                    plan: Plan, cpus: int, memory_gb: float, trial_cpus: int | None = None,
+                    extra: list[Candidate] | None = None) -> LeaderboardResult:
+    """AutoGluon, then the Optuna studies side by side, each until its planned deadline; blend on OOF.
 
     `cpus` bounds one task (an AutoGluon fit stays on one node); `trial_cpus` is what the studies' trials
-    may use together (a cluster's total; default `cpus`).
+    may use together (a cluster's total; default `cpus`). `extra` candidates (the production search's best,
+    with test predictions) join the blend.
     """
     trial_cpus = trial_cpus or cpus
     search = settings.search
     started = time.monotonic()
-    deadline = started + seconds
     learners = list(search.learners)
-    ag_seconds = seconds * (search.autogluon_share if learners else 1.0)
-    reserve = predict_reserve(settings.leaderboard.predict_reserve, data)
-    ag_budget = Budget(seconds=max(5.0, ag_seconds * (1 - reserve) - 3.0), cpus=cpus, memory_gb=memory_gb)
-    timings: dict[str, float] = {"autogluon_time_limit": round(ag_budget.seconds, 1)}
+    timings: dict[str, float] = {}
     costs: dict[str, float] = {}
     cost_notes: dict[str, str] = {}
-    candidates: list[Candidate] = []
+    candidates: list[Candidate] = list(extra or [])
     if search.autogluon_share > 0 or not learners:
-        task = executor.submit(autogluon_task, str(run_dir / "models"), competition.to_dict(), data, ag_budget,
-                               settings.dump(), str(run_dir / "podium.log"), name="autogluon-fit",
-                               num_cpus=cpus, memory_gb=memory_gb, max_retries=1)
-        fitted = executor.result(task)
-        candidates += fitted["candidates"]
-        costs["autogluon_cpu_seconds"] = round(fitted["cpu_seconds"], 3)
-        cost_notes["autogluon_cpu_seconds"] = fitted["cpu_method"]
-        timings["autogluon"] = round(time.monotonic() - started, 3)
-        log.info("AutoGluon gave %d candidates in %.1fs", len(candidates), timings["autogluon"])
+        with plan.run(AUTOGLUON):
+            fitted = _fit_autogluon(competition, data, settings, executor, run_dir, plan, cpus, memory_gb, timings)
+        if fitted is not None:
+            candidates += fitted["candidates"]
+            costs["autogluon_cpu_seconds"] = round(fitted["cpu_seconds"], 3)
+            cost_notes["autogluon_cpu_seconds"] = fitted["cpu_method"]
+    else:
+        plan.skip(AUTOGLUON, "search.autogluon_share is 0")
+
+    studies = _run_studies(competition, data, settings, executor, run_dir, plan, trial_cpus, memory_gb,
+                           candidates, costs, cost_notes, timings)
+    if not candidates:
+        raise RuntimeError("No leaderboard candidate finished within the time limit")
+    with plan.run(LEADERBOARD_PREDICT):
+        blend = _blend(candidates, competition, data, settings)
+        blend = _predict_chosen(blend, candidates, competition, data, settings, executor, run_dir, plan, timings)
+    timings["total"] = round(time.monotonic() - started, 3)
+    costs["cpu_seconds"] = round(sum(costs.values()), 3)
+    metric = competition.metric
+    candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
+    return LeaderboardResult(candidates=candidates, ensemble=blend, studies=studies, timings=timings, costs=costs,
+                             cost_notes=cost_notes)
+
+
+def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: Plan, cpus: int, memory_gb: float,
+                   timings: dict[str, float]) -> dict[str, Any] | None:
+    """The AutoGluon task, awaited at most until the predict deadline; past it, it is cancelled (None)."""
+    limits = autogluon_limits(plan)
+    budget = Budget(seconds=limits.time_limit, cpus=cpus, memory_gb=memory_gb, deadline=time.time() + limits.hard_stop)
+    timings["autogluon_time_limit"] = round(limits.time_limit, 1)
+    plan.note(AUTOGLUON, f"time_limit {limits.time_limit:.1f} s, hard stop in {limits.hard_stop:.1f} s")
+    began = time.monotonic()
+    task = executor.submit(autogluon_task, str(run_dir / "models"), competition.to_dict(), data, budget,
+                           settings.dump(), str(run_dir / "podium.log"), name="autogluon-fit",
+                           num_cpus=cpus, memory_gb=memory_gb, max_retries=1)
+    try:
+        fitted = executor.result(task, timeout=max(1.0, plan.seconds_left(LEADERBOARD_PREDICT)))
+    except Exception as error:  # noqa: BLE001 - a timeout or a crash: the other candidates stand
+        executor.cancel(task)
+        note = "cancelled at the predict deadline" if "Timeout" in type(error).__name__ else \
+            f"failed: {type(error).__name__}: {error}"
+        plan.note(AUTOGLUON, note)
+        log.warning("AutoGluon %s; the blend goes on without it", note)
+        return None
+    timings["autogluon"] = round(time.monotonic() - began, 3)
+    log.info("AutoGluon gave %d candidates in %.1fs", len(fitted["candidates"]), timings["autogluon"])
+    return fitted
+
+
+def _run_studies(competition, data, settings, executor, run_dir: Path, plan: Plan, trial_cpus: int,
+                 memory_gb: float, candidates: list[Candidate], costs, cost_notes, timings) -> list[dict[str, Any]]:
+    """The Optuna studies in what AutoGluon left before its deadline; a study that did not run says why."""
+    search = settings.search
+    learners = list(search.learners)
+    seconds = plan.seconds_left(OPTUNA)
+    if not learners:
+        plan.skip(OPTUNA, "no learners configured (search.learners)")
+        return []
+    if seconds < search.min_optuna_seconds:
+        why = (f"no time: {max(0.0, seconds):.0f} s left before the fit deadline, under search.min_optuna_seconds "
+               f"({search.min_optuna_seconds:g} s)")
+        plan.skip(OPTUNA, why)
+        return [{"learner": learner, "ran": False, "why": why} for learner in learners]
+    from strategies.optuna_search import OptunaSearch, search_together
 
     studies = []
-    optuna_seconds = deadline - time.monotonic()
-    if learners and optuna_seconds >= search.min_optuna_seconds:
-        from strategies.optuna_search import OptunaSearch, search_together
-
+    with plan.run(OPTUNA):
         began = time.monotonic()
         searches = [OptunaSearch(learner, run_dir / "studies", executor, seed=settings.run.seed,
                                  keep_best=search.keep_best, cpus_per_trial=search.cpus_per_trial)
                     for learner in learners]
-        found = search_together(searches, competition, data, Budget(optuna_seconds, trial_cpus, memory_gb))
+        found = search_together(searches, competition, data, Budget(seconds, trial_cpus, memory_gb))
         timings["optuna"] = round(time.monotonic() - began, 3)
-        for study_search in searches:
-            best = found[study_search.learner]
-            candidates += best
-            costs[f"optuna_{study_search.learner}_cpu_seconds"] = round(study_search.cpu_seconds_, 3)
-            cost_notes[f"optuna_{study_search.learner}_cpu_seconds"] = "measured in the trials' tasks"
-            studies.append({**study_search.summary(study_search.open_study()),
-                            "cpu_seconds": round(study_search.cpu_seconds_, 3),
-                            "best_oof_score": best[0].score if best else None})
-            log.info("Optuna %s: %s", study_search.learner, studies[-1])
-    if not candidates:
-        raise RuntimeError("No leaderboard candidate finished within the time limit")
+    for study_search in searches:
+        best = found[study_search.learner]
+        candidates += best
+        costs[f"optuna_{study_search.learner}_cpu_seconds"] = round(study_search.cpu_seconds_, 3)
+        cost_notes[f"optuna_{study_search.learner}_cpu_seconds"] = "measured in the trials' tasks"
+        studies.append({**study_search.summary(study_search.open_study()), "ran": True,
+                        "cpu_seconds": round(study_search.cpu_seconds_, 3),
+                        "best_oof_score": best[0].score if best else None})
+        log.info("Optuna %s: %s", study_search.learner, studies[-1])
+    return studies
+
+
+def _blend(candidates: list[Candidate], competition: Competition, data: Dataset, settings: Settings) -> Candidate:
+    search = settings.search
     metric = competition.metric
-    candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
-    pool, pool_rule = blend_pool(candidates)
+    ranked = sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)
+    pool, pool_rule = blend_pool(ranked)
     if search.blend_guard:
         blend = guarded_ensemble(pool, data.y, data.folds, metric, search.ensemble_iterations,
                                  competition.problem_type, seed=settings.run.seed)
@@ -176,7 +215,37 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
         blend = greedy_ensemble(pool, data.y, metric, search.ensemble_iterations, competition.problem_type)
     blend.info["pool"] = {"rule": pool_rule, "candidates": len(pool)}
     log.info("Blending %d of %d candidates: %s", len(pool), len(candidates), pool_rule)
-    timings["total"] = round(time.monotonic() - started, 3)
-    costs["cpu_seconds"] = round(sum(costs.values()), 3)
-    return LeaderboardResult(candidates=candidates, ensemble=blend, studies=studies, timings=timings, costs=costs,
-                             cost_notes=cost_notes)
+    return blend
+
+
+def _predict_chosen(blend: Candidate, candidates: list[Candidate], competition: Competition, data: Dataset,
+                    settings: Settings, executor, run_dir: Path, plan: Plan, timings: dict[str, float]) -> Candidate:
+    """Test predictions for the AutoGluon models the blend chose, before the predict deadline.
+
+    If they do not arrive in time, the blend is chosen again among the candidates that have test predictions.
+    """
+    by_name = {c.name: c for c in candidates}
+    missing = [by_name[name] for name in blend.info["weights"] if by_name[name].test is None]
+    if missing:
+        from strategies.autogluon import predict_test
+
+        began = time.monotonic()
+        models = [c.info["model"] for c in missing]
+        task = executor.submit(predict_test, str(run_dir / "models"), competition.to_dict(), data.X_test, models,
+                               name="autogluon-predict-test", num_cpus=plan.cpus)
+        try:
+            predicted = executor.result(task, timeout=max(1.0, plan.seconds_left(LEADERBOARD_PREDICT)))
+        except Exception as error:  # noqa: BLE001 - the blend is chosen again without them
+            executor.cancel(task)
+            plan.note(LEADERBOARD_PREDICT, f"AutoGluon's test predictions did not arrive ({type(error).__name__}); "
+                                           "blended again without AutoGluon")
+            log.warning("AutoGluon's test predictions did not arrive in time (%s): blending without them", error)
+            ready = [c for c in candidates if c.test is not None]
+            if not ready:
+                raise RuntimeError("No leaderboard candidate has test predictions within the time limit") from error
+            return _blend(ready, competition, data, settings)
+        for candidate in missing:
+            candidate.test = np.asarray(predicted[candidate.info["model"]])
+        timings["autogluon_predict_test"] = round(time.monotonic() - began, 3)
+    blend.test = blend_test(blend, by_name)
+    return blend

@@ -22,6 +22,17 @@ from agent.dataset import Dataset, build_dataset
 from agent.errors import InputError, PodiumError
 from agent.executor import RayExecutor, check_shared_path
 from agent.logs import run_log
+from agent.planner import (
+    CHECKS,
+    FINAL,
+    FIRST_SUBMISSION,
+    LEADERBOARD_FIGURES,
+    LEADERBOARD_PREDICT,
+    PRODUCTION_FINAL,
+    PRODUCTION_SEARCH,
+    Plan,
+    make_plan,
+)
 from agent.report import failure_reported, report_run
 from agent.runs import SUCCEEDED, Run
 from agent.sources import resolve_source
@@ -29,7 +40,6 @@ from agent.submission import build_submission, write_submission
 
 log = logging.getLogger("podium.pipeline")
 Notify = Callable[[str], None]
-FINAL_RESERVE_SECONDS = 4.0  # writing the submission, the manifest and the report
 
 
 @dataclass(frozen=True)
@@ -107,16 +117,17 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
     """Run one competition end to end; the returned Run's manifest says how it went."""
     started = time.monotonic()
     run, source, settings, layers = _open_run(options)
-    deadline = started + settings.run.time_limit
     executor = RayExecutor(address=options.ray_address or settings.ray.address, num_cpus=options.cpus,
                            object_store_gb=settings.ray.object_store_gb)
     with run_log(run.file("podium.log")):
         log.info("Run %s of %s in %s", run.manifest["run_id"], source.slug, run.path)
         try:
             with failure_reported(run, log, "Run"):
-                _execute(run, source, settings, layers, options, executor, deadline, notify)
+                plan = _execute(run, source, settings, layers, options, executor, started, notify)
         finally:
             executor.shutdown()
+        plan.end(FINAL)
+        run.update(plan=plan.to_dict())
         run.succeed()
         log.info("Run succeeded in %.1fs", run.elapsed())
         if options.submit:
@@ -136,7 +147,7 @@ def _fetch_and_load(run: Run, source) -> tuple[Any, CompetitionData]:
 
 
 def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, executor: RayExecutor,
-             deadline: float, notify: Notify) -> None:
+             started: float, notify: Notify) -> Plan:
     notify("Fetching the data while Ray starts")
     with ThreadPoolExecutor(max_workers=1) as pool:  # Ray must start on the main thread; data loads beside it
         loading = pool.submit(_fetch_and_load, run, source)
@@ -161,11 +172,28 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         log.info("Task: %s on '%s', metric %s, submission %s", competition.problem_type, competition.target,
                  competition.metric_name, competition.submission_format)
 
+    cpus = options.cpus or executor.node_cpus() or os.cpu_count() or 1
+    plan = make_plan(settings.run.time_limit, cpus, len(data.train), len(data.test), settings.run.folds,
+                     production_share=settings.production.time_share,
+                     predict_share=settings.leaderboard.predict_reserve, origin=started)
+    run.update(plan=plan.to_dict())
+    try:
+        _fit_and_submit(run, competition, data, settings, options, executor, plan, cpus, notify)
+    finally:
+        run.update(plan=plan.to_dict())
+    plan.begin(FINAL)
+    return plan
+
+
+def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, settings: Settings,
+                    options: RunOptions, executor: RayExecutor, plan, cpus: int, notify: Notify) -> None:
+    """Every piece after the task is known, each within its planned deadline (agent/planner.py)."""
     notify("Checking the data")
-    with run.phase("quality") as record:
+    with run.phase("quality") as record, plan.run(CHECKS):
         from agent.quality import run_checks, write_quality_report
 
-        report = run_checks(competition, data, settings.quality, allow=options.allow, seed=settings.run.seed)
+        report = run_checks(competition, data, settings.quality, allow=options.allow, seed=settings.run.seed,
+                            deadline=plan.deadline(CHECKS))
         write_quality_report(report, run.file("quality.json"))
         record["findings"] = {s: len(report.by_severity(s)) for s in ("error", "warning", "info")}
         report.raise_for_errors()
@@ -174,63 +202,108 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
         dataset = build_dataset(competition, data, settings.run.folds, settings.run.seed)
         run.update(data={"train_rows": len(dataset.X), "test_rows": len(dataset.X_test),
                          "features": len(competition.features), "folds": dataset.n_folds})
+    submissions = Submissions(run, plan, competition, data, dataset)
 
-    notify("Fitting the leaderboard models (AutoGluon, then Optuna studies)")
-    with run.phase("leaderboard") as record:
-        seconds = deadline - time.monotonic() - _reserve_after_leaderboard(settings)
-        record["budget_seconds"] = round(seconds, 1)
-        result = _fit_leaderboard(run, competition, dataset, settings, executor, seconds, options)
-        blend = result.ensemble
-        run.update(
-            leaderboard={"candidates": [c.summary() for c in result.candidates], "ensemble": blend.summary(),
-                         "studies": result.studies, "timings": result.timings, "costs": result.costs,
-                         "cost_notes": result.cost_notes},
-            validation={"metric": competition.metric_name, "score": blend.score, "model": blend.name,
-                        "greater_is_better": competition.metric.greater_is_better,
-                        "best_single": result.candidates[0].summary() | {"oof_score": result.candidates[0].score},
-                        "method": f"out-of-fold over {dataset.n_folds} folds"})
+    from strategies.production import ProductionSearch
 
-    notify("Writing the submission")
-    with run.phase("submission"):
-        frame = build_submission(competition, data.sample_submission, dataset.test_ids, blend.test,
-                                 threshold=blend.info.get("threshold", 0.5))
-        path = write_submission(frame, competition, data.sample_submission, run.file("submission.csv"))
-        run.update(artifacts={"submission": str(path), "models": str(run.file("models")),
-                              "log": str(run.file("podium.log")), "config": str(run.file("config.yaml"))})
+    notify("Fitting the production candidates (linear floor, compact LightGBM search)")
+    production = ProductionSearch(competition, dataset, run.file("production"), settings, executor=executor)
+    try:
+        with run.phase("production_search") as record, plan.run(PRODUCTION_SEARCH):
+            record["budget_seconds"] = round(plan.seconds_left(PRODUCTION_SEARCH), 1)
+            production.floor()
+            submissions.offer(production.leaderboard_candidates())
+            production.search(plan.deadline(PRODUCTION_SEARCH))
+            early = production.leaderboard_candidates()
+            submissions.offer(early)
 
-    from agent.leaderboard_figures import add_to_model_card, leaderboard_figures, start_measuring
+        notify("Fitting the leaderboard models (AutoGluon, then Optuna studies)")
+        with run.phase("leaderboard") as record:
+            record["budget_seconds"] = round(plan.seconds_left(LEADERBOARD_PREDICT), 1)
+            result = _fit_leaderboard(competition, dataset, settings, executor, run.path, plan, cpus, options, early)
+            blend = result.ensemble
+            run.update(
+                leaderboard={"candidates": [c.summary() for c in result.candidates], "ensemble": blend.summary(),
+                             "studies": result.studies, "timings": result.timings, "costs": result.costs,
+                             "cost_notes": result.cost_notes},
+                validation={"metric": competition.metric_name, "score": blend.score, "model": blend.name,
+                            "greater_is_better": competition.metric.greater_is_better,
+                            "best_single": result.candidates[0].summary() | {"oof_score": result.candidates[0].score},
+                            "method": f"out-of-fold over {dataset.n_folds} folds"})
+
+        notify("Writing the submission")
+        with run.phase("submission"):
+            submissions.offer([blend])
+        measuring = _start_measuring(run, executor, dataset, competition, plan, settings.run.seed)
+        notify("Choosing the production model")
+        chosen = _finish_production(run, production, dataset, result, plan)
+    finally:
+        production.close()
+    with run.phase("leaderboard_figures"), plan.run(LEADERBOARD_FIGURES):
+        from agent.leaderboard_figures import add_to_model_card, leaderboard_figures
+
+        figures = leaderboard_figures(run.path, run.manifest, executor, measuring,
+                                      plan.seconds_left(LEADERBOARD_FIGURES))
+        run.update(leaderboard={**run.manifest["leaderboard"], "figures": figures})
+        if chosen is not None:
+            add_to_model_card(chosen.out_dir, figures, run.manifest["production"].get("training"))
+
+
+class Submissions:
+    """submission.csv, replaced atomically whenever a candidate beats the one written; each one recorded."""
+
+    def __init__(self, run: Run, plan, competition: Competition, data: CompetitionData, dataset: Dataset):
+        self.run, self.plan, self.competition, self.data, self.dataset = run, plan, competition, data, dataset
+        self.best: float | None = None
+
+    def offer(self, candidates) -> None:
+        """Write the best of `candidates` if it scores better out of fold than what is written."""
+        metric = self.competition.metric
+        ready = [c for c in candidates if c.test is not None]
+        if not ready:
+            return
+        candidate = max(ready, key=lambda c: metric.signed(c.score))
+        if self.best is not None and metric.signed(candidate.score) <= self.best:
+            return
+        frame = build_submission(self.competition, self.data.sample_submission, self.dataset.test_ids,
+                                 candidate.test, threshold=candidate.info.get("threshold", 0.5))
+        path = write_submission(frame, self.competition, self.data.sample_submission, self.run.file("submission.csv"))
+        self.best = metric.signed(candidate.score)
+        record = {"at_seconds": round(self.plan.now(), 3), "source": candidate.name, "oof_score": candidate.score}
+        written = self.run.manifest.get("submissions", [])
+        if not written:
+            deadline = self.plan.pieces[FIRST_SUBMISSION].deadline
+            self.plan.pieces[FIRST_SUBMISSION].actual = {
+                "start": self.plan.pieces[FIRST_SUBMISSION].start, "end": record["at_seconds"],
+                "status": "done" if record["at_seconds"] <= deadline else "overran", "note": candidate.name}
+        log.info("Wrote submission.csv from %s (OOF %s %.5g) at %.1f s", candidate.name,
+                 self.competition.metric_name, candidate.score, record["at_seconds"])
+        self.run.update(submissions=[*written, record], plan=self.plan.to_dict(),
+                        artifacts={**self.run.manifest.get("artifacts", {}), "submission": str(path),
+                                   "models": str(self.run.file("models")), "log": str(self.run.file("podium.log")),
+                                   "config": str(self.run.file("config.yaml"))})
+
+
+def _start_measuring(run: Run, executor: RayExecutor, dataset: Dataset, competition: Competition, plan, seed: int):
+    """Measure the leaderboard model in a Ray task on its own CPU, beside the production tail."""
+    from agent.leaderboard_figures import start_measuring
     from strategies.production.problem import latency_rows
 
-    measuring = start_measuring(run.path, executor, latency_rows(dataset, settings.run.seed),  # beside production
-                                competition.problem_type, _measure_seconds(settings))
-    notify("Choosing the production model")
-    production = _production_phase(run, competition, dataset, result, settings, executor, deadline)
-    with run.phase("leaderboard_figures"):
-        wait = deadline - time.monotonic() - _final_reserve(settings)
-        figures = leaderboard_figures(run.path, run.manifest, executor, measuring, wait)
-        run.update(leaderboard={**run.manifest["leaderboard"], "figures": figures})
-        if production is not None:
-            add_to_model_card(production.out_dir, figures, run.manifest["production"].get("training"))
+    return start_measuring(run.path, executor, latency_rows(dataset, seed),
+                           competition.problem_type, 0.8 * plan.seconds_left(LEADERBOARD_FIGURES))
 
 
-def _production_phase(run: Run, competition: Competition, dataset: Dataset, result, settings: Settings,
-                      executor: RayExecutor, deadline: float):
+def _finish_production(run: Run, production, dataset: Dataset, result, plan):
     """The production model; if none fits the budgets, the phase fails clearly and the submission stands."""
-    from strategies.production import build_production_model
-
-    limit = settings.run.time_limit
-    # When the leaderboard overran, production may still use the slack the 1.1x promise leaves (at most 5 s).
-    seconds = max(min(settings.production.time_share * limit, deadline - time.monotonic() - _final_reserve(settings)),
-                  min(5.0, 0.1 * limit))
     cpu_started = time.process_time()
     try:
-        with run.phase("production") as record:
-            record["budget_seconds"] = round(seconds, 1)
+        with run.phase("production") as record, plan.run(PRODUCTION_FINAL):
+            record["budget_seconds"] = round(plan.seconds_left(PRODUCTION_FINAL), 1)
             blend = result.ensemble
-            production = build_production_model(  # it overruns by up to one step (a refit): ask for 85%
-                competition, dataset, result.candidates, blend.oof, blend.score, run.file("production"), settings,
-                executor=executor, autogluon_path=run.file("models") if run.file("models").is_dir() else None,
-                time_budget_s=0.85 * seconds, leaderboard_test=blend.test)
+            models = run.file("models")
+            chosen = production.finish(result.candidates, blend.oof, blend.score, plan.deadline(PRODUCTION_FINAL),
+                                       autogluon_path=models if models.is_dir() else None,
+                                       leaderboard_test=blend.test)
     except Exception as error:  # noqa: BLE001 - the leaderboard submission stands whatever happens here
         message = error.message if isinstance(error, PodiumError) else f"{type(error).__name__}: {error}"
         if not isinstance(error, PodiumError):
@@ -238,41 +311,21 @@ def _production_phase(run: Run, competition: Competition, dataset: Dataset, resu
         run.update(production={"error": message, "candidates": getattr(error, "candidates", [])})
         return None
     training = {"cpu_seconds": round(time.process_time() - cpu_started, 3),
-                "cpu_seconds_note": "CPU of the production phase in podium's process: every fit but the compact "
-                                    "search's trials, which run in Ray workers"}
-    run.update(production={**production.summary(), "training": training})
-    run.update(artifacts={**run.manifest.get("artifacts", {}), "production": str(production.out_dir)})
-    return production
+                "cpu_seconds_note": "CPU of the production phase's second half in podium's process: every fit but "
+                                    "the compact search's trials, which run in Ray workers"}
+    run.update(production={**chosen.summary(), "training": training})
+    run.update(artifacts={**run.manifest.get("artifacts", {}), "production": str(chosen.out_dir)})
+    return chosen
 
 
-def _final_reserve(settings: Settings) -> float:
-    """Seconds kept for the submission, the leaderboard model's figures, the manifest and the report.
-
-    The figures are measured beside the production phase and the report reads only JSON, so what is left
-    takes about 1.5 s whatever the data (measured on 300 s runs); 2% of the limit is the margin.
-    """
-    return FINAL_RESERVE_SECONDS + 0.02 * settings.run.time_limit
-
-
-def _measure_seconds(settings: Settings) -> float:
-    """Seconds for measuring the leaderboard model (latency, permutation importance) beside production."""
-    return min(60.0, max(4.0, 0.5 * settings.production.time_share * settings.run.time_limit))
-
-
-def _reserve_after_leaderboard(settings: Settings) -> float:
-    """Seconds kept back after the leaderboard phase: production (with the importance beside it), final writes."""
-    return settings.production.time_share * settings.run.time_limit + _final_reserve(settings)
-
-
-def _fit_leaderboard(run: Run, competition: Competition, dataset: Dataset, settings: Settings,
-                     executor: RayExecutor, seconds: float, options: RunOptions):
+def _fit_leaderboard(competition: Competition, dataset: Dataset, settings: Settings, executor: RayExecutor,
+                     run_dir: Path, plan, cpus: int, options: RunOptions, early):
     from agent.leaderboard import fit_leaderboard
 
-    cpus = options.cpus or executor.node_cpus() or os.cpu_count() or 1
     trial_cpus = options.cpus or executor.total_cpus() or cpus  # trials may spread over a whole cluster
     memory_gb = options.memory_gb or _available_memory_gb()
-    return fit_leaderboard(competition, dataset, settings, executor, run.path, seconds, cpus, memory_gb,
-                           trial_cpus=trial_cpus)
+    return fit_leaderboard(competition, dataset, settings, executor, run_dir, plan, cpus, memory_gb,
+                           trial_cpus=trial_cpus, extra=early)
 
 
 def _available_memory_gb() -> float:

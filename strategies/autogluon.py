@@ -44,7 +44,8 @@ class AutoGluonStrategy(Strategy):
 
     def __init__(self, path: Path, presets: str = "best_quality", num_stack_levels: int | None = None,
                  excluded_model_types: list[str] | None = None, verbosity: int = 2,
-                 fold_fitting: str = "parallel_local", seed: int = 0, hyperparameters: dict | None = None):
+                 fold_fitting: str = "parallel_local", seed: int = 0, hyperparameters: dict | None = None,
+                 with_test: bool = True):
         self.path = Path(path)
         self.presets = presets
         self.num_stack_levels = num_stack_levels
@@ -53,6 +54,7 @@ class AutoGluonStrategy(Strategy):
         self.fold_fitting = fold_fitting
         self.seed = seed
         self.hyperparameters = hyperparameters  # None: the preset's portfolio
+        self.with_test = with_test  # False: test predictions later, for the models a blend chooses
 
     def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
         from autogluon.tabular import TabularPredictor
@@ -73,6 +75,10 @@ class AutoGluonStrategy(Strategy):
         extra = {"num_stack_levels": self.num_stack_levels} if self.num_stack_levels is not None else {}
         if self.hyperparameters is not None:
             extra["hyperparameters"] = self.hyperparameters
+        if budget.deadline is not None:
+            from strategies.autogluon_deadline import DeadlineCallback
+
+            extra["callbacks"] = [DeadlineCallback(budget.deadline)]
         started = time.monotonic()
         predictor.fit(
             train,
@@ -89,19 +95,21 @@ class AutoGluonStrategy(Strategy):
             **extra,
         )
         fit_seconds = time.monotonic() - started
-        return self.candidates(predictor, competition, data, fit_seconds)
+        return self.candidates(predictor, competition, data, fit_seconds, with_test=self.with_test)
 
-    def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float) -> list[Candidate]:
-        """Every model with out-of-fold predictions, scored in the competition metric, best first."""
-        board = predictor.leaderboard(extra_info=True, silent=True).set_index("model")
-        stackers = set(board.index[(board["stack_level"] >= 2) & (board["model_type"] != "WeightedEnsembleModel")])
+    def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float,
+                   with_test: bool = True) -> list[Candidate]:
+        """Every model with out-of-fold predictions, scored in the competition metric, best first.
+
+        Without `with_test`, candidates carry no test predictions (`predict_test` adds them to the chosen).
+        """
+        board = predictor.leaderboard(silent=True).set_index("model")  # extra_info loads every model: seconds
+        trainer = predictor._trainer
+        stackers = {m for m in board.index if board.loc[m, "stack_level"] >= 2 and not _weighted_ensemble(trainer, m)}
         oof_all = predictor.predict_proba_multi(data=None) if competition.is_classification else \
             predictor.predict_multi(data=None)
         models = [m for m in oof_all if m in board.index]
-        if competition.is_classification:
-            test_all = predictor.predict_proba_multi(data=data.X_test, models=models)
-        else:
-            test_all = predictor.predict_multi(data=data.X_test, models=models)
+        test_all = _predict_multi(predictor, competition, data.X_test, models) if with_test else {}
         best = predictor.model_best
         candidates = []
         for model in models:
@@ -113,18 +121,48 @@ class AutoGluonStrategy(Strategy):
                 name=f"autogluon/{model}",
                 strategy=self.name,
                 oof=oof,
-                test=_as_prediction(test_all[model], competition),
+                test=_as_prediction(test_all[model], competition) if with_test else None,
                 score=score_prediction(competition.metric, data.y, oof),
                 fit_seconds=float(board.loc[model, "fit_time"]) if model != best else fit_seconds,
                 artifact=str(self.path),
                 info={"model": model, "stack_level": int(board.loc[model, "stack_level"]),
+                      # seconds to predict the test set once, from the fold models' validation predictions
+                      "predict_seconds_estimate": _predict_estimate(board, model, data),
                       "autogluon_best": model == best,
                       # learnt from other models' OOF predictions (itself or through its inputs): its OOF
                       # score is optimistic next to a level-1 model's (stacked information leakage)
-                      "stacked": model in stackers or bool(stackers & set(board.loc[model, "ancestors"]))},
+                      "stacked": bool(stackers & set(trainer.get_minimum_model_set(model)))},
             ))
         metric = competition.metric
         return sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)
+
+
+def _weighted_ensemble(trainer, model: str) -> bool:
+    from autogluon.core.models import WeightedEnsembleModel
+
+    return issubclass(trainer.get_model_attribute(model, "type"), WeightedEnsembleModel)
+
+
+def _predict_multi(predictor, competition: Competition, X, models: list[str]) -> dict:
+    if competition.is_classification:
+        return predictor.predict_proba_multi(data=X, models=models)
+    return predictor.predict_multi(data=X, models=models)
+
+
+def _predict_estimate(board, model: str, data: Dataset) -> float:
+    """Each of the bag's fold models predicts every test row, where each predicted 1/folds of the train rows."""
+    seconds = float(board.loc[model, "pred_time_val"] or 0.0)
+    return seconds * data.n_folds * len(data.X_test) / max(1, len(data.X))
+
+
+def predict_test(path: str, competition: dict, X_test, models: list[str]) -> dict[str, np.ndarray]:
+    """Test predictions of the named AutoGluon models (a Ray task: loads the predictor from `path`)."""
+    from autogluon.tabular import TabularPredictor
+
+    comp = Competition.from_dict(competition)
+    predictor = TabularPredictor.load(path, require_py_version_match=False, verbosity=0)
+    frames = _predict_multi(predictor, comp, X_test, models)
+    return {model: _as_prediction(frames[model], comp) for model in models}
 
 
 def _as_prediction(frame, competition: Competition) -> np.ndarray:

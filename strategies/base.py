@@ -14,21 +14,30 @@ from agent.dataset import Dataset
 
 @dataclass(frozen=True)
 class Budget:
-    """Resources one search may use: wall-clock seconds, CPUs, memory."""
+    """Resources one search may use: wall-clock seconds, CPUs, memory, and a hard deadline.
+
+    `deadline` is a Unix time (time.time(): the same on every process of a host, unlike monotonic clocks'
+    zero across machines); a search stops starting work past it. None: `seconds` alone bounds it.
+    """
 
     seconds: float
     cpus: int
     memory_gb: float
+    deadline: float | None = None
 
 
 @dataclass
 class Candidate:
-    """A fitted model: out-of-fold and test predictions (probabilities or values) and its OOF score."""
+    """A fitted model: out-of-fold and test predictions (probabilities or values) and its OOF score.
+
+    `test` may be None until a blend chooses the candidate: predicting the test set with every bagged model
+    is costly, so AutoGluon's candidates are predicted only when chosen (`strategies.autogluon.predict_test`).
+    """
 
     name: str
     strategy: str
     oof: np.ndarray
-    test: np.ndarray
+    test: np.ndarray | None
     score: float
     fit_seconds: float
     artifact: str | None = None

@@ -68,7 +68,9 @@ def greedy_ensemble(candidates: list[Candidate], y: np.ndarray, metric: Metric, 
     counts = Counter(chosen[:best_size])
     weights = {candidates[i].name: n / best_size for i, n in counts.items()}
     oof = sum(w * oofs[i] for i, w in ((i, n / best_size) for i, n in counts.items()))
-    test = sum(n / best_size * np.asarray(candidates[i].test, dtype=float) for i, n in counts.items())
+    chosen_tests = [(n / best_size, candidates[i].test) for i, n in counts.items()]
+    test = None if any(t is None for _, t in chosen_tests) else \
+        sum(w * np.asarray(t, dtype=float) for w, t in chosen_tests)
     info: dict = {"weights": dict(sorted(weights.items(), key=lambda kv: -kv[1])), "iterations": iterations}
     threshold = None
     if problem_type == BINARY and metric.needs == "label":
@@ -77,6 +79,11 @@ def greedy_ensemble(candidates: list[Candidate], y: np.ndarray, metric: Metric, 
         best_score = metric.signed(tuned)
     return Candidate(name="ensemble", strategy="ensemble", oof=oof, test=test, score=metric.signed(best_score),
                      fit_seconds=sum(candidates[i].fit_seconds for i in counts), info=info)
+
+
+def blend_test(blend: Candidate, by_name: dict[str, Candidate]) -> np.ndarray:
+    """The blend's test prediction from its weights, once every chosen candidate has test predictions."""
+    return sum(w * np.asarray(by_name[name].test, dtype=float) for name, w in blend.info["weights"].items())
 
 
 def tune_threshold(y: np.ndarray, probability: np.ndarray, metric: Metric) -> tuple[float, float]:

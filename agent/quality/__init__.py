@@ -6,8 +6,8 @@
     report.raise_for_errors()   # QualityError (a PodiumError) listing the errors nobody allowed
 """
 
-from agent.quality.report import Finding, QualityError, QualityReport, Severity, write_quality_report
+from agent.quality.report import Bound, Finding, QualityError, QualityReport, Severity, write_quality_report
 from agent.quality.runner import CHECK_NAMES, run_checks
 
-__all__ = ["CHECK_NAMES", "Finding", "QualityError", "QualityReport", "Severity", "run_checks",
+__all__ = ["CHECK_NAMES", "Bound", "Finding", "QualityError", "QualityReport", "Severity", "run_checks",
            "write_quality_report"]

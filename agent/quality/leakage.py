@@ -36,18 +36,21 @@ class _Sample:
                                     self.n_classes, bins, self.folds, competition.metric)
 
 
-def _sample(ctx: CheckContext) -> _Sample:
+def _sample(ctx: CheckContext, check: str) -> _Sample:
+    """The shared sample, its row cap recorded for `check` (each check that reads it is bounded by it)."""
     if "leak_sample" not in ctx.cache:
         ctx.cache["leak_sample"] = _Sample(ctx)
-    return ctx.cache["leak_sample"]
+    sample = ctx.cache["leak_sample"]
+    ctx.note_rows(check, len(sample.rows), len(ctx.labelled), "labelled train rows", "leak_max_rows")
+    return sample
 
 
 def check_single_feature_leak(ctx: CheckContext) -> list[Finding]:
     """A column that alone predicts the target almost perfectly is usually recorded after the fact."""
-    sample, settings = _sample(ctx), ctx.settings
+    sample, settings = _sample(ctx, "single_feature_leak"), ctx.settings
     target = ctx.competition.target
     findings = []
-    for column in ctx.features:
+    for column in ctx.columns_for("single_feature_leak", ctx.features):
         result = sample.strength(sample.rows[column], settings.leak_bins)
         if result.strength < settings.leak_warning:
             continue
@@ -67,7 +70,7 @@ def check_single_feature_leak(ctx: CheckContext) -> list[Finding]:
 
 def check_id_and_order(ctx: CheckContext) -> list[Finding]:
     """An id or a row order that tracks the target means sorted or time-ordered data, or ids assigned by outcome."""
-    sample, settings = _sample(ctx), ctx.settings
+    sample, settings = _sample(ctx, "id_and_order"), ctx.settings
     target, id_column = ctx.competition.target, ctx.competition.id_column
     findings = []
     if id_column in sample.rows.columns and sample.rows[id_column].notna().any():
@@ -128,10 +131,10 @@ def check_target_in_features(ctx: CheckContext) -> list[Finding]:
             "target_in_features", "error",
             f"The test file holds the target column '{target}' with {present} value(s): the answers ship with the "
             "questions. Remove it from test.csv", (target,), {"test_rows_with_target": present}))
-    rows = _sample(ctx).rows
+    rows = _sample(ctx, "target_in_features").rows
     labels = rows[target]
     n_classes = len(competition.classes)
-    for column in ctx.features:
+    for column in ctx.columns_for("target_in_features", ctx.features):
         values = rows[column]
         if competition.is_classification and values.nunique() > n_classes:
             continue  # a copy of a class label holds no more distinct values than there are classes

@@ -11,7 +11,7 @@ from agent.config import QualitySettings
 from agent.data import CompetitionData
 from agent.quality import duplicates, leakage, schema, shift
 from agent.quality.context import CheckContext
-from agent.quality.report import Finding, QualityReport
+from agent.quality.report import Bound, Finding, QualityReport
 
 log = logging.getLogger("podium.quality")
 Check = Callable[[CheckContext], list[Finding]]
@@ -36,11 +36,19 @@ CHECK_NAMES: tuple[str, ...] = tuple(name for _, names in CHECKS for name in nam
 
 
 def run_checks(competition: Competition, data: CompetitionData, settings: QualitySettings | None = None, *,
-               allow: Iterable[str] = (), seed: int = 0, n_jobs: int = 1) -> QualityReport:
+               allow: Iterable[str] = (), seed: int = 0, n_jobs: int = 1,
+               deadline: float | None = None) -> QualityReport:
     """Check the data before any training. `allow` (with `settings.allow`) names checks whose errors may pass.
 
     `n_jobs` is LightGBM's thread count for adversarial validation. One thread is the default: on busy
     shared cores, OpenMP threads stall each other and two threads measured 3-10x slower than one.
+
+    `deadline` is a `time.monotonic()` value by which the checks must be done (None: no bound, every check
+    on every column). A check that would start after it is skipped; each check that starts may use an equal
+    share of the time left (what a quick check leaves over goes to the next ones), and the per-column checks
+    examine at most `settings.max_columns` columns and stop at the end of their share. Everything skipped or
+    sampled is in `report.bounds`, and as a finding (a warning for a skipped check, whose errors would go
+    unseen; an info for a sample), so a check that did not run is never mistaken for one that passed.
 
     A check that crashes becomes a warning finding rather than stopping the run: the checks advise,
     and a bug in one must not cost the user their run.
@@ -52,12 +60,27 @@ def run_checks(competition: Competition, data: CompetitionData, settings: Qualit
     report = QualityReport(findings=[], checks=list(CHECK_NAMES),
                            rows={"train": len(data.train), "test": len(data.test)},
                            features=len(competition.features), seconds={},
-                           allow=frozenset(settings.allow) | frozenset(allow), known_checks=frozenset(CHECK_NAMES))
+                           allow=frozenset(settings.allow) | frozenset(allow), known_checks=frozenset(CHECK_NAMES),
+                           seconds_allowed=None if deadline is None else max(0.0, deadline - time.monotonic()))
     report.blocking()  # an unknown name in allow fails now, before seconds are spent on checks
-    ctx = CheckContext(competition, data.train, data.test, settings, seed=seed, n_jobs=n_jobs)
+    ctx = CheckContext(competition, data.train, data.test, settings, seed=seed, n_jobs=n_jobs, deadline=deadline,
+                       bounds=report.bounds)
     started = time.perf_counter()
-    for check, names in CHECKS:
+    for index, (check, names) in enumerate(CHECKS):
+        key = check.__name__.removeprefix("check_")
         begun = time.perf_counter()
+        if deadline is not None and time.monotonic() >= deadline:
+            report.bounds.append(Bound(key, "skipped", "deadline reached"))
+            report.findings.append(Finding(
+                names[0], "warning", "Skipped: the data checks reached their deadline before this check started, "
+                "so it did not run; any error it would have found is missing from this report", (),
+                {"skipped": True, "reason": "deadline reached"}))
+            report.seconds[key] = 0.0
+            continue
+        if deadline is not None:
+            now = time.monotonic()
+            ctx.check_deadline = now + (deadline - now) / (len(CHECKS) - index)
+        first_bound = len(report.bounds)
         try:
             report.findings.extend(check(ctx))
         except Exception as error:  # noqa: BLE001 - one broken check must not hide the others' findings
@@ -65,7 +88,9 @@ def run_checks(competition: Competition, data: CompetitionData, settings: Qualit
             report.findings.append(Finding(
                 names[0], "warning", f"The check could not run ({type(error).__name__}: {error}); its findings are "
                 "missing from this report", (), {"exception": type(error).__name__}))
-        report.seconds[check.__name__.removeprefix("check_")] = time.perf_counter() - begun
+        report.findings.extend(_sampled_finding(names[0], bound) for bound in report.bounds[first_bound:]
+                               if bound.deadline)
+        report.seconds[key] = time.perf_counter() - begun
     report.seconds["total"] = time.perf_counter() - started
     counts = {s: len(report.by_severity(s)) for s in ("error", "warning", "info")}
     log.info("Data checks: %d error(s), %d warning(s), %d info in %.1fs", counts["error"], counts["warning"],
@@ -74,4 +99,14 @@ def run_checks(competition: Competition, data: CompetitionData, settings: Qualit
         if finding.severity != "info":
             log.log(logging.ERROR if finding.severity == "error" else logging.WARNING, "[%s] %s", finding.check,
                     finding.message)
+    for bound in report.bounds:
+        if bound.deadline and bound.action == "sampled":
+            log.info("Data check %s ran on %s (%s)", bound.check, bound.detail, bound.reason)
     return report
+
+
+def _sampled_finding(name: str, bound: Bound) -> Finding:
+    """An info finding for a sample the deadline imposed: the run report shows findings, so it shows this."""
+    return Finding(name, "info", f"Ran on {bound.detail} to stay within the data checks' deadline ({bound.reason}); "
+                   "problems in the rest, errors included, are not reported", (),
+                   {"sampled": True, "unit": bound.unit, "used": bound.used, "total": bound.total})

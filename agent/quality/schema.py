@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agent.quality.context import NUMERIC, CheckContext, column_kind
+from agent.quality.context import NUMERIC, CheckContext
 from agent.quality.report import Finding
 
 
@@ -28,15 +28,17 @@ def check_column_mismatch(ctx: CheckContext) -> list[Finding]:
 
 
 def check_type_mismatch(ctx: CheckContext) -> list[Finding]:
-    """A feature numeric in one table and text in the other is usually a stray token ('?', 'n/a') in a file."""
+    """A feature numeric in one table and text in the other is usually a stray token ('?', 'n/a') in a file.
+
+    Kinds come from the dtypes, so only columns whose kinds differ are read: a wide table costs little.
+    """
     findings = []
-    for column in ctx.features:
+    differing = [c for c in ctx.features if ctx.kinds[c] != ctx.test_kinds[c]]
+    for column in ctx.columns_for("type_mismatch", differing, "columns whose type differs"):
         train, test = ctx.train[column], ctx.test[column]
         if train.isna().all() or test.isna().all():
             continue  # an empty side has no type; the constant and missing-value checks report it
-        kinds = {"train": column_kind(train), "test": column_kind(test)}
-        if kinds["train"] == kinds["test"]:
-            continue
+        kinds = {"train": ctx.kinds[column], "test": ctx.test_kinds[column]}
         measured: dict = {"train_type": str(train.dtype), "test_type": str(test.dtype)}
         detail = ""
         text_side = next((role for role, kind in kinds.items() if kind != NUMERIC), None)
@@ -59,7 +61,7 @@ def check_type_mismatch(ctx: CheckContext) -> list[Finding]:
 def check_constant_columns(ctx: CheckContext) -> list[Finding]:
     """A column with one value teaches nothing; a near-constant one teaches almost nothing and may overfit."""
     constant, near = {}, {}
-    for column in ctx.features:
+    for column in ctx.columns_for("constant_columns", ctx.features):
         shares = ctx.train[column].value_counts(dropna=False, normalize=True)
         if len(shares) <= 1:
             constant[column] = str(shares.index[0]) if len(shares) else "empty"
@@ -134,7 +136,7 @@ def _cardinality(ctx: CheckContext, column: str) -> tuple[int, int, bool]:
 def check_high_cardinality(ctx: CheckContext) -> list[Finding]:
     """Text columns with (nearly) a value per row are identifiers or free text, not categories."""
     findings = []
-    for column in ctx.text_features:
+    for column in ctx.columns_for("high_cardinality", ctx.text_features, "text columns"):
         distinct, rows, high = _cardinality(ctx, column)
         if not high:
             continue
@@ -151,7 +153,7 @@ def check_high_cardinality(ctx: CheckContext) -> list[Finding]:
 def check_unseen_categories(ctx: CheckContext) -> list[Finding]:
     """Categories only test has get no learned effect: the model falls back to a default for those rows."""
     findings = []
-    for column in ctx.text_features:
+    for column in ctx.columns_for("unseen_categories", ctx.text_features, "text columns"):
         test = ctx.test[column].dropna()
         if test.empty:
             continue

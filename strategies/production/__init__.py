@@ -8,7 +8,7 @@
 Serving lives in agent/production (`load_model`), which never imports this package.
 """
 
-from strategies.production.build import ProductionResult, build_production_model
+from strategies.production.build import ProductionResult, ProductionSearch, build_production_model
 from strategies.production.candidate import Budgets, ProductionCandidate
 
-__all__ = ["Budgets", "ProductionCandidate", "ProductionResult", "build_production_model"]
+__all__ = ["Budgets", "ProductionCandidate", "ProductionResult", "ProductionSearch", "build_production_model"]

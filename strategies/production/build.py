@@ -1,9 +1,10 @@
 """The production phase: search candidates cheap to rich, measure each, choose within budgets, export.
 
-Order and time (fractions of `time_budget_s`): a linear floor; the Optuna study of compact LightGBM models
-(`search_share`, of the remaining 70% when AutoGluon's options run); distilled students of the best in-budget
-shapes; AutoGluon's fast options (30%) when the leaderboard predictor's path is given; the export keeps the
-last 15% (re-measurement, importance, card, plot).
+It runs in two halves (`ProductionSearch`), so the run's plan can put the cheap, teacher-free half first:
+`search` fits the linear floor and the Optuna study of compact LightGBM models; `finish`, once the
+leaderboard model exists, adds distilled students of the best in-budget shapes and AutoGluon's fast
+options (when that much time is left), re-measures, and exports the best candidate that still fits the
+budgets on the export's own measurement. `build_production_model` runs both halves in one time budget.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ import numpy as np
 from agent.competition import Competition
 from agent.dataset import Dataset
 from agent.errors import BudgetError
+from agent.production import load_model
 from strategies.base import Candidate
 from strategies.production.candidate import FAILED, SKIPPED, Budgets, ProductionCandidate
-from strategies.production.export import ExportInputs, export
+from strategies.production.export import ExportInputs, OutsideBudgets, export
 from strategies.production.measure import package, remeasure
 from strategies.production.problem import Problem, latency_rows, make_problem
-from strategies.production.select import choose, frontier
+from strategies.production.select import choose, frontier, ranked_within_budgets
 
 log = logging.getLogger("podium.production")
-EXPORT_SHARE = 0.15
+EXPORT_SHARE = 0.35  # of the finishing half's time, kept for re-measurement, importance, card and plot
+SEARCH_END_RESERVE = 0.15  # build_production_model: share of its budget the search leaves to the end
 AUTOGLUON_SHARE = 0.3  # of the time budget, kept for AutoGluon's options when the predictor's path is given
 STUDENTS = 2
 REMEASURE_LIMIT = 12
@@ -59,6 +62,139 @@ class ProductionResult:
                 "candidates": len(self.candidates)}
 
 
+class ProductionSearch:
+    """The production phase's state between its two halves: the encoded problem, candidates, a work folder."""
+
+    def __init__(self, competition: Competition, dataset: Dataset, out_dir: Path, settings: Any,
+                 executor: Any = None):
+        self.competition, self.dataset, self.settings, self.executor = competition, dataset, settings, executor
+        self.prod = getattr(settings, "production", settings)
+        run = getattr(settings, "run", None)
+        self.budgets = Budgets.from_settings(self.prod)
+        self.out_dir = Path(out_dir)
+        self.problem = make_problem(competition, dataset, seed=run.seed if run is not None else 0,
+                                    unseen=self.prod.unseen_categories)
+        self.rows = latency_rows(dataset, self.problem.seed)
+        self.calls = self.prod.latency_calls
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.work = Path(tempfile.mkdtemp(prefix=".production-work-", dir=self.out_dir.parent))
+        self.candidates: list[ProductionCandidate] = []
+        self.started = time.monotonic()
+        log.info("Production phase: budgets %s", self.budgets.describe())
+
+    def floor(self) -> None:
+        """The linear floor and a quick compact GBM, in this process: the first candidates and submission."""
+        from strategies.production.search import quick_candidate
+
+        self.candidates.append(_linear(self.problem, self.work, self.rows, self.calls))
+        try:
+            self.candidates.append(quick_candidate(self.problem, self.work, self.rows, self.calls))
+        except Exception as error:  # noqa: BLE001 - the search below tries the same shape again
+            log.warning("The quick compact GBM failed: %s", error)
+
+    def search(self, deadline: float) -> None:
+        """The Optuna study of compact LightGBM models until `deadline` (time.monotonic())."""
+        quick = any(c.name.startswith("lightgbm/quick") for c in self.candidates)
+        self.candidates += _search(self.problem, self.budgets, self.rows, self.work, deadline, self.prod,
+                                   self.executor, self.calls, skip_first_seed=quick)
+        log.info("Compact search done at %.1f s: %d candidates", time.monotonic() - self.started,
+                 len(self.candidates))
+
+    def best(self) -> list[ProductionCandidate]:
+        """The best measured candidate of each family (linear, compact LightGBM), best first."""
+        metric = self.competition.metric
+        by_family: dict[str, ProductionCandidate] = {}
+        for candidate in self.candidates:
+            if candidate.measured and not math.isnan(candidate.score):
+                held = by_family.get(candidate.family)
+                if held is None or metric.signed(candidate.score) > metric.signed(held.score):
+                    by_family[candidate.family] = candidate
+        return sorted(by_family.values(), key=lambda c: -metric.signed(c.score))
+
+    def leaderboard_candidates(self) -> list[Candidate]:
+        """The best candidate of each family with its test predictions, for the leaderboard blend."""
+        out = []
+        for candidate in self.best():
+            test = load_model(candidate.folder).predict_raw(self.dataset.X_test)
+            out.append(Candidate(name=f"production/{candidate.name}", strategy="production", oof=candidate.oof,
+                                 test=np.asarray(test), score=candidate.score, fit_seconds=candidate.fit_seconds,
+                                 info={"family": candidate.family}))
+        return out
+
+    def finish(self, leaderboard_candidates: list[Candidate], leaderboard_oof: np.ndarray, leaderboard_score: float,
+               deadline: float, autogluon_path: Path | None = None,
+               leaderboard_test: np.ndarray | None = None) -> ProductionResult:
+        """Students, AutoGluon's options, re-measurement, choice and export, all before `deadline`.
+
+        Raises BudgetError, listing the nearest candidates, when none fits; nothing is written then.
+        """
+        dataset, prod = self.dataset, self.prod
+        if np.shape(leaderboard_oof)[:1] != (len(dataset.y),):
+            raise ValueError(f"leaderboard_oof has {np.shape(leaderboard_oof)[:1]} rows; the dataset has "
+                             f"{len(dataset.y)}")
+        began = time.monotonic()
+        window = max(0.0, deadline - began)
+        export_reserve = max(4.0, EXPORT_SHARE * window)
+        autogluon_seconds = AUTOGLUON_SHARE * window if (
+            autogluon_path is not None and prod.autogluon_options
+            and AUTOGLUON_SHARE * window >= MIN_AUTOGLUON_SECONDS) else 0.0
+        teacher_test = leaderboard_test if leaderboard_test is not None else \
+            _teacher_test(leaderboard_candidates, leaderboard_oof)
+        if prod.distill:
+            self.candidates += _students(self.problem, dataset, self.candidates, self.budgets, leaderboard_oof,
+                                         teacher_test, _teacher_seconds(leaderboard_candidates), self.work,
+                                         self.rows, self.calls, deadline - export_reserve - autogluon_seconds)
+            log.info("Students done at %.1f s", time.monotonic() - self.started)
+        if autogluon_seconds:
+            self.candidates += _autogluon(self.problem, Path(autogluon_path), leaderboard_candidates,
+                                          leaderboard_score, self.budgets, self.rows, self.work,
+                                          deadline - export_reserve, self.calls)
+            log.info("AutoGluon options done at %.1f s", time.monotonic() - self.started)
+        search_seconds = time.monotonic() - self.started
+        _remeasure(self.candidates, self.budgets, self.competition, self.rows, self.calls)
+        inputs = ExportInputs(competition=self.competition, dataset=dataset, problem=self.problem,
+                              budgets=self.budgets, rows=self.rows, leaderboard_score=leaderboard_score,
+                              teacher_oof=leaderboard_oof, calls=max(self.calls, QUIET_CALLS),
+                              importance_top=prod.importance_top, search_seconds=search_seconds,
+                              monitor=getattr(self.settings, "monitor", None))
+        chosen, card = self._export(inputs, deadline - 0.05 * export_reserve)
+        chosen.folder = self.out_dir
+        return ProductionResult(self.out_dir, chosen, card, self.candidates, self.budgets,
+                                time.monotonic() - self.started)
+
+    def _export(self, inputs: ExportInputs, deadline: float) -> tuple[ProductionCandidate, dict[str, Any]]:
+        """Export the best candidate that fits on the export's own measurement; the next one if it does not."""
+        metric = self.competition.metric
+        ranked = ranked_within_budgets(self.candidates, self.budgets, metric)
+        if not ranked:
+            try:
+                choose(self.candidates, self.budgets, metric)  # raises the BudgetError naming the nearest
+            except BudgetError as error:
+                error.candidates = [c.to_dict(self.budgets) for c in self.candidates]
+                raise
+        refused: list[str] = []
+        for chosen in ranked:
+            if refused and time.monotonic() > deadline:
+                refused.append("no time left to try the next candidate")
+                break
+            log.info("Chose %s", chosen.describe(self.competition.metric_name))
+            try:
+                return chosen, export(self.out_dir, chosen, self.candidates, inputs, deadline, refused=refused)
+            except OutsideBudgets as miss:
+                log.warning("%s: %s; exporting the next candidate", chosen.name, miss)
+                chosen.note = f"{chosen.note}; {miss}".strip("; ")
+                refused.append(f"{chosen.name}: {miss}")
+        error = BudgetError(
+            f"No production candidate stayed within the budgets ({self.budgets.describe()}) on the export's "
+            f"measurement: {'; '.join(refused)}", where="production phase (the leaderboard submission is unaffected)",
+            fix="raise --latency-ms / --size-mb, or run on a quieter machine")
+        error.candidates = [c.to_dict(self.budgets) for c in self.candidates]
+        raise error
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
 def build_production_model(
     competition: Competition,
     dataset: Dataset,
@@ -72,7 +208,8 @@ def build_production_model(
     time_budget_s: float = 300.0,
     leaderboard_test: np.ndarray | None = None,
 ) -> ProductionResult:
-    """Find the best model inside the latency and size budgets and export it to `out_dir`.
+    """Both halves in one budget: the search gets `search_share` of it (of the 70% left when AutoGluon's options
+    run), the rest goes to `finish`.
 
     `settings` is the run's Settings (or its `production` section). `leaderboard_test` is the leaderboard model's
     test prediction (the distillation teacher's); when omitted it is taken from the candidate whose OOF
@@ -85,55 +222,18 @@ def build_production_model(
         raise ValueError(f"time_budget_s must be positive, got {time_budget_s}")
     started = time.monotonic()
     deadline = started + time_budget_s
-    prod = getattr(settings, "production", settings)
-    run = getattr(settings, "run", None)
-    seed = run.seed if run is not None else 0
-    budgets = Budgets.from_settings(prod)
-    out_dir = Path(out_dir)
-    problem = make_problem(competition, dataset, seed=seed, unseen=prod.unseen_categories)
-    rows = latency_rows(dataset, seed)
-    calls = prod.latency_calls
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".production-work-", dir=out_dir.parent))
-    export_reserve = max(5.0, EXPORT_SHARE * time_budget_s)
-    log.info("Production phase: budgets %s, %.0f s", budgets.describe(), time_budget_s)
+    production = ProductionSearch(competition, dataset, out_dir, settings, executor)
+    prod = production.prod
     try:
-        candidates = [_linear(problem, work, rows, calls)]
+        production.floor()
         autogluon_share = AUTOGLUON_SHARE if (autogluon_path is not None and prod.autogluon_options
                                               and AUTOGLUON_SHARE * time_budget_s >= MIN_AUTOGLUON_SECONDS) else 0.0
-        search_end = min(started + prod.search_share * (1 - autogluon_share) * time_budget_s,
-                         deadline - export_reserve)
-        candidates += _search(problem, budgets, rows, work, search_end, prod, executor, calls)
-        log.info("Compact search done at %.1f s: %d candidates", time.monotonic() - started, len(candidates))
-        teacher_test = leaderboard_test if leaderboard_test is not None else \
-            _teacher_test(leaderboard_candidates, leaderboard_oof)
-        if prod.distill:
-            students_end = deadline - export_reserve - autogluon_share * time_budget_s
-            candidates += _students(problem, dataset, candidates, budgets, leaderboard_oof, teacher_test,
-                                    _teacher_seconds(leaderboard_candidates), work, rows, calls, students_end)
-            log.info("Students done at %.1f s", time.monotonic() - started)
-        if autogluon_share:
-            candidates += _autogluon(problem, Path(autogluon_path), leaderboard_candidates, leaderboard_score,
-                                     budgets, rows, work, deadline - export_reserve, calls)
-            log.info("AutoGluon options done at %.1f s", time.monotonic() - started)
-        search_seconds = time.monotonic() - started
-        _remeasure(candidates, budgets, competition, rows, calls)
-        try:
-            chosen = choose(candidates, budgets, competition.metric)
-        except BudgetError as error:
-            error.candidates = [c.to_dict(budgets) for c in candidates]
-            raise
-        log.info("Chose %s", chosen.describe(competition.metric_name))
-        inputs = ExportInputs(competition=competition, dataset=dataset, problem=problem, budgets=budgets, rows=rows,
-                              leaderboard_score=leaderboard_score, teacher_oof=leaderboard_oof,
-                              calls=max(calls, QUIET_CALLS),
-                              importance_top=prod.importance_top, search_seconds=search_seconds,
-                              monitor=getattr(settings, "monitor", None))
-        card = export(out_dir, chosen, candidates, inputs, deadline - 0.05 * export_reserve)
-        chosen.folder = out_dir
-        return ProductionResult(out_dir, chosen, card, candidates, budgets, time.monotonic() - started)
+        production.search(min(started + prod.search_share * (1 - autogluon_share) * time_budget_s,
+                              deadline - max(5.0, SEARCH_END_RESERVE * time_budget_s)))
+        return production.finish(leaderboard_candidates, leaderboard_oof, leaderboard_score, deadline,
+                                 autogluon_path=autogluon_path, leaderboard_test=leaderboard_test)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        production.close()
 
 
 def _linear(problem: Problem, work: Path, rows, calls: int) -> ProductionCandidate:
@@ -149,13 +249,15 @@ def _linear(problem: Problem, work: Path, rows, calls: int) -> ProductionCandida
     return package(problem, fit.runtime, candidate, work, rows, calls)
 
 
-def _search(problem, budgets, rows, work, end, prod, executor, calls) -> list[ProductionCandidate]:
+def _search(problem, budgets, rows, work, end, prod, executor, calls,
+            skip_first_seed: bool = False) -> list[ProductionCandidate]:
+    from strategies.production.gbm import SEED_PARAMS
     from strategies.production.search import search_compact
 
     if time.monotonic() >= end:
         return [ProductionCandidate("lightgbm/search", "lightgbm", status=SKIPPED, note="no time left")]
     return search_compact(problem, budgets, rows, work, end, prod.search_trials, prod.max_trees, prod.max_leaves,
-                          executor=executor, calls=calls)
+                          executor=executor, calls=calls, seeds=SEED_PARAMS[1:] if skip_first_seed else None)
 
 
 def _teacher_test(leaderboard: list[Candidate], oof: np.ndarray) -> np.ndarray | None:

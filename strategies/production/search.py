@@ -41,8 +41,11 @@ def _constraints(frozen) -> list[float]:
 
 def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work: Path, deadline: float,
                    max_trials: int, max_trees: int, max_leaves: int, executor=None, calls: int = 200,
-                   ) -> list[ProductionCandidate]:
-    """Run the study until `max_trials` or `deadline` (time.monotonic()); return every measured trial."""
+                   seeds: list[dict[str, Any]] | None = None) -> list[ProductionCandidate]:
+    """Run the study until `max_trials` or `deadline` (time.monotonic()); return every measured trial.
+
+    `seeds` are the points tried first (default SEED_PARAMS, cheap to rich).
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -50,7 +53,7 @@ def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work:
     sampler = optuna.samplers.TPESampler(seed=problem.seed, n_startup_trials=min(8, max_trials),
                                          **({} if native else {"constraints_func": _constraints}))
     study = optuna.create_study(directions=["maximize", "minimize", "minimize"], sampler=sampler)
-    for params in SEED_PARAMS:
+    for params in SEED_PARAMS if seeds is None else seeds:
         study.enqueue_trial({k: min(v, max_trees) if k == "n_estimators" else min(v, max_leaves)
                              if k == "num_leaves" else v for k, v in params.items()})
     runner = _Runner(problem, executor)
@@ -93,11 +96,17 @@ def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work:
     return candidates
 
 
-def _measure(problem: Problem, result: FitResult, number: int, work: Path, rows: pd.DataFrame,
+def quick_candidate(problem: Problem, work: Path, rows: pd.DataFrame, calls: int = 200) -> ProductionCandidate:
+    """The cheapest seed point, fitted in this process: a compact GBM in seconds, before any Ray worker is warm."""
+    return _measure(problem, run_trial(problem, SEED_PARAMS[0]), "quick", work, rows, calls)
+
+
+def _measure(problem: Problem, result: FitResult, number: int | str, work: Path, rows: pd.DataFrame,
              calls: int) -> ProductionCandidate:
     params = result.params
+    label = f"t{number:02d}" if isinstance(number, int) else number
     candidate = ProductionCandidate(
-        name=f"lightgbm/t{number:02d}-L{params['num_leaves']}-T{params['n_estimators']}", family="lightgbm",
+        name=f"lightgbm/{label}-L{params['num_leaves']}-T{params['n_estimators']}", family="lightgbm",
         params=params, score=result.score, oof=result.oof, fit_seconds=result.fit_seconds,
         oof_seconds=result.oof_seconds)
     return package(problem, result.runtime(), candidate, work, rows, calls)

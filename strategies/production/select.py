@@ -26,11 +26,18 @@ def frontier(candidates: list[ProductionCandidate], metric: Metric) -> list[Prod
     return sorted(front, key=lambda c: c.latency.p99_ms)
 
 
+def ranked_within_budgets(candidates: list[ProductionCandidate], budgets: Budgets,
+                           metric: Metric) -> list[ProductionCandidate]:
+    """Measured candidates inside every budget, best score first (ties: the faster)."""
+    fitting = [c for c in candidates if c.measured and not math.isnan(c.score) and c.fits(budgets)]
+    return sorted(fitting, key=lambda c: (-metric.signed(c.score), c.latency.p99_ms))
+
+
 def choose(candidates: list[ProductionCandidate], budgets: Budgets, metric: Metric) -> ProductionCandidate:
     """Best score within budgets (ties: the faster); BudgetError naming the nearest frontier candidates."""
-    fitting = [c for c in candidates if c.measured and not math.isnan(c.score) and c.fits(budgets)]
+    fitting = ranked_within_budgets(candidates, budgets, metric)
     if fitting:
-        return max(fitting, key=lambda c: (metric.signed(c.score), -c.latency.p99_ms))
+        return fitting[0]
     measured = [c for c in candidates if c.measured]
     front = sorted(frontier(candidates, metric), key=lambda c: c.excess(budgets))
     on_front = {id(c) for c in front}

@@ -1,0 +1,205 @@
+"""The run's time plan: one owner for every deadline and every CPU.
+
+The plan is made once the data's size is known. Cheap work and work only podium does come first (the
+linear floor and the compact LightGBM search give the first submission and the production candidates);
+AutoGluon and the Optuna studies fill the middle; the tail (the leaderboard model's figures, the
+production students and export, the final writes) is planned back from the limit. The pieces podium must
+not lose are *guaranteed*: whatever ran late before them, each gets its whole duration, so an overrun
+elsewhere shows up as a late finish, never as a starved production model. Every other module asks the plan
+for its deadline; none computes a share of the time.
+
+Times in the plan are seconds since the run started (the clock's zero); `deadline()` turns them into the
+clock's own values.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+log = logging.getLogger("podium.planner")
+Clock = Callable[[], float]
+
+CHECKS, PRODUCTION_SEARCH, FIRST_SUBMISSION = "checks", "production_search", "first_submission"
+AUTOGLUON, OPTUNA, LEADERBOARD_PREDICT = "autogluon", "optuna", "leaderboard_predict"
+LEADERBOARD_FIGURES, PRODUCTION_FINAL, FINAL = "leaderboard_figures", "production_final", "final"
+
+# Shares of the limit and floors, in seconds (the README's "How the time is spent" gives the reasons).
+CHECKS_SHARE, CHECKS_MIN, CHECKS_MAX = 0.05, 2.0, 30.0
+FIRST_SUBMISSION_SHARE, FIRST_SUBMISSION_MAX = 0.25, 60.0
+SEARCH_SHARE_OF_PRODUCTION = 0.6   # the compact search, before AutoGluon; the rest is the tail after it
+# Floors in seconds, each at most a share of a very short limit: the export alone (importance, profile,
+# plot) takes seconds.
+SEARCH_MIN, SEARCH_MIN_SHARE = 4.0, 0.1
+TAIL_MIN, TAIL_MIN_SHARE = 10.0, 0.2
+FINAL_SECONDS, FINAL_SHARE = 4.0, 0.02
+# AutoGluon's task must hand back its candidates by its deadline. Before that: turning the fit into
+# candidates (POSTFIT), and before that the fit's own hard stop, where podium's callback ends it between
+# models. AutoGluon's time_limit leaves a margin before the hard stop for its overrun (its last weighted
+# ensemble, saving) and for starting the Ray task (DISPATCH).
+POSTFIT_SECONDS, POSTFIT_SHARE = 2.0, 0.02
+OVERRUN_SECONDS, OVERRUN_SHARE = 2.0, 0.05
+PREDICT_COST_PER_RATIO = 0.02      # test predictions, per unit of folds x test rows / train rows
+MIN_PREDICT_RESERVE, MAX_PREDICT_RESERVE = 0.05, 0.30
+PREDICT_MIN_SECONDS = 3.0          # a Ray task that loads the predictor, whatever the data
+
+
+@dataclass
+class Piece:
+    """One piece of work: earliest start and deadline (seconds since the run started), CPUs, and what happened."""
+
+    name: str
+    start: float
+    deadline: float
+    cpus: int
+    guaranteed: bool = False  # gets its whole duration even when it starts late
+    anchored: str = "end"     # "end": the deadline is fixed; "start": the duration counts from the actual start
+    actual: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return self.deadline - self.start
+
+
+def predict_reserve(configured: str | float, train_rows: int, test_rows: int, folds: int) -> float:
+    """Share of AutoGluon's window kept for predicting the test set with the blend's models.
+
+    Each bagged model predicts the test set once per fold, so the cost grows with folds x test / train rows.
+    """
+    if configured != "auto":
+        return float(configured)
+    ratio = folds * test_rows / max(1, train_rows)
+    return min(MAX_PREDICT_RESERVE, max(MIN_PREDICT_RESERVE, PREDICT_COST_PER_RATIO * ratio))
+
+
+@dataclass
+class Plan:
+    """Deadlines and CPUs of every piece of one run; records planned against actual."""
+
+    time_limit: float
+    cpus: int
+    pieces: dict[str, Piece]
+    origin: float               # the clock's value when the run started
+    clock: Clock = time.monotonic
+    planned_at: float = 0.0
+
+    def now(self) -> float:
+        """Seconds since the run started."""
+        return self.clock() - self.origin
+
+    def deadline(self, name: str) -> float:
+        """The piece's deadline on the clock (for code that compares against time.monotonic())."""
+        return self.origin + self._deadline(self.pieces[name])
+
+    def seconds_left(self, name: str) -> float:
+        return self._deadline(self.pieces[name]) - self.now()
+
+    def _deadline(self, piece: Piece) -> float:
+        begun = piece.actual.get("start")
+        if begun is None:
+            return piece.deadline
+        if piece.anchored == "start":
+            return begun + piece.seconds
+        return max(piece.deadline, begun + piece.seconds) if piece.guaranteed else piece.deadline
+
+    def begin(self, name: str) -> Piece:
+        piece = self.pieces[name]
+        piece.actual = {"start": round(self.now(), 3)}
+        piece.actual["deadline"] = round(self._deadline(piece), 3)
+        return piece
+
+    def end(self, name: str, failed: bool = False) -> None:
+        """Record the end; a piece that ends past its deadline is marked `overran`."""
+        piece = self.pieces[name]
+        end = self.now()
+        piece.actual["end"] = round(end, 3)
+        late = end - piece.actual.get("deadline", piece.deadline)
+        piece.actual["status"] = "failed" if failed else "overran" if late > 0.5 else "done"
+        if late > 0.5:
+            log.warning("%s ended %.1f s past its deadline", name, late)
+
+    @contextmanager
+    def run(self, name: str):
+        """Record the piece's actual start and end around the work."""
+        piece = self.begin(name)
+        try:
+            yield piece
+        except BaseException:
+            self.end(name, failed=True)
+            raise
+        self.end(name)
+
+    def skip(self, name: str, why: str) -> None:
+        """A piece that did not run, and why (recorded in the manifest)."""
+        self.pieces[name].actual = {"status": "skipped", "note": why}
+
+    def note(self, name: str, text: str) -> None:
+        self.pieces[name].actual["note"] = text
+
+    def to_dict(self) -> dict[str, Any]:
+        pieces = []
+        for piece in self.pieces.values():
+            item = asdict(piece)
+            item.update(start=round(piece.start, 3), deadline=round(piece.deadline, 3))
+            pieces.append(item)
+        return {"time_limit": self.time_limit, "cpus": self.cpus, "planned_at": round(self.planned_at, 3),
+                "pieces": pieces}
+
+
+def make_plan(time_limit: float, cpus: int, train_rows: int, test_rows: int, folds: int, *,
+              production_share: float, predict_share: str | float = "auto", origin: float | None = None,
+              clock: Clock = time.monotonic) -> Plan:
+    """The plan from now (`clock()`; the run started at `origin`) to the limit, for data of this size."""
+    origin = clock() if origin is None else origin
+    now = clock() - origin
+    limit = float(time_limit)
+    cpus = max(1, int(cpus))
+    final = FINAL_SECONDS + FINAL_SHARE * limit
+    production = production_share * limit
+    search = max(min(SEARCH_MIN, SEARCH_MIN_SHARE * limit), SEARCH_SHARE_OF_PRODUCTION * production)
+    tail = max(min(TAIL_MIN, TAIL_MIN_SHARE * limit), production - SEARCH_SHARE_OF_PRODUCTION * production)
+    checks = max(CHECKS_MIN, min(CHECKS_MAX, CHECKS_SHARE * limit))
+    first = min(FIRST_SUBMISSION_MAX, FIRST_SUBMISSION_SHARE * limit)
+
+    tail_start = limit - final - tail
+    search_start = now + checks
+    autogluon_start = search_start + search
+    window = max(0.0, tail_start - autogluon_start)
+    predict = max(PREDICT_MIN_SECONDS, predict_reserve(predict_share, train_rows, test_rows, folds) * window)
+    fit_end = tail_start - predict
+    pieces = [
+        Piece(CHECKS, now, now + checks, 1, anchored="start"),
+        Piece(PRODUCTION_SEARCH, search_start, autogluon_start, cpus, guaranteed=True, anchored="start"),
+        Piece(FIRST_SUBMISSION, now, max(now + 1.0, first), cpus),
+        Piece(AUTOGLUON, autogluon_start, fit_end, cpus),
+        Piece(OPTUNA, autogluon_start, fit_end, cpus),
+        Piece(LEADERBOARD_PREDICT, fit_end, tail_start, cpus),
+        Piece(LEADERBOARD_FIGURES, tail_start, tail_start + tail, 1, guaranteed=True),  # beside the tail
+        Piece(PRODUCTION_FINAL, tail_start, tail_start + tail, max(1, cpus - 1), guaranteed=True),
+        Piece(FINAL, limit - final, limit, 1, guaranteed=True),
+    ]
+    plan = Plan(limit, cpus, {p.name: p for p in pieces}, origin, clock, planned_at=now)
+    log.info("Plan for %.0f s on %d CPUs: %s", limit, cpus,
+             ", ".join(f"{p.name} {p.start:.0f}-{p.deadline:.0f}" for p in pieces))
+    return plan
+
+
+@dataclass(frozen=True)
+class AutoGluonLimits:
+    """AutoGluon's own time_limit and the hard stop of its fit, in seconds from now."""
+
+    time_limit: float
+    hard_stop: float
+
+
+def autogluon_limits(plan: Plan) -> AutoGluonLimits:
+    """From the time left to AutoGluon's deadline: the hard stop leaves time to build the candidates, the
+    time_limit leaves AutoGluon's overrun and the task's start before the hard stop (at least 5 s)."""
+    left = max(0.0, plan.seconds_left(AUTOGLUON))
+    hard_stop = left - POSTFIT_SECONDS - POSTFIT_SHARE * left
+    return AutoGluonLimits(time_limit=max(5.0, hard_stop - OVERRUN_SECONDS - OVERRUN_SHARE * left),
+                           hard_stop=hard_stop)
