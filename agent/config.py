@@ -122,6 +122,7 @@ class ProductionSettings(_Strict):
     latency_calls: int = Field(200, ge=200)
     unseen_categories: Literal["other", "error"] = "other"
     importance_top: int = Field(10, ge=1)
+    max_features: int = Field(2000, ge=1)
 
 
 class ServeSettings(_Strict):

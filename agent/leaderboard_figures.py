@@ -66,7 +66,9 @@ def _importance(predictor, seconds: float, top: int) -> list[dict[str, Any]]:
 
 def start_measuring(run_dir: Path, executor, rows, problem_type: str, seconds: float, top: int = 10):
     """Start measuring the leaderboard model as a Ray task (it runs beside the production phase)."""
-    if not (run_dir / "models").is_dir() or seconds < 1:
+    from agent.leaderboard import AUTOGLUON_DONE
+
+    if not (run_dir / "models" / AUTOGLUON_DONE).is_file() or seconds < 1:  # no finished AutoGluon fit
         return None
     return executor.submit(autogluon_figures, str(run_dir / "models"), rows, problem_type, seconds, top,
                            name="leaderboard-figures", num_cpus=1)

@@ -37,6 +37,9 @@ SEARCH_END_RESERVE = 0.15  # build_production_model: share of its budget the sea
 AUTOGLUON_SHARE = 0.3  # of the time budget, kept for AutoGluon's options when the predictor's path is given
 STUDENTS = 2
 REMEASURE_LIMIT = 12
+IMPORTANCE_END_SHARE = 0.35  # of the export's reserve, left after importance for the profile, plot and card
+LATE_EXPORTS = 3  # candidates still tried past the deadline when the chosen ones missed on export
+REMEASURE_SHARE = 0.6  # of the export's reserve, left for the export itself when re-measurement ends
 MIN_AUTOGLUON_SECONDS = 60.0
 QUIET_CALLS = 1000  # selection and the card time 1000 single rows: p99 of 200 calls is noisy on a busy machine
 
@@ -73,8 +76,8 @@ class ProductionSearch:
         self.budgets = Budgets.from_settings(self.prod)
         self.out_dir = Path(out_dir)
         self.problem = make_problem(competition, dataset, seed=run.seed if run is not None else 0,
-                                    unseen=self.prod.unseen_categories)
-        self.rows = latency_rows(dataset, self.problem.seed)
+                                    unseen=self.prod.unseen_categories, max_features=self.prod.max_features)
+        self.rows = latency_rows(dataset, self.problem.seed)[self.problem.schema.names]  # what serving reads
         self.calls = self.prod.latency_calls
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix=".production-work-", dir=self.out_dir.parent))
@@ -151,19 +154,25 @@ class ProductionSearch:
                                           deadline - export_reserve, self.calls)
             log.info("AutoGluon options done at %.1f s", time.monotonic() - self.started)
         search_seconds = time.monotonic() - self.started
-        _remeasure(self.candidates, self.budgets, self.competition, self.rows, self.calls)
+        _remeasure(self.candidates, self.budgets, self.competition, self.rows, self.calls,
+                   deadline - REMEASURE_SHARE * export_reserve)
         inputs = ExportInputs(competition=self.competition, dataset=dataset, problem=self.problem,
                               budgets=self.budgets, rows=self.rows, leaderboard_score=leaderboard_score,
                               teacher_oof=leaderboard_oof, calls=max(self.calls, QUIET_CALLS),
                               importance_top=prod.importance_top, search_seconds=search_seconds,
                               monitor=getattr(self.settings, "monitor", None))
-        chosen, card = self._export(inputs, deadline - 0.05 * export_reserve)
+        chosen, card = self._export(inputs, deadline - IMPORTANCE_END_SHARE * export_reserve, deadline)
         chosen.folder = self.out_dir
         return ProductionResult(self.out_dir, chosen, card, self.candidates, self.budgets,
                                 time.monotonic() - self.started)
 
-    def _export(self, inputs: ExportInputs, deadline: float) -> tuple[ProductionCandidate, dict[str, Any]]:
-        """Export the best candidate that fits on the export's own measurement; the next one if it does not."""
+    def _export(self, inputs: ExportInputs, importance_deadline: float,
+                deadline: float) -> tuple[ProductionCandidate, dict[str, Any]]:
+        """Export the best candidate that fits on the export's own measurement; the next one if it does not.
+
+        A model that ships beats a phase that ends on time with none: past `deadline` a few more candidates
+        are still tried (LATE_EXPORTS), without importance, each costing one measurement.
+        """
         metric = self.competition.metric
         ranked = ranked_within_budgets(self.candidates, self.budgets, metric)
         if not ranked:
@@ -173,13 +182,17 @@ class ProductionSearch:
                 error.candidates = [c.to_dict(self.budgets) for c in self.candidates]
                 raise
         refused: list[str] = []
+        late = 0
         for chosen in ranked:
-            if refused and time.monotonic() > deadline:
-                refused.append("no time left to try the next candidate")
-                break
+            if time.monotonic() > deadline:
+                late += 1
+                if late > LATE_EXPORTS:
+                    refused.append("no time left to try the next candidate")
+                    break
             log.info("Chose %s", chosen.describe(self.competition.metric_name))
             try:
-                return chosen, export(self.out_dir, chosen, self.candidates, inputs, deadline, refused=refused)
+                return chosen, export(self.out_dir, chosen, self.candidates, inputs, importance_deadline,
+                                      refused=refused)
             except OutsideBudgets as miss:
                 log.warning("%s: %s; exporting the next candidate", chosen.name, miss)
                 chosen.note = f"{chosen.note}; {miss}".strip("; ")
@@ -283,11 +296,11 @@ def _students(problem, dataset, candidates, budgets, teacher_oof, teacher_test, 
     metric = problem.metric
     fitting = sorted([c for c in compact if c.fits(budgets)], key=lambda c: -metric.signed(c.score))
     nearest = sorted([c for c in compact if not c.fits(budgets)], key=lambda c: c.excess(budgets))
-    shapes = [c.params for c in (fitting + nearest)][:STUDENTS]
+    shapes = [(c.params, c.fit_seconds + c.oof_seconds) for c in (fitting + nearest)][:STUDENTS]
     X_test, _ = problem.encoder.encode_frame(dataset.X_test)
     out = []
-    for params in shapes:
-        if time.monotonic() >= end:
+    for params, expected in shapes:
+        if time.monotonic() + expected >= end:  # a student costs what its hard-target twin cost
             out.append(ProductionCandidate("distilled", "distilled", status=SKIPPED, note="no time left"))
             break
         name = f"distilled/L{params['num_leaves']}-T{params['n_estimators']}"
@@ -322,11 +335,15 @@ def _autogluon(problem, path, leaderboard, leaderboard_score, budgets, rows, wor
         return [ProductionCandidate("autogluon", "autogluon", status=FAILED, note=f"{type(error).__name__}: {error}")]
 
 
-def _remeasure(candidates, budgets, competition, rows, calls: int) -> None:
-    """Measure again, quietly (no trials running), the candidates selection will look at."""
+def _remeasure(candidates, budgets, competition, rows, calls: int, deadline: float | None = None) -> None:
+    """Measure again, quietly (no trials running), the candidates selection will look at, best first, until
+    `deadline` (the export measures its choice once more in any case)."""
     front = frontier(candidates, competition.metric)
     near = [c for c in candidates if c.measured and c.excess(budgets) <= 1.5]
     picked = list({id(c): c for c in front + near if c.family != "autogluon"}.values())
     picked.sort(key=lambda c: -competition.metric.signed(c.score) if not math.isnan(c.score) else math.inf)
     for candidate in picked[:REMEASURE_LIMIT]:
+        if deadline is not None and time.monotonic() > deadline:
+            log.info("Re-measurement stopped at its deadline")
+            break
         remeasure(candidate, rows, max(calls, QUIET_CALLS))

@@ -129,7 +129,7 @@ def _reference_profile(stage: Path, inputs: ExportInputs) -> dict[str, Any]:
     if inputs.monitor is not None:
         options = {"bins": inputs.monitor.profile_bins, "max_categories": inputs.monitor.profile_max_categories}
     try:
-        profile_frame(inputs.dataset.X, list(inputs.dataset.X.columns), **options).save(stage / REFERENCE_PROFILE)
+        profile_frame(inputs.dataset.X, inputs.problem.schema.names, **options).save(stage / REFERENCE_PROFILE)
     except Exception as error:  # noqa: BLE001 - monitoring is an add-on; the model still ships
         log.warning("Could not write the reference profile: %s", error)
         return {"reference_profile": None, "note": f"{type(error).__name__}: {error}"}

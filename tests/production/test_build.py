@@ -94,3 +94,60 @@ def test_score_given_up_is_measured_on_the_same_folds(titanic_artifact, titanic)
             assert len(candidate.oof) == len(titanic.dataset.y)
             assert candidate.score == pytest.approx(score_prediction(metric, titanic.dataset.y, candidate.oof))
     assert np.isfinite(titanic_artifact.card["leaderboard"]["score_given_up"])
+
+
+def _slow_on_export(monkeypatch, slow=None):
+    """The export's own measurement reports p99 far over the budget for the candidates named in `slow`
+    (every candidate when None); returns the names measured, in order."""
+    import dataclasses
+
+    import strategies.production.export as export_module
+
+    real = export_module.measure_latency
+    measured_names: list[str] = []
+
+    def measured(model, rows, **kwargs):
+        report = real(model, rows, **kwargs)
+        measured_names.append(model.name)
+        return dataclasses.replace(report, p99_ms=1e6) if slow is None or model.name in slow else report
+
+    monkeypatch.setattr(export_module, "measure_latency", measured)
+    return measured_names
+
+
+def test_a_model_that_misses_its_budget_on_the_export_measurement_gives_way_to_the_next(titanic, titanic_board,
+                                                                                          tmp_path, monkeypatch):
+    import time
+
+    from strategies.production import ProductionSearch
+    from strategies.production.select import ranked_within_budgets
+
+    settings = fast_settings(search_trials=4, distill=False)
+    production = ProductionSearch(titanic.competition, titanic.dataset, tmp_path / "production", settings)
+    try:
+        production.floor()
+        production.search(deadline=time.monotonic() + 20)
+        ranked = ranked_within_budgets(production.candidates, production.budgets, titanic.competition.metric)
+        assert len(ranked) >= 2
+        tried = _slow_on_export(monkeypatch, {ranked[0].name})
+        result = production.finish([titanic_board], titanic_board.oof, titanic_board.score,
+                                   deadline=time.monotonic() + 30)
+    finally:
+        production.close()
+    assert tried[:2] == [ranked[0].name, ranked[1].name]
+    assert result.chosen.name == ranked[1].name
+    card = json.loads((tmp_path / "production" / "model_card.json").read_text())
+    assert card["model"]["name"] == ranked[1].name and card["budgets"]["within_budget"]
+    assert card["budgets"]["refused_on_export"][0].startswith(ranked[0].name)
+
+
+def test_when_every_candidate_misses_on_the_export_measurement_the_phase_fails_and_writes_nothing(
+        titanic, titanic_board, tmp_path, monkeypatch):
+    _slow_on_export(monkeypatch)
+    out = tmp_path / "run" / "production"
+    with pytest.raises(BudgetError) as failure:
+        build_production_model(titanic.competition, titanic.dataset, [titanic_board], titanic_board.oof,
+                               titanic_board.score, out, fast_settings(search_trials=2, distill=False),
+                               time_budget_s=30)
+    assert "on the export's measurement" in failure.value.message and "linear/C1" in failure.value.message
+    assert failure.value.candidates and not out.exists() and list((tmp_path / "run").iterdir()) == []
