@@ -175,7 +175,9 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
     cpus = options.cpus or executor.node_cpus() or os.cpu_count() or 1
     plan = make_plan(settings.run.time_limit, cpus, len(data.train), len(data.test), settings.run.folds,
                      production_share=settings.production.time_share,
-                     predict_share=settings.leaderboard.predict_reserve, origin=started)
+                     predict_share=settings.leaderboard.predict_reserve,
+                     autogluon_share=settings.search.autogluon_share if settings.search.learners else 1.0,
+                     origin=started)
     run.update(plan=plan.to_dict())
     try:
         _fit_and_submit(run, competition, data, settings, options, executor, plan, cpus, notify)

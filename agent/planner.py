@@ -151,9 +151,12 @@ class Plan:
 
 
 def make_plan(time_limit: float, cpus: int, train_rows: int, test_rows: int, folds: int, *,
-              production_share: float, predict_share: str | float = "auto", origin: float | None = None,
-              clock: Clock = time.monotonic) -> Plan:
-    """The plan from now (`clock()`; the run started at `origin`) to the limit, for data of this size."""
+              production_share: float, predict_share: str | float = "auto", autogluon_share: float = 1.0,
+              origin: float | None = None, clock: Clock = time.monotonic) -> Plan:
+    """The plan from now (`clock()`; the run started at `origin`) to the limit, for data of this size.
+
+    AutoGluon gets `autogluon_share` of the fitting window; the Optuna studies run until its end.
+    """
     origin = clock() if origin is None else origin
     now = clock() - origin
     limit = float(time_limit)
@@ -175,7 +178,7 @@ def make_plan(time_limit: float, cpus: int, train_rows: int, test_rows: int, fol
         Piece(CHECKS, now, now + checks, 1, anchored="start"),
         Piece(PRODUCTION_SEARCH, search_start, autogluon_start, cpus, guaranteed=True, anchored="start"),
         Piece(FIRST_SUBMISSION, now, max(now + 1.0, first), cpus),
-        Piece(AUTOGLUON, autogluon_start, fit_end, cpus),
+        Piece(AUTOGLUON, autogluon_start, autogluon_start + autogluon_share * (fit_end - autogluon_start), cpus),
         Piece(OPTUNA, autogluon_start, fit_end, cpus),
         Piece(LEADERBOARD_PREDICT, fit_end, tail_start, cpus),
         Piece(LEADERBOARD_FIGURES, tail_start, tail_start + tail, 1, guaranteed=True),  # beside the tail

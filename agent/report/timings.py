@@ -41,4 +41,38 @@ def timings_section(inputs: RunInputs) -> Section:
     section.add(Table(("phase", "status", "seconds", "started (UTC)", "details"), rows, numeric=(2,),
                       row_classes=tuple("failed" if r[1] == "failed" else "" for r in rows)))
     section.add(Text(f"Whole run: {fmt.seconds(total)} of a {fmt.seconds(limit)} time limit.", "note"))
+    _plan(section, m)
     return section
+
+
+def _plan(section: Section, manifest: dict) -> None:
+    """The run's plan, planned against actual (agent/planner.py), and each submission written."""
+    plan = fmt.mapping(manifest.get("plan"))
+    pieces = [p for p in _items(plan.get("pieces")) if isinstance(p, dict)]
+    if not pieces:
+        return
+    rows = []
+    for piece in pieces:
+        actual = fmt.mapping(piece.get("actual"))
+        ran = actual.get("start") is not None and actual.get("end") is not None
+        rows.append((fmt.plain(piece.get("name")), f"{_at(piece.get('start'))} - {_at(piece.get('deadline'))}",
+                     "yes" if piece.get("guaranteed") else "",
+                     f"{_at(actual.get('start'))} - {_at(actual.get('end'))}" if ran else "",
+                     fmt.plain(actual.get("status") or "not run"), fmt.plain(actual.get("note") or "", 160)))
+    section.add(Table(("piece", "planned (s into the run)", "guaranteed", "actual", "status", "note"), rows,
+                      caption=f"The run's plan for {_at(plan.get('time_limit'))} s on {plan.get('cpus')} CPUs",
+                      row_classes=tuple("failed" if r[4] in ("failed", "overran") else "" for r in rows)))
+    written = [w for w in _items(manifest.get("submissions")) if isinstance(w, dict)]
+    if written:
+        listed = "; ".join(f"at {_at(w.get('at_seconds'))} s from {fmt.plain(w.get('source'))}" for w in written)
+        section.add(Text(f"submission.csv was written {len(written)} time(s), each better out of fold: {listed}.",
+                         "note"))
+
+
+def _items(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _at(value) -> str:
+    x = fmt.number(value)
+    return fmt.DASH if x is None else f"{x:.1f}"

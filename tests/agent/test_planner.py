@@ -199,3 +199,13 @@ def test_an_autogluon_fit_past_every_deadline_is_cancelled_and_the_blend_goes_on
     assert result.ensemble.test is not None and len(result.ensemble.test) == len(test)
     plan.begin(PRODUCTION_FINAL)  # what comes after still has all of its time
     assert plan.seconds_left(PRODUCTION_FINAL) == pytest.approx(plan.pieces[PRODUCTION_FINAL].seconds, abs=0.01)
+
+
+def test_a_share_below_one_gives_the_optuna_studies_the_end_of_the_fitting_window():
+    clock = FakeClock()
+    origin = clock.now
+    clock.advance(5)
+    plan = make_plan(600, 2, 5000, 2000, 8, production_share=0.15, autogluon_share=0.75, origin=origin, clock=clock)
+    autogluon, optuna = plan.pieces[AUTOGLUON], plan.pieces[OPTUNA]
+    assert autogluon.start == optuna.start and autogluon.deadline < optuna.deadline
+    assert autogluon.seconds == pytest.approx(0.75 * optuna.seconds)

@@ -48,6 +48,9 @@ def test_report_of_a_real_run_renders_in_chromium(real_run, tmp_path):
         assert finding["check"] in html
     for phase in manifest["phases"]:
         assert phase in html
+    for piece in manifest["plan"]["pieces"]:  # the plan, planned against actual
+        assert f"<td>{piece['name']}</td>" in html
+    assert f"submission.csv was written {len(manifest['submissions'])} time(s)" in html
     assert manifest["competition"]["provenance"]["target"].replace("'", "&#x27;") in html
 
     # production: shown when the run made one, "not produced" otherwise
