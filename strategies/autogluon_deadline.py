@@ -10,12 +10,15 @@ import time
 
 from autogluon.core.callbacks import AbstractCallback
 
+MIN_MODEL_SECONDS = 3.0  # a bagged model starts its fold workers first: less than this always overruns
+
 
 class DeadlineCallback(AbstractCallback):
-    """Before each model: past `deadline` (Unix time) the fit stops, keeping every model it finished; a
-    stacked model whose twin at a lower level took longer than the time left is skipped, since AutoGluon's
-    own limit does not hold every model (a forest at level 2 can run many times the seconds it was given).
-    Weighted ensembles are cheap and are always fitted before the deadline.
+    """Before each model: past `deadline` (Unix time) the fit stops, keeping every model it finished; a model
+    with less than MIN_MODEL_SECONDS left, or a stacked model whose twin at a lower level took longer than
+    the time left, is skipped, since AutoGluon's own limit does not hold every model (a forest at level 2
+    can run many times the seconds it was given). Weighted ensembles are cheap and are always fitted before
+    the deadline.
     """
 
     def __init__(self, deadline: float):
@@ -27,7 +30,12 @@ class DeadlineCallback(AbstractCallback):
         if left <= 0:
             trainer.log(20, f"podium: the fit's deadline has passed; stopping before {model.name}")
             return True, False
-        if stack_name != "core" or level <= 1:
+        if stack_name != "core":
+            return False, False
+        if left < MIN_MODEL_SECONDS:
+            trainer.log(20, f"podium: skipping {model.name}: {left:.1f} s are left before the fit's deadline")
+            return False, True
+        if level <= 1:
             return False, False
         expected = twin_fit_seconds(trainer.get_model_names(), model.name,
                                     lambda twin: trainer.get_model_attribute(twin, "fit_time"))

@@ -13,7 +13,7 @@ _REAL: dict[str, Path] = {}
 
 @pytest.fixture
 def real_run(ray_local, tmp_path_factory) -> Path:
-    """A real run directory: `podium run` on a 300-row titanic for 35 s (blend guard on), made once per session."""
+    """A real run directory: `podium run` on a 300-row titanic for 50 s (blend guard on), made once per session."""
     if "run" not in _REAL:
         from typer.testing import CliRunner
 
@@ -23,7 +23,7 @@ def real_run(ray_local, tmp_path_factory) -> Path:
         folder = devcorpus.build("titanic", base / "titanic", rows=300)
         config = base / "config.yaml"
         config.write_text("search:\n  blend_guard: true\n")  # the guard's record is in the report too
-        result = CliRunner().invoke(app, ["run", str(folder), "--time-limit", "35", "--out", str(base / "runs"),
+        result = CliRunner().invoke(app, ["run", str(folder), "--time-limit", "50", "--out", str(base / "runs"),
                                           "--config", str(config)])
         assert result.exit_code == 0, result.output
         _REAL["run"] = next((base / "runs" / "titanic").iterdir())
