@@ -209,10 +209,11 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
     from strategies.production import ProductionSearch
 
     notify("Fitting the production candidates (linear floor, compact LightGBM search)")
-    production = ProductionSearch(competition, dataset, run.file("production"), settings, executor=executor)
+    production = None
     try:
         with run.phase("production_search") as record, plan.run(PRODUCTION_SEARCH):
             record["budget_seconds"] = round(plan.seconds_left(PRODUCTION_SEARCH), 1)
+            production = ProductionSearch(competition, dataset, run.file("production"), settings, executor=executor)
             production.floor()
             submissions.offer(production.leaderboard_candidates())
             production.search(plan.deadline(PRODUCTION_SEARCH))
@@ -240,7 +241,8 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
         notify("Choosing the production model")
         chosen = _finish_production(run, production, dataset, result, plan)
     finally:
-        production.close()
+        if production is not None:
+            production.close()
     with run.phase("leaderboard_figures"), plan.run(LEADERBOARD_FIGURES):
         from agent.leaderboard_figures import add_to_model_card, leaderboard_figures
 

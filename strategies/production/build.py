@@ -82,6 +82,7 @@ class ProductionSearch:
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix=".production-work-", dir=self.out_dir.parent))
         self.candidates: list[ProductionCandidate] = []
+        self._test: dict[str, np.ndarray] = {}  # test predictions of the candidates offered to the leaderboard
         self.started = time.monotonic()
         log.info("Production phase: budgets %s", self.budgets.describe())
 
@@ -118,10 +119,11 @@ class ProductionSearch:
         """The best candidate of each family with its test predictions, for the leaderboard blend."""
         out = []
         for candidate in self.best():
-            test = load_model(candidate.folder).predict_raw(self.dataset.X_test)
+            if candidate.name not in self._test:
+                self._test[candidate.name] = np.asarray(load_model(candidate.folder).predict_raw(self.dataset.X_test))
             out.append(Candidate(name=f"production/{candidate.name}", strategy="production", oof=candidate.oof,
-                                 test=np.asarray(test), score=candidate.score, fit_seconds=candidate.fit_seconds,
-                                 info={"family": candidate.family}))
+                                 test=self._test[candidate.name], score=candidate.score,
+                                 fit_seconds=candidate.fit_seconds, info={"family": candidate.family}))
         return out
 
     def finish(self, leaderboard_candidates: list[Candidate], leaderboard_oof: np.ndarray, leaderboard_score: float,
