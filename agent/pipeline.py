@@ -237,13 +237,14 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
         notify("Writing the submission")
         with run.phase("submission"):
             submissions.offer([blend])
+        plan.begin(LEADERBOARD_FIGURES)  # its task runs beside the production tail, on a CPU of its own
         measuring = _start_measuring(run, executor, dataset, competition, plan, settings.run.seed)
         notify("Choosing the production model")
         chosen = _finish_production(run, production, dataset, result, plan)
     finally:
         if production is not None:
             production.close()
-    with run.phase("leaderboard_figures"), plan.run(LEADERBOARD_FIGURES):
+    with run.phase("leaderboard_figures"):
         from agent.leaderboard_figures import add_to_model_card, leaderboard_figures
 
         figures = leaderboard_figures(run.path, run.manifest, executor, measuring,
@@ -251,6 +252,7 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
         run.update(leaderboard={**run.manifest["leaderboard"], "figures": figures})
         if chosen is not None:
             add_to_model_card(chosen.out_dir, figures, run.manifest["production"].get("training"))
+    plan.end(LEADERBOARD_FIGURES)
 
 
 class Submissions:
