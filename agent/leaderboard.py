@@ -70,13 +70,13 @@ def _autogluon_candidates(models: str, competition: dict, data: Dataset, budget:
     with run_log(Path(log_path)):
         strategy = AutoGluonStrategy(path, presets=board["presets"], num_stack_levels=board["num_stack_levels"],
                                      excluded_model_types=board["excluded_model_types"],
-                                     fold_fitting=fold_fitting, seed=settings["run"]["seed"], with_test=False)
+                                     fold_fitting=fold_fitting, seed=settings["run"]["seed"], test_models="best")
         if (path / AUTOGLUON_DONE).is_file():
             from autogluon.tabular import TabularPredictor
 
             logging.getLogger("podium.autogluon").info("Reusing the finished AutoGluon fit in %s", path)
             predictor = TabularPredictor.load(str(path), require_py_version_match=False)
-            return strategy.candidates(predictor, comp, data, fit_seconds=0.0, with_test=False)
+            return strategy.candidates(predictor, comp, data, fit_seconds=0.0, test_models="best")
         if path.exists():
             shutil.rmtree(path)  # an interrupted fit cannot be continued: start it again
         candidates = strategy.search(comp, data, budget)

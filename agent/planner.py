@@ -45,7 +45,9 @@ POSTFIT_SECONDS, POSTFIT_SHARE = 2.0, 0.02
 OVERRUN_SECONDS, OVERRUN_SHARE = 2.0, 0.05
 PREDICT_COST_PER_RATIO = 0.02      # test predictions, per unit of folds x test rows / train rows
 MIN_PREDICT_RESERVE, MAX_PREDICT_RESERVE = 0.05, 0.30
-PREDICT_MIN_SECONDS = 3.0          # a Ray task that loads the predictor, whatever the data
+PREDICT_MIN_SECONDS = 3.0          # AutoGluon's test predictions, whatever the data
+# After the fitting window: the blend, and test predictions of any chosen model AutoGluon's best did not use.
+BLEND_SECONDS, BLEND_SHARE = 3.0, 0.02
 
 
 @dataclass
@@ -66,7 +68,7 @@ class Piece:
 
 
 def predict_reserve(configured: str | float, train_rows: int, test_rows: int, folds: int) -> float:
-    """Share of AutoGluon's window kept for predicting the test set with the blend's models.
+    """Share of AutoGluon's piece kept for predicting the test set with its best model and that model's inputs.
 
     Each bagged model predicts the test set once per fold, so the cost grows with folds x test / train rows.
     """
@@ -86,6 +88,7 @@ class Plan:
     origin: float               # the clock's value when the run started
     clock: Clock = time.monotonic
     planned_at: float = 0.0
+    autogluon_predict_seconds: float = 0.0  # kept inside AutoGluon's piece for its test predictions
 
     def now(self) -> float:
         """Seconds since the run started."""
@@ -147,7 +150,7 @@ class Plan:
             item.update(start=round(piece.start, 3), deadline=round(piece.deadline, 3))
             pieces.append(item)
         return {"time_limit": self.time_limit, "cpus": self.cpus, "planned_at": round(self.planned_at, 3),
-                "pieces": pieces}
+                "autogluon_predict_seconds": round(self.autogluon_predict_seconds, 3), "pieces": pieces}
 
 
 def make_plan(time_limit: float, cpus: int, train_rows: int, test_rows: int, folds: int, *,
@@ -171,21 +174,25 @@ def make_plan(time_limit: float, cpus: int, train_rows: int, test_rows: int, fol
     tail_start = limit - final - tail
     search_start = now + checks
     autogluon_start = search_start + search
-    window = max(0.0, tail_start - autogluon_start)
-    predict = max(PREDICT_MIN_SECONDS, predict_reserve(predict_share, train_rows, test_rows, folds) * window)
-    fit_end = tail_start - predict
+    blend = BLEND_SECONDS + BLEND_SHARE * max(0.0, tail_start - autogluon_start)
+    fit_end = tail_start - blend
+    autogluon_end = autogluon_start + autogluon_share * max(0.0, fit_end - autogluon_start)
+    # AutoGluon predicts the test set with its best model (and that model's inputs) inside its own piece
+    predict = max(PREDICT_MIN_SECONDS, predict_reserve(predict_share, train_rows, test_rows, folds)
+                  * max(0.0, autogluon_end - autogluon_start))
     pieces = [
         Piece(CHECKS, now, now + checks, 1, anchored="start"),
         Piece(PRODUCTION_SEARCH, search_start, autogluon_start, cpus, guaranteed=True, anchored="start"),
         Piece(FIRST_SUBMISSION, now, max(now + 1.0, first), cpus),
-        Piece(AUTOGLUON, autogluon_start, autogluon_start + autogluon_share * (fit_end - autogluon_start), cpus),
+        Piece(AUTOGLUON, autogluon_start, autogluon_end, cpus),
         Piece(OPTUNA, autogluon_start, fit_end, cpus),
         Piece(LEADERBOARD_PREDICT, fit_end, tail_start, cpus),
         Piece(LEADERBOARD_FIGURES, tail_start, tail_start + tail, 1, guaranteed=True),  # beside the tail
         Piece(PRODUCTION_FINAL, tail_start, tail_start + tail, max(1, cpus - 1), guaranteed=True),
         Piece(FINAL, limit - final, limit, 1, guaranteed=True),
     ]
-    plan = Plan(limit, cpus, {p.name: p for p in pieces}, origin, clock, planned_at=now)
+    plan = Plan(limit, cpus, {p.name: p for p in pieces}, origin, clock, planned_at=now,
+                autogluon_predict_seconds=predict)
     log.info("Plan for %.0f s on %d CPUs: %s", limit, cpus,
              ", ".join(f"{p.name} {p.start:.0f}-{p.deadline:.0f}" for p in pieces))
     return plan
@@ -200,9 +207,10 @@ class AutoGluonLimits:
 
 
 def autogluon_limits(plan: Plan) -> AutoGluonLimits:
-    """From the time left to AutoGluon's deadline: the hard stop leaves time to build the candidates, the
-    time_limit leaves AutoGluon's overrun and the task's start before the hard stop (at least 5 s)."""
+    """From the time left to AutoGluon's deadline: the hard stop leaves time to build the candidates and
+    predict the test set with the best model, the time_limit leaves AutoGluon's overrun and the task's
+    start before the hard stop (at least 5 s)."""
     left = max(0.0, plan.seconds_left(AUTOGLUON))
-    hard_stop = left - POSTFIT_SECONDS - POSTFIT_SHARE * left
+    hard_stop = left - POSTFIT_SECONDS - POSTFIT_SHARE * left - plan.autogluon_predict_seconds
     return AutoGluonLimits(time_limit=max(5.0, hard_stop - OVERRUN_SECONDS - OVERRUN_SHARE * left),
                            hard_stop=hard_stop)

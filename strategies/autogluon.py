@@ -45,7 +45,7 @@ class AutoGluonStrategy(Strategy):
     def __init__(self, path: Path, presets: str = "best_quality", num_stack_levels: int | None = None,
                  excluded_model_types: list[str] | None = None, verbosity: int = 2,
                  fold_fitting: str = "parallel_local", seed: int = 0, hyperparameters: dict | None = None,
-                 with_test: bool = True):
+                 test_models: str = "all"):
         self.path = Path(path)
         self.presets = presets
         self.num_stack_levels = num_stack_levels
@@ -54,7 +54,7 @@ class AutoGluonStrategy(Strategy):
         self.fold_fitting = fold_fitting
         self.seed = seed
         self.hyperparameters = hyperparameters  # None: the preset's portfolio
-        self.with_test = with_test  # False: test predictions later, for the models a blend chooses
+        self.test_models = test_models  # "all", or "best": the others' later, if a blend chooses them
 
     def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
         from autogluon.tabular import TabularPredictor
@@ -95,13 +95,15 @@ class AutoGluonStrategy(Strategy):
             **extra,
         )
         fit_seconds = time.monotonic() - started
-        return self.candidates(predictor, competition, data, fit_seconds, with_test=self.with_test)
+        return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models)
 
     def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float,
-                   with_test: bool = True) -> list[Candidate]:
+                   test_models: str = "all") -> list[Candidate]:
         """Every model with out-of-fold predictions, scored in the competition metric, best first.
 
-        Without `with_test`, candidates carry no test predictions (`predict_test` adds them to the chosen).
+        With `test_models="best"` only AutoGluon's best model (the one a stacked fit enters the blend with) and
+        the models it is built from carry test predictions, made while the predictor is in memory;
+        `predict_test` adds the others' when a blend chooses them.
         """
         board = predictor.leaderboard(silent=True).set_index("model")  # extra_info loads every model: seconds
         trainer = predictor._trainer
@@ -109,8 +111,11 @@ class AutoGluonStrategy(Strategy):
         oof_all = predictor.predict_proba_multi(data=None) if competition.is_classification else \
             predictor.predict_multi(data=None)
         models = [m for m in oof_all if m in board.index]
-        test_all = _predict_multi(predictor, competition, data.X_test, models) if with_test else {}
         best = predictor.model_best
+        # the best model's inputs are predicted on the way to it: keeping them costs nothing more
+        wanted = models if test_models == "all" else \
+            [m for m in models if m in set(predictor._trainer.get_minimum_model_set(best))]
+        test_all = _predict_multi(predictor, competition, data.X_test, wanted) if wanted else {}
         candidates = []
         for model in models:
             oof = _as_prediction(oof_all[model], competition)
@@ -121,7 +126,7 @@ class AutoGluonStrategy(Strategy):
                 name=f"autogluon/{model}",
                 strategy=self.name,
                 oof=oof,
-                test=_as_prediction(test_all[model], competition) if with_test else None,
+                test=_as_prediction(test_all[model], competition) if model in test_all else None,
                 score=score_prediction(competition.metric, data.y, oof),
                 fit_seconds=float(board.loc[model, "fit_time"]) if model != best else fit_seconds,
                 artifact=str(self.path),
