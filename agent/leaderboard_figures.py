@@ -10,6 +10,7 @@ competition metric. Both measurements run as one Ray task beside the production 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -21,10 +22,16 @@ import pandas as pd
 from agent.atomic import write_json, write_text
 
 log = logging.getLogger("podium.leaderboard")
+PARTIAL_FIGURES = ".leaderboard-latency.json"  # the figures task's latency, written before its importance
 
 
-def autogluon_figures(models: str, rows, problem_type: str, seconds: float, top: int) -> dict[str, Any]:
-    """Latency and top features of AutoGluon's best model (a Ray task); half of `seconds` for each."""
+def autogluon_figures(models: str, rows, problem_type: str, seconds: float, top: int,
+                      partial: str | None = None) -> dict[str, Any]:
+    """Latency and top features of AutoGluon's best model (a Ray task); half of `seconds` for each.
+
+    The latency is also written to `partial` as soon as it is measured, so a task still computing the
+    importance at its deadline still yields it.
+    """
     from autogluon.tabular import TabularPredictor
 
     from agent.production import measure_latency
@@ -43,6 +50,8 @@ def autogluon_figures(models: str, rows, problem_type: str, seconds: float, top:
     figures: dict[str, Any] = {"latency": latency.card(
         f"AutoGluon's best model ({predictor.model_best}) loaded from disk, raw rows in, in a Ray worker; "
         "single-row calls capped in time")}
+    if partial:
+        write_json(Path(partial), figures)
     left = seconds - (time.monotonic() - started)
     figures["top_features"] = _importance(predictor, max(1.0, left), top)
     return figures
@@ -71,7 +80,7 @@ def start_measuring(run_dir: Path, executor, rows, problem_type: str, seconds: f
     if not (run_dir / "models" / AUTOGLUON_DONE).is_file() or seconds < 1:  # no finished AutoGluon fit
         return None
     return executor.submit(autogluon_figures, str(run_dir / "models"), rows, problem_type, seconds, top,
-                           name="leaderboard-figures", num_cpus=1)
+                           str(run_dir / PARTIAL_FIGURES), name="leaderboard-figures", num_cpus=1)
 
 
 def leaderboard_figures(run_dir: Path, manifest: dict[str, Any], executor, measuring, wait: float) -> dict[str, Any]:
@@ -100,15 +109,20 @@ def leaderboard_figures(run_dir: Path, manifest: dict[str, Any], executor, measu
                 "AutoGluon permutation importance of its best first-level model on out-of-fold predictions, in "
                 "the competition metric (drop in score when the feature is shuffled; higher matters more)")
         except Exception as error:  # noqa: BLE001 - the card stays useful without them
-            log.warning("Could not measure the leaderboard model in time: %s", error)
             executor.cancel(measuring)
+            partial = run_dir / PARTIAL_FIGURES
+            if partial.is_file():
+                figures.update(json.loads(partial.read_text()))
+                log.warning("The leaderboard model's top features did not finish in time (%s); its latency did",
+                            type(error).__name__)
+            else:
+                log.warning("Could not measure the leaderboard model in time: %s", error)
+    (run_dir / PARTIAL_FIGURES).unlink(missing_ok=True)
     return figures
 
 
 def add_to_model_card(production_dir: Path, figures: dict[str, Any], training: dict[str, Any] | None = None) -> None:
     """Merge the leaderboard model's figures (and production training costs) into the card; re-render the .md."""
-    import json
-
     from strategies.production.card import render_markdown
 
     path = production_dir / "model_card.json"

@@ -239,6 +239,7 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
             submissions.offer([blend])
         plan.begin(LEADERBOARD_FIGURES)  # its task runs beside the production tail, on a CPU of its own
         measuring = _start_measuring(run, executor, dataset, competition, plan, settings.run.seed)
+        blend_latency = production.blend_latency(list(blend.info["weights"]))
         notify("Choosing the production model")
         chosen = _finish_production(run, production, dataset, result, plan)
     finally:
@@ -249,6 +250,8 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
 
         figures = leaderboard_figures(run.path, run.manifest, executor, measuring,
                                       plan.seconds_left(LEADERBOARD_FIGURES))
+        if "latency" not in figures and blend_latency is not None:
+            figures["latency"] = blend_latency
         run.update(leaderboard={**run.manifest["leaderboard"], "figures": figures})
         if chosen is not None:
             add_to_model_card(chosen.out_dir, figures, run.manifest["production"].get("training"))

@@ -126,6 +126,22 @@ class ProductionSearch:
                                  fit_seconds=candidate.fit_seconds, info={"family": candidate.family}))
         return out
 
+    def blend_latency(self, names: list[str]) -> dict[str, Any] | None:
+        """A blend of this search's candidates (a leaderboard without AutoGluon), each called in turn: the sum of
+        its members' measured latencies and CPU; None if a member is not one of them."""
+        by_name = {f"production/{c.name}": c for c in self.candidates if c.measured}
+        members = [by_name.get(name) for name in names]
+        if not members or any(m is None for m in members):
+            return None
+        reports = [m.latency for m in members]
+        return {"p50_ms_batch1": sum(r.p50_ms for r in reports), "p99_ms_batch1": sum(r.p99_ms for r in reports),
+                "calls": min(r.calls for r in reports), "batch_size": reports[0].batch_size,
+                "throughput_rows_s_batch1000": 1 / sum(1 / max(r.throughput_rows_s, 1e-9) for r in reports),
+                "cpu_seconds_per_million": sum(r.cpu_seconds_per_million for r in reports),
+                "cpu_seconds_per_million_single_row": sum(r.cpu_seconds_per_million_single for r in reports),
+                "measured": "the sum over the blend's members, each a production candidate measured in-process "
+                            "from raw rows (AutoGluon had no finished fit)"}
+
     def finish(self, leaderboard_candidates: list[Candidate], leaderboard_oof: np.ndarray, leaderboard_score: float,
                deadline: float, autogluon_path: Path | None = None,
                leaderboard_test: np.ndarray | None = None) -> ProductionResult:

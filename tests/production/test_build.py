@@ -151,3 +151,21 @@ def test_when_every_candidate_misses_on_the_export_measurement_the_phase_fails_a
                                time_budget_s=30)
     assert "on the export's measurement" in failure.value.message and "linear/C1" in failure.value.message
     assert failure.value.candidates and not out.exists() and list((tmp_path / "run").iterdir()) == []
+
+
+def test_a_blend_of_production_candidates_costs_the_sum_of_their_latencies(titanic, tmp_path):
+    from strategies.production import ProductionSearch
+
+    production = ProductionSearch(titanic.competition, titanic.dataset, tmp_path / "production",
+                                  fast_settings(distill=False))
+    try:
+        production.floor()
+        members = [c for c in production.candidates if c.measured]
+        names = [f"production/{c.name}" for c in members]
+        blended = production.blend_latency(names)
+        assert len(members) == 2 and blended is not None
+        assert blended["p99_ms_batch1"] == pytest.approx(sum(c.latency.p99_ms for c in members))
+        assert blended["throughput_rows_s_batch1000"] < min(c.latency.throughput_rows_s for c in members)
+        assert production.blend_latency([*names, "autogluon/WeightedEnsemble_L2"]) is None
+    finally:
+        production.close()
