@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,12 +100,14 @@ def _fold_fitting(configured: str, cpus: int) -> str:
 
 def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings, executor, run_dir: Path,
                     plan: Plan, cpus: int, memory_gb: float, trial_cpus: int | None = None,
-                    extra: list[Candidate] | None = None) -> LeaderboardResult:
+                    extra: list[Candidate] | None = None,
+                    on_autogluon: Callable[[], int] | None = None) -> LeaderboardResult:
     """AutoGluon, then the Optuna studies side by side, each until its planned deadline; blend on OOF.
 
     `cpus` bounds one task (an AutoGluon fit stays on one node); `trial_cpus` is what the studies' trials
     may use together (a cluster's total; default `cpus`). `extra` candidates (the production search's best,
-    with test predictions) join the blend.
+    with test predictions) join the blend. `on_autogluon` is called once AutoGluon's fit is on disk; the CPUs it
+    returns (work it started) are left out of the studies'.
     """
     trial_cpus = trial_cpus or cpus
     search = settings.search
@@ -118,6 +121,8 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
         with plan.run(AUTOGLUON):
             fitted = _fit_autogluon(competition, data, settings, executor, run_dir, plan, cpus, memory_gb, timings)
         if fitted is not None:
+            if on_autogluon is not None:
+                trial_cpus = max(1, trial_cpus - on_autogluon())
             candidates += fitted["candidates"]
             costs["autogluon_cpu_seconds"] = round(fitted["cpu_seconds"], 3)
             cost_notes["autogluon_cpu_seconds"] = fitted["cpu_method"]
@@ -232,7 +237,7 @@ def _predict_chosen(blend: Candidate, candidates: list[Candidate], competition: 
         began = time.monotonic()
         models = [c.info["model"] for c in missing]
         task = executor.submit(predict_test, str(run_dir / "models"), competition.to_dict(), data.X_test, models,
-                               name="autogluon-predict-test", num_cpus=plan.cpus)
+                               name="autogluon-predict-test", num_cpus=max(1, plan.cpus - 1))  # one is measuring
         try:
             predicted = executor.result(task, timeout=max(1.0, plan.seconds_left(LEADERBOARD_PREDICT)))
         except Exception as error:  # noqa: BLE001 - the blend is chosen again without them

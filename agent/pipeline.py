@@ -223,7 +223,9 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
         notify("Fitting the leaderboard models (AutoGluon, then Optuna studies)")
         with run.phase("leaderboard") as record:
             record["budget_seconds"] = round(plan.seconds_left(LEADERBOARD_PREDICT), 1)
-            result = _fit_leaderboard(competition, dataset, settings, executor, run.path, plan, cpus, options, early)
+            figures = _Figures(run, executor, dataset, competition, plan, settings.run.seed)
+            result = _fit_leaderboard(competition, dataset, settings, executor, run.path, plan, cpus, options, early,
+                                      on_autogluon=figures.start)
             blend = result.ensemble
             run.update(
                 leaderboard={"candidates": [c.summary() for c in result.candidates], "ensemble": blend.summary(),
@@ -237,8 +239,7 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
         notify("Writing the submission")
         with run.phase("submission"):
             submissions.offer([blend])
-        plan.begin(LEADERBOARD_FIGURES)  # its task runs beside the production tail, on a CPU of its own
-        measuring = _start_measuring(run, executor, dataset, competition, plan, settings.run.seed)
+        figures.start()  # when AutoGluon's fit did not finish, the blend's latency is its members'
         blend_latency = production.blend_latency(list(blend.info["weights"]))
         notify("Choosing the production model")
         chosen = _finish_production(run, production, dataset, result, plan)
@@ -248,13 +249,13 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
     with run.phase("leaderboard_figures"):
         from agent.leaderboard_figures import add_to_model_card, leaderboard_figures
 
-        figures = leaderboard_figures(run.path, run.manifest, executor, measuring,
-                                      plan.seconds_left(LEADERBOARD_FIGURES))
-        if "latency" not in figures and blend_latency is not None:
-            figures["latency"] = blend_latency
-        run.update(leaderboard={**run.manifest["leaderboard"], "figures": figures})
+        measured = leaderboard_figures(run.path, run.manifest, executor, figures.task,
+                                       plan.seconds_left(LEADERBOARD_FIGURES))
+        if "latency" not in measured and blend_latency is not None:
+            measured["latency"] = blend_latency
+        run.update(leaderboard={**run.manifest["leaderboard"], "figures": measured})
         if chosen is not None:
-            add_to_model_card(chosen.out_dir, figures, run.manifest["production"].get("training"))
+            add_to_model_card(chosen.out_dir, measured, run.manifest["production"].get("training"))
     plan.end(LEADERBOARD_FIGURES)
 
 
@@ -293,13 +294,29 @@ class Submissions:
                                    "config": str(self.run.file("config.yaml"))})
 
 
-def _start_measuring(run: Run, executor: RayExecutor, dataset: Dataset, competition: Competition, plan, seed: int):
-    """Measure the leaderboard model in a Ray task on its own CPU, beside the production tail."""
-    from agent.leaderboard_figures import start_measuring
-    from strategies.production.problem import latency_rows
+class _Figures:
+    """The leaderboard model's measurement: a Ray task on a CPU of its own, started once AutoGluon's fit is on
+    disk (beside the Optuna studies, the blend and the production tail), so it has their time too."""
 
-    return start_measuring(run.path, executor, latency_rows(dataset, seed),
-                           competition.problem_type, 0.8 * plan.seconds_left(LEADERBOARD_FIGURES))
+    def __init__(self, run: Run, executor: RayExecutor, dataset: Dataset, competition: Competition, plan,
+                 seed: int):
+        self.run, self.executor, self.dataset, self.competition, self.plan, self.seed = \
+            run, executor, dataset, competition, plan, seed
+        self.task = None
+        self.started = False
+
+    def start(self) -> int:
+        """Start measuring (once); the CPUs the task holds."""
+        if self.started:
+            return 0
+        from agent.leaderboard_figures import start_measuring
+        from strategies.production.problem import latency_rows
+
+        self.started = True
+        self.plan.begin(LEADERBOARD_FIGURES)
+        self.task = start_measuring(self.run.path, self.executor, latency_rows(self.dataset, self.seed),
+                                    self.competition.problem_type, 0.8 * self.plan.seconds_left(LEADERBOARD_FIGURES))
+        return 0 if self.task is None else 1
 
 
 def _finish_production(run: Run, production, dataset: Dataset, result, plan):
@@ -328,13 +345,13 @@ def _finish_production(run: Run, production, dataset: Dataset, result, plan):
 
 
 def _fit_leaderboard(competition: Competition, dataset: Dataset, settings: Settings, executor: RayExecutor,
-                     run_dir: Path, plan, cpus: int, options: RunOptions, early):
+                     run_dir: Path, plan, cpus: int, options: RunOptions, early, on_autogluon=None):
     from agent.leaderboard import fit_leaderboard
 
     trial_cpus = options.cpus or executor.total_cpus() or cpus  # trials may spread over a whole cluster
     memory_gb = options.memory_gb or _available_memory_gb()
     return fit_leaderboard(competition, dataset, settings, executor, run_dir, plan, cpus, memory_gb,
-                           trial_cpus=trial_cpus, extra=early)
+                           trial_cpus=trial_cpus, extra=early, on_autogluon=on_autogluon)
 
 
 def _available_memory_gb() -> float:
