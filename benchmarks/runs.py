@@ -483,13 +483,13 @@ def main() -> None:
         show(args.records, args.markdown, args.all_records)
         return
     args.records.parent.mkdir(parents=True, exist_ok=True)
-    context = git_state()
     with tempfile.TemporaryDirectory(prefix="podium-runs-") as scratch:
         out = (args.out or Path(scratch)).expanduser().resolve()
         for seed in args.seeds:
             for budget in args.budgets:
                 for task in args.tasks:
-                    record = run_one(task, seed, budget, out, not args.no_peer, context)
+                    # the code each run used: read before every run (a round can outlive a commit)
+                    record = run_one(task, seed, budget, out, not args.no_peer, git_state())
                     with args.records.open("a") as sink:
                         sink.write(json.dumps(record) + "\n")
                     print(f"{task} seed {seed} {budget:g} s: podium {fmt(record['podium_score'], '.5g')} "
