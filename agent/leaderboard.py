@@ -28,6 +28,7 @@ from strategies.base import Budget, Candidate
 from strategies.ensemble import blend_pool, blend_test, greedy_ensemble, guarded_ensemble
 
 log = logging.getLogger("podium.leaderboard")
+PREDICT_MARGIN = 1.0  # seconds between AutoGluon's test predictions and the end of its piece (handing them back)
 AUTOGLUON_DONE = "autogluon.done"  # marker: the predictor in models/ finished fitting (resume reuses it)
 
 
@@ -148,7 +149,9 @@ def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: P
                    timings: dict[str, float]) -> dict[str, Any] | None:
     """The AutoGluon task, awaited at most until the predict deadline; past it, it is cancelled (None)."""
     limits = autogluon_limits(plan)
-    budget = Budget(seconds=limits.time_limit, cpus=cpus, memory_gb=memory_gb, deadline=time.time() + limits.hard_stop)
+    now = time.time()
+    budget = Budget(seconds=limits.time_limit, cpus=cpus, memory_gb=memory_gb, deadline=now + limits.hard_stop,
+                    predict_deadline=now + plan.seconds_left(AUTOGLUON) - PREDICT_MARGIN)
     timings["autogluon_time_limit"] = round(limits.time_limit, 1)
     plan.note(AUTOGLUON, f"time_limit {limits.time_limit:.1f} s, hard stop in {limits.hard_stop:.1f} s")
     began = time.monotonic()
@@ -231,6 +234,13 @@ def _predict_chosen(blend: Candidate, candidates: list[Candidate], competition: 
     """
     by_name = {c.name: c for c in candidates}
     missing = [by_name[name] for name in blend.info["weights"] if by_name[name].test is None]
+    expected = sum(c.info.get("predict_seconds_estimate", 0.0) for c in missing)
+    if missing and expected > plan.seconds_left(LEADERBOARD_PREDICT):
+        plan.note(LEADERBOARD_PREDICT, f"the chosen AutoGluon models would take about {expected:.0f} s to predict "
+                                       "the test set; blended again without them")
+        log.warning("The blend's AutoGluon models would take about %.0f s to predict the test set: blending "
+                    "without them", expected)
+        return _blend_ready(candidates, competition, data, settings)
     if missing:
         from strategies.autogluon import predict_test
 
@@ -245,12 +255,18 @@ def _predict_chosen(blend: Candidate, candidates: list[Candidate], competition: 
             plan.note(LEADERBOARD_PREDICT, f"AutoGluon's test predictions did not arrive ({type(error).__name__}); "
                                            "blended again without AutoGluon")
             log.warning("AutoGluon's test predictions did not arrive in time (%s): blending without them", error)
-            ready = [c for c in candidates if c.test is not None]
-            if not ready:
-                raise RuntimeError("No leaderboard candidate has test predictions within the time limit") from error
-            return _blend(ready, competition, data, settings)
+            return _blend_ready(candidates, competition, data, settings)
         for candidate in missing:
             candidate.test = np.asarray(predicted[candidate.info["model"]])
         timings["autogluon_predict_test"] = round(time.monotonic() - began, 3)
     blend.test = blend_test(blend, by_name)
     return blend
+
+
+def _blend_ready(candidates: list[Candidate], competition: Competition, data: Dataset,
+                 settings: Settings) -> Candidate:
+    """The blend chosen again among the candidates that have test predictions."""
+    ready = [c for c in candidates if c.test is not None]
+    if not ready:
+        raise RuntimeError("No leaderboard candidate has test predictions within the time limit")
+    return _blend(ready, competition, data, settings)

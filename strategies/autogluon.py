@@ -19,6 +19,9 @@ log = logging.getLogger("podium.autogluon")
 # AutoGluon model types and the library each needs. podium installs neither (torch and fastai pull in a CUDA
 # torch of several GB), so these are left out up front instead of failing at every stack level.
 OPTIONAL_LIBRARIES = {"FASTAI": "fastai", "NN_TORCH": "torch"}
+# Test predictions take up to twice what the validation predict time suggests when the machine is busy (the
+# estimate, from AutoGluon's own timings, does not count loading or other work on the CPUs).
+PREDICT_SAFETY = 2.0
 
 
 def unavailable_model_types() -> list[str]:
@@ -95,15 +98,18 @@ class AutoGluonStrategy(Strategy):
             **extra,
         )
         fit_seconds = time.monotonic() - started
-        return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models)
+        return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models,
+                               predict_deadline=budget.predict_deadline)
 
     def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float,
-                   test_models: str = "all") -> list[Candidate]:
+                   test_models: str = "all", predict_deadline: float | None = None) -> list[Candidate]:
         """Every model with out-of-fold predictions, scored in the competition metric, best first.
 
         With `test_models="best"` only AutoGluon's best model (the one a stacked fit enters the blend with) and
         the models it is built from carry test predictions, made while the predictor is in memory;
-        `predict_test` adds the others' when a blend chooses them.
+        `predict_test` adds the others' when a blend chooses them. Before `predict_deadline` (Unix time): when
+        the best model's predictions would not be ready in time (from its validation predict time), the best
+        model that would be is predicted instead.
         """
         board = predictor.leaderboard(silent=True).set_index("model")  # extra_info loads every model: seconds
         trainer = predictor._trainer
@@ -112,9 +118,15 @@ class AutoGluonStrategy(Strategy):
             predictor.predict_multi(data=None)
         models = [m for m in oof_all if m in board.index]
         best = predictor.model_best
-        # the best model's inputs are predicted on the way to it: keeping them costs nothing more
-        wanted = models if test_models == "all" else \
-            [m for m in models if m in set(predictor._trainer.get_minimum_model_set(best))]
+        if test_models == "all":
+            wanted = models
+        else:  # the chosen model's inputs are predicted on the way to it: keeping them costs nothing more
+            chosen = _affordable(board, best, models, data, predict_deadline)
+            wanted = [] if chosen is None else \
+                [m for m in models if m in set(predictor._trainer.get_minimum_model_set(chosen))]
+            if chosen != best:
+                log.warning("AutoGluon's best model %s would not predict the test set in time (about %.0f s): "
+                            "predicting %s instead", best, _predict_estimate(board, best, data), chosen)
         test_all = _predict_multi(predictor, competition, data.X_test, wanted) if wanted else {}
         candidates = []
         for model in models:
@@ -140,6 +152,15 @@ class AutoGluonStrategy(Strategy):
             ))
         metric = competition.metric
         return sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)
+
+
+def _affordable(board, best: str, models: list[str], data: Dataset, deadline: float | None) -> str | None:
+    """`best` if its test predictions can be ready by `deadline`, else the best-scoring model that can."""
+    if deadline is None:
+        return best
+    left = deadline - time.time()
+    ranked = [best] + sorted((m for m in models if m != best), key=lambda m: -float(board.loc[m, "score_val"]))
+    return next((m for m in ranked if PREDICT_SAFETY * _predict_estimate(board, m, data) <= left), None)
 
 
 def _weighted_ensemble(trainer, model: str) -> bool:

@@ -24,6 +24,7 @@ class Budget:
     cpus: int
     memory_gb: float
     deadline: float | None = None
+    predict_deadline: float | None = None  # Unix time by which test predictions must be made, if any
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from strategies.autogluon import AutoGluonStrategy
@@ -114,3 +115,22 @@ def test_stacked_models_are_flagged_and_represented_by_autogluons_choice(corpus,
     _, flat = fit(data, tmp_path / "flat", {"GBM": {"num_boost_round": 20}})
     assert not any(c.info["stacked"] for c in flat)
     assert blend_pool(flat)[0] == flat
+
+
+def test_the_best_model_that_can_predict_the_test_set_in_time_is_the_one_predicted():
+    import time
+    from types import SimpleNamespace
+
+    from strategies.autogluon import PREDICT_SAFETY, _affordable
+
+    board = pd.DataFrame({"score_val": [0.90, 0.89, 0.85], "pred_time_val": [40.0, 5.0, 0.1]},
+                         index=["WeightedEnsemble_L3", "LightGBM_BAG_L1", "KNN_BAG_L1"])
+    data = SimpleNamespace(n_folds=8, X=range(800), X_test=range(100))  # test predictions cost the validation's
+    models = list(board.index)
+    now = time.time()
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, None) == "WeightedEnsemble_L3"
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 40 + 5) == \
+        "WeightedEnsemble_L3"
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 5 + 2) == "LightGBM_BAG_L1"
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + 1) == "KNN_BAG_L1"
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, now - 1) is None
