@@ -56,5 +56,9 @@ def test_run_writes_a_valid_submission_that_beats_a_constant(ray_local, build_co
 
     from autogluon.tabular import TabularPredictor
 
+    if not (run_dir / "models" / "autogluon.done").is_file():  # 30 s on a busy machine: stopped on time
+        assert pieces["autogluon"]["actual"]["note"].startswith(("cancelled", "failed"))
+        assert not any(name.startswith("autogluon/") for name in manifest["leaderboard"]["ensemble"]["weights"])
+        return
     predictor = TabularPredictor.load(str(run_dir / "models"), require_py_version_match=False)
     assert predictor.label == competition.target
