@@ -169,6 +169,8 @@ def batch_command(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML over configs/default.yaml.")] = None,
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Join this Ray cluster (also "
                                                     "RAY_ADDRESS); run directories must be on shared storage.")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", "-t", min=1, help="Seconds per competition, "
+                                                     "replacing the batch file's time limits.")] = None,
 ) -> None:
     """Run many competitions, each as its own Ray task; failures never stop the others.
 
@@ -186,7 +188,7 @@ def batch_command(
         try:
             with console.status("Running the batch", spinner="dots") as status:
                 rows, folder = run_batch(batch_file, out or Path(settings.run.out), executor, config,
-                                         notify=lambda message: status.update(message))
+                                         notify=lambda message: status.update(message), time_limit=time_limit)
         finally:
             executor.shutdown()
     except Exception as error:  # noqa: BLE001

@@ -68,14 +68,16 @@ class BatchSpec(BaseModel):
     competitions: list[BatchEntry] = Field(min_length=1)
 
 
-def load_batch(path: Path) -> BatchSpec:
+def load_batch(path: Path, time_limit: float | None = None) -> BatchSpec:
+    """Read a batch file; `time_limit` (the command line's) replaces every competition's own."""
     data = read_yaml(Path(path))
     defaults = data.get("defaults") or {}
     entries = data.get("competitions")
     if not isinstance(entries, list):
         raise ConfigError("A batch file needs a `competitions:` list", where=str(path),
                           fix="write `competitions: [{source: <slug or folder>, time_limit: 300}, ...]`")
-    merged = [{**defaults, **entry} if isinstance(entry, dict) else entry for entry in entries]
+    override = {"time_limit": time_limit} if time_limit is not None else {}
+    merged = [{**defaults, **entry, **override} if isinstance(entry, dict) else entry for entry in entries]
     try:
         return BatchSpec.model_validate({**data, "competitions": merged})
     except ValidationError as exc:
@@ -124,9 +126,10 @@ def _merge_config(config_file: str | None, overlay: dict[str, Any]) -> dict[str,
 
 
 def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
-              notify: Callable[[str], None] = lambda message: None) -> tuple[list[BatchRow], Path]:
+              notify: Callable[[str], None] = lambda message: None,
+              time_limit: float | None = None) -> tuple[list[BatchRow], Path]:
     """Run every competition of a batch file; return one row per competition and the batch folder."""
-    spec = load_batch(path)
+    spec = load_batch(path, time_limit)
     name = spec.name or Path(path).stem
     out = Path(out).expanduser().resolve()
     folder = out / "batches" / name
@@ -146,11 +149,21 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
             rows[key] = _row(entry, Path(previous["run_dir"]), None)
             continue
         run_id = f"batch-{name}-{key}"
-        # The competition's own CPUs and memory, on one node; its fits and trials run inside them.
-        group = executor.reserve(entry.cpus or 1, entry.memory_gb)
-        task = executor.submit(run_entry, entry.model_dump(mode="json"), str(out), run_id,
-                               str(config_file) if config_file else None, name=f"competition-{entry.source}",
-                               num_cpus=0, max_retries=spec.max_retries, group=group)
+        # The competition's own CPUs and memory, on one node; its fits and trials run inside them, and its
+        # AutoGluon fit is told the group's memory, so the group and the work inside agree.
+        cpus = entry.cpus or 1
+        memory_gb = entry.memory_gb or executor.memory_share_gb(cpus)
+        try:
+            group = executor.reserve(cpus, memory_gb)
+        except PodiumError as exc:
+            rows[key] = _row(entry, None, exc.message)
+            state[key] = {"source": entry.source, "status": FAILED, "run_dir": None}
+            notify(f"{entry.source}: {FAILED} ({exc.message})")
+            continue
+        task = executor.submit(run_entry, {**entry.model_dump(mode="json"), "memory_gb": memory_gb}, str(out),
+                               run_id, str(config_file) if config_file else None,
+                               name=f"competition-{entry.source}", num_cpus=0, max_retries=spec.max_retries,
+                               group=group)
         pending[task] = (key, entry, group)
     started = time.monotonic()
     while pending:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -132,7 +133,7 @@ def infer_competition(
         raise InputError(f"The target column '{target}' is empty in train")
     if labels.dropna().nunique() < 2:
         raise InputError(
-            f"The target column '{target}' has a single value ({labels.dropna().iloc[0]!r}) in train: "
+            f"The target column '{target}' has a single value ({_native(labels.dropna().iloc[0])!r}) in train: "
             "there is nothing to learn", fix="check that this is the right target and the full training file")
 
     metric_name = given("evaluation_metric")
@@ -161,6 +162,8 @@ def infer_competition(
     elif not pd.api.types.is_numeric_dtype(labels):
         raise InputError(f"The task is regression but the target '{target}' is not numeric",
                          fix="set `task: binary` or `task: multiclass` in competition.yaml")
+    if problem_type == REGRESSION and metric is not None:
+        metric.check_target(labels.dropna(), target)
 
     prediction_columns = [c for c in sample.columns if c != id_column]
     wants_probabilities = _sample_holds_probabilities(sample[prediction_columns], classes, class_columns)
@@ -179,7 +182,7 @@ def infer_competition(
 
     drop = list(given("drop") or [])
     features, dropped = _resolve_features(train, test, id_column, target, drop, provenance)
-    _check_sample_matches_test(sample, test, id_column)
+    _check_sample_matches_test(sample, test, id_column, data.files.get("test"))
 
     for name in ("id_column", "target", "task", "evaluation_metric", "submission_format"):
         provenance.setdefault(name, "inferred")
@@ -251,6 +254,13 @@ def _class_columns_for(labels: pd.Series, columns: list[str], target: str) -> li
 def _infer_problem_type(labels: pd.Series, metric: Metric | None, class_columns, provenance) -> str:
     values = labels.dropna()
     count = values.nunique()
+    if metric is not None and REGRESSION not in metric.tasks and not class_columns and _continuous(values):
+        examples = ", ".join(f"{v:g}" for v in values.drop_duplicates().head(3))
+        raise InputError(
+            f"The target '{labels.name}' looks continuous ({count:,} distinct numbers such as {examples}), but "
+            f"the metric '{metric.name}' scores classes",
+            fix="pass a regression metric with --metric (see `podium metrics`), or set `task: multiclass` in "
+                "competition.yaml if these numbers really are class labels")
     if metric is not None and metric.tasks == {REGRESSION}:
         reason, task = f"the metric {metric.name} is a regression metric", REGRESSION
     elif class_columns:
@@ -265,6 +275,16 @@ def _infer_problem_type(labels: pd.Series, metric: Metric | None, class_columns,
         reason, task = f"the target is numeric with {count} distinct values", REGRESSION
     provenance["task"] = f"inferred: {reason}"
     return task
+
+
+def _continuous(values: pd.Series) -> bool:
+    """Numbers that are not class codes: fractional, or so many integers that most appear only once."""
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values) or values.nunique() <= 2:
+        return False
+    if not _integer_valued(values):
+        return True
+    counts = values.value_counts()
+    return len(counts) > MAX_INTEGER_CLASSES and (counts == 1).mean() > 0.5
 
 
 def _integer_valued(values: pd.Series) -> bool:
@@ -336,7 +356,8 @@ def _resolve_features(train, test, id_column, target, drop, provenance) -> tuple
     return features, [*drop, *train_only]
 
 
-def _check_sample_matches_test(sample: pd.DataFrame, test: pd.DataFrame, id_column: str) -> None:
+def _check_sample_matches_test(sample: pd.DataFrame, test: pd.DataFrame, id_column: str,
+                               where: Path | None = None) -> None:
     sample_ids, test_ids = sample[id_column], test[id_column]
     if len(sample_ids) != len(test_ids) or set(map(str, sample_ids)) != set(map(str, test_ids)):
         only_sample = len(set(map(str, sample_ids)) - set(map(str, test_ids)))
@@ -345,5 +366,10 @@ def _check_sample_matches_test(sample: pd.DataFrame, test: pd.DataFrame, id_colu
             f"The sample submission's ids do not match the test file's ({len(sample_ids)} vs {len(test_ids)} rows; "
             f"{only_sample} ids only in the sample, {only_test} only in test)",
             fix="use the sample submission and test file of the same competition release")
-    if test_ids.duplicated().any():
-        raise InputError(f"The test file repeats ids in '{id_column}'", fix="check the id column")
+    repeated = test_ids[test_ids.duplicated(keep=False)]
+    if len(repeated):
+        examples = ", ".join(map(str, pd.unique(repeated)[:5]))
+        raise InputError(
+            f"The test file repeats {repeated.nunique():,} id value(s) in '{id_column}' ({len(repeated):,} rows; e.g. "
+            f"{examples}): each test row needs its own id", where=str(where) if where else None,
+            fix="remove the duplicate rows, or set `id_column` in competition.yaml if another column is the id")

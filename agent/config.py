@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.decompress import Limits
 from agent.errors import ConfigError, PodiumError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -95,7 +96,8 @@ class KaggleSettings(_Strict):
 
     endpoint: str | None = None
     cache_dir: str = "~/.cache/podium/competitions"
-    max_unzipped_bytes: int = Field(20_000_000_000, gt=0)
+    max_unzipped_bytes: int = Field(4 * 2**30, gt=0)
+    max_compression_ratio: float = Field(250, gt=1)
     max_archive_members: int = Field(10_000, gt=0)
     connect_timeout: float = Field(10, gt=0)
     read_timeout: float = Field(120, gt=0)
@@ -104,6 +106,10 @@ class KaggleSettings(_Strict):
     backoff_max_seconds: float = Field(60, ge=0)
     poll_wait: float = Field(600, ge=0)
     poll_interval: float = Field(2, gt=0)
+
+    def decompress_limits(self) -> Limits:
+        """What a downloaded archive or a compressed table may decompress to."""
+        return Limits(max_bytes=self.max_unzipped_bytes, max_ratio=self.max_compression_ratio)
 
 
 class ProductionSettings(_Strict):

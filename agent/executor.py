@@ -93,17 +93,27 @@ class RayExecutor:
 
         return ray.put(value)
 
-    def reserve(self, cpus: int, memory_gb: float | None = None):
-        """A placement group holding `cpus` (and memory) on one node; work submitted inside it stays inside.
+    def memory_share_gb(self, cpus: int) -> float:
+        """The memory that goes with `cpus` on the largest node: its schedulable memory per CPU, times `cpus`."""
+        node_cpus = self.node_cpus()
+        return round(self.node_memory_gb() * min(cpus, node_cpus) / max(node_cpus, 1), 2)
 
-        A batch gives each competition one, so a competition's fits and trials never take another's CPUs.
+    def reserve(self, cpus: int, memory_gb: float):
+        """A placement group holding `cpus` and `memory_gb` on one node; work submitted inside it stays inside.
+
+        A batch gives each competition one, so a competition's fits and trials never take another's CPUs or
+        memory. A group no node can hold would wait forever, so it is refused here with what would fit.
         """
         from ray.util.placement_group import placement_group
 
-        bundle: dict[str, float] = {"CPU": cpus}
-        if memory_gb:
-            bundle["memory"] = int(memory_gb * GB)
-        return placement_group([bundle], strategy="STRICT_PACK")
+        node_cpus, node_memory = self.node_cpus(), self.node_memory_gb()
+        if cpus > node_cpus or memory_gb > node_memory:
+            raise PodiumError(
+                f"A competition asks for {cpus} CPUs and {memory_gb:g} GB, but the largest Ray node has "
+                f"{node_cpus} CPUs and {node_memory:.2f} GB of schedulable memory",
+                fix=f"set `cpus` <= {node_cpus} and `memory_gb` <= {node_memory:.2f} for this competition "
+                    "(or leave memory_gb out: it then takes the node's memory per CPU), or add a larger node")
+        return placement_group([{"CPU": cpus, "memory": int(memory_gb * GB)}], strategy="STRICT_PACK")
 
     def release(self, group) -> None:
         from ray.util.placement_group import remove_placement_group
@@ -112,8 +122,13 @@ class RayExecutor:
 
     def submit(self, fn: Callable, *args: Any, name: str | None = None, num_cpus: float = 1,
                memory_gb: float | None = None, max_retries: int = 0, group=None, **kwargs: Any) -> Task:
-        """Run `fn` as a Ray task; inside `group`, the task and every task it submits use the group's resources."""
+        """Run `fn` as a Ray task; inside `group`, the task and every task it submits use the group's resources.
+
+        Inside a placement group (given, or the one this task runs in) memory is not asked for again: the
+        group already holds it, and a request for more than its bundle could never be scheduled.
+        """
         import ray
+        from ray.util import get_current_placement_group
 
         options: dict[str, Any] = {"num_cpus": num_cpus, "max_retries": max_retries, "name": name or fn.__name__}
         if group is not None:
@@ -121,7 +136,7 @@ class RayExecutor:
 
             options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
                 group, placement_group_capture_child_tasks=True)
-        if memory_gb and group is None:
+        if memory_gb and group is None and get_current_placement_group() is None:
             largest = self.node_memory_gb()
             options["memory"] = int(min(memory_gb, largest * 0.95 if largest else memory_gb) * GB)
         remote = ray.remote(fn).options(**options)

@@ -33,6 +33,7 @@ class Metric:
     score_fn: Callable[..., float] = field(repr=False, compare=False)
     ag_names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     floor: float | None = None  # predictions below this are invalid (RMSLE: 0)
+    target_rule: Literal["nonzero", "above_minus_one"] | None = None  # MAPE divides by y, RMSLE takes log(1 + y)
 
     def score(self, y_true, y_pred) -> float:
         y_true = np.asarray(y_true)
@@ -60,6 +61,22 @@ class Metric:
         if name in _CUSTOM_AG:
             return _CUSTOM_AG[name]()
         return ag_metrics.get_metric(name, problem_type=problem_type)
+
+    def check_target(self, values, target: str) -> None:
+        """Refuse a target this metric cannot score: a zero under MAPE, a value <= -1 under RMSLE."""
+        numbers = np.asarray(values, dtype=float)
+        if self.target_rule is None or numbers.size == 0:
+            return
+        nonzero = self.target_rule == "nonzero"
+        bad = int(np.sum(numbers == 0 if nonzero else numbers <= -1))
+        if bad:
+            what = "divides by the target" if nonzero else "takes the logarithm of 1 + the target"
+            value = "= 0" if nonzero else "<= -1"
+            raise InputError(
+                f"The metric '{self.name}' {what}, and {bad:,} of {numbers.size:,} training rows have "
+                f"'{target}' {value}: the score is undefined there",
+                fix="pass a metric that fits this target with --metric (Mean Absolute Error, Root Mean Squared "
+                    "Error; see `podium metrics`), or drop those rows if they are errors")
 
     def check_task(self, problem_type: str) -> None:
         if problem_type not in self.tasks:
@@ -177,14 +194,14 @@ _TABLE: list[tuple[Metric, tuple[str, ...]]] = [
             {"*": "root_mean_squared_error"}),
      ("RMSE",)),
     (Metric("Root Mean Squared Logarithmic Error", False, "value", frozenset({REGRESSION}), _rmsle,
-            {"*": "root_mean_squared_log_error"}, floor=0.0),
+            {"*": "root_mean_squared_log_error"}, floor=0.0, target_rule="above_minus_one"),
      ("RMSLE", "Root Mean Squared Log Error")),
     (Metric("Mean Squared Error", False, "value", frozenset({REGRESSION}), _mse, {"*": "mean_squared_error"}),
      ("MSE",)),
     (Metric("Mean Absolute Error", False, "value", frozenset({REGRESSION}), _mae, {"*": "mean_absolute_error"}),
      ("MAE",)),
     (Metric("Mean Absolute Percentage Error", False, "value", frozenset({REGRESSION}), _mape,
-            {"*": "mean_absolute_percentage_error"}),
+            {"*": "mean_absolute_percentage_error"}, target_rule="nonzero"),
      ("MAPE",)),
     (Metric("R2", True, "value", frozenset({REGRESSION}), _r2, {"*": "r2"}),
      ("R2 Score", "R Squared", "Coefficient of Determination")),

@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -137,12 +137,13 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
     return run
 
 
-def _fetch_and_load(run: Run, source) -> tuple[Any, CompetitionData]:
+def _fetch_and_load(run: Run, source, settings: Settings) -> tuple[Any, CompetitionData]:
     with run.phase("fetch"):
         fetched = source.fetch()
         run.update(competition_files={k: str(v) for k, v in fetched.files.items()}, host_metadata=fetched.metadata)
     with run.phase("load"):
-        data = read_competition(fetched.files["train"], fetched.files["test"], fetched.files["sample_submission"])
+        data = read_competition(fetched.files["train"], fetched.files["test"], fetched.files["sample_submission"],
+                                settings.kaggle.decompress_limits())
     return fetched, data
 
 
@@ -150,7 +151,7 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
              started: float, notify: Notify) -> Plan:
     notify("Fetching the data while Ray starts")
     with ThreadPoolExecutor(max_workers=1) as pool:  # Ray must start on the main thread; data loads beside it
-        loading = pool.submit(_fetch_and_load, run, source)
+        loading = pool.submit(_fetch_and_load, run, source, settings)
         try:
             with run.phase("ray_start"):
                 executor.start()
@@ -173,12 +174,13 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
                  competition.metric_name, competition.submission_format)
 
     cpus = options.cpus or executor.node_cpus() or os.cpu_count() or 1
+    options = replace(options, memory_gb=options.memory_gb or _available_memory_gb())
     plan = make_plan(settings.run.time_limit, cpus, len(data.train), len(data.test), settings.run.folds,
                      production_share=settings.production.time_share,
                      predict_share=settings.leaderboard.predict_reserve,
                      autogluon_share=settings.search.autogluon_share if settings.search.learners else 1.0,
                      origin=started)
-    run.update(plan=plan.to_dict())
+    run.update(plan=plan.to_dict(), resources={"cpus": cpus, "memory_gb": options.memory_gb})
     try:
         _fit_and_submit(run, competition, data, settings, options, executor, plan, cpus, notify)
     finally:
@@ -349,8 +351,7 @@ def _fit_leaderboard(competition: Competition, dataset: Dataset, settings: Setti
     from agent.leaderboard import fit_leaderboard
 
     trial_cpus = options.cpus or executor.total_cpus() or cpus  # trials may spread over a whole cluster
-    memory_gb = options.memory_gb or _available_memory_gb()
-    return fit_leaderboard(competition, dataset, settings, executor, run_dir, plan, cpus, memory_gb,
+    return fit_leaderboard(competition, dataset, settings, executor, run_dir, plan, cpus, options.memory_gb,
                            trial_cpus=trial_cpus, extra=early, on_autogluon=on_autogluon)
 
 

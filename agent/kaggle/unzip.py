@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
+from agent.decompress import Limits, too_large
 from agent.errors import RemoteError
 
 CHUNK = 1 << 20
@@ -24,14 +26,15 @@ def _check_name(name: str, archive: Path) -> PurePosixPath:
     return path
 
 
-def safe_extract(archive: Path, target: Path, max_bytes: int, max_members: int = 10_000) -> list[Path]:
+def safe_extract(archive: Path, target: Path, limits: Limits, max_members: int = 10_000) -> list[Path]:
     """Extract `archive` into `target` (which must be empty or absent); return the files written.
 
-    Refuses absolute paths, '..', symlinks and other special files, more than `max_members` entries, and
-    archives whose uncompressed size exceeds `max_bytes` (checked against the declared sizes first, then
-    while writing, since declared sizes can lie). On refusal, everything written so far is removed.
+    Refuses absolute paths, '..', symlinks and other special files, more than `max_members` entries, two
+    entries at one path, and archives that unpack past `limits` (checked against the declared sizes first,
+    then while writing, since declared sizes can lie). On refusal, everything written so far is removed.
     """
     archive, target = Path(archive), Path(target)
+    max_bytes = limits.allowed(archive.stat().st_size)
     try:
         bundle = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as exc:
@@ -44,8 +47,7 @@ def safe_extract(archive: Path, target: Path, max_bytes: int, max_members: int =
                                      where=str(archive), fix="raise kaggle.max_archive_members if this is expected")
         declared = sum(m.file_size for m in members)
         if declared > max_bytes:
-            raise UnsafeArchiveError(f"The archive unpacks to {declared:,} bytes, over the limit of {max_bytes:,}",
-                                     where=str(archive), fix="raise kaggle.max_unzipped_bytes if this is expected")
+            raise _refused(too_large(str(archive), declared, max_bytes, limits, archive.stat().st_size))
         for member in members:
             _check_name(member.filename, archive)
             kind = stat.S_IFMT(member.external_attr >> 16)  # 0 when the archiver recorded no Unix type
@@ -63,21 +65,30 @@ def safe_extract(archive: Path, target: Path, max_bytes: int, max_members: int =
                 if destination != root and root not in destination.parents:
                     raise UnsafeArchiveError(f"'{member.filename}' resolves outside the target folder",
                                              where=str(archive))
-                if member.is_dir():
-                    destination.mkdir(parents=True, exist_ok=True)
-                    continue
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                if destination.exists():
-                    raise UnsafeArchiveError(f"The archive holds '{member.filename}' twice", where=str(archive))
-                with bundle.open(member) as source, open(destination, "xb") as sink:
-                    while chunk := source.read(CHUNK):
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise UnsafeArchiveError(
-                                f"The archive unpacks to more than {max_bytes:,} bytes (its header declared "
-                                f"{declared:,})", where=str(archive),
-                                fix="nothing was kept; raise kaggle.max_unzipped_bytes if this is expected")
-                        sink.write(chunk)
+                try:
+                    if member.is_dir():
+                        destination.mkdir(parents=True, exist_ok=True)
+                        continue
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    if destination.exists():
+                        raise UnsafeArchiveError(f"The archive holds '{member.filename}' twice",
+                                                 where=str(archive), fix="nothing was kept; report it to the host")
+                    with bundle.open(member) as source, open(destination, "xb") as sink:
+                        while chunk := source.read(CHUNK):
+                            total += len(chunk)
+                            if total > max_bytes:
+                                raise _refused(too_large(str(archive), total, max_bytes, limits,
+                                                         archive.stat().st_size))
+                            sink.write(chunk)
+                except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+                    raise UnsafeArchiveError(
+                        f"The archive holds '{member.filename}' where it already put a file or folder of the "
+                        f"same name", where=str(archive), fix="nothing was kept; report it to the host") from exc
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    raise UnsafeArchiveError(
+                        f"The archive is damaged or lies about '{member.filename}' ({exc})", where=str(archive),
+                        fix="nothing was kept; run again with --refresh, and report it to the host if it "
+                            "persists") from exc
                 written.append(destination)
         except BaseException:
             for path in written:
@@ -85,3 +96,7 @@ def safe_extract(archive: Path, target: Path, max_bytes: int, max_members: int =
             shutil.rmtree(target, ignore_errors=True)
             raise
     return written
+
+
+def _refused(error) -> UnsafeArchiveError:
+    return UnsafeArchiveError(f"The archive is too large to unpack. {error.what}", where=error.where, fix=error.fix)

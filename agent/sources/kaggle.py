@@ -91,7 +91,7 @@ class KaggleSource(Source):
             if len(archives) != 1 or archives[0].suffix != ".zip":
                 raise RemoteError(f"{remote.label} sent {[a.name for a in archives]} instead of one .zip archive",
                                   where=str(staging))
-            safe_extract(archives[0], staging / "files", self.settings.max_unzipped_bytes,
+            safe_extract(archives[0], staging / "files", self.settings.decompress_limits(),
                          self.settings.max_archive_members)
             record = {"slug": self.slug, "endpoint": self.endpoint, "archive_bytes": archives[0].stat().st_size,
                       "metadata": metadata}

@@ -67,6 +67,6 @@ def test_unknown_labels_and_unnormalised_rows_are_refused():
 
 
 def test_rmsle_predictions_are_floored_at_zero():
-    comp, data = competition_for(None, {"target": 1.0}, "RMSLE")
+    comp, data = competition_for(np.exp, {"target": 1.0}, "RMSLE")  # RMSLE needs y > -1
     frame = build_submission(comp, data.sample_submission, data.test["id"], np.full(len(data.test), -3.0))
     assert (frame["target"] == 0).all()
