@@ -140,6 +140,7 @@ class ServeSettings(_Strict):
     max_rows: int = Field(1000, ge=1)
     request_log: str | None = None
     timeout: float = Field(30, gt=0)
+    request_deadline: float = Field(60, gt=0)
 
 
 class RetrainSettings(_Strict):

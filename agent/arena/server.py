@@ -32,6 +32,9 @@ BLOB = re.compile(r"^/blobs/(bundle|file)/([^/]+)/([^/]+)$")
 UPLOAD = re.compile(r"^/uploads/([A-Za-z0-9_-]{16,64})$")
 HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$")
 MAX_JSON_BYTES = 1 << 20
+DRAIN_FACTOR = 64  # a body over the limit is read at most this many times the limit before the cut-off
+LINE_LIMIT = 1 << 10  # a chunk-size or trailer line
+MAX_TRAILERS = 64
 DEFAULT_UPLOAD_LIMIT = 100 << 20
 CHUNK = 1 << 16
 
@@ -223,32 +226,45 @@ class _Handler(BaseHTTPRequestHandler):
         return int(value)
 
     def _body(self, limit: int):
-        """Yield the request body in chunks (Content-Length or chunked); past `limit`, drain and answer 413."""
+        """Yield the request body in pieces (Content-Length or chunked); past `limit`, answer 413.
+
+        A body a little over the limit is drained first, so the client can read the answer; one past
+        DRAIN_FACTOR times the limit is cut off there, whether its length was declared or chunked.
+        """
         length = self._length()
         chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        cutoff = DRAIN_FACTOR * limit
         received = 0
+
+        def read(size: int):
+            while size > 0:
+                if not (piece := self.rfile.read(min(CHUNK, size))):
+                    raise ApiError(400, f"The request body ended {size:,} bytes before its declared length")
+                size -= len(piece)
+                yield piece
 
         def pieces():
             if chunked:
-                while (size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
-                    yield self.rfile.read(size)
-                    self.rfile.readline()
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass
+                while (size := int(self.rfile.readline(LINE_LIMIT).split(b";")[0].strip() or b"0", 16)) > 0:
+                    yield from read(size)
+                    self.rfile.readline(LINE_LIMIT)
+                for _ in range(MAX_TRAILERS):
+                    if self.rfile.readline(LINE_LIMIT) in (b"\r\n", b"\n", b""):
+                        break
             else:
-                left = length or 0
-                while left > 0 and (piece := self.rfile.read(min(CHUNK, left))):
-                    left -= len(piece)
-                    yield piece
+                yield from read(length or 0)
 
-        if length is not None and length > limit and length > 64 * limit:
+        if length is not None and length > cutoff:
             raise ApiError(413, f"The request is {length:,} bytes; the limit is {limit:,}")
         for piece in pieces():
             received += len(piece)
             if received <= limit:
                 yield piece
+            elif received > cutoff:
+                break
         if received > limit:
-            raise ApiError(413, f"The request is {received:,} bytes; the limit is {limit:,}")
+            raise ApiError(413, f"The request is {'over ' if received > cutoff else ''}{received:,} bytes; "
+                                f"the limit is {limit:,}")
 
     def _user(self):
         header = self.headers.get("Authorization", "")
@@ -278,7 +294,10 @@ class _Handler(BaseHTTPRequestHandler):
         handler = self.arena.api.handlers.get(match.groups())
         if handler is None:
             raise ApiError(404, f"The arena does not implement {match.group(1)}/{match.group(2)}")
-        payload = json.loads(body or b"{}")
+        try:
+            payload = json.loads(body or b"{}")
+        except RecursionError:
+            raise ApiError(400, "The request body nests JSON too deeply") from None
         if not isinstance(payload, dict):
             raise ApiError(400, "The request body must be a JSON object")
         user = self._user()

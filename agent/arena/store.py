@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import sqlite3
@@ -25,6 +26,8 @@ STATE_DIR = ".arena"
 DATABASE = "arena.sqlite3"
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 PENDING, COMPLETE, ERROR = "PENDING", "COMPLETE", "ERROR"
+UPLOAD_TTL = dt.timedelta(hours=1)  # an upload not turned into a submission by then is deleted
+log = logging.getLogger("podium.arena")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL,
@@ -156,11 +159,25 @@ class Store:
         return [dict(r) for r in rows]
 
     def start_upload(self, user: User, slug: str, file_name: str, declared_bytes: int) -> str:
+        self.expire_uploads()
         token = secrets.token_urlsafe(24)
         with self._connect() as db:
             db.execute("INSERT INTO uploads (token, user_id, slug, file_name, declared_bytes, created_at) "
                        "VALUES (?, ?, ?, ?, ?, ?)", (token, user.id, slug, file_name, declared_bytes, iso(now())))
         return token
+
+    def expire_uploads(self, older_than: dt.timedelta = UPLOAD_TTL) -> int:
+        """Forget uploads never turned into a submission within `older_than`, and delete their files."""
+        cutoff = iso(now() - older_than)
+        with self._connect() as db:
+            stale = [r["token"] for r in db.execute("SELECT token FROM uploads WHERE used=0 AND created_at < ?",
+                                                    (cutoff,)).fetchall()]
+            for token in stale:
+                self.upload_path(token).unlink(missing_ok=True)
+                db.execute("DELETE FROM uploads WHERE token=?", (token,))
+        if stale:
+            log.info("Expired %d unused upload(s) older than %s", len(stale), older_than)
+        return len(stale)
 
     def upload(self, token: str) -> dict[str, Any] | None:
         with self._connect() as db:

@@ -51,8 +51,12 @@ class ProductionModel:
             matrix, unseen = self.encoder.encode(rows)
             if unseen:
                 log.info("%d categorical value(s) never seen in training were treated like rare ones", unseen)
+            _refuse_infinite(matrix, [c.name for c in self.schema.columns])
             return self.runtime.raw(matrix)
-        return self.runtime.raw(self.typed_frame(rows))
+        frame = self.typed_frame(rows)
+        numeric = frame.select_dtypes("number")
+        _refuse_infinite(numeric.to_numpy(dtype=float), list(numeric.columns))
+        return self.runtime.raw(frame)
 
     def predict_encoded(self, matrix: np.ndarray) -> np.ndarray:
         """Raw prediction from an already encoded matrix (search and importance, which encode once)."""
@@ -82,6 +86,16 @@ class ProductionModel:
         write_json(folder / MANIFEST, {"format": FORMAT, "name": self.name, "runtime": runtime_config,
                                        "output": self.output.to_dict(), "serving_files": files, "info": self.info})
         return files
+
+
+def _refuse_infinite(matrix: np.ndarray, names: list[str]) -> None:
+    """Infinity is no input (standard JSON cannot even carry it): the same refusal as `podium serve`'s 422."""
+    infinite = np.isinf(matrix)
+    if infinite.any():
+        row, column = (int(i) for i in np.argwhere(infinite)[0])
+        raise InputError(f"Column '{names[column]}' holds an infinite number ({matrix[row, column]:g}); "
+                         f"{int(infinite.sum())} infinite value(s) in all", where=f"row {row}",
+                         fix=f"send a finite number in '{names[column]}', or an empty value for missing")
 
 
 def load_model(artifact_dir: str | Path) -> ProductionModel:

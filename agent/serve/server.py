@@ -3,13 +3,18 @@
 Routes: `GET /health`, `POST /predict`; anything else 404, a known path with another method 405. Every error
 is a JSON body `{"error": ..., "details": [...], "fix": ...}`; bad input is always a 4xx, and a 500 means a
 bug in podium (logged with its traceback). One request per connection (HTTP/1.0 semantics): no idle
-keep-alive connection can hold a shutdown back, and a slow client is dropped after `serve.timeout` seconds.
+keep-alive connection can hold a shutdown back. A client silent for `serve.timeout` seconds is dropped, and
+one whose request has not fully arrived after `serve.request_deadline` seconds (dripping bytes, which a
+per-read timeout never catches) gets a 408 and is cut off.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +30,7 @@ JSON_TYPES = ("application/json",)
 DRAIN_FACTOR = 16          # an oversize body up to 16x the limit is read and dropped, so the client sees the 413
 DRAIN_CAP = 64 << 20
 CHUNK = 1 << 16
+WATCH_INTERVAL = 0.25  # seconds between two looks of the deadline watchdog
 
 
 class PredictionServer(ThreadingHTTPServer):
@@ -36,7 +42,34 @@ class PredictionServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], service: PredictionService):
         self.service = service
+        self.arriving: dict[PredictionHandler, float] = {}  # requests still being read -> their deadline
+        self._watching = threading.Lock()
+        self._closed = threading.Event()
         super().__init__(address, PredictionHandler)
+        threading.Thread(target=self._watch, name="serve-deadlines", daemon=True).start()
+
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
+
+    def expect(self, handler: PredictionHandler) -> None:
+        with self._watching:
+            self.arriving[handler] = time.monotonic() + self.service.settings.request_deadline
+
+    def arrived(self, handler: PredictionHandler) -> None:
+        with self._watching:
+            self.arriving.pop(handler, None)
+
+    def _watch(self) -> None:
+        """Cut off every request past its deadline: its reads end, and it answers 408."""
+        while not self._closed.wait(WATCH_INTERVAL):
+            now = time.monotonic()
+            with self._watching:
+                late = [h for h, deadline in self.arriving.items() if deadline < now]
+                for handler in late:
+                    self.arriving.pop(handler)
+            for handler in late:
+                handler.expire()
 
     @property
     def url(self) -> str:
@@ -48,9 +81,27 @@ class PredictionHandler(BaseHTTPRequestHandler):
     server: PredictionServer
     server_version = "podium-serve/1"
 
+    expired = False
+
     def setup(self) -> None:
         self.timeout = self.server.service.settings.timeout  # socket timeout: reads from a silent client end
         super().setup()
+        self.server.expect(self)
+
+    def finish(self) -> None:
+        self.server.arrived(self)
+        super().finish()
+
+    def _late_message(self) -> str:
+        return f"The request did not arrive within {self.server.service.settings.request_deadline:g} seconds"
+
+    def expire(self) -> None:
+        """Past the whole-request deadline: end the reads (the answer can still be written)."""
+        self.expired = True
+        try:
+            self.connection.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
 
     # --- routes ----------------------------------------------------------------------------------------------
 
@@ -115,6 +166,8 @@ class PredictionHandler(BaseHTTPRequestHandler):
             self._send(200, response)
 
     def _read_body(self) -> bytes:
+        if self.expired:  # the headers were cut off by the deadline
+            raise RequestError(408, self._late_message(), fix="send the whole request promptly")
         if self.headers.get("Transfer-Encoding"):
             raise RequestError(411, "Chunked request bodies are not accepted",
                                fix="send the body with a Content-Length header")
@@ -139,6 +192,9 @@ class PredictionHandler(BaseHTTPRequestHandler):
         except TimeoutError:
             raise RequestError(408, "The request body did not arrive in time",
                                fix="send the whole body promptly") from None
+        self.server.arrived(self)
+        if self.expired:
+            raise RequestError(408, self._late_message(), fix="send the whole request promptly")
         if len(body) < length:
             raise RequestError(400, f"The body ended after {len(body)} of {length} bytes (Content-Length)",
                                fix="send exactly Content-Length bytes")
@@ -192,8 +248,11 @@ class PredictionHandler(BaseHTTPRequestHandler):
         """The standard library's own errors (malformed request line, unknown method) as JSON too."""
         phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
         self.close_connection = True
-        self._send(code, {"error": message or phrase, "details": [explain] if explain else [],
-                          "fix": "use GET /health or POST /predict with a JSON body"})
+        fix = "use GET /health or POST /predict with a JSON body"
+        if self.expired:  # the request line was cut off by the deadline: answer as HTTP/1.0, whatever arrived
+            code, message, explain, fix = 408, self._late_message(), None, "send the whole request promptly"
+            self.request_version = "HTTP/1.0"
+        self._send(code, {"error": message or phrase, "details": [explain] if explain else [], "fix": fix})
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the standard library's signature
         log.debug("%s %s", self.address_string(), format % args)

@@ -191,3 +191,57 @@ def test_state_survives_a_restart_and_pending_work_resumes(competitions, alice, 
         monkeypatch.setenv("KAGGLE_KEY", "f" * 32)  # the restarted arena still checks keys
         with pytest.raises(RemoteError, match="rejected the credentials"):
             KaggleRemote(restarted.url, settings).leaderboard("titanic")
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(arena, alice):
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = requests.post(f"{arena.url}/v1/{SERVICE}/ListCompetitions", data=body, auth=("alice", alice),
+                             timeout=10, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "nests JSON too deeply" in response.json()["message"]
+
+
+def test_a_chunked_body_is_cut_off_like_a_declared_one(arena, alice):
+    from agent.arena.server import DRAIN_FACTOR, MAX_JSON_BYTES
+
+    sent = []
+
+    def endless():
+        for _ in range(4 * DRAIN_FACTOR):
+            sent.append(1)
+            yield b" " * MAX_JSON_BYTES
+
+    try:  # requests sends a generator chunked; the arena answers 413 and hangs up once past the cut-off
+        response = requests.post(f"{arena.url}/v1/{SERVICE}/ListCompetitions", data=endless(),
+                                 auth=("alice", alice), timeout=30)
+        assert response.status_code == 413
+    except requests.ConnectionError:
+        pass
+    assert len(sent) < 2 * DRAIN_FACTOR  # read up to the cut-off (plus socket buffers), not the whole body
+
+
+def test_a_chunk_size_beyond_memory_is_not_allocated(arena, alice):
+    import base64
+    import socket
+
+    host, port = arena.url.removeprefix("http://").split(":")
+    auth = base64.b64encode(f"alice:{alice}".encode()).decode()
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(f"POST /v1/{SERVICE}/ListCompetitions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}"
+                     "\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n{}".encode())
+        conn.shutdown(socket.SHUT_WR)
+        answer = conn.recv(4096).decode()
+    status = int(answer.split()[1])
+    assert 400 <= status < 500, answer
+
+
+def test_uploads_never_used_expire_with_their_files(arena, alice):
+    started = _rpc(arena, "StartSubmissionUpload", {"competitionName": "titanic", "fileName": "s.csv"}, alice)
+    token = started.json()["token"]
+    assert requests.put(started.json()["createUrl"], data=b"PassengerId,Survived\n1,0\n", timeout=10).ok
+    path = arena.store.upload_path(token)
+    assert path.is_file()
+    assert arena.store.expire_uploads(older_than=dt.timedelta(hours=1)) == 0  # a fresh upload is kept
+    assert arena.store.expire_uploads(older_than=dt.timedelta(0)) == 1
+    assert not path.exists() and arena.store.upload(token) is None
+    late = _rpc(arena, "CreateSubmission", {"competitionName": "titanic", "blobFileTokens": token}, alice)
+    assert late.status_code == 400 and "unknown, already used" in late.json()["message"]

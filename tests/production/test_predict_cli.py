@@ -37,6 +37,8 @@ def test_good_input_writes_predictions_with_ids(run, titanic, titanic_artifact, 
 @pytest.mark.parametrize("damage, expected", [
     (lambda f: f.drop(columns=["age"]), "lacks column(s) ['age']"),
     (lambda f: f.assign(age=["old"] + list(f["age"].iloc[1:])), "'age' expects numbers"),
+    (lambda f: f.assign(fare=list(f["fare"].iloc[:3]) + [float("inf")] + list(f["fare"].iloc[4:])),
+     "'fare' holds an infinite number (inf)"),
 ])
 def test_bad_input_fails_clearly_and_writes_nothing(run, titanic, tmp_path, damage, expected):
     data, out = tmp_path / "bad.csv", tmp_path / "predictions.csv"

@@ -51,3 +51,18 @@ def test_odd_bodies_are_4xx(service, body):
     with pytest.raises(RequestError) as caught:
         service.predict_body(body)
     assert 400 <= caught.value.status < 500
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), "inf", "-Infinity", "1e999"])
+def test_infinity_gets_one_rule_in_serve_and_in_load_model(service, served, value):
+    from agent.errors import InputError
+
+    row = served.rows(1)[0]
+    numeric = next(c.name for c in service.model.schema.columns if c.kind == "numeric")
+    row[numeric] = value
+    with pytest.raises(InputError, match="infinite"):
+        load_model(served.artifact).predict(row)
+    body = json.dumps({"rows": [{**row, numeric: value if isinstance(value, str) else "inf"}]}).encode()
+    with pytest.raises(RequestError) as caught:
+        service.predict_body(body)
+    assert caught.value.status == 422 and "infinite" in " ".join(caught.value.details)

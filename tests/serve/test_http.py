@@ -138,3 +138,49 @@ def test_unknown_paths_404_and_wrong_methods_405(server):
     assert head.status_code == 200 and head.content == b""
     odd = requests.request("BREW", f"{server.url}/predict", timeout=10)  # the standard library's own error, as JSON
     assert odd.status_code == 501 and odd.json()["error"]
+
+
+def _drip(server, chunks: list[bytes], gap: float) -> tuple[bytes, float]:
+    """Send `chunks` one per `gap` seconds, as a slow or hostile client; return the answer and when it came."""
+    import socket
+    import time
+
+    host, port = server.server_address[:2]
+    started = time.monotonic()
+    with socket.create_connection((host, port), timeout=20) as conn:
+        try:
+            for chunk in chunks:
+                conn.sendall(chunk)
+                time.sleep(gap)
+        except OSError:  # the server cut the connection off
+            pass
+        conn.settimeout(20)
+        answer = b""
+        while piece := conn.recv(4096):
+            answer += piece
+    return answer, time.monotonic() - started
+
+
+@pytest.mark.parametrize("where", ["body", "headers", "request line"])
+def test_a_client_dripping_bytes_is_cut_off_at_the_whole_request_deadline(served, where):
+    from agent.config import ServeSettings
+    from tests.serve.conftest import LIMITS, _running
+
+    body = json.dumps({"rows": served.rows(1)}).encode()
+    head = f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    # each byte comes well inside the per-read timeout (10 s), so only the whole-request deadline can stop it
+    first_line = head.index("\r\n") + 2
+    if where == "body":
+        chunks = [head.encode()] + [body[i:i + 1] for i in range(len(body))]
+    elif where == "headers":
+        chunks = [head[:first_line].encode()] + [head[i:i + 1].encode() for i in range(first_line, len(head))]
+        chunks.append(body)
+    else:
+        chunks = [head[i:i + 1].encode() for i in range(len(head))] + [body]
+    settings = ServeSettings(port=0, **{**LIMITS, "timeout": 10}, request_deadline=1.5)
+    for server in _running(served.artifact, settings):
+        answer, seconds = _drip(server, chunks, gap=0.2)
+        assert answer.startswith(b"HTTP/1.") and b" 408 " in answer.split(b"\r\n")[0], answer[:200]
+        assert b"did not arrive within 1.5 seconds" in answer
+        assert seconds < 1.5 + 2.5 < len(chunks) * 0.2  # cut off near the deadline, long before the drip ends
+        assert requests.get(f"{server.url}/health", timeout=10).ok  # the server goes on serving
