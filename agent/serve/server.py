@@ -10,6 +10,7 @@ per-read timeout never catches) gets a 408 and is cut off.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -98,10 +99,8 @@ class PredictionHandler(BaseHTTPRequestHandler):
     def expire(self) -> None:
         """Past the whole-request deadline: end the reads (the answer can still be written)."""
         self.expired = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RD)
-        except OSError:
-            pass
 
     # --- routes ----------------------------------------------------------------------------------------------
 
