@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import lzma
 import zipfile
 import zlib
@@ -41,8 +40,7 @@ def read_table(path: Path, role: str, limits: Limits | None = None) -> pd.DataFr
     if path.stat().st_size == 0:
         raise InputError(f"The {role} file is empty", where=str(path), fix="download the competition's files again")
     try:
-        with open_table(path, limits) as stream:
-            header = _header(stream, role, path)
+        header = _header(path, role, limits)
         with open_table(path, limits) as stream:
             frame = pd.read_csv(stream, low_memory=False)
     except TooLarge as exc:
@@ -61,14 +59,19 @@ def read_table(path: Path, role: str, limits: Limits | None = None) -> pd.DataFr
     return frame
 
 
-def _header(stream, role: str, path: Path) -> list[str]:
-    """The header's column names as written, read with a bound so a runaway first line cannot fill memory."""
-    line = stream.readline(MAX_HEADER_BYTES + 1)
+def _header(path: Path, role: str, limits: Limits) -> list[str]:
+    """The header's column names exactly as written (before pandas renames repeats to `name.1`).
+
+    The first line is read with a bound first, so a runaway header cannot fill the memory.
+    """
+    with open_table(path, limits) as stream:
+        line = stream.readline(MAX_HEADER_BYTES + 1)
     if len(line) > MAX_HEADER_BYTES:
         raise InputError(f"The {role} file's header line is longer than {MAX_HEADER_BYTES:,} bytes",
                          where=str(path), fix="check that the file has line breaks and a header of column names")
-    text = line.decode("utf-8-sig", errors="replace")
-    return next(csv.reader([text]), [])
+    with open_table(path, limits) as stream:
+        first = pd.read_csv(stream, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return first.iloc[0].tolist() if len(first) else []
 
 
 def read_competition(train: Path, test: Path, sample_submission: Path,

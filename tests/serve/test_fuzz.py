@@ -66,3 +66,44 @@ def test_infinity_gets_one_rule_in_serve_and_in_load_model(service, served, valu
     with pytest.raises(RequestError) as caught:
         service.predict_body(body)
     assert caught.value.status == 422 and "infinite" in " ".join(caught.value.details)
+
+
+# --- property-based: any body, any JSON ---------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FAST = settings(max_examples=200, deadline=None)
+SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
+JSON = st.recursive(SCALAR, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                         max_size=4), max_leaves=20)
+
+
+def _answer(service, body: bytes) -> None:
+    try:
+        response = service.predict_body(body)
+    except RequestError as error:
+        assert 400 <= error.status < 500 and error.message and error.fix
+    else:
+        json.dumps(response, allow_nan=False)
+
+
+@FAST
+@given(body=st.binary(max_size=2000))
+def test_any_bytes_are_answered_with_predictions_or_a_4xx(service, body):
+    _answer(service, body)
+
+
+@FAST
+@given(payload=JSON)
+def test_any_json_value_is_answered_with_predictions_or_a_4xx(service, payload):
+    _answer(service, json.dumps(payload).encode())
+
+
+@FAST
+@given(data=st.data())
+def test_real_rows_with_any_values_are_answered_with_predictions_or_a_4xx(service, served, data):
+    rows = served.rows(3)
+    for row in rows:
+        for column in data.draw(st.lists(st.sampled_from(sorted(row)), max_size=4, unique=True)):
+            row[column] = data.draw(JSON)
+    _answer(service, json.dumps({"rows": rows}).encode())
