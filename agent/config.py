@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent.decompress import Limits
 from agent.errors import ConfigError, PodiumError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(str(files("configs")))  # package data: the same in a checkout and in an installed wheel
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,21 @@ from agent.errors import PodiumError
 
 log = logging.getLogger("podium.executor")
 GB = 2**30
+UNIX_SOCKET_MAX = 107
+RAY_SOCKET_SUFFIX = len("/session_2026-12-02_04-05-59_535159_4194304/sockets/plasma_store")
+
+
+def usable_temp_dir(path: Path) -> Path:
+    """`path`, or a short folder under the system's temp dir when Ray's socket paths would not fit under it.
+
+    Ray puts Unix sockets at <temp>/session_<date>_<time>_<pid>/sockets/plasma_store, and a socket path holds
+    at most 107 bytes: a deep home or cache folder would make Ray fail to start.
+    """
+    if len(str(Path(path).resolve())) + RAY_SOCKET_SUFFIX <= UNIX_SOCKET_MAX:
+        return Path(path)
+    short = Path(tempfile.gettempdir()) / f"podium-ray-{os.getuid()}"
+    log.info("Ray's temp folder %s is too deep for its sockets; using %s", path, short)
+    return short
 
 
 def cache_dir() -> Path:
@@ -49,8 +65,9 @@ class RayExecutor:
 
         if ray.is_initialized():  # an embedding process (tests, a batch task) already holds a Ray session
             return self
-        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": True, "logging_level": logging.WARNING,
-                                  "runtime_env": {"env_vars": {"PYTHONPATH": _project_root()}}}
+        # Workers import podium from the environment it is installed in (every node's own install), not from
+        # a path passed to them.
+        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": True, "logging_level": logging.WARNING}
         if self.address:
             log.info("Joining the Ray cluster at %s", self.address)
             try:
@@ -59,6 +76,7 @@ class RayExecutor:
                 raise PodiumError(f"Could not join the Ray cluster at {self.address} ({exc})",
                                   fix="check --ray-address / RAY_ADDRESS and that the head node is up") from exc
         else:
+            self.temp_dir = usable_temp_dir(self.temp_dir)
             self.temp_dir.mkdir(parents=True, exist_ok=True)
             ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False,
                      object_store_memory=int(self.object_store_gb * GB), _temp_dir=str(self.temp_dir), **kwargs)
@@ -191,10 +209,6 @@ class RayExecutor:
 
     def __exit__(self, *exc: Any) -> None:
         self.shutdown()
-
-
-def _project_root() -> str:
-    return str(Path(__file__).resolve().parent.parent)
 
 
 def _probe_path(path: str) -> bool:

@@ -43,3 +43,12 @@ def test_a_stopped_local_ray_removes_only_its_own_session():
         assert not (temp / "session_latest").is_symlink()
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_temp_folder_too_deep_for_rays_sockets_is_replaced_by_a_short_one(tmp_path):
+    from agent.executor import RAY_SOCKET_SUFFIX, UNIX_SOCKET_MAX, usable_temp_dir
+
+    deep = tmp_path / ("d" * 60) / "ray"
+    short = usable_temp_dir(deep)
+    assert short != deep and len(str(short)) + RAY_SOCKET_SUFFIX <= UNIX_SOCKET_MAX
+    assert usable_temp_dir(Path("/tmp/ray-x")) == Path("/tmp/ray-x")  # a short one is kept
