@@ -9,6 +9,7 @@ every node shares (`check_shared_path` proves it from inside a task).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -114,7 +115,7 @@ class RayExecutor:
     def memory_share_gb(self, cpus: int) -> float:
         """The memory that goes with `cpus` on the largest node: its schedulable memory per CPU, times `cpus`."""
         node_cpus = self.node_cpus()
-        return round(self.node_memory_gb() * min(cpus, node_cpus) / max(node_cpus, 1), 2)
+        return math.floor(self.node_memory_gb() * min(cpus, node_cpus) / max(node_cpus, 1) * 100) / 100
 
     def reserve(self, cpus: int, memory_gb: float):
         """A placement group holding `cpus` and `memory_gb` on one node; work submitted inside it stays inside.
