@@ -59,6 +59,25 @@ def corrupt_single_class(folder):
     train.assign(target=1).to_csv(folder / "train.csv", index=False)
 
 
+def corrupt_repeated_columns(folder):
+    lines = (folder / "train.csv").read_text().splitlines()
+    names = lines[0].split(",")
+    names[names.index("x2")] = "x1"
+    (folder / "train.csv").write_text("\n".join([",".join(names)] + lines[1:]) + "\n")
+
+
+def corrupt_gzip_bomb(folder):
+    import gzip
+
+    (folder / "test.csv").unlink()
+    lines = (folder / "train.csv").read_text().splitlines()
+    header, row = lines[0], lines[1]
+    with gzip.open(folder / "test.csv.gz", "wt", compresslevel=9) as out:
+        out.write(header.replace(",target", "") + "\n")
+        for _ in range(2_000_000):  # about 100 MB unpacked from about 100 KB
+            out.write(row.rsplit(",", 1)[0] + "\n")
+
+
 def corrupt_metric(folder):
     (folder / "competition.yaml").write_text("evaluation_metric: Root Mean Squared Error\ntask: binary\n")
 
@@ -72,6 +91,8 @@ def corrupt_metric(folder):
     (corrupt_sample_ids, "ids do not match"),
     (corrupt_single_class, "single value"),
     (corrupt_metric, "does not fit a binary problem"),
+    (corrupt_repeated_columns, "repeats column names ['x1']"),
+    (corrupt_gzip_bomb, "test file is too large to read"),
 ], ids=lambda value: getattr(value, "__name__", "")[8:])
 def test_bad_input_fails_clearly(ray_local, tmp_path, corrupt, message):
     folder = good_folder(tmp_path)
