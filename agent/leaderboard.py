@@ -122,6 +122,9 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
         with plan.run(AUTOGLUON):
             fitted = _fit_autogluon(competition, data, settings, executor, run_dir, plan, cpus, memory_gb, timings)
         if fitted is not None:
+            from agent.leaderboard_figures import keep_latency
+
+            keep_latency(run_dir, fitted["candidates"])
             if on_autogluon is not None:
                 trial_cpus = max(1, trial_cpus - on_autogluon())
             candidates += fitted["candidates"]

@@ -1,11 +1,12 @@
 """The leaderboard model's costs and top features, for the model card beside the production model's.
 
 The leaderboard submission is a blend; its AutoGluon part is what a deployment would load, so latency is
-AutoGluon's best model loaded from disk and timed with podium's one latency function (raw rows in,
-time-capped: it can take hundreds of ms a row), size is everything the blend needs on disk (models/ and the
+AutoGluon's best model timed with podium's one latency function (raw rows in, time-capped: it can take
+hundreds of ms a row): in the fit task while the model is in memory (loading a stacked predictor again can
+take half a minute), else loaded from disk here. Size is everything the blend needs on disk (models/ and the
 studies' predictions), training cost is the leaderboard phase as measured (wall time, CPU-seconds inside
 its tasks), and top features are AutoGluon's permutation importance on out-of-fold predictions, in the
-competition metric. Both measurements run as one Ray task beside the production phase.
+competition metric. What is left to measure runs as one Ray task beside the production phase.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from agent.atomic import write_json, write_text
 
 log = logging.getLogger("podium.leaderboard")
-PARTIAL_FIGURES = ".leaderboard-latency.json"  # the figures task's latency, written before its importance
+PARTIAL_FIGURES = ".leaderboard-latency.json"  # the latency as soon as it is known (fit task or figures task)
 
 
 def autogluon_figures(models: str, rows, problem_type: str, seconds: float, top: int,
-                      partial: str | None = None) -> dict[str, Any]:
-    """Latency and top features of AutoGluon's best model (a Ray task); half of `seconds` for each.
+                      partial: str | None = None, latency: bool = True) -> dict[str, Any]:
+    """Latency (unless `latency` is False: timed already) and top features of AutoGluon's best model (a Ray
+    task); half of `seconds` for each.
 
     The latency is also written to `partial` as soon as it is measured, so a task still computing the
     importance at its deadline still yields it.
@@ -35,23 +35,20 @@ def autogluon_figures(models: str, rows, problem_type: str, seconds: float, top:
     from autogluon.tabular import TabularPredictor
 
     from agent.production import measure_latency
+    from strategies.autogluon import served
 
     predictor = TabularPredictor.load(models, require_py_version_match=False, verbosity=0)
-    predictor.persist()
-    predict = predictor.predict if problem_type == "regression" else predictor.predict_proba
-
-    class Served:  # what a deployment of the predictor answers: raw rows in, predictions out
-        @staticmethod
-        def predict(batch):
-            return predict(pd.DataFrame([batch]) if isinstance(batch, dict) else pd.DataFrame(batch))
-
     started = time.monotonic()
-    latency = measure_latency(Served(), rows, warmup=2, max_seconds=max(1.0, seconds / 4), repeats=1)
-    figures: dict[str, Any] = {"latency": latency.card(
-        f"AutoGluon's best model ({predictor.model_best}) loaded from disk, raw rows in, in a Ray worker; "
-        "single-row calls capped in time")}
-    if partial:
-        write_json(Path(partial), figures)
+    figures: dict[str, Any] = {}
+    if latency:
+        predictor.persist()
+        report = measure_latency(served(predictor, problem_type), rows, warmup=2, max_seconds=max(1.0, seconds / 4),
+                                 repeats=1)
+        figures["latency"] = report.card(
+            f"AutoGluon's best model ({predictor.model_best}) loaded from disk, raw rows in, in a Ray worker; "
+            "single-row calls capped in time")
+        if partial:
+            write_json(Path(partial), figures)
     left = seconds - (time.monotonic() - started)
     figures["top_features"] = _importance(predictor, max(1.0, left), top)
     return figures
@@ -73,14 +70,23 @@ def _importance(predictor, seconds: float, top: int) -> list[dict[str, Any]]:
              "std": 0.0 if math.isnan(row["stddev"]) else float(row["stddev"])} for name, row in frame.iterrows()]
 
 
+def keep_latency(run_dir: Path, candidates) -> None:
+    """The latency the fit task timed in memory, kept for the model card (the figures task then skips it)."""
+    timed = next((c.info["latency"] for c in candidates if c.info.get("latency")), None)
+    if timed is not None:
+        write_json(run_dir / PARTIAL_FIGURES, {"latency": timed})
+
+
 def start_measuring(run_dir: Path, executor, rows, problem_type: str, seconds: float, top: int = 10):
     """Start measuring the leaderboard model as a Ray task (it runs beside the production phase)."""
     from agent.leaderboard import AUTOGLUON_DONE
 
     if not (run_dir / "models" / AUTOGLUON_DONE).is_file() or seconds < 1:  # no finished AutoGluon fit
         return None
+    timed = (run_dir / PARTIAL_FIGURES).is_file()  # the fit task timed its model while it was in memory
     return executor.submit(autogluon_figures, str(run_dir / "models"), rows, problem_type, seconds, top,
-                           str(run_dir / PARTIAL_FIGURES), name="leaderboard-figures", num_cpus=1)
+                           str(run_dir / PARTIAL_FIGURES), latency=not timed, name="leaderboard-figures",
+                           num_cpus=1)
 
 
 def leaderboard_figures(run_dir: Path, manifest: dict[str, Any], executor, measuring, wait: float) -> dict[str, Any]:
@@ -102,6 +108,9 @@ def leaderboard_figures(run_dir: Path, manifest: dict[str, Any], executor, measu
                                       if (run_dir / name).is_dir()),
                  "note": "models/ and studies/ on disk: everything the blend's predictions came from"},
     }
+    partial = run_dir / PARTIAL_FIGURES
+    if partial.is_file():  # the latency, timed in the fit task or by the figures task before its importance
+        figures.update(json.loads(partial.read_text()))
     if measuring is not None:
         try:
             figures.update(executor.result(measuring, timeout=max(0.5, wait)))
@@ -110,9 +119,7 @@ def leaderboard_figures(run_dir: Path, manifest: dict[str, Any], executor, measu
                 "the competition metric (drop in score when the feature is shuffled; higher matters more)")
         except Exception as error:  # noqa: BLE001 - the card stays useful without them
             executor.cancel(measuring)
-            partial = run_dir / PARTIAL_FIGURES
-            if partial.is_file():
-                figures.update(json.loads(partial.read_text()))
+            if "latency" in figures:
                 log.warning("The leaderboard model's top features did not finish in time (%s); its latency did",
                             type(error).__name__)
             else:

@@ -22,6 +22,9 @@ OPTIONAL_LIBRARIES = {"FASTAI": "fastai", "NN_TORCH": "torch"}
 # Test predictions take up to twice what the validation predict time suggests when the machine is busy (the
 # estimate, from AutoGluon's own timings, does not count loading or other work on the CPUs).
 PREDICT_SAFETY = 2.0
+# Seconds of single-row calls timed while the chosen model is in memory (loading a stacked predictor again
+# elsewhere can take half a minute; a deployment pays that once, at start).
+IN_TASK_LATENCY_SECONDS = 5.0
 
 
 def unavailable_model_types() -> list[str]:
@@ -127,7 +130,11 @@ class AutoGluonStrategy(Strategy):
             if chosen != best:
                 log.warning("AutoGluon's best model %s would not predict the test set in time (about %.0f s): "
                             "predicting %s instead", best, _predict_estimate(board, best, data), chosen)
+        in_memory = test_models != "all" and chosen is not None
+        if in_memory:  # predicting loads the chosen model and its inputs anyway: keep them for the latency
+            predictor.persist(models=[chosen], max_memory=0.4)
         test_all = _predict_multi(predictor, competition, data.X_test, wanted) if wanted else {}
+        latency = _latency_in_memory(predictor, competition, data, chosen, predict_deadline) if in_memory else None
         candidates = []
         for model in models:
             oof = _as_prediction(oof_all[model], competition)
@@ -148,7 +155,8 @@ class AutoGluonStrategy(Strategy):
                       "autogluon_best": model == best,
                       # learnt from other models' OOF predictions (itself or through its inputs): its OOF
                       # score is optimistic next to a level-1 model's (stacked information leakage)
-                      "stacked": bool(stackers & set(trainer.get_minimum_model_set(model)))},
+                      "stacked": bool(stackers & set(trainer.get_minimum_model_set(model))),
+                      **({"latency": latency} if latency is not None and model == chosen else {})},
             ))
         metric = competition.metric
         return sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)
@@ -161,6 +169,38 @@ def _affordable(board, best: str, models: list[str], data: Dataset, deadline: fl
     left = deadline - time.time()
     ranked = [best] + sorted((m for m in models if m != best), key=lambda m: -float(board.loc[m, "score_val"]))
     return next((m for m in ranked if PREDICT_SAFETY * _predict_estimate(board, m, data) <= left), None)
+
+
+def served(predictor, problem_type: str, model: str | None = None):
+    """What a deployment of the predictor answers (raw rows in, predictions out), for measure_latency."""
+    predict = predictor.predict if problem_type == REGRESSION else predictor.predict_proba
+
+    class Served:
+        @staticmethod
+        def predict(batch):
+            return predict(pd.DataFrame([batch]) if isinstance(batch, dict) else pd.DataFrame(batch), model=model)
+
+    return Served()
+
+
+def _latency_in_memory(predictor, competition: Competition, data: Dataset, model: str,
+                       deadline: float | None) -> dict | None:
+    """The model card's latency block for `model`, timed in this task while it is in memory; None when the
+    time left before `deadline` (Unix time) is too short for it."""
+    from agent.production import measure_latency
+
+    left = 3 * IN_TASK_LATENCY_SECONDS if deadline is None else deadline - time.time()
+    seconds = min(IN_TASK_LATENCY_SECONDS, left / 3)
+    if seconds < 1:
+        return None
+    try:
+        report = measure_latency(served(predictor, competition.problem_type, model), data.X_test.head(200),
+                                 warmup=2, batch_size=min(100, len(data.X_test)), repeats=1, max_seconds=seconds)
+    except Exception as error:  # noqa: BLE001 - the card says it was not measured; the fit stands
+        log.warning("Could not time %s in memory: %s", model, error)
+        return None
+    return report.card(f"AutoGluon's {model} in memory in its fit task, raw rows in; single-row calls capped "
+                       f"at {seconds:.0f} s; batch of {report.batch_size}")
 
 
 def _weighted_ensemble(trainer, model: str) -> bool:

@@ -134,3 +134,29 @@ def test_the_best_model_that_can_predict_the_test_set_in_time_is_the_one_predict
     assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 5 + 2) == "LightGBM_BAG_L1"
     assert _affordable(board, "WeightedEnsemble_L3", models, data, now + 1) == "KNN_BAG_L1"
     assert _affordable(board, "WeightedEnsemble_L3", models, data, now - 1) is None
+
+
+def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus, tmp_path):
+    """The fit task times the model it predicts the test set with (loading a stacked predictor again can take
+    half a minute); the leaderboard figures keep that latency, and the figures task then skips its own."""
+    from agent.leaderboard_figures import PARTIAL_FIGURES, keep_latency, leaderboard_figures
+
+    data = corpus("titanic", 300)
+    strategy = AutoGluonStrategy(tmp_path / "models", num_stack_levels=0, verbosity=0, test_models="best",
+                                 fold_fitting="sequential_local", hyperparameters={"GBM": {"num_boost_round": 20}})
+    candidates = strategy.search(data.competition, data.dataset, Budget(120, 1, 4.0))
+    timed = [c for c in candidates if "latency" in c.info]
+    assert len(timed) == 1 and timed[0].test is not None  # the one predicted is the one timed
+    latency = timed[0].info["latency"]
+    assert 0 < latency["p50_ms_batch1"] <= latency["p99_ms_batch1"] and latency["calls"] >= 2
+    assert "in memory" in latency["measured"] and latency["throughput_rows_s_batch1000"] > 0
+
+    keep_latency(tmp_path, candidates)
+    assert (tmp_path / PARTIAL_FIGURES).is_file()
+    figures = leaderboard_figures(tmp_path, {"phases": {}, "leaderboard": {}}, executor=None, measuring=None, wait=1)
+    assert figures["latency"] == latency and not (tmp_path / PARTIAL_FIGURES).exists()
+    from agent.leaderboard_figures import autogluon_figures
+
+    rest = autogluon_figures(str(tmp_path / "models"), data.dataset.X.head(50), data.competition.problem_type,
+                             seconds=20, top=3, latency=False)
+    assert "latency" not in rest and 1 <= len(rest["top_features"]) <= 3
