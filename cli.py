@@ -72,7 +72,7 @@ def run_command(
 
     Resume a killed run: podium run --resume runs/titanic/20261128-101500-1a2b3c
 
-    From Kaggle, submitting at the end: podium run titanic --submit (README: Kaggle, submitting and the arena)
+    From Kaggle, submitting at the end: podium run titanic --submit (docs/running.md)
     """
     from agent.pipeline import RunOptions, run_competition
 
@@ -291,7 +291,7 @@ def serve_command(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML over configs/default.yaml "
                                                 "(its serve: section).")] = None,
 ) -> None:
-    """Serve a production model over HTTP: POST /predict with JSON rows, GET /health (README: Serving).
+    """Serve a production model over HTTP: POST /predict with JSON rows, GET /health (docs/serving.md).
 
     Example: podium serve runs/titanic/RUN_ID/production --port 8080 --request-log requests.jsonl
 
@@ -337,7 +337,7 @@ def retrain_command(
 
     Example: podium retrain runs/titanic/20261128-101500-1a2b3c --data new_train.csv --holdout 0.2
 
-    Exit 0 whichever model is kept (the new run's production/ holds it), 2 for bad input (README: Retraining).
+    Exit 0 whichever model is kept (the new run's production/ holds it), 2 for bad input (docs/retraining.md).
     """
     try:
         from agent.retrain import retrain
@@ -384,7 +384,7 @@ def report_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (holds manifest.json), finished, failed or "
                                             "partial.")],
 ) -> None:
-    """Rebuild a run's report.md and self-contained report.html from its directory (README: The run report).
+    """Rebuild a run's report.md and self-contained report.html from its directory (docs/report.md).
 
     Example: podium report runs/titanic/20261128-101500-1a2b3c
     """

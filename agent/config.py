@@ -114,7 +114,7 @@ class KaggleSettings(_Strict):
 
 
 class ProductionSettings(_Strict):
-    """Budgets and search of the production model (README: The production model)."""
+    """Budgets and search of the production model (docs/production.md)."""
 
     latency_ms: float = Field(1.0, gt=0)
     size_mb: float = Field(5.0, gt=0)

@@ -28,7 +28,7 @@ CHECKS, PRODUCTION_SEARCH, FIRST_SUBMISSION = "checks", "production_search", "fi
 AUTOGLUON, OPTUNA, LEADERBOARD_PREDICT = "autogluon", "optuna", "leaderboard_predict"
 LEADERBOARD_FIGURES, PRODUCTION_FINAL, FINAL = "leaderboard_figures", "production_final", "final"
 
-# Shares of the limit and floors, in seconds (the README's "How the time is spent" gives the reasons).
+# Shares of the limit and floors, in seconds (docs/time-plan.md gives the reasons).
 CHECKS_SHARE, CHECKS_MIN, CHECKS_MAX = 0.05, 2.0, 30.0
 FIRST_SUBMISSION_SHARE, FIRST_SUBMISSION_MAX = 0.25, 60.0
 SEARCH_SHARE_OF_PRODUCTION = 0.6   # the compact search, before AutoGluon; the rest is the tail after it

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/runs.py                                  # all 8 tasks, 240 s, seed 0
     .venv/bin/python benchmarks/runs.py --tasks titanic adult_income --budgets 120 240 --seeds 0 1 --out /tmp/rounds
     .venv/bin/python benchmarks/runs.py --table                          # the table of benchmarks/results/runs.jsonl
-    .venv/bin/python benchmarks/runs.py --table --markdown               # the same as a Markdown table (README)
+    .venv/bin/python benchmarks/runs.py --table --markdown               # as Markdown (docs/benchmarks.md)
     .venv/bin/python benchmarks/runs.py --tasks titanic --budgets 60 --seeds 0 --no-peer --records /tmp/runs-check.jsonl
     .venv/bin/python benchmarks/runs.py --table --records /tmp/runs-check.jsonl
 

@@ -32,7 +32,7 @@ def blend_pool(candidates: list[Candidate]) -> tuple[list[Candidate], str]:
     Greedy selection across levels then favours whichever stacked model is most optimistic. When AutoGluon
     stacked, it is therefore represented by its own choice, made among models that share that bias (its
     best model), beside the other strategies' candidates; its level-1 models are already inputs of that
-    choice. Measured on the benchmark's stacked tasks (README: "Benchmarks"), AutoGluon's choice beat the
+    choice. Measured on the benchmark's stacked tasks (docs/benchmarks.md), AutoGluon's choice beat the
     blend over every level on the hidden answers in 6 of 8 runs; without stacking, the blend of level-1
     models beat AutoGluon's own ensemble in 2 of 3.
     """

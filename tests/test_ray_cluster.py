@@ -1,4 +1,4 @@
-"""A real multi-process Ray cluster on one machine, as a platform engineer builds it (README: Ray clusters).
+"""A real multi-process Ray cluster on one machine, as a platform engineer builds it (docs/running.md).
 
 `ray start --head` and a second `ray start --address ...` with its own resources (separate processes, not
 `cluster_utils`), both from a virtual environment where podium is installed from its wheel; then

@@ -1,7 +1,7 @@
 """What a production model accepts: its input columns, their kinds, allowed categories and ranges seen in training.
 
 `schema.json` is written beside the model so a person (or `podium predict`) can check input before serving it.
-Handling of surprises, documented here and in README: The production model:
+Handling of surprises, documented here and in docs/production.md:
 - a missing column, or a value that is not a number in a numeric column: an InputError naming column and row;
 - a category never seen in training: treated like the rare categories of training (the encoder's "other"
   code, which the model learned to route), reported as a warning; `unseen="error"` makes it an InputError;

@@ -1,4 +1,4 @@
-"""Retraining a run's production model on new labelled data (README: Retraining).
+"""Retraining a run's production model on new labelled data (docs/retraining.md).
 
     from agent.retrain import retrain
     result = retrain("runs/titanic/<run-id>", "new_train.csv")     # a new run directory beside the old one

@@ -72,7 +72,7 @@ def load_parent(run_dir: str | Path) -> Parent:
         reason = (run.manifest.get("production") or {}).get("error")
         raise InputError("The run has no production model to compare a retrained one with"
                          + (f" (its production phase failed: {reason})" if reason else ""), where=where,
-                         fix="retrain a run whose production/ folder holds a model (README: 'The production model')")
+                         fix="retrain a run whose production/ folder holds a model (docs/production.md)")
     competition = Competition.from_dict(run.manifest["competition"])
     model = load_model(artifact)
     if model.schema.unseen != "other" and model.encoder is not None:

@@ -5,7 +5,7 @@ model's input schema; hold some rows back; build a production model on the rest 
 settings and budgets; score the current and the retrained model on the holdout; ship the better one in a new
 run directory, `runs/<competition>/<new-run-id>/` (manifest `kind: retrain`, `parent_run`).
 
-The recipe (README: Retraining): the leaderboard model is not refitted on the new data, so there is no teacher
+The recipe (docs/retraining.md): the leaderboard model is not refitted on the new data, so there is no teacher
 for distillation and no AutoGluon predictor to take fast options from. The retrain runs the compact search
 (the linear floor and the Optuna study of LightGBM models) under the same budgets, with `distill` and
 `autogluon_options` off. The card's "leaderboard" reference becomes the current production model scored on the

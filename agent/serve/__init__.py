@@ -1,4 +1,4 @@
-"""Serving a production model over HTTP: `podium serve ARTIFACT_DIR --port 8080` (README: Serving).
+"""Serving a production model over HTTP: `podium serve ARTIFACT_DIR --port 8080` (docs/serving.md).
 
     from agent.serve import PredictionService, make_server, serve_settings
     service = PredictionService.load("runs/titanic/<run-id>/production", serve_settings(port=0))

@@ -34,7 +34,7 @@ class PredictionService:
         columns = model.schema.names + ([spec.id_column] if spec.id_column not in model.schema.names else [])
         self.request_log = RequestLog(settings.request_log, columns) if settings.request_log else None
         # One prediction at a time: a LightGBM booster or an AutoGluon predictor is not promised to be thread
-        # safe, a compact model answers in microseconds, and serving scales by processes (README: Serving).
+        # safe, a compact model answers in microseconds, and serving scales by processes (docs/serving.md).
         self._predict_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self.started = time.monotonic()
