@@ -9,6 +9,7 @@ install of this checkout stays invisible, and podium itself can only come from t
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -19,8 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def install_wheel(root: Path) -> Path:
-    """Build the wheel, install it into a fresh venv under `root`; return the venv's bin folder."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(root / "dist")],
+    """Build the wheel from a clean copy of the source (no stale build/ folder can slip into it), install it
+    into a fresh venv under `root`; return the venv's bin folder."""
+    source = root / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "runs", "build", "dist", "site", "*.egg-info", ".demo", "__pycache__", ".pytest_cache"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(root / "dist")],
                    check=True, capture_output=True, text=True, timeout=600)
     wheel = next((root / "dist").glob("podium-*.whl"))
     venv.create(root / "env", with_pip=True)
