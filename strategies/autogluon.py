@@ -25,6 +25,7 @@ PREDICT_SAFETY = 2.0
 # Seconds of single-row calls timed while the chosen model is in memory (loading a stacked predictor again
 # elsewhere can take half a minute; a deployment pays that once, at start).
 IN_TASK_LATENCY_SECONDS = 5.0
+LATENCY_OVERHEAD_CALLS = 8  # the warm-up calls, the last timed call and a batch, counted in single calls
 
 
 def unavailable_model_types() -> list[str]:
@@ -132,7 +133,7 @@ class AutoGluonStrategy(Strategy):
                             "predicting %s instead", best, _predict_estimate(board, best, data), chosen)
         in_memory = test_models != "all" and chosen is not None
         if in_memory:  # predicting loads the chosen model and its inputs anyway: keep them for the latency
-            predictor.persist(models=[chosen], max_memory=0.4)
+            in_memory = chosen in predictor.persist(models=[chosen], max_memory=0.4)  # [] when too large
         test_all = _predict_multi(predictor, competition, data.X_test, wanted) if wanted else {}
         latency = _latency_in_memory(predictor, competition, data, chosen, predict_deadline) if in_memory else None
         candidates = []
@@ -186,16 +187,23 @@ def served(predictor, problem_type: str, model: str | None = None):
 def _latency_in_memory(predictor, competition: Competition, data: Dataset, model: str,
                        deadline: float | None) -> dict | None:
     """The model card's latency block for `model`, timed in this task while it is in memory; None when the
-    time left before `deadline` (Unix time) is too short for it."""
+    time left before `deadline` (Unix time) could not hold it (judged from one timed call: a stacked model can
+    take a second a row, and the task must return before its deadline)."""
     from agent.production import measure_latency
 
-    left = 3 * IN_TASK_LATENCY_SECONDS if deadline is None else deadline - time.time()
-    seconds = min(IN_TASK_LATENCY_SECONDS, left / 3)
-    if seconds < 1:
-        return None
+    model_of = served(predictor, competition.problem_type, model)
+    rows = data.X_test.head(200)
     try:
-        report = measure_latency(served(predictor, competition.problem_type, model), data.X_test.head(200),
-                                 warmup=2, batch_size=min(100, len(data.X_test)), repeats=1, max_seconds=seconds)
+        started = time.perf_counter()
+        model_of.predict(rows.iloc[0].to_dict())
+        one_call = time.perf_counter() - started
+        left = 4 * IN_TASK_LATENCY_SECONDS if deadline is None else deadline - time.time()
+        # warm-up, the timed calls and one batch call, at several single calls each, within half the time left
+        seconds = min(IN_TASK_LATENCY_SECONDS, left / 2 - LATENCY_OVERHEAD_CALLS * one_call)
+        if seconds < 1:
+            return None
+        report = measure_latency(model_of, rows, warmup=2, batch_size=min(100, len(rows)), repeats=1,
+                                 max_seconds=seconds)
     except Exception as error:  # noqa: BLE001 - the card says it was not measured; the fit stands
         log.warning("Could not time %s in memory: %s", model, error)
         return None
