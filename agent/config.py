@@ -122,7 +122,7 @@ class ProductionSettings(_Strict):
     time_share: float = Field(0.15, gt=0, lt=1)
     search_share: float = Field(0.5, gt=0, le=1)
     search_trials: int = Field(40, ge=1)
-    max_trees: int = Field(500, ge=10)
+    max_trees: int = Field(2000, ge=10)
     max_leaves: int = Field(63, ge=4)
     distill: bool = True
     autogluon_options: bool = True
