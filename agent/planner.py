@@ -43,6 +43,8 @@ FINAL_SECONDS, FINAL_SHARE = 4.0, 0.02
 # ensemble, saving) and for starting the Ray task (DISPATCH).
 POSTFIT_SECONDS, POSTFIT_SHARE = 2.0, 0.02
 OVERRUN_SECONDS, OVERRUN_SHARE = 2.0, 0.05
+# The chosen AutoGluon model's single-row latency, timed in its task while it is in memory (for the card).
+LATENCY_SECONDS, LATENCY_SHARE, LATENCY_MAX = 1.0, 0.02, 6.0
 PREDICT_COST_PER_RATIO = 0.02      # test predictions, per unit of folds x test rows / train rows
 MIN_PREDICT_RESERVE, MAX_PREDICT_RESERVE = 0.05, 0.30
 PREDICT_MIN_SECONDS = 3.0          # AutoGluon's test predictions, whatever the data
@@ -207,10 +209,11 @@ class AutoGluonLimits:
 
 
 def autogluon_limits(plan: Plan) -> AutoGluonLimits:
-    """From the time left to AutoGluon's deadline: the hard stop leaves time to build the candidates and
-    predict the test set with the best model, the time_limit leaves AutoGluon's overrun and the task's
+    """From the time left to AutoGluon's deadline: the hard stop leaves time to build the candidates, predict
+    the test set with the best model and time it, the time_limit leaves AutoGluon's overrun and the task's
     start before the hard stop (at least 5 s)."""
     left = max(0.0, plan.seconds_left(AUTOGLUON))
-    hard_stop = left - POSTFIT_SECONDS - POSTFIT_SHARE * left - plan.autogluon_predict_seconds
+    latency = min(LATENCY_MAX, LATENCY_SECONDS + LATENCY_SHARE * left)
+    hard_stop = left - POSTFIT_SECONDS - POSTFIT_SHARE * left - plan.autogluon_predict_seconds - latency
     return AutoGluonLimits(time_limit=max(5.0, hard_stop - OVERRUN_SECONDS - OVERRUN_SHARE * left),
                            hard_stop=hard_stop)

@@ -186,9 +186,9 @@ def served(predictor, problem_type: str, model: str | None = None):
 
 def _latency_in_memory(predictor, competition: Competition, data: Dataset, model: str,
                        deadline: float | None) -> dict | None:
-    """The model card's latency block for `model`, timed in this task while it is in memory; None when the
-    time left before `deadline` (Unix time) could not hold it (judged from one timed call: a stacked model can
-    take a second a row, and the task must return before its deadline)."""
+    """The model card's latency block for `model`, timed in this task while it is in memory (the plan keeps a
+    few seconds for it before `deadline`, Unix time); None when the time left could not hold it, judged from
+    one timed call (a stacked model can take a second a row, and the task must return before its deadline)."""
     from agent.production import measure_latency
 
     model_of = served(predictor, competition.problem_type, model)
@@ -198,8 +198,8 @@ def _latency_in_memory(predictor, competition: Competition, data: Dataset, model
         model_of.predict(rows.iloc[0].to_dict())
         one_call = time.perf_counter() - started
         left = 4 * IN_TASK_LATENCY_SECONDS if deadline is None else deadline - time.time()
-        # warm-up, the timed calls and one batch call, at several single calls each, within half the time left
-        seconds = min(IN_TASK_LATENCY_SECONDS, left / 2 - LATENCY_OVERHEAD_CALLS * one_call)
+        # the warm-up, the last timed call and one batch call, and a second to hand the candidates back
+        seconds = min(IN_TASK_LATENCY_SECONDS, left - LATENCY_OVERHEAD_CALLS * one_call - 1.0)
         if seconds < 1:
             return None
         report = measure_latency(model_of, rows, warmup=2, batch_size=min(100, len(rows)), repeats=1,
