@@ -23,7 +23,6 @@ SEED_PARAMS: list[dict[str, Any]] = [
     {"num_leaves": 15, "n_estimators": 100, "learning_rate": 0.08, "min_child_samples": 20},
     {"num_leaves": 31, "n_estimators": 200, "learning_rate": 0.05, "min_child_samples": 20},
     {"num_leaves": 31, "n_estimators": 400, "learning_rate": 0.03, "min_child_samples": 10},
-    {"num_leaves": 31, "n_estimators": 1200, "learning_rate": 0.02, "min_child_samples": 10, "feature_fraction": 0.8},
 ]
 DEFAULTS = {"feature_fraction": 0.9, "lambda_l2": 1.0}
 
