@@ -13,7 +13,7 @@ from agent.competition import infer_competition
 from agent.data import MAX_HEADER_BYTES, CompetitionData, read_competition, read_table
 from agent.decompress import Limits, TooLarge
 from agent.errors import InputError
-from tests.sources.test_unzip import _lie_about_sizes
+from tests.sources.test_unzip import lying_zip
 
 
 def _tables(target: np.ndarray, n_test: int = 40):
@@ -100,10 +100,7 @@ def test_the_default_limits_stop_a_small_bomb_early(tmp_path):
 
 
 def test_zipped_tables_that_lie_or_hold_several_files_are_refused(tmp_path):
-    liar = tmp_path / "train.csv.zip"
-    with zipfile.ZipFile(liar, "w", zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr("train.csv", b"a,b\n" + b"1,2\n" * 5000)
-    _lie_about_sizes(liar, 10)
+    liar = lying_zip(tmp_path / "train.csv.zip")
     with pytest.raises(InputError, match="not a readable CSV table"):
         read_table(liar, "train")
     several = tmp_path / "test.csv.zip"

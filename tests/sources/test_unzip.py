@@ -92,11 +92,16 @@ def _lie_about_sizes(archive, declared: int) -> None:
     archive.write_bytes(bytes(data))
 
 
-def test_an_archive_whose_header_lies_about_sizes_is_refused_clearly(tmp_path):
-    archive = tmp_path / "liar.zip"
+def lying_zip(archive):
+    """A zipped train.csv of 20 KB whose headers say it holds 10 bytes."""
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr("train.csv", b"a,b\n" + b"1,2\n" * 5000)
     _lie_about_sizes(archive, 10)
+    return archive
+
+
+def test_an_archive_whose_header_lies_about_sizes_is_refused_clearly(tmp_path):
+    archive = lying_zip(tmp_path / "liar.zip")
     with pytest.raises(UnsafeArchiveError, match="damaged or lies about 'train.csv'"):
         safe_extract(archive, tmp_path / "out", Limits(max_bytes=10**6))
     assert not (tmp_path / "out").exists()
