@@ -5,6 +5,7 @@ from __future__ import annotations
 import lzma
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def read_table(path: Path, role: str, limits: Limits | None = None) -> pd.DataFr
         raise InputError(
             f"The {role} file has {frame.shape[1]} column(s) and {len(frame)} row(s): not a competition table",
             where=str(path), fix="check that it is a comma-separated file with a header row and data rows")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
+    duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicated:
         raise InputError(f"The {role} file repeats column names {duplicated}", where=str(path),
                          fix="give every column a unique name")
