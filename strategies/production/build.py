@@ -23,7 +23,7 @@ import numpy as np
 from agent.competition import Competition
 from agent.dataset import Dataset
 from agent.errors import BudgetError
-from agent.production import load_model
+from agent.production import LatencyReport, load_model
 from strategies.base import Candidate
 from strategies.production.candidate import FAILED, SKIPPED, Budgets, ProductionCandidate
 from strategies.production.export import ExportInputs, OutsideBudgets, export
@@ -134,13 +134,15 @@ class ProductionSearch:
         if not members or any(m is None for m in members):
             return None
         reports = [m.latency for m in members]
-        return {"p50_ms_batch1": sum(r.p50_ms for r in reports), "p99_ms_batch1": sum(r.p99_ms for r in reports),
-                "calls": min(r.calls for r in reports), "batch_size": reports[0].batch_size,
-                "throughput_rows_s_batch1000": 1 / sum(1 / max(r.throughput_rows_s, 1e-9) for r in reports),
-                "cpu_seconds_per_million": sum(r.cpu_seconds_per_million for r in reports),
-                "cpu_seconds_per_million_single_row": sum(r.cpu_seconds_per_million_single for r in reports),
-                "measured": "the sum over the blend's members, each a production candidate measured in-process "
-                            "from raw rows (AutoGluon had no finished fit)"}
+        total = LatencyReport(
+            p50_ms=sum(r.p50_ms for r in reports), p99_ms=sum(r.p99_ms for r in reports),
+            mean_ms=sum(r.mean_ms for r in reports), calls=min(r.calls for r in reports),
+            batch_size=reports[0].batch_size,
+            throughput_rows_s=1 / sum(1 / max(r.throughput_rows_s, 1e-9) for r in reports),
+            cpu_seconds_per_million=sum(r.cpu_seconds_per_million for r in reports),
+            cpu_seconds_per_million_single=sum(r.cpu_seconds_per_million_single for r in reports))
+        return total.card("the sum over the blend's members, each a production candidate measured in-process "
+                          "from raw rows (AutoGluon had no finished fit)")
 
     def finish(self, leaderboard_candidates: list[Candidate], leaderboard_oof: np.ndarray, leaderboard_score: float,
                deadline: float, autogluon_path: Path | None = None,
