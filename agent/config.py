@@ -97,8 +97,8 @@ class KaggleSettings(_Strict):
 
     endpoint: str | None = None
     cache_dir: str = "~/.cache/podium/competitions"
-    max_unzipped_bytes: int = Field(4 * 2**30, gt=0)
-    max_compression_ratio: float = Field(250, gt=1)
+    max_unzipped_bytes: int = Field(Limits.max_bytes, gt=0)
+    max_compression_ratio: float = Field(Limits.max_ratio, gt=1)
     max_archive_members: int = Field(10_000, gt=0)
     connect_timeout: float = Field(10, gt=0)
     read_timeout: float = Field(120, gt=0)

@@ -122,16 +122,16 @@ class AutoGluonStrategy(Strategy):
             predictor.predict_multi(data=None)
         models = [m for m in oof_all if m in board.index]
         best = predictor.model_best
+        chosen = None
         if test_models == "all":
             wanted = models
         else:  # the chosen model's inputs are predicted on the way to it: keeping them costs nothing more
             chosen = _affordable(board, best, models, data, predict_deadline)
-            wanted = [] if chosen is None else \
-                [m for m in models if m in set(predictor._trainer.get_minimum_model_set(chosen))]
+            wanted = [] if chosen is None else [m for m in models if m in set(trainer.get_minimum_model_set(chosen))]
             if chosen != best:
                 log.warning("AutoGluon's best model %s would not predict the test set in time (about %.0f s): "
                             "predicting %s instead", best, _predict_estimate(board, best, data), chosen)
-        in_memory = test_models != "all" and chosen is not None
+        in_memory = chosen is not None
         if in_memory:  # predicting loads the chosen model and its inputs anyway: keep them for the latency
             in_memory = chosen in predictor.persist(models=[chosen], max_memory=0.4)  # [] when too large
         test_all = _predict_multi(predictor, competition, data.X_test, wanted) if wanted else {}

@@ -34,7 +34,8 @@ def safe_extract(archive: Path, target: Path, limits: Limits, max_members: int =
     then while writing, since declared sizes can lie). On refusal, everything written so far is removed.
     """
     archive, target = Path(archive), Path(target)
-    max_bytes = limits.allowed(archive.stat().st_size)
+    compressed = archive.stat().st_size
+    max_bytes = limits.allowed(compressed)
     try:
         bundle = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as exc:
@@ -47,7 +48,7 @@ def safe_extract(archive: Path, target: Path, limits: Limits, max_members: int =
                                      where=str(archive), fix="raise kaggle.max_archive_members if this is expected")
         declared = sum(m.file_size for m in members)
         if declared > max_bytes:
-            raise _refused(too_large(str(archive), declared, max_bytes, limits, archive.stat().st_size))
+            raise _refused(too_large(str(archive), declared, max_bytes, limits, compressed))
         for member in members:
             _check_name(member.filename, archive)
             kind = stat.S_IFMT(member.external_attr >> 16)  # 0 when the archiver recorded no Unix type
@@ -77,8 +78,7 @@ def safe_extract(archive: Path, target: Path, limits: Limits, max_members: int =
                         while chunk := source.read(CHUNK):
                             total += len(chunk)
                             if total > max_bytes:
-                                raise _refused(too_large(str(archive), total, max_bytes, limits,
-                                                         archive.stat().st_size))
+                                raise _refused(too_large(str(archive), total, max_bytes, limits, compressed))
                             sink.write(chunk)
                 except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
                     raise UnsafeArchiveError(
