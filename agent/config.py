@@ -171,6 +171,12 @@ class Settings(_Strict):
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    @classmethod
+    def sections(cls) -> dict[str, type[BaseModel]]:
+        """The typed sections (run, search, ...), by name; `competition:` is a plain mapping, not among them."""
+        return {name: field.annotation for name, field in cls.model_fields.items()
+                if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)}
+
 
 def read_yaml(path: Path, error: type[PodiumError] = ConfigError) -> dict[str, Any]:
     """A YAML mapping from disk; `error` (ConfigError by default) says what is wrong with the file."""

@@ -15,8 +15,6 @@ import types
 import typing
 from pathlib import Path
 
-from pydantic import BaseModel
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, whether podium is installed or not
 
 from agent.config import DEFAULT_CONFIG, Settings  # noqa: E402
@@ -101,10 +99,9 @@ def settings_tables() -> str:
         out += [f"### `{section}`", ""]
         if notes.get(""):
             out += [cell(notes[""]), ""]
-        model = field.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            rows = list(model.model_fields.items())
-            prefix = f"{section}."
+        model = Settings.sections().get(section)
+        if model is not None:
+            rows, prefix = list(model.model_fields.items()), f"{section}."
         else:  # a plain mapping (competition: overrides of inferred fields)
             rows, prefix = [(section, field)], ""
         out += ["| key | type | default | what it does |", "|---|---|---|---|"]

@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from agent.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,14 +19,9 @@ _CODE = re.compile(r"`[^`\n]*`")
 
 def setting_keys() -> list[str]:
     """Every documented key, `section.key`, as the settings tables name them (a plain mapping is its section)."""
-    keys = []
-    for section, field in Settings.model_fields.items():
-        model = field.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            keys += [f"{section}.{key}" for key in model.model_fields]
-        else:
-            keys.append(section)
-    return keys
+    typed = Settings.sections()
+    keys = [f"{section}.{key}" for section, model in typed.items() for key in model.model_fields]
+    return keys + [section for section in Settings.model_fields if section not in typed]
 
 
 def test_the_site_builds_strictly_with_every_setting_on_the_configuration_page(tmp_path):
