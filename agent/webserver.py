@@ -1,0 +1,167 @@
+"""Run an ASGI app on uvicorn: bound at once (port 0 picks a free one), on a thread or in the foreground.
+
+Both of podium's HTTP servers (`podium serve`, the arena) use it. Beyond uvicorn's defaults it adds one
+guard: a whole-request deadline. uvicorn times out idle keep-alive connections but not a client that drips a
+byte a second through its request line, headers or body; here every request must arrive whole within
+`request_deadline` seconds of its first byte (or of the connection), or it is answered 408 and cut off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("podium.web")
+START_TIMEOUT = 30.0
+
+
+def late_response(seconds: float, fix: str = "send the whole request promptly") -> bytes:
+    """The raw 408 a late request gets: podium's JSON error body, then the connection closes."""
+    body = json.dumps({"error": f"The request did not arrive within {seconds:g} seconds", "details": [],
+                       "fix": fix}).encode()
+    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=utf-8\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
+
+
+def deadline_protocol(seconds: float, answer: bytes) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol with the whole-request deadline."""
+
+    class DeadlineProtocol(HttpToolsProtocol):
+        _timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if self._timer is None:
+                self._arm()
+
+        def on_message_complete(self) -> None:
+            self._disarm()
+            super().on_message_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._timer = self.loop.call_later(seconds, self._expire)
+
+        def _disarm(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _expire(self) -> None:
+            self._timer = None
+            if self.transport.is_closing():
+                return
+            if self.cycle is None or not self.cycle.response_started:
+                if self.cycle is not None:
+                    self.cycle.response_started = True  # the app's own answer, if it comes, is dropped
+                self.transport.write(answer)
+            self.transport.close()
+
+    return DeadlineProtocol
+
+
+def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A listening socket; OSError (busy port, unknown address) for the caller to explain."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:  # a host name
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    sock = socket.create_server((host, port), family=family, backlog=backlog)
+    sock.set_inheritable(True)  # worker processes share it
+    return sock
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def uvicorn_config(app: Any, *, request_deadline: float | None, late_fix: str = "send the whole request promptly",
+                   timeout_keep_alive: float = 5, graceful_timeout: float | None = None,
+                   **options: Any) -> uvicorn.Config:
+    """The settings both servers share; `options` go to uvicorn.Config as they are (workers, factory, ...)."""
+    http: Any = (deadline_protocol(request_deadline, late_response(request_deadline, late_fix))
+                 if request_deadline else "httptools")
+    return uvicorn.Config(app, http=http, lifespan="off", access_log=False, log_config=None,
+                          timeout_keep_alive=int(max(1, timeout_keep_alive)),
+                          timeout_graceful_shutdown=int(graceful_timeout) if graceful_timeout else None,
+                          server_header=False, **options)
+
+
+class WebServer:
+    """One uvicorn server over an already bound socket."""
+
+    def __init__(self, config: uvicorn.Config, sock: socket.socket):
+        self.config = config
+        self.socket = sock
+        self.server = uvicorn.Server(config)
+        self.server_address: tuple[str, int] = sock.getsockname()[:2]
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def bound(cls, app: Any, host: str, port: int, **settings: Any) -> WebServer:
+        return cls(uvicorn_config(app, **settings), bind(host, port))
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def start(self) -> WebServer:
+        """Serve on a background thread (tests, the arena's scripts); `stop()` ends it."""
+        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
+                                        name="podium-web", daemon=True)
+        self._thread.start()
+        self.wait_started()
+        return self
+
+    def wait_started(self, timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if self._thread is not None and not self._thread.is_alive():
+                raise RuntimeError("the web server stopped while starting (see its log)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the web server did not start within {timeout:g} s")
+            time.sleep(0.01)
+
+    def run(self, ready: Callable[[WebServer], None] | None = None) -> None:
+        """Serve in this thread until SIGINT/SIGTERM (uvicorn's graceful stop) or `stop()` from elsewhere."""
+        if ready is not None:
+            threading.Thread(target=self._when_started, args=(ready,), daemon=True).start()
+        self.server.run(sockets=[self.socket])
+
+    def _when_started(self, ready: Callable[[WebServer], None]) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.wait_started()
+            ready(self)
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop accepting, let requests in flight finish, return when the server is down."""
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        with contextlib.suppress(OSError):
+            self.socket.close()
