@@ -4,6 +4,7 @@ Both of podium's HTTP servers (`podium serve`, the arena) use it. Beyond uvicorn
 guard: a whole-request deadline. uvicorn times out idle keep-alive connections but not a client that drips a
 byte a second through its request line, headers or body; here every request must arrive whole within
 `request_deadline` seconds of its first byte (or of the connection), or it is answered 408 and cut off.
+A request the HTTP parser refuses gets the same JSON error body as the apps' own errors, not plain text.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
+import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -26,19 +29,40 @@ log = logging.getLogger("podium.web")
 START_TIMEOUT = 30.0
 
 
-def late_response(seconds: float, fix: str = "send the whole request promptly") -> bytes:
-    """The raw 408 a late request gets: podium's JSON error body, then the connection closes."""
-    body = json.dumps({"error": f"The request did not arrive within {seconds:g} seconds", "details": [],
-                       "fix": fix}).encode()
-    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=utf-8\r\n"
-            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
+def raw_error(status: int, message: str, fix: str) -> bytes:
+    """A whole HTTP response with podium's JSON error body, for answers given before any app sees the request."""
+    body = json.dumps({"error": message, "details": [], "fix": fix}).encode()
+    return (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode()
+            + b"content-type: application/json; charset=utf-8\r\ncontent-length: " + str(len(body)).encode()
+            + b"\r\nconnection: close\r\n\r\n" + body)
 
 
-def deadline_protocol(seconds: float, answer: bytes) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol with the whole-request deadline."""
+def podium_protocol(seconds: float, fix: str) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol with the whole-request deadline, and JSON bodies for malformed requests."""
+    late = raw_error(408, f"The request did not arrive within {seconds:g} seconds", "send the whole request promptly")
 
-    class DeadlineProtocol(HttpToolsProtocol):
+    class PodiumProtocol(HttpToolsProtocol):
         _timer: asyncio.TimerHandle | None = None
+
+        def data_received(self, data: bytes) -> None:
+            self._unset_keepalive_if_required()
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserInvalidMethodError:
+                self._refuse(raw_error(501, "Unsupported HTTP method", fix))
+            except httptools.HttpParserError as exc:
+                self._refuse(raw_error(400, f"The request is not valid HTTP: {exc}", fix))
+            except httptools.HttpParserUpgrade:
+                if self._should_upgrade():
+                    self.handle_websocket_upgrade()
+                else:
+                    self._unsupported_upgrade_warning()
+
+        def _refuse(self, answer: bytes) -> None:
+            self._disarm()
+            if self.cycle is None or not self.cycle.response_started:
+                self.transport.write(answer)
+            self.transport.close()
 
         def connection_made(self, transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -72,10 +96,10 @@ def deadline_protocol(seconds: float, answer: bytes) -> type[HttpToolsProtocol]:
             if self.cycle is None or not self.cycle.response_started:
                 if self.cycle is not None:
                     self.cycle.response_started = True  # the app's own answer, if it comes, is dropped
-                self.transport.write(answer)
+                self.transport.write(late)
             self.transport.close()
 
-    return DeadlineProtocol
+    return PodiumProtocol
 
 
 def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
@@ -98,13 +122,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def uvicorn_config(app: Any, *, request_deadline: float | None, late_fix: str = "send the whole request promptly",
-                   timeout_keep_alive: float = 5, graceful_timeout: float | None = None,
-                   **options: Any) -> uvicorn.Config:
-    """The settings both servers share; `options` go to uvicorn.Config as they are (workers, factory, ...)."""
-    http: Any = (deadline_protocol(request_deadline, late_response(request_deadline, late_fix))
-                 if request_deadline else "httptools")
-    return uvicorn.Config(app, http=http, lifespan="off", access_log=False, log_config=None,
+def uvicorn_config(app: Any, *, request_deadline: float, fix: str, timeout_keep_alive: float = 5,
+                   graceful_timeout: float | None = None, **options: Any) -> uvicorn.Config:
+    """The settings both servers share; `fix` tells a client what to send instead of a malformed request;
+    `options` go to uvicorn.Config as they are (workers, factory, ...)."""
+    return uvicorn.Config(app, http=podium_protocol(request_deadline, fix), lifespan="off", access_log=False,
+                          log_config=None,
                           timeout_keep_alive=int(max(1, timeout_keep_alive)),
                           timeout_graceful_shutdown=int(graceful_timeout) if graceful_timeout else None,
                           server_header=False, **options)
