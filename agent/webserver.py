@@ -37,69 +37,68 @@ def raw_error(status: int, message: str, fix: str) -> bytes:
             + b"\r\nconnection: close\r\n\r\n" + body)
 
 
-def podium_protocol(seconds: float, fix: str) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol with the whole-request deadline, and JSON bodies for malformed requests."""
-    late = raw_error(408, f"The request did not arrive within {seconds:g} seconds", "send the whole request promptly")
+class PodiumProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the whole-request deadline, and JSON bodies for malformed requests.
 
-    class PodiumProtocol(HttpToolsProtocol):
-        _timer: asyncio.TimerHandle | None = None
+    Its settings ride on uvicorn's Config (`podium_deadline`, `podium_fix`, set by `uvicorn_config`), so the
+    Config still pickles into worker processes."""
 
-        def data_received(self, data: bytes) -> None:
-            self._unset_keepalive_if_required()
-            try:
-                self.parser.feed_data(data)
-            except httptools.HttpParserInvalidMethodError:
-                self._refuse(raw_error(501, "Unsupported HTTP method", fix))
-            except httptools.HttpParserError as exc:
-                self._refuse(raw_error(400, f"The request is not valid HTTP: {exc}", fix))
-            except httptools.HttpParserUpgrade:
-                if self._should_upgrade():
-                    self.handle_websocket_upgrade()
-                else:
-                    self._unsupported_upgrade_warning()
+    _timer: asyncio.TimerHandle | None = None
 
-        def _refuse(self, answer: bytes) -> None:
-            self._disarm()
-            if self.cycle is None or not self.cycle.response_started:
-                self.transport.write(answer)
-            self.transport.close()
+    def data_received(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserInvalidMethodError:
+            self._refuse(raw_error(501, "Unsupported HTTP method", self.config.podium_fix))
+        except httptools.HttpParserError as exc:
+            self._refuse(raw_error(400, f"The request is not valid HTTP: {exc}", self.config.podium_fix))
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
 
-        def connection_made(self, transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._timer is None:
             self._arm()
 
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            if self._timer is None:
-                self._arm()
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
 
-        def on_message_complete(self) -> None:
-            self._disarm()
-            super().on_message_complete()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
+    def _arm(self) -> None:
+        self._timer = self.loop.call_later(self.config.podium_deadline, self._expire)
 
-        def _arm(self) -> None:
-            self._timer = self.loop.call_later(seconds, self._expire)
-
-        def _disarm(self) -> None:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-
-        def _expire(self) -> None:
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
             self._timer = None
-            if self.transport.is_closing():
-                return
-            if self.cycle is None or not self.cycle.response_started:
-                if self.cycle is not None:
-                    self.cycle.response_started = True  # the app's own answer, if it comes, is dropped
-                self.transport.write(late)
-            self.transport.close()
 
-    return PodiumProtocol
+    def _expire(self) -> None:
+        self._timer = None
+        self._refuse(raw_error(408, f"The request did not arrive within {self.config.podium_deadline:g} seconds",
+                               "send the whole request promptly"))
+
+    def _refuse(self, answer: bytes) -> None:
+        """Answer before (or instead of) the app, then close; an answer the app already began is left alone."""
+        self._disarm()
+        if self.transport.is_closing():
+            return
+        if self.cycle is None or not self.cycle.response_started:
+            if self.cycle is not None:
+                self.cycle.response_started = True  # the app's own answer, if it comes, is dropped
+            self.transport.write(answer)
+        self.transport.close()
 
 
 def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
@@ -126,11 +125,12 @@ def uvicorn_config(app: Any, *, request_deadline: float, fix: str, timeout_keep_
                    graceful_timeout: float | None = None, **options: Any) -> uvicorn.Config:
     """The settings both servers share; `fix` tells a client what to send instead of a malformed request;
     `options` go to uvicorn.Config as they are (workers, factory, ...)."""
-    return uvicorn.Config(app, http=podium_protocol(request_deadline, fix), lifespan="off", access_log=False,
-                          log_config=None,
-                          timeout_keep_alive=int(max(1, timeout_keep_alive)),
-                          timeout_graceful_shutdown=int(graceful_timeout) if graceful_timeout else None,
-                          server_header=False, **options)
+    config = uvicorn.Config(app, http=PodiumProtocol, lifespan="off", access_log=False, log_config=None,
+                            timeout_keep_alive=int(max(1, timeout_keep_alive)),
+                            timeout_graceful_shutdown=int(graceful_timeout) if graceful_timeout else None,
+                            server_header=False, **options)
+    config.podium_deadline, config.podium_fix = request_deadline, fix
+    return config
 
 
 class WebServer:
