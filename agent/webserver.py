@@ -95,9 +95,10 @@ class PodiumProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         if self.cycle is None or not self.cycle.response_started:
-            if self.cycle is not None:
-                self.cycle.response_started = True  # the app's own answer, if it comes, is dropped
             self.transport.write(answer)
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True  # the app's reads end and its own answer, if it comes, is dropped
+            self.cycle.message_event.set()
         self.transport.close()
 
 
