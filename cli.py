@@ -303,10 +303,12 @@ def serve_command(
         settings = serve_settings(config, host=host, port=port, max_rows=max_rows, max_body_bytes=max_body_bytes,
                                   request_log=str(request_log) if request_log else None)
 
-        def ready(server) -> None:
+        def ready(listening) -> None:
             log_text = settings.request_log or "off"
-            console.print(f"serving {server.service.model.name} on {server.url} (POST /predict, GET /health); "
-                          f"request log: {log_text}; Ctrl+C stops", highlight=False, soft_wrap=True)
+            workers = f"{listening.workers} workers; " if listening.workers > 1 else ""
+            console.print(f"serving {listening.model} on {listening.url} (POST /predict, GET /health, GET /metrics, "
+                          f"GET /docs); {workers}request log: {log_text}; Ctrl+C stops", highlight=False,
+                          soft_wrap=True)
 
         answered = run_server(artifact_dir, settings, ready=ready)
     except Exception as error:  # noqa: BLE001 - every failure becomes one message and an exit code

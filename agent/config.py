@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.decompress import Limits
 from agent.errors import ConfigError, PodiumError
@@ -142,6 +142,17 @@ class ServeSettings(_Strict):
     request_log: str | None = None
     timeout: float = Field(30, gt=0)
     request_deadline: float = Field(60, gt=0)
+    workers: int = Field(1, ge=1, le=64)
+    ray_address: str | None = None
+    replicas: int = Field(1, ge=1)
+    max_replicas: int | None = Field(None, ge=1)
+    target_ongoing_requests: float = Field(2, gt=0)
+
+    @model_validator(mode="after")
+    def _replica_bounds(self) -> ServeSettings:
+        if self.max_replicas is not None and self.max_replicas < self.replicas:
+            raise ValueError(f"max_replicas ({self.max_replicas}) is below replicas ({self.replicas})")
+        return self
 
 
 class RetrainSettings(_Strict):

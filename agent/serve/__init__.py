@@ -2,15 +2,17 @@
 
     from agent.serve import PredictionService, make_server, serve_settings
     service = PredictionService.load("runs/titanic/<run-id>/production", serve_settings(port=0))
-    server = make_server(service, "127.0.0.1", 0)     # server.url; serve_forever() in a thread
+    server = make_server(service, "127.0.0.1", 0).start()   # server.url; server.stop()
 
-Standard library HTTP only; importing this never imports Ray or AutoGluon (agent.production's promise).
+FastAPI on uvicorn (agent/serve/app.py); importing this never imports Ray or AutoGluon (agent.production's
+promise); `--ray-address` imports Ray Serve only when asked (agent/serve/ray_serve.py).
 """
 
-from agent.serve.command import Stopper, make_server, run_server, serve_settings
+from agent.serve.app import build_app
+from agent.serve.command import Listening, Stopper, make_server, run_server, serve_settings
 from agent.serve.payload import RequestError
 from agent.serve.server import PredictionServer
 from agent.serve.service import PredictionService
 
-__all__ = ["PredictionServer", "PredictionService", "RequestError", "Stopper", "make_server", "run_server",
-           "serve_settings"]
+__all__ = ["Listening", "PredictionServer", "PredictionService", "RequestError", "Stopper", "build_app",
+           "make_server", "run_server", "serve_settings"]

@@ -1,18 +1,21 @@
 """`podium serve`: settings from the config and the command line, the server started, stopped on a signal.
 
-SIGINT and SIGTERM stop accepting connections, let the requests in flight finish (each bounded by
-`serve.timeout`), close the request log and return: a process manager's stop is a clean exit 0.
+SIGINT and SIGTERM stop accepting connections, let the requests in flight finish (each bounded by the
+whole-request deadline), close the request log and return: a process manager's stop is a clean exit 0.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,11 @@ from pydantic import ValidationError
 
 from agent.config import ServeSettings, load_settings, read_yaml
 from agent.errors import InputError
-from agent.serve.server import PredictionServer
+from agent.serve.app import ARTIFACT_ENV, SETTINGS_ENV
+from agent.serve.metrics import MULTIPROCESS_ENV, predictions_answered
+from agent.serve.server import PredictionServer, serve_config
 from agent.serve.service import PredictionService
+from agent.webserver import WebServer, bind, is_loopback
 
 log = logging.getLogger("podium.serve")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -42,18 +48,32 @@ def serve_settings(config_file: str | os.PathLike | None = None, **overrides: An
 def make_server(service: PredictionService, host: str, port: int) -> PredictionServer:
     """Bind the server (port 0: any free port); a busy port or an unknown host is an InputError."""
     try:
-        return PredictionServer((host, port), service)
+        return PredictionServer(service, host, port)
     except OSError as exc:
-        raise InputError(f"Cannot listen on {host}:{port} ({exc.strerror or exc})", where="podium serve",
-                         fix="choose another --port (0 picks a free one) or stop whatever holds this one") from exc
+        raise _cannot_listen(host, port, exc) from exc
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> InputError:
+    return InputError(f"Cannot listen on {host}:{port} ({exc.strerror or exc})", where="podium serve",
+                      fix="choose another --port (0 picks a free one) or stop whatever holds this one")
+
+
+@dataclass(frozen=True)
+class Listening:
+    """What `ready` is told once the server answers: where, which model, how many processes."""
+
+    url: str
+    model: str
+    workers: int = 1
 
 
 class Stopper:
-    """Signal handlers that only raise a flag; the main thread polls it (nothing else is safe in a handler)."""
+    """SIGINT/SIGTERM (or `stop()` from another thread) ask the server to stop; a second signal forces it."""
 
     def __init__(self) -> None:
         self.stopping = False
         self.signal: int | None = None
+        self.server: WebServer | None = None
         self._previous: dict[int, Any] = {}
 
     def install(self) -> None:
@@ -69,47 +89,85 @@ class Stopper:
 
     def stop(self) -> None:
         self.stopping = True
+        if self.server is not None:
+            self.server.request_stop()
 
     def _handle(self, number: int, _frame) -> None:
         self.signal = number
-        self.stopping = True
+        self.stop()
 
 
 def run_server(artifact_dir: str | os.PathLike, settings: ServeSettings,
-               ready: Callable[[PredictionServer], None] = lambda server: None,
+               ready: Callable[[Listening], None] = lambda listening: None,
                stopper: Stopper | None = None) -> int:
     """Serve until SIGINT/SIGTERM (or `stopper.stop()`); return how many requests were answered with predictions."""
+    if not is_loopback(settings.host):
+        log.warning("Serving on %s: reachable from the network; put authentication and TLS in front", settings.host)
+    if settings.workers > 1:
+        return run_workers(artifact_dir, settings, ready)
     service = PredictionService.load(artifact_dir, settings)
     try:
         server = make_server(service, settings.host, settings.port)
     except BaseException:
         service.close()
         raise
-    if not _is_loopback(settings.host):
-        log.warning("Serving on %s: reachable from the network; put authentication and TLS in front", settings.host)
     stopper = stopper or Stopper()
+    stopper.server = server
     stopper.install()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="podium-serve",
-                              daemon=True)
-    thread.start()
     log.info("Serving %s from %s on %s", service.model.name, artifact_dir, server.url)
     try:
-        ready(server)
-        while not stopper.stopping and thread.is_alive():
-            time.sleep(0.1)
+        if not stopper.stopping:
+            server.run(lambda s: ready(Listening(s.url, service.model.name)))
     finally:
-        log.info("Stopping: no new connections; waiting for requests in flight")
-        server.shutdown()
-        server.server_close()  # joins the request threads
+        log.info("Stopped: no new connections, requests in flight answered")
         service.close()
         stopper.restore()
     return service.requests
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def run_workers(artifact_dir: str | os.PathLike, settings: ServeSettings,
+                ready: Callable[[Listening], None]) -> int:
+    """`--workers N`: N processes share one socket (uvicorn's supervisor restarts any that dies); the main
+    thread only. The metrics of all of them add up through a shared folder, read again at the end."""
+    from uvicorn.supervisors import Multiprocess
+
+    name = PredictionService.load(artifact_dir, settings.model_copy(update={"request_log": None})).model.name
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        sock = bind(settings.host, settings.port)
+    except OSError as exc:
+        raise _cannot_listen(settings.host, settings.port, exc) from exc
+    metrics_dir = tempfile.mkdtemp(prefix="podium-serve-metrics-")
+    environment = {MULTIPROCESS_ENV: metrics_dir, ARTIFACT_ENV: str(Path(artifact_dir).resolve()),
+                   SETTINGS_ENV: settings.model_dump_json()}
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)  # the spawned workers inherit it
+    try:
+        config = serve_config("agent.serve.app:app_from_environment", settings, factory=True,
+                              workers=settings.workers)
+        url = f"http://{settings.host}:{sock.getsockname()[1]}"
+        threading.Thread(target=_announce, args=(url, Listening(url, name, settings.workers), ready),
+                         daemon=True).start()
+        Multiprocess(config, sockets=[sock]).run()
+        return predictions_answered(metrics_dir)
+    finally:
+        sock.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _announce(url: str, listening: Listening, ready: Callable[[Listening], None], timeout: float = 60) -> None:
+    """Tell `ready` once a worker answers /health."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as reply:
+                if reply.status == 200:
+                    ready(listening)
+                    return
+        except OSError:
+            time.sleep(0.1)
+    log.error("No worker answered %s/health within %g s", url, timeout)

@@ -1,12 +1,13 @@
 """What the server does, apart from HTTP: validate rows, predict, format the answer, log the inputs.
 
-Kept free of sockets so it can be tested and reused (another web framework would wrap the same object).
+Kept free of sockets so it can be tested and reused: the uvicorn app and the Ray Serve replicas wrap it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from pathlib import Path
@@ -57,7 +58,7 @@ class PredictionService:
             "features": [{"name": c.name, "kind": c.kind} for c in self.model.schema.columns],
             "unseen_categories": self.model.schema.unseen,
             "limits": {"max_rows": self.settings.max_rows, "max_body_bytes": self.settings.max_body_bytes},
-            "request_log": self.request_log is not None,
+            "request_log": self.request_log is not None, "pid": os.getpid(),
             "requests": self.requests, "predicted_rows": self.predicted_rows,
             "uptime_seconds": round(time.monotonic() - self.started, 1),
         }

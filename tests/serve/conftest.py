@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,16 +55,12 @@ def logged_server(served, tmp_path) -> Iterator[PredictionServer]:
 
 def _running(artifact: Path, settings: ServeSettings) -> Iterator[PredictionServer]:
     service = PredictionService.load(artifact, settings)
-    server = make_server(service, settings.host, settings.port)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    server = make_server(service, settings.host, settings.port).start()
     try:
         yield server
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
         service.close()
-        thread.join(timeout=5)
 
 
 def frame_of(rows: list[dict]) -> pd.DataFrame:

@@ -59,8 +59,8 @@ def test_run_server_stops_cleanly_when_asked(served):
     stopper, started, answered = Stopper(), threading.Event(), []
     urls: list[str] = []
 
-    def ready(server) -> None:
-        urls.append(server.url)
+    def ready(listening) -> None:
+        urls.append(listening.url)
         started.set()
 
     thread = threading.Thread(daemon=True, target=lambda: answered.append(
