@@ -134,13 +134,21 @@ def uvicorn_config(app: Any, *, request_deadline: float, fix: str, timeout_keep_
     return config
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server without its signal handlers: whoever runs it owns the signals (and the exit code)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
 class WebServer:
     """One uvicorn server over an already bound socket."""
 
     def __init__(self, config: uvicorn.Config, sock: socket.socket):
         self.config = config
         self.socket = sock
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config)
         self.server_address: tuple[str, int] = sock.getsockname()[:2]
         self._thread: threading.Thread | None = None
 
@@ -171,7 +179,7 @@ class WebServer:
             time.sleep(0.01)
 
     def run(self, ready: Callable[[WebServer], None] | None = None) -> None:
-        """Serve in this thread until SIGINT/SIGTERM (uvicorn's graceful stop) or `stop()` from elsewhere."""
+        """Serve in this thread until `stop()` (from a signal handler or another thread)."""
         if ready is not None:
             threading.Thread(target=self._when_started, args=(ready,), daemon=True).start()
         self.server.run(sockets=[self.socket])
@@ -180,6 +188,12 @@ class WebServer:
         with contextlib.suppress(RuntimeError):
             self.wait_started()
             ready(self)
+
+    def request_stop(self) -> None:
+        """Stop accepting and let requests in flight finish; safe in a signal handler (a second call forces)."""
+        if self.server.should_exit:
+            self.server.force_exit = True
+        self.server.should_exit = True
 
     def stop(self, timeout: float = 30) -> None:
         """Stop accepting, let requests in flight finish, return when the server is down."""
