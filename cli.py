@@ -288,10 +288,19 @@ def serve_command(
                                                  "1000).")] = None,
     max_body_bytes: Annotated[int | None, typer.Option("--max-body-bytes", help="Largest request body (default "
                                                        "1000000).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", help="Processes sharing the port (default "
+                                                "1; one per core).")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Deploy on this Ray cluster with Ray "
+                                                    "Serve instead ('auto': the local one).")] = None,
+    replicas: Annotated[int | None, typer.Option("--replicas", help="Ray Serve replicas (default 1; with "
+                                                 "--max-replicas, the least).")] = None,
+    max_replicas: Annotated[int | None, typer.Option("--max-replicas", help="Ray Serve autoscales up to this many "
+                                                     "replicas (default: a fixed count).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML over configs/default.yaml "
                                                 "(its serve: section).")] = None,
 ) -> None:
-    """Serve a production model over HTTP: POST /predict with JSON rows, GET /health (docs/serving.md).
+    """Serve a production model over HTTP: POST /predict with JSON rows, GET /health, GET /metrics, GET /docs
+    (docs/serving.md).
 
     Example: podium serve runs/titanic/RUN_ID/production --port 8080 --request-log requests.jsonl
 
@@ -301,11 +310,12 @@ def serve_command(
         from agent.serve import run_server, serve_settings
 
         settings = serve_settings(config, host=host, port=port, max_rows=max_rows, max_body_bytes=max_body_bytes,
-                                  request_log=str(request_log) if request_log else None)
+                                  request_log=str(request_log) if request_log else None, workers=workers,
+                                  ray_address=ray_address, replicas=replicas, max_replicas=max_replicas)
 
         def ready(listening) -> None:
             log_text = settings.request_log or "off"
-            workers = f"{listening.workers} workers; " if listening.workers > 1 else ""
+            workers = f"{listening.workers} {listening.unit}; " if listening.workers > 1 else ""
             console.print(f"serving {listening.model} on {listening.url} (POST /predict, GET /health, GET /metrics, "
                           f"GET /docs); {workers}request log: {log_text}; Ctrl+C stops", highlight=False,
                           soft_wrap=True)
@@ -313,7 +323,8 @@ def serve_command(
         answered = run_server(artifact_dir, settings, ready=ready)
     except Exception as error:  # noqa: BLE001 - every failure becomes one message and an exit code
         raise fail(error) from None
-    console.print(f"stopped after {answered} prediction request(s)", highlight=False)
+    console.print("stopped" if answered is None else f"stopped after {answered} prediction request(s)",
+                  highlight=False)
 
 
 @app.command("retrain")

@@ -51,9 +51,11 @@ def build_app(service: PredictionService, metrics: ServeMetrics | None = None) -
                          description=f"Predicts {model.output.target} ({model.output.problem_type}, scored by "
                                      f"{model.output.metric}) from rows of the competition's input columns.")
 
-    @app.api_route("/health", methods=["GET", "HEAD"], summary="The model, its input and its limits")
+    @app.get("/health", summary="The model, its input and its limits")
     async def health() -> Response:
         return json_response(200, service.health())
+
+    app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
 
     @app.post("/predict", summary="Predict rows", response_model=None)
     async def predict(request: Request) -> Response:

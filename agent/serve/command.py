@@ -65,6 +65,7 @@ class Listening:
     url: str
     model: str
     workers: int = 1
+    unit: str = "workers"  # or "replicas" (Ray Serve)
 
 
 class Stopper:
@@ -99,10 +100,16 @@ class Stopper:
 
 def run_server(artifact_dir: str | os.PathLike, settings: ServeSettings,
                ready: Callable[[Listening], None] = lambda listening: None,
-               stopper: Stopper | None = None) -> int:
-    """Serve until SIGINT/SIGTERM (or `stopper.stop()`); return how many requests were answered with predictions."""
+               stopper: Stopper | None = None) -> int | None:
+    """Serve until SIGINT/SIGTERM (or `stopper.stop()`); return how many requests were answered with predictions
+    (None on Ray Serve, whose replicas keep their own counts in their /metrics)."""
     if not is_loopback(settings.host):
         log.warning("Serving on %s: reachable from the network; put authentication and TLS in front", settings.host)
+    if settings.ray_address:
+        from agent.serve.ray_serve import run_on_ray
+
+        run_on_ray(artifact_dir, settings, ready, stopper or Stopper())
+        return None
     if settings.workers > 1:
         return run_workers(artifact_dir, settings, ready)
     service = PredictionService.load(artifact_dir, settings)
