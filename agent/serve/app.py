@@ -13,15 +13,15 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from agent.config import ServeSettings
 from agent.errors import InputError
@@ -43,9 +43,14 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
                     media_type="application/json; charset=utf-8")
 
 
-def build_app(service: PredictionService, metrics: ServeMetrics | None = None) -> FastAPI:
-    """The app for one loaded model; `metrics` is shared when several apps report as one (tests pass none)."""
+def build_app(service: PredictionService, metrics: ServeMetrics | None = None) -> ServeApp:
+    """The app for one loaded model: FastAPI for every route, with POST /predict answered on plain ASGI first."""
     metrics = metrics or ServeMetrics(service.settings.request_log)
+    return ServeApp(api_app(service, metrics), service, metrics)
+
+
+def api_app(service: PredictionService, metrics: ServeMetrics) -> FastAPI:
+    """The FastAPI app: routes, error bodies, the OpenAPI document generated from schema.json."""
     model = service.model
     app = FastAPIOffline(title=f"podium serve: {model.name}", redoc_url=None,
                          description=f"Predicts {model.output.target} ({model.output.problem_type}, scored by "
@@ -58,21 +63,9 @@ def build_app(service: PredictionService, metrics: ServeMetrics | None = None) -
     app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
 
     @app.post("/predict", summary="Predict rows", response_model=None)
-    async def predict(request: Request) -> Response:
-        try:
-            body = await read_body(request, service.settings.max_body_bytes)
-            check_content_type(request.headers.get("content-type"))
-            answer = service.predict_body(body)
-        except RequestError as error:
-            log.info("POST /predict -> %d: %s", error.status, error.message)
-            return json_response(error.status, error.body())
-        except InputError as error:  # the model's own checks: still the client's input
-            return json_response(422, {"error": error.what, "details": [error.where] if error.where else [],
-                                       "fix": error.fix})
-        except ClientDisconnect:
-            return json_response(400, {"error": "The client went away before its request arrived", "details": []})
-        metrics.rows.inc(len(answer["predictions"]))
-        return json_response(200, answer)
+    async def predict(request: Request) -> Response:  # documents the route; ServeApp answers it first
+        status, answer = await predict_answer(service, metrics, request.headers, request.receive)
+        return json_response(status, answer)
 
     @app.get("/metrics", summary="Prometheus metrics (text format)", response_model=None)
     async def prometheus() -> Response:
@@ -103,16 +96,31 @@ def build_app(service: PredictionService, metrics: ServeMetrics | None = None) -
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(Measured, metrics=metrics)
     return app
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def predict_answer(service: PredictionService, metrics: ServeMetrics, headers: Mapping[str, str],
+                         receive: Receive) -> tuple[int, dict[str, Any]]:
+    """POST /predict from its headers and body stream to a status and a JSON body; never raises for input."""
+    try:
+        body = await read_body(headers, receive, service.settings.max_body_bytes)
+        check_content_type(headers.get("content-type"))
+        answer = service.predict_body(body)
+    except RequestError as error:
+        log.info("POST /predict -> %d: %s", error.status, error.message)
+        return error.status, error.body()
+    except InputError as error:  # the model's own checks: still the client's input
+        return 422, {"error": error.what, "details": [error.where] if error.where else [], "fix": error.fix}
+    metrics.rows.inc(len(answer["predictions"]))
+    return 200, answer
+
+
+async def read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes:
     """The whole body, refused (411/413) before it is read when its size is unknown or too large."""
-    if request.headers.get("transfer-encoding"):
+    if headers.get("transfer-encoding"):
         raise RequestError(411, "Chunked request bodies are not accepted",
                            fix="send the body with a Content-Length header")
-    length_text = request.headers.get("content-length")
+    length_text = headers.get("content-length")
     if length_text is None:
         raise RequestError(411, "The request has no Content-Length header",
                            fix="send the JSON body with a Content-Length header")
@@ -121,9 +129,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise RequestError(413, f"The request body has {length:,} bytes; this server accepts at most {limit:,}",
                            fix="send fewer rows per request (serve.max_body_bytes)")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-    return bytes(body)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestError(400, "The client went away before its request arrived", fix="send the whole body")
+        body += message.get("body", b"")
+        if len(body) > limit:  # more than declared: refused while reading, not after
+            raise RequestError(413, f"The request body has more than {limit:,} bytes",
+                               fix="send fewer rows per request (serve.max_body_bytes)")
+        if not message.get("more_body", False):
+            return bytes(body)
 
 
 def check_content_type(value: str | None) -> None:
@@ -134,18 +149,28 @@ def check_content_type(value: str | None) -> None:
                            fix="send the header Content-Type: application/json")
 
 
-class Measured:
-    """Counts and times every request by route (unknown paths as one label) and answer status."""
+class ServeApp:
+    """The outermost ASGI app: times and counts every request, answers POST /predict itself (the hot path,
+    without FastAPI's request and routing layers), and hands everything else to the FastAPI app."""
 
-    def __init__(self, app: ASGIApp, metrics: ServeMetrics):
-        self.app = app
+    def __init__(self, api: FastAPI, service: PredictionService, metrics: ServeMetrics):
+        self.api = api
+        self.service = service
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.api(scope, receive, send)
             return
         started = time.perf_counter()
+        path = scope["path"].rstrip("/") or "/"
+        if path == "/predict" and scope["method"] == "POST":
+            headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+            status, answer = await predict_answer(self.service, self.metrics, headers, receive)
+            response = json_response(status, answer)
+            await response(scope, receive, send)
+            self.metrics.observe(path, status, time.perf_counter() - started)
+            return
         status = 500
 
         async def sent(message: Message) -> None:
@@ -155,13 +180,12 @@ class Measured:
             await send(message)
 
         try:
-            await self.app(scope, receive, sent)
+            await self.api(scope, receive, sent)
         finally:
-            path = scope["path"].rstrip("/") or "/"
             self.metrics.observe(path if path in ROUTES else "other", status, time.perf_counter() - started)
 
 
-def app_from_environment() -> FastAPI:
+def app_from_environment() -> ServeApp:
     """The app a worker process builds (uvicorn's factory): artifact and settings come from its environment."""
     settings = ServeSettings.model_validate_json(os.environ[SETTINGS_ENV])
     return build_app(PredictionService.load(os.environ[ARTIFACT_ENV], settings))

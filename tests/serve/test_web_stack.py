@@ -138,7 +138,8 @@ def test_workers_share_the_port_the_request_log_and_the_metrics(served, tmp_path
         for rows, answer in results:  # every worker serves the same model
             np.testing.assert_allclose([p["survived"] for p in answer["predictions"]], model.predict(rows),
                                        rtol=1e-9, atol=1e-12)
-        pids = {requests.get(f"{url}/health", timeout=10).json()["pid"] for _ in range(40)}
+        with ThreadPoolExecutor(max_workers=8) as pool:  # concurrent clients, so both processes accept some
+            pids = set(pool.map(lambda _: requests.get(f"{url}/health", timeout=10).json()["pid"], range(200)))
         samples = _samples(url)
     finally:
         out, err = _stop(process)
