@@ -153,6 +153,20 @@ def add_user_command(name: Annotated[str, typer.Argument(help="Letters, digits, 
                   highlight=False, soft_wrap=True)
 
 
+@arena_app.command("host-key")
+def host_key_command(competitions: Competitions) -> None:
+    """Make a new host key, for the private leaderboards on the arena's pages; prints it once.
+
+    Example: podium arena host-key --competitions arena
+    """
+    try:
+        key = _store(competitions).new_host_key()
+    except Exception as error:  # noqa: BLE001
+        raise _fail(error) from None
+    console.print("New host key (shown once; any earlier one stops working). Sign in with it at /host on the "
+                  f"arena's pages: {key}", highlight=False, soft_wrap=True)
+
+
 @arena_app.command("accept-rules")
 def accept_rules_command(slug: str, user: Annotated[str, typer.Option("--user", help="The participant.")],
                          competitions: Competitions) -> None:

@@ -83,7 +83,8 @@ class Store:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
-            db.execute("INSERT OR IGNORE INTO settings VALUES ('signing_key', ?)", (secrets.token_hex(32),))
+            for secret in ("signing_key", "session_key"):  # download links; the pages' session cookies
+                db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (secret, secrets.token_hex(32)))
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -94,9 +95,33 @@ class Store:
         finally:
             db.close()
 
-    def signing_key(self) -> bytes:
+    def _setting(self, name: str) -> str | None:
         with self._connect() as db:
-            return db.execute("SELECT value FROM settings WHERE name='signing_key'").fetchone()[0].encode()
+            row = db.execute("SELECT value FROM settings WHERE name=?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def signing_key(self) -> bytes:
+        return self._setting("signing_key").encode()
+
+    def session_key(self) -> bytes:
+        return self._setting("session_key").encode()
+
+    # --- the host ---------------------------------------------------------------------------------
+
+    def new_host_key(self) -> str:
+        """A new key for the host's pages (the private leaderboard); it replaces any earlier one."""
+        key = secrets.token_hex(16)
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO settings VALUES ('host_key', ?)", (digest(key),))
+        return key
+
+    def host_key_digest(self) -> str | None:
+        """The digest of the host key, or None before `podium arena host-key` made one."""
+        return self._setting("host_key")
+
+    def is_host_key(self, key: str) -> bool:
+        held = self.host_key_digest()
+        return bool(key) and held is not None and hmac.compare_digest(held, digest(key))
 
     # --- users and rules --------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from agent.config import ServeSettings, load_settings, read_yaml
 from agent.errors import InputError
-from agent.serve.app import ARTIFACT_ENV, SETTINGS_ENV
+from agent.serve.app import ARTIFACT_ENV, SETTINGS_ENV, freeze_heap
 from agent.serve.metrics import MULTIPROCESS_ENV, predictions_answered
 from agent.serve.server import PredictionServer, serve_config
 from agent.serve.service import PredictionService
@@ -121,6 +121,8 @@ def run_server(artifact_dir: str | os.PathLike, settings: ServeSettings,
     stopper = stopper or Stopper()
     stopper.server = server
     stopper.install()
+    if threading.current_thread() is threading.main_thread():
+        freeze_heap()  # a serving process of its own (not a test or a script embedding the server)
     log.info("Serving %s from %s on %s", service.model.name, artifact_dir, server.url)
     try:
         if not stopper.stopping:

@@ -84,6 +84,19 @@ def test_prepare_builds_a_competition_the_arena_lists(tmp_path, competitions):
     assert not (competitions / "other").exists()
 
 
+def test_host_key_is_printed_once_and_a_new_one_replaces_it(competitions):
+    first = podium("arena", "host-key", "--competitions", str(competitions))
+    assert first.exit_code == 0 and "shown once" in first.output, first.output
+    key = first.output.split()[-1]
+    store = Store(competitions)
+    assert re.fullmatch(r"[0-9a-f]{32}", key) and store.is_host_key(key)
+    assert key.encode() not in store.path.read_bytes() + b"".join(p.read_bytes() for p in store.state.glob("*-wal"))
+    second = podium("arena", "host-key", "--competitions", str(competitions)).output.split()[-1]
+    assert store.is_host_key(second) and not store.is_host_key(key) and not store.is_host_key("")
+    missing = podium("arena", "host-key", "--competitions", str(competitions / "missing"))
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
 def test_leaderboard_command(competitions):
     store = Store(competitions)
     key = store.add_user("carol")

@@ -105,3 +105,41 @@ def test_bad_artifact_or_options_exit_2(tmp_path, served):
     assert result.exit_code == 2 and "not a podium production artifact" in " ".join(result.output.split())
     result = runner.invoke(app, ["serve", str(served.artifact), "--port", "70000"])
     assert result.exit_code == 2 and "port" in result.output
+
+
+def test_a_stop_lets_the_request_in_flight_finish_and_refuses_new_ones(served):
+    import socket
+    import time
+
+    stopper, started, answered, urls = Stopper(), threading.Event(), [], []
+
+    def ready(listening) -> None:
+        urls.append(listening.url)
+        started.set()
+
+    thread = threading.Thread(daemon=True, target=lambda: answered.append(
+        run_server(served.artifact, ServeSettings(port=0), ready=ready, stopper=stopper)))
+    thread.start()
+    assert started.wait(30)
+    host, port = urls[0].removeprefix("http://").split(":")
+    body = json.dumps({"rows": served.rows(2)}).encode()
+    head = (f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection((host, int(port)), timeout=20) as conn:
+        conn.sendall(head + body[:10])  # in flight: headers and part of the body
+        time.sleep(0.3)
+        stopper.stop()
+        time.sleep(0.5)
+        try:  # the stopped server takes no new connections ...
+            socket.create_connection((host, int(port)), timeout=2).close()
+            raise AssertionError("a new connection was accepted after the stop")
+        except OSError:
+            pass
+        conn.sendall(body[10:])  # ... but answers the request it had begun
+        answer = b""
+        while piece := conn.recv(65536):
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert len(json.loads(answer.split(b"\r\n\r\n", 1)[1])["predictions"]) == 2
+    thread.join(timeout=30)
+    assert not thread.is_alive() and answered == [1]
