@@ -107,7 +107,6 @@ def serve_command(
     Example: podium arena serve --competitions arena --port 8000
     """
     import logging
-    import signal
 
     from agent.arena.demo import has_competitions, seed_demo
     from agent.arena.server import ArenaServer
@@ -127,15 +126,8 @@ def serve_command(
                   f"{server.url}", highlight=False,
                   soft_wrap=True)
     console.file.flush()
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        console.print("Arena stopped.")
-
-
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
+    server.serve_forever()  # until Ctrl-C or `kill` (SIGTERM): requests in flight finish first
+    console.print("Arena stopped.")
 
 
 @arena_app.command("add-user")

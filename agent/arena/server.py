@@ -1,42 +1,56 @@
-"""The arena's HTTP server: the kaggle client's protocol over the standard library's ThreadingHTTPServer.
+"""The arena's HTTP server: the kaggle client's protocol, one Starlette app on uvicorn.
 
 Routes: `POST /v1/<service>/<Method>` and `/api/v1/...` (RPCs, see api.py), `GET /blobs/...` (signed,
-expiring download links the RPCs redirect to), `PUT /uploads/<token>` (submission uploads), and plain
-pages under `/competitions/<slug>` (rules). Binds 127.0.0.1 unless told otherwise.
+expiring download links the RPCs redirect to), `PUT /uploads/<token>` (submission uploads), `/healthz`
+(routes.py), and plain pages under `/competitions/<slug>` (rules). It runs on agent/webserver.py's uvicorn
+(bound at once, on a thread or in the foreground) with a whole-request deadline; binds 127.0.0.1 unless told
+otherwise. Submissions are graded on a thread of their own.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import queue
-import re
+import signal
 import threading
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from agent.arena.api import ApiError, ArenaApi, Call, FileBody, Redirect
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from agent.arena import routes
+from agent.arena.api import ArenaApi
+from agent.arena.bodies import DRAIN_FACTOR, MAX_JSON_BYTES, REQUEST_DEADLINE, ArenaProtocol
 from agent.arena.catalog import Catalog
 from agent.arena.grading import GradingError, grade_file
 from agent.arena.pages import page_for
 from agent.arena.store import Store
-from agent.atomic import write_with
+from agent.webserver import WebServer, bind, uvicorn_config
 
+__all__ = ["DEFAULT_UPLOAD_LIMIT", "DRAIN_FACTOR", "MAX_JSON_BYTES", "ArenaServer", "Faults", "build_app"]
 log = logging.getLogger("podium.arena")
-RPC = re.compile(r"^/(?:api/)?v1/([A-Za-z.]+)/([A-Za-z]+)$")
-BLOB = re.compile(r"^/blobs/(bundle|file)/([^/]+)/([^/]+)$")
-UPLOAD = re.compile(r"^/uploads/([A-Za-z0-9_-]{16,64})$")
-HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$")
-MAX_JSON_BYTES = 1 << 20
-DRAIN_FACTOR = 64  # a body over the limit is read at most this many times the limit before the cut-off
-LINE_LIMIT = 1 << 10  # a chunk-size or trailer line
-MAX_TRAILERS = 64
 DEFAULT_UPLOAD_LIMIT = 100 << 20
-CHUNK = 1 << 16
+KEEP_ALIVE_SECONDS = 5
+GRACEFUL_SECONDS = 10  # requests in flight at `stop()` get this long to finish
+PARSER_FIX = "send a well-formed HTTP/1.1 request, as the kaggle client does"
+
+
+def build_app(arena: ArenaServer) -> Starlette:
+    """The ASGI app: the protocol's routes, the text pages, and a fallback that answers anything else."""
+
+    async def text_page(request: Request) -> Response:
+        text = await run_in_threadpool(page_for, arena, request.url.path, routes.base_url(request))
+        if text is None:
+            return routes.error_response(404, "Not found")
+        return Response(text, media_type="text/plain")
+
+    app = Starlette(routes=[*routes.ROUTES, Route("/{path:path}", text_page, methods=["GET"]),
+                            Route("/{path:path}", routes.elsewhere, methods=["POST", "PUT", "DELETE", "PATCH"])])
+    app.state.arena = arena
+    return app
 
 
 class Faults:
@@ -82,38 +96,40 @@ class ArenaServer:
         self.faults = Faults()
         self._queue: queue.Queue[int | None] = queue.Queue()
         self.api = ArenaApi(self.store, self.catalog, self._queue.put)
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.arena = self
+        config = uvicorn_config(build_app(self), request_deadline=REQUEST_DEADLINE, fix=PARSER_FIX,
+                                timeout_keep_alive=KEEP_ALIVE_SECONDS, graceful_timeout=GRACEFUL_SECONDS)
+        config.http = ArenaProtocol  # webserver's protocol, answering clients that half-close mid-request
+        self.web = WebServer(config, bind(host, port))
         self._threads: list[threading.Thread] = []
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.web.url
 
     def start(self) -> ArenaServer:
-        """Serve on background threads (tests, scripts); `stop()` ends them."""
+        """Serve on a background thread (tests, scripts); `stop()` ends it."""
         self._start_grader()
-        thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                  name="arena-http", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self.web.start()
         return self
 
     def serve_forever(self) -> None:
-        """Serve on this thread until interrupted (the CLI)."""
+        """Serve on this thread until SIGINT or SIGTERM (the CLI): requests in flight finish, then it returns."""
         self._start_grader()
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, lambda *_: self.web.request_stop())
         try:
-            self.httpd.serve_forever()
+            self.web.run()
         finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
             self.stop()
 
     def stop(self) -> None:
+        """Stop serving (requests in flight finish), then the grader; safe to call twice or before start()."""
         self.faults.release()
-        if any(t.name == "arena-http" for t in self._threads):
-            self.httpd.shutdown()  # only from another thread: serve_forever's own thread would deadlock
-        self.httpd.server_close()
+        self.web.stop()
         self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=10)
@@ -152,226 +168,3 @@ class ArenaServer:
             return
         self.store.record_score(ref, grade.public, grade.private, None)
         log.info("Submission %s of %s scored %s (public)", ref, row["user"], grade.public)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "podium-arena/1"
-    protocol_version = "HTTP/1.1"
-    timeout = 120  # seconds a client may stay silent mid-request
-
-    @property
-    def arena(self) -> ArenaServer:
-        return self.server.arena
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def do_POST(self) -> None:
-        self._guarded(self._rpc)
-
-    def do_GET(self) -> None:
-        self._guarded(self._get)
-
-    def do_PUT(self) -> None:
-        self._guarded(self._put)
-
-    def do_DELETE(self) -> None:
-        self._guarded(lambda: self._error(405, "Method not allowed"))
-
-    # --- plumbing ---------------------------------------------------------------------------------
-
-    def _guarded(self, handler) -> None:
-        self.close_connection = True
-        try:
-            handler()
-        except ApiError as error:
-            self._error(error.status, error.message)
-        except (ValueError, TypeError, KeyError) as error:
-            self._error(400, f"Bad request: {error}")
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        except Exception:  # noqa: BLE001 - a server answers 500 rather than dropping the connection
-            log.exception("Request %s %s failed", self.command, self.path)
-            self._error(500, "Internal error in the arena")
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, status: int, payload, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json; charset=utf-8", headers)
-
-    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        if status == 401:
-            headers = {**(headers or {}), "WWW-Authenticate": 'Basic realm="podium arena"'}
-        self._json(status, {"code": status, "message": message}, headers)
-
-    def _base_url(self) -> str:
-        host = self.headers.get("Host", "")
-        return f"http://{host}" if HOST.match(host) else self.arena.url
-
-    def _length(self) -> int | None:
-        value = self.headers.get("Content-Length")
-        if value is None:
-            return None
-        if not value.isdigit():
-            raise ApiError(400, "Content-Length is not a number")
-        return int(value)
-
-    def _body(self, limit: int):
-        """Yield the request body in pieces (Content-Length or chunked); past `limit`, answer 413.
-
-        A body a little over the limit is drained first, so the client can read the answer; one past
-        DRAIN_FACTOR times the limit is cut off there, whether its length was declared or chunked.
-        """
-        length = self._length()
-        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-        cutoff = DRAIN_FACTOR * limit
-        received = 0
-
-        def read(size: int):
-            while size > 0:
-                if not (piece := self.rfile.read(min(CHUNK, size))):
-                    raise ApiError(400, f"The request body ended {size:,} bytes before its declared length")
-                size -= len(piece)
-                yield piece
-
-        def pieces():
-            if chunked:
-                while (size := int(self.rfile.readline(LINE_LIMIT).split(b";")[0].strip() or b"0", 16)) > 0:
-                    yield from read(size)
-                    self.rfile.readline(LINE_LIMIT)
-                for _ in range(MAX_TRAILERS):
-                    if self.rfile.readline(LINE_LIMIT) in (b"\r\n", b"\n", b""):
-                        break
-            else:
-                yield from read(length or 0)
-
-        if length is not None and length > cutoff:
-            raise ApiError(413, f"The request is {length:,} bytes; the limit is {limit:,}")
-        for piece in pieces():
-            received += len(piece)
-            if received <= limit:
-                yield piece
-            elif received > cutoff:
-                break
-        if received > limit:
-            raise ApiError(413, f"The request is {'over ' if received > cutoff else ''}{received:,} bytes; "
-                                f"the limit is {limit:,}")
-
-    def _user(self):
-        header = self.headers.get("Authorization", "")
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            return self.arena.store.authenticate(None, credentials.strip())
-        if scheme.lower() == "basic":
-            try:
-                name, _, key = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                return None
-            return self.arena.store.authenticate(name, key) if key else None
-        return None
-
-    # --- routes -----------------------------------------------------------------------------------
-
-    def _rpc(self) -> None:
-        match = RPC.match(urlsplit(self.path).path)
-        if not match:
-            raise ApiError(404, f"No such endpoint: {urlsplit(self.path).path}")
-        body = b"".join(self._body(MAX_JSON_BYTES))
-        faults = self.arena.faults
-        faults.wait()
-        if faults.take_throttle():
-            headers = {"Retry-After": faults.retry_after} if faults.retry_after else None
-            return self._error(429, "Too many requests: slow down and retry later", headers)
-        handler = self.arena.api.handlers.get(match.groups())
-        if handler is None:
-            raise ApiError(404, f"The arena does not implement {match.group(1)}/{match.group(2)}")
-        try:
-            payload = json.loads(body or b"{}")
-        except RecursionError:
-            raise ApiError(400, "The request body nests JSON too deeply") from None
-        if not isinstance(payload, dict):
-            raise ApiError(400, "The request body must be a JSON object")
-        user = self._user()
-        if user is None and match.group(2) != "IntrospectToken":
-            raise ApiError(401, "Unauthenticated: send a valid username and key (Basic) or token (Bearer)"
-                           if self.headers.get("Authorization") else
-                           "Unauthenticated: this call needs credentials (kaggle.json, KAGGLE_USERNAME/KAGGLE_KEY)")
-        result = handler(Call(user, payload, self._base_url()))
-        if isinstance(result, Redirect):
-            self._send(302, b"", "text/plain", {"Location": result.url})
-        elif isinstance(result, FileBody):
-            self._send(200, result.data, result.content_type,
-                       {"Content-Disposition": f'attachment; filename="{result.name}"',
-                        "Last-Modified": formatdate(usegmt=True)})
-        else:
-            self._json(200, result)
-
-    def _get(self) -> None:
-        parts = urlsplit(self.path)
-        match = BLOB.match(parts.path)
-        if match:
-            return self._blob(parts.path, match, parse_qs(parts.query))
-        if parts.path == "/healthz":
-            return self._send(200, b"ok\n", "text/plain")
-        text = page_for(self.arena, unquote(parts.path), self._base_url())
-        if text is None:
-            raise ApiError(404, "Not found")
-        self._send(200, text.encode(), "text/plain; charset=utf-8")
-
-    def _blob(self, path: str, match: re.Match, query: dict[str, list[str]]) -> None:
-        def first(name: str) -> str:
-            return (query.get(name) or [""])[0]
-
-        user_id = self.arena.api.verify(path, first("expires"), first("user"), first("signature"))
-        if user_id is None:
-            raise ApiError(403, "This download link is invalid or has expired: ask the API for a new one")
-        kind, slug, name = match.group(1), unquote(match.group(2)), unquote(match.group(3))
-        competition = self.arena.catalog.get(slug)
-        if competition is None:
-            raise ApiError(404, "Not found")
-        file = self.arena.catalog.bundle(competition) if kind == "bundle" else competition.public_files().get(name)
-        if file is None:
-            raise ApiError(404, "Not found")
-        size = file.stat().st_size
-        # Logged before the body is sent: a client that has read every byte must find its download recorded.
-        self.arena.store.log_download(user_id, competition.slug, name)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/zip" if file.suffix == ".zip" else "application/octet-stream")
-        self.send_header("Content-Length", str(size))
-        self.send_header("Last-Modified", formatdate(file.stat().st_mtime, usegmt=True))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        with open(file, "rb") as handle:
-            while piece := handle.read(CHUNK):
-                self.wfile.write(piece)
-
-    def _put(self) -> None:
-        match = UPLOAD.match(urlsplit(self.path).path)
-        upload = self.arena.store.upload(match.group(1)) if match else None
-        if upload is None or upload["used"] or upload["completed_at"]:
-            raise ApiError(404, "No such upload (unknown, expired or already used): start a new one")
-        if self.headers.get("Content-Range"):
-            raise ApiError(400, "Resumed uploads are not supported: upload the whole file")
-        token, limit = match.group(1), self.arena.upload_limit
-        target = self.arena.store.upload_path(token)
-        size = 0
-
-        def write(handle) -> None:
-            nonlocal size
-            for piece in self._body(limit):
-                handle.write(piece)
-                size += len(piece)
-
-        write_with(target, write, binary=True)
-        self.arena.store.complete_upload(token, size)
-        self._json(200, {})
-

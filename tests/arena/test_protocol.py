@@ -181,7 +181,7 @@ def test_state_survives_a_restart_and_pending_work_resumes(competitions, alice, 
     stopped.store.upload_path(token).write_bytes(path.read_bytes())
     stopped.store.complete_upload(token, path.stat().st_size)
     pending = stopped.store.create_submission(user, "titanic", token, "while down", 5)
-    stopped.httpd.server_close()
+    stopped.stop()
 
     with ArenaServer(competitions) as restarted:
         again = KaggleRemote(restarted.url, settings)
@@ -245,3 +245,23 @@ def test_uploads_never_used_expire_with_their_files(arena, alice):
     assert not path.exists() and arena.store.upload(token) is None
     late = _rpc(arena, "CreateSubmission", {"competitionName": "titanic", "blobFileTokens": token}, alice)
     assert late.status_code == 400 and "unknown, already used" in late.json()["message"]
+
+
+def test_a_body_shorter_than_declared_is_a_400_even_when_the_client_half_closes(arena, alice):
+    import base64
+    import socket
+
+    host, port = arena.url.removeprefix("http://").split(":")
+    auth = base64.b64encode(f"alice:{alice}".encode()).decode()
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(f"POST /v1/{SERVICE}/ListCompetitions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}"
+                     "\r\nContent-Length: 100\r\n\r\n{}".encode())
+        conn.shutdown(socket.SHUT_WR)
+        answer = conn.makefile("rb").read().decode()
+    assert answer.startswith("HTTP/1.1 400 ") and "ended 98 bytes before its declared length" in answer
+    with socket.create_connection((host, int(port)), timeout=10) as conn:  # a whole request, then the half-close
+        conn.sendall(f"POST /v1/{SERVICE}/ListCompetitions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}"
+                     "\r\nContent-Length: 2\r\n\r\n{}".encode())
+        conn.shutdown(socket.SHUT_WR)
+        answer = conn.makefile("rb").read().decode()
+    assert answer.startswith("HTTP/1.1 200 ") and '"competitions"' in answer
