@@ -1,10 +1,10 @@
-"""The arena's HTTP server: the kaggle client's protocol, one Starlette app on uvicorn.
+"""The arena's HTTP server: the kaggle client's protocol and the pages for people, one Starlette app on uvicorn.
 
 Routes: `POST /v1/<service>/<Method>` and `/api/v1/...` (RPCs, see api.py), `GET /blobs/...` (signed,
 expiring download links the RPCs redirect to), `PUT /uploads/<token>` (submission uploads), `/healthz`
-(routes.py), and plain pages under `/competitions/<slug>` (rules). It runs on agent/webserver.py's uvicorn
-(bound at once, on a thread or in the foreground) with a whole-request deadline; binds 127.0.0.1 unless told
-otherwise. Submissions are graded on a thread of their own.
+(routes.py); HTML pages under `/` and `/competitions/<slug>`, signing in and the host's private leaderboard
+(site.py). It runs on agent/webserver.py's uvicorn (bound at once, on a thread or in the foreground) with a
+whole-request deadline; binds 127.0.0.1 unless told otherwise. Submissions are graded on a thread of their own.
 """
 
 from __future__ import annotations
@@ -16,17 +16,12 @@ import threading
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from agent.arena import routes
+from agent.arena import routes, site
 from agent.arena.api import ArenaApi
 from agent.arena.bodies import DRAIN_FACTOR, MAX_JSON_BYTES, REQUEST_DEADLINE, ArenaProtocol
 from agent.arena.catalog import Catalog
 from agent.arena.grading import GradingError, grade_file
-from agent.arena.pages import page_for
 from agent.arena.store import Store
 from agent.webserver import WebServer, bind, uvicorn_config
 
@@ -39,16 +34,8 @@ PARSER_FIX = "send a well-formed HTTP/1.1 request, as the kaggle client does"
 
 
 def build_app(arena: ArenaServer) -> Starlette:
-    """The ASGI app: the protocol's routes, the text pages, and a fallback that answers anything else."""
-
-    async def text_page(request: Request) -> Response:
-        text = await run_in_threadpool(page_for, arena, request.url.path, routes.base_url(request))
-        if text is None:
-            return routes.error_response(404, "Not found")
-        return Response(text, media_type="text/plain")
-
-    app = Starlette(routes=[*routes.ROUTES, Route("/{path:path}", text_page, methods=["GET"]),
-                            Route("/{path:path}", routes.elsewhere, methods=["POST", "PUT", "DELETE", "PATCH"])])
+    """The ASGI app: the protocol's routes, the pages, and a fallback that answers anything else."""
+    app = Starlette(routes=[*routes.ROUTES, *site.ROUTES, site.FALLBACK])
     app.state.arena = arena
     return app
 

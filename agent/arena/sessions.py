@@ -70,7 +70,7 @@ def decode(store: Store, cookie: str | None) -> Session:
     try:
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         issued, user_id, name, host = int(data["t"]), data["u"], data["n"], str(data["h"])
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, OverflowError):
         return Session()
     if not 0 <= time.time() - issued <= MAX_AGE:
         return Session()
