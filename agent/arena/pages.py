@@ -52,6 +52,11 @@ def _size(count: int) -> str:
     return f"{count:,} bytes"
 
 
+def _score(value: float) -> str:
+    """Five decimals, as Kaggle shows them (the full value rides in the cell's <data value>)."""
+    return f"{value:.5f}" if abs(value) < 1e6 else f"{value:.6g}"
+
+
 def _codes(text: str) -> Markup:
     """A message with `commands` in backticks, escaped first and then shown as code."""
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
@@ -60,8 +65,8 @@ def _codes(text: str) -> Markup:
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("agent.arena", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(codes=_codes, deadline=_deadline, when=_when, size=_size, score=lambda value: f"{value:.6g}",
-                       score_value=lambda value: repr(float(value)))
+    env.filters.update(codes=_codes, deadline=_deadline, when=_when, size=_size, score=_score,
+                       score_text=lambda value: f"{value:.6g}", score_value=lambda value: repr(float(value)))
     return env
 
 
