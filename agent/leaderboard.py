@@ -24,7 +24,7 @@ from agent.config import Settings
 from agent.dataset import Dataset
 from agent.logs import run_log
 from agent.planner import AUTOGLUON, LEADERBOARD_PREDICT, OPTUNA, Plan, autogluon_limits
-from strategies.base import Budget, Candidate
+from strategies.base import Blend, Budget, Candidate
 from strategies.ensemble import blend_pool, blend_test, greedy_ensemble, guarded_ensemble
 
 log = logging.getLogger("podium.leaderboard")
@@ -37,7 +37,7 @@ class LeaderboardResult:
     """Every candidate, the blend that predicts the submission, and what each search did."""
 
     candidates: list[Candidate]
-    ensemble: Candidate
+    ensemble: Blend
     studies: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     costs: dict[str, float] = field(default_factory=dict)  # CPU-seconds of each search
@@ -211,7 +211,7 @@ def _run_studies(competition, data, settings, executor, run_dir: Path, plan: Pla
     return studies
 
 
-def _blend(candidates: list[Candidate], competition: Competition, data: Dataset, settings: Settings) -> Candidate:
+def _blend(candidates: list[Candidate], competition: Competition, data: Dataset, settings: Settings) -> Blend:
     search = settings.search
     metric = competition.metric
     ranked = sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)
@@ -220,24 +220,23 @@ def _blend(candidates: list[Candidate], competition: Competition, data: Dataset,
         blend = guarded_ensemble(pool, data.y, data.folds, metric, search.ensemble_iterations,
                                  competition.problem_type, seed=settings.run.seed)
         log.info("Blend guard kept the %s (in the folds: blend %.5g, best single candidate %.5g)",
-                 blend.info["guard"]["kept"], blend.info["guard"]["blend_in_folds"],
-                 blend.info["guard"]["best_single_in_folds"])
+                 blend.guard["kept"], blend.guard["blend_in_folds"], blend.guard["best_single_in_folds"])
     else:
         blend = greedy_ensemble(pool, data.y, metric, search.ensemble_iterations, competition.problem_type)
-    blend.info["pool"] = {"rule": pool_rule, "candidates": len(pool)}
+    blend.pool = {"rule": pool_rule, "candidates": len(pool)}
     log.info("Blending %d of %d candidates: %s", len(pool), len(candidates), pool_rule)
     return blend
 
 
-def _predict_chosen(blend: Candidate, candidates: list[Candidate], competition: Competition, data: Dataset,
-                    settings: Settings, executor, run_dir: Path, plan: Plan, timings: dict[str, float]) -> Candidate:
+def _predict_chosen(blend: Blend, candidates: list[Candidate], competition: Competition, data: Dataset,
+                    settings: Settings, executor, run_dir: Path, plan: Plan, timings: dict[str, float]) -> Blend:
     """Test predictions for the AutoGluon models the blend chose, before the predict deadline.
 
     If they do not arrive in time, the blend is chosen again among the candidates that have test predictions.
     """
     by_name = {c.name: c for c in candidates}
-    missing = [by_name[name] for name in blend.info["weights"] if by_name[name].test is None]
-    expected = sum(c.info.get("predict_seconds_estimate", 0.0) for c in missing)
+    missing = [by_name[name] for name in blend.weights if by_name[name].test is None]
+    expected = sum(c.predict_seconds_estimate or 0.0 for c in missing)
     if missing and expected > plan.seconds_left(LEADERBOARD_PREDICT):
         plan.note(LEADERBOARD_PREDICT, f"the chosen AutoGluon models would take about {expected:.0f} s to predict "
                                        "the test set; blended again without them")
@@ -248,7 +247,7 @@ def _predict_chosen(blend: Candidate, candidates: list[Candidate], competition: 
         from strategies.autogluon import predict_test
 
         began = time.monotonic()
-        models = [c.info["model"] for c in missing]
+        models = [c.model for c in missing]
         task = executor.submit(predict_test, str(run_dir / "models"), competition.to_dict(), data.X_test, models,
                                name="autogluon-predict-test", num_cpus=max(1, plan.cpus - 1))  # one is measuring
         try:
@@ -260,14 +259,14 @@ def _predict_chosen(blend: Candidate, candidates: list[Candidate], competition: 
             log.warning("AutoGluon's test predictions did not arrive in time (%s): blending without them", error)
             return _blend_ready(candidates, competition, data, settings)
         for candidate in missing:
-            candidate.test = np.asarray(predicted[candidate.info["model"]])
+            candidate.test = np.asarray(predicted[candidate.model])
         timings["autogluon_predict_test"] = round(time.monotonic() - began, 3)
     blend.test = blend_test(blend, by_name)
     return blend
 
 
 def _blend_ready(candidates: list[Candidate], competition: Competition, data: Dataset,
-                 settings: Settings) -> Candidate:
+                 settings: Settings) -> Blend:
     """The blend chosen again among the candidates that have test predictions."""
     ready = [c for c in candidates if c.test is not None]
     if not ready:

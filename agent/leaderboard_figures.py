@@ -72,7 +72,7 @@ def _importance(predictor, seconds: float, top: int) -> list[dict[str, Any]]:
 
 def keep_latency(run_dir: Path, candidates) -> None:
     """The latency the fit task timed in memory, kept for the model card (the figures task then skips it)."""
-    timed = next((c.info["latency"] for c in candidates if c.info.get("latency")), None)
+    timed = next((c.latency for c in candidates if c.latency), None)
     if timed is not None:
         write_json(run_dir / PARTIAL_FIGURES, {"latency": timed})
 

@@ -242,7 +242,7 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
         with run.phase("submission"):
             submissions.offer([blend])
         figures.start()  # when AutoGluon's fit did not finish, the blend's latency is its members'
-        blend_latency = production.blend_latency(list(blend.info["weights"]))
+        blend_latency = production.blend_latency(list(blend.weights))
         notify("Choosing the production model")
         chosen = _finish_production(run, production, dataset, result, plan)
     finally:
@@ -278,7 +278,7 @@ class Submissions:
         if self.best is not None and metric.signed(candidate.score) <= self.best:
             return
         frame = build_submission(self.competition, self.data.sample_submission, self.dataset.test_ids,
-                                 candidate.test, threshold=candidate.info.get("threshold", 0.5))
+                                 candidate.test, threshold=candidate.decision_threshold)
         path = write_submission(frame, self.competition, self.data.sample_submission, self.run.file("submission.csv"))
         self.best = metric.signed(candidate.score)
         record = {"at_seconds": round(self.plan.now(), 3), "source": candidate.name, "oof_score": candidate.score}

@@ -149,15 +149,11 @@ class AutoGluonStrategy(Strategy):
                 test=_as_prediction(test_all[model], competition) if model in test_all else None,
                 score=score_prediction(competition.metric, data.y, oof),
                 fit_seconds=float(board.loc[model, "fit_time"]) if model != best else fit_seconds,
-                artifact=str(self.path),
-                info={"model": model, "stack_level": int(board.loc[model, "stack_level"]),
-                      # seconds to predict the test set once, from the fold models' validation predictions
-                      "predict_seconds_estimate": _predict_estimate(board, model, data),
-                      "autogluon_best": model == best,
-                      # learnt from other models' OOF predictions (itself or through its inputs): its OOF
-                      # score is optimistic next to a level-1 model's (stacked information leakage)
-                      "stacked": bool(stackers & set(trainer.get_minimum_model_set(model))),
-                      **({"latency": latency} if latency is not None and model == chosen else {})},
+                artifact=str(self.path), model=model, level=int(board.loc[model, "stack_level"]),
+                # from the fold models' validation predictions
+                predict_seconds_estimate=_predict_estimate(board, model, data), strategy_best=model == best,
+                stacked=bool(stackers & set(trainer.get_minimum_model_set(model))),
+                latency=latency if model == chosen else None,
             ))
         metric = competition.metric
         return sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)

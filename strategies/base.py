@@ -33,6 +33,7 @@ class Candidate:
 
     `test` may be None until a blend chooses the candidate: predicting the test set with every bagged model
     is costly, so AutoGluon's candidates are predicted only when chosen (`strategies.autogluon.predict_test`).
+    The typed fields below say what the blend and the run need to know of it; a strategy sets those that apply.
     """
 
     name: str
@@ -42,11 +43,52 @@ class Candidate:
     score: float
     fit_seconds: float
     artifact: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
+    family: str | None = None  # the kind of model (a production family, a learner)
+    model: str | None = None  # the strategy's own name for it, to ask for its test predictions later
+    level: int = 1  # stack level: 1 learns from the features alone
+    # learnt from other models' OOF predictions (itself or through its inputs): its OOF score is optimistic
+    # next to a level-1 model's (stacked information leakage)
+    stacked: bool = False
+    strategy_best: bool = False  # the strategy's own choice among its models (AutoGluon's best model)
+    predict_seconds_estimate: float | None = None  # seconds to predict the test set once, when test is None
+    params: dict[str, Any] | None = None  # the hyperparameters a search chose
+    trees: list[int] | None = None  # trees per fold model (early stopping)
+    latency: dict[str, Any] | None = None  # the model card's latency block, when measured while in memory
+
+    @property
+    def decision_threshold(self) -> float:
+        """P(positive) from which a binary label submission says positive."""
+        return 0.5
 
     def summary(self) -> dict[str, Any]:
+        """What the manifest records: the common fields, then the typed ones that are set."""
+        typed = {"family": self.family, "model": self.model, "params": self.params, "trees": self.trees,
+                 "predict_seconds_estimate": self.predict_seconds_estimate, "latency": self.latency}
+        if self.strategy == "autogluon":
+            typed.update(stack_level=self.level, stacked=self.stacked, strategy_best=self.strategy_best)
         return {"name": self.name, "strategy": self.strategy, "oof_score": self.score,
-                "fit_seconds": round(self.fit_seconds, 3), "artifact": self.artifact, **self.info}
+                "fit_seconds": round(self.fit_seconds, 3), "artifact": self.artifact,
+                **{key: value for key, value in typed.items() if value is not None}}
+
+
+@dataclass
+class Blend(Candidate):
+    """A weighted average of candidates chosen on their OOF predictions (strategies/ensemble.py)."""
+
+    weights: dict[str, float] = field(default_factory=dict)  # candidate name -> weight, summing to 1
+    iterations: int = 0
+    threshold: float | None = None  # the decision threshold tuned for a binary label metric
+    guard: dict[str, Any] | None = None  # the in-fold comparison of blend and best single candidate
+    pool: dict[str, Any] | None = None  # which candidates it could choose from, and why
+
+    @property
+    def decision_threshold(self) -> float:
+        return 0.5 if self.threshold is None else self.threshold
+
+    def summary(self) -> dict[str, Any]:
+        extra = {"weights": self.weights, "iterations": self.iterations, "threshold": self.threshold,
+                 "guard": self.guard, "pool": self.pool}
+        return {**super().summary(), **{key: value for key, value in extra.items() if value is not None}}
 
 
 class Strategy(ABC):

@@ -15,7 +15,7 @@ from collections import Counter
 import numpy as np
 
 from agent.metrics import BINARY, Metric, score_prediction, to_codes
-from strategies.base import Candidate
+from strategies.base import Blend, Candidate
 
 # Bounds on the guard's cost (it runs the selection once per group of folds): the best POOL_SIZE candidates
 # make the pool, the run's folds are merged into GUARD_FOLDS groups, and at most GUARD_MAX_ROWS sampled rows.
@@ -36,18 +36,19 @@ def blend_pool(candidates: list[Candidate]) -> tuple[list[Candidate], str]:
     blend over every level on the hidden answers in 6 of 8 runs; without stacking, the blend of level-1
     models beat AutoGluon's own ensemble in 2 of 3.
     """
-    if not any(c.info.get("stacked") for c in candidates):
+    stacking = {c.strategy for c in candidates if c.stacked}
+    if not stacking:
         return candidates, "every candidate (AutoGluon did not stack)"
-    if any(c.info.get("autogluon_best") for c in candidates):
-        pool = [c for c in candidates if c.strategy != "autogluon" or c.info.get("autogluon_best")]
+    if any(c.strategy_best and c.strategy in stacking for c in candidates):
+        pool = [c for c in candidates if c.strategy not in stacking or c.strategy_best]
         return pool, "AutoGluon's best model and the other strategies' candidates (AutoGluon stacked)"
     # AutoGluon's choice was skipped (its OOF predictions missed rows): keep what is not stacked
-    return [c for c in candidates if not c.info.get("stacked")], \
+    return [c for c in candidates if not c.stacked], \
         "the candidates not stacked (AutoGluon stacked; its best model is not a candidate)"
 
 
 def greedy_ensemble(candidates: list[Candidate], y: np.ndarray, metric: Metric, iterations: int = 50,
-                    problem_type: str | None = None) -> Candidate:
+                    problem_type: str | None = None) -> Blend:
     """Blend candidates by repeatedly adding (with replacement) the one that most improves the OOF score."""
     if not candidates:
         raise ValueError("greedy_ensemble needs at least one candidate")
@@ -71,19 +72,19 @@ def greedy_ensemble(candidates: list[Candidate], y: np.ndarray, metric: Metric, 
     chosen_tests = [(n / best_size, candidates[i].test) for i, n in counts.items()]
     test = None if any(t is None for _, t in chosen_tests) else \
         sum(w * np.asarray(t, dtype=float) for w, t in chosen_tests)
-    info: dict = {"weights": dict(sorted(weights.items(), key=lambda kv: -kv[1])), "iterations": iterations}
     threshold = None
     if problem_type == BINARY and metric.needs == "label":
         threshold, tuned = tune_threshold(y, oof, metric)
-        info["threshold"] = threshold
         best_score = metric.signed(tuned)
-    return Candidate(name="ensemble", strategy="ensemble", oof=oof, test=test, score=metric.signed(best_score),
-                     fit_seconds=sum(candidates[i].fit_seconds for i in counts), info=info)
+    return Blend(name="ensemble", strategy="ensemble", oof=oof, test=test, score=metric.signed(best_score),
+                 fit_seconds=sum(candidates[i].fit_seconds for i in counts),
+                 weights=dict(sorted(weights.items(), key=lambda kv: -kv[1])), iterations=iterations,
+                 threshold=threshold)
 
 
-def blend_test(blend: Candidate, by_name: dict[str, Candidate]) -> np.ndarray:
+def blend_test(blend: Blend, by_name: dict[str, Candidate]) -> np.ndarray:
     """The blend's test prediction from its weights, once every chosen candidate has test predictions."""
-    return sum(w * np.asarray(by_name[name].test, dtype=float) for name, w in blend.info["weights"].items())
+    return sum(w * np.asarray(by_name[name].test, dtype=float) for name, w in blend.weights.items())
 
 
 def tune_threshold(y: np.ndarray, probability: np.ndarray, metric: Metric) -> tuple[float, float]:
@@ -97,7 +98,7 @@ def tune_threshold(y: np.ndarray, probability: np.ndarray, metric: Metric) -> tu
 
 
 def guarded_ensemble(candidates: list[Candidate], y: np.ndarray, folds: np.ndarray, metric: Metric,
-                     iterations: int = 50, problem_type: str | None = None, seed: int = 0) -> Candidate:
+                     iterations: int = 50, problem_type: str | None = None, seed: int = 0) -> Blend:
     """The greedy blend of the best candidates if it beats the best single candidate when both are chosen
     inside the folds; otherwise that single candidate.
 
@@ -125,7 +126,7 @@ def guarded_ensemble(candidates: list[Candidate], y: np.ndarray, folds: np.ndarr
     single_score = score_prediction(metric, y_rows, single)
     keep_blend = metric.is_better(blend_score, single_score)
     chosen = greedy_ensemble(pool if keep_blend else pool[:1], y, metric, iterations, problem_type)
-    chosen.info["guard"] = {"blend_in_folds": blend_score, "best_single_in_folds": single_score,
+    chosen.guard = {"blend_in_folds": blend_score, "best_single_in_folds": single_score,
                             "kept": "blend" if keep_blend else "best single candidate", "rows": len(rows),
                             "pool": len(pool)}
     return chosen

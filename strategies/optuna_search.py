@@ -161,7 +161,8 @@ class OptunaSearch(Strategy):
             candidates.append(Candidate(
                 name=f"{self.name}/trial-{trial.number}", strategy=self.name, oof=oof, test=test,
                 score=metric.signed(trial.value), fit_seconds=float(trial.user_attrs.get("fit_seconds", 0.0)),
-                artifact=str(self.study_dir), info={"params": trial.params, "trees": trial.user_attrs.get("trees")},
+                artifact=str(self.study_dir), family=self.learner, params=trial.params,
+                trees=trial.user_attrs.get("trees"),
             ))
         return candidates
 

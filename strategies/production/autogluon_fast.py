@@ -34,7 +34,7 @@ def autogluon_candidates(problem: Problem, path: Path, leaderboard: list[Candida
     from autogluon.tabular import TabularPredictor
 
     original = TabularPredictor.load(str(path), verbosity=0, require_py_version_match=False)
-    parents = {c.info.get("model", c.name.split("/", 1)[-1]): c for c in leaderboard}
+    parents = {c.model or c.name.split("/", 1)[-1]: c for c in leaderboard}
     best = original.model_best
     out = [_deploy(problem, original, best, "autogluon/best-deploy",
                    "AutoGluon's best model as fitted, deployment clone", parents.get(best), leaderboard_score,

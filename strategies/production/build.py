@@ -123,7 +123,7 @@ class ProductionSearch:
                 self._test[candidate.name] = np.asarray(load_model(candidate.folder).predict_raw(self.dataset.X_test))
             out.append(Candidate(name=f"production/{candidate.name}", strategy="production", oof=candidate.oof,
                                  test=self._test[candidate.name], score=candidate.score,
-                                 fit_seconds=candidate.fit_seconds, info={"family": candidate.family}))
+                                 fit_seconds=candidate.fit_seconds, family=candidate.family))
         return out
 
     def blend_latency(self, names: list[str]) -> dict[str, Any] | None:

@@ -196,7 +196,7 @@ def test_an_autogluon_fit_past_every_deadline_is_cancelled_and_the_blend_goes_on
     assert "cancelled" in plan.pieces[AUTOGLUON].actual["note"]
     assert plan.pieces[OPTUNA].actual["status"] == "skipped" and "no time" in plan.pieces[OPTUNA].actual["note"]
     assert all(s["ran"] is False and "no time" in s["why"] for s in result.studies)
-    assert set(result.ensemble.info["weights"]) <= {"production/0", "production/1"}
+    assert set(result.ensemble.weights) <= {"production/0", "production/1"}
     assert result.ensemble.test is not None and len(result.ensemble.test) == len(test)
     plan.begin(PRODUCTION_FINAL)  # what comes after still has all of its time
     assert plan.seconds_left(PRODUCTION_FINAL) == pytest.approx(plan.pieces[PRODUCTION_FINAL].seconds, abs=0.01)

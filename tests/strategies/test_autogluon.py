@@ -51,15 +51,15 @@ def test_level_one_fold_models_are_the_run_folds(task, rows, corpus, tmp_path):
         predicted = bag.load_child(child).predict_proba(features[rows_k])
         np.testing.assert_allclose(predicted, oof[rows_k], rtol=1e-6, atol=1e-9,
                                    err_msg=f"fold model {child} did not hold out the run's fold {k}")
-    assert any(c.info["model"] == name for c in candidates)
+    assert any(c.model == name for c in candidates)
 
 
 def test_random_forests_keep_their_out_of_bag_predictions(corpus, tmp_path):
     """Without `groups`, AutoGluon fits one forest and uses its out-of-bag predictions, not 5 fold forests."""
     data = corpus("hpc_class", 400)
     predictor, candidates = fit(data, tmp_path / "ag", {"RF": {"n_estimators": 40}})
-    forest = next(c for c in candidates if c.info["model"].startswith("RandomForest"))
-    assert len(predictor._trainer.load_model(forest.info["model"]).models) == 1
+    forest = next(c for c in candidates if c.model.startswith("RandomForest"))
+    assert len(predictor._trainer.load_model(forest.model).models) == 1
     assert forest.oof.shape == (len(data.dataset.y), len(data.competition.classes))
     assert np.isfinite(forest.oof).all()
 
@@ -102,7 +102,7 @@ def test_stacked_models_are_flagged_and_represented_by_autogluons_choice(corpus,
     data = corpus("hpc_class", 400)
     predictor, candidates = fit(data, tmp_path / "ag", {"GBM": {"num_boost_round": 20}, "RF": {"n_estimators": 20}},
                                 num_stack_levels=1)
-    levels = {c.info["model"]: (c.info["stack_level"], c.info["stacked"]) for c in candidates}
+    levels = {c.model: (c.level, c.stacked) for c in candidates}
     assert {stacked for level, stacked in levels.values() if level == 1} == {False}
     assert levels["WeightedEnsemble_L2"] == (2, False)  # a weighted average of level-1 models
     assert levels["WeightedEnsemble_L3"] == (3, True)
@@ -113,7 +113,7 @@ def test_stacked_models_are_flagged_and_represented_by_autogluons_choice(corpus,
     assert [c.name for c in pool] == [f"autogluon/{predictor.model_best}", other.name] and "stacked" in rule
 
     _, flat = fit(data, tmp_path / "flat", {"GBM": {"num_boost_round": 20}})
-    assert not any(c.info["stacked"] for c in flat)
+    assert not any(c.stacked for c in flat)
     assert blend_pool(flat)[0] == flat
 
 
@@ -145,9 +145,9 @@ def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus,
     strategy = AutoGluonStrategy(tmp_path / "models", num_stack_levels=0, verbosity=0, test_models="best",
                                  fold_fitting="sequential_local", hyperparameters={"GBM": {"num_boost_round": 20}})
     candidates = strategy.search(data.competition, data.dataset, Budget(120, 1, 4.0))
-    timed = [c for c in candidates if "latency" in c.info]
+    timed = [c for c in candidates if c.latency is not None]
     assert len(timed) == 1 and timed[0].test is not None  # the one predicted is the one timed
-    latency = timed[0].info["latency"]
+    latency = timed[0].latency
     assert 0 < latency["p50_ms_batch1"] <= latency["p99_ms_batch1"] and latency["calls"] >= 2
     assert "in memory" in latency["measured"] and latency["throughput_rows_s_batch1000"] > 0
 

@@ -49,8 +49,8 @@ def test_blend_is_at_least_as_good_as_the_best_candidate(task, metric, problem_t
                   guarded_ensemble(candidates, y, folds, scorer, iterations=30, problem_type=problem_type)):
         assert not scorer.is_better(best.score, blend.score)
         assert blend.score == pytest.approx(score_prediction(scorer, y, blend.oof))
-        assert sum(blend.info["weights"].values()) == pytest.approx(1.0)
-        assert set(blend.info["weights"]) <= {c.name for c in candidates}
+        assert sum(blend.weights.values()) == pytest.approx(1.0)
+        assert set(blend.weights) <= {c.name for c in candidates}
 
 
 def _near_copies(errors: float, copies: int, seed: int):
@@ -67,8 +67,8 @@ def test_the_guard_keeps_a_blend_that_averages_independent_errors():
     """Equally good candidates with independent errors: their average is truly better, and the guard sees it."""
     y, metric, candidates = _near_copies(errors=0.15, copies=4, seed=0)
     blend = guarded_ensemble(candidates, y, np.arange(len(y)) % 5, metric, iterations=20)
-    assert blend.info["guard"]["kept"] == "blend" and len(blend.info["weights"]) >= 3
-    assert metric.is_better(blend.info["guard"]["blend_in_folds"], blend.info["guard"]["best_single_in_folds"])
+    assert blend.guard["kept"] == "blend" and len(blend.weights) >= 3
+    assert metric.is_better(blend.guard["blend_in_folds"], blend.guard["best_single_in_folds"])
 
 
 def test_the_guard_refuses_a_blend_whose_gain_is_in_sample():
@@ -83,10 +83,10 @@ def test_the_guard_refuses_a_blend_whose_gain_is_in_sample():
     leaky = np.where(folds == 0, np.clip(y, 0.02, 0.98), rng.uniform(0.02, 0.98, 1000))
     candidates = [Candidate(name, "x", o, o, metric.score(y, o), 0) for name, o in (("honest", honest),
                                                                                    ("leaky", leaky))]
-    assert set(greedy_ensemble(candidates, y, metric, iterations=20).info["weights"]) == {"honest", "leaky"}
+    assert set(greedy_ensemble(candidates, y, metric, iterations=20).weights) == {"honest", "leaky"}
     blend = guarded_ensemble(candidates, y, folds, metric, iterations=20)
-    assert blend.info["guard"]["kept"] == "best single candidate"
-    assert blend.info["weights"] == {"honest": 1.0}
+    assert blend.guard["kept"] == "best single candidate"
+    assert blend.weights == {"honest": 1.0}
 
 
 def test_a_useless_candidate_gets_no_weight():
@@ -98,7 +98,7 @@ def test_a_useless_candidate_gets_no_weight():
     candidates = [Candidate("noise", "x", noise, noise, metric.score(y, noise), 0),
                   Candidate("good", "x", good, good, metric.score(y, good), 0)]
     blend = greedy_ensemble(candidates, y, metric, iterations=10)
-    assert blend.info["weights"] == {"good": 1.0}
+    assert blend.weights == {"good": 1.0}
 
 
 def test_threshold_tuning_helps_f1_on_imbalanced_classes():
@@ -115,6 +115,6 @@ def test_without_autogluons_choice_the_pool_keeps_what_is_not_stacked():
     """AutoGluon stacked but its best model is not a candidate: the pool is never empty, never stacked."""
     y, _, (level_one, stacked, optuna) = _near_copies(errors=0.1, copies=3, seed=1)
     level_one.strategy = stacked.strategy = "autogluon"
-    level_one.info, stacked.info = {"stacked": False}, {"stacked": True}
+    level_one.stacked, stacked.stacked = False, True
     pool, rule = blend_pool([stacked, level_one, optuna])
     assert pool == [level_one, optuna] and "not stacked" in rule
