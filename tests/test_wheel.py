@@ -47,3 +47,12 @@ def test_the_installed_command_helps_lists_metrics_and_runs_a_competition(wheel_
     assert manifest["status"] == "succeeded"
     assert manifest["phases"]["leaderboard"]["status"] == "succeeded"
     assert Path(manifest["artifacts"]["submission"]).is_file()
+
+
+def test_the_wheel_carries_the_arena_page_templates(wheel_env, tmp_path):
+    probe = ("from agent.arena import pages; from agent.arena.sessions import Session; "
+             "print(pages.error(Session(), 'http://127.0.0.1:1', 'Not found', 'No such page')); "
+             "print(pages.stylesheet().splitlines()[0])")
+    shown = subprocess.run([wheel_env / "python", "-c", probe], cwd=tmp_path, env=clean_env(tmp_path), check=True,
+                           capture_output=True, text=True).stdout
+    assert '<html lang="en">' in shown and "<h1>Not found</h1>" in shown and "stylesheet" in shown
