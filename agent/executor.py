@@ -225,3 +225,34 @@ def check_shared_path(executor: RayExecutor, path: Path) -> None:
         raise PodiumError(
             f"A Ray task cannot see the run directory {path}: on a cluster every node must share it",
             fix="put --out on storage that all nodes mount at the same path (NFS, EFS, a shared volume)")
+
+
+class LocalExecutor:
+    """The executor's interface in this process, one call at a time (each runs when submitted): for work too
+    small to be worth Ray's start, and wherever the same code should run without a cluster."""
+
+    def total_cpus(self) -> int:
+        return 1
+
+    def put(self, value: Any) -> Any:
+        return value
+
+    def submit(self, fn: Callable, *args: Any, name: str | None = None, num_cpus: float = 1,
+               memory_gb: float | None = None, max_retries: int = 0, group=None, **kwargs: Any) -> Task:
+        try:
+            outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
+        except Exception as error:  # noqa: BLE001 - handed to whoever asks for the result, as Ray does
+            outcome = (False, error)
+        return Task(name=name or fn.__name__, ref=outcome)
+
+    def wait(self, tasks: Iterable[Task], timeout: float | None = None) -> tuple[list[Task], list[Task]]:
+        return list(tasks), []
+
+    def result(self, task: Task, timeout: float | None = None) -> Any:
+        succeeded, value = task.ref
+        if not succeeded:
+            raise value
+        return value
+
+    def cancel(self, task: Task) -> None:
+        """Nothing runs in the background here."""

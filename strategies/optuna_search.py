@@ -1,4 +1,5 @@
-"""Optuna searches over gradient-boosted learners, one fold per Ray task, owned by the driver (ask/tell).
+"""Optuna searches over gradient-boosted learners, one fold per Ray task, owned by the driver (ask/tell through
+strategies/trials.py).
 
 The study lives in the run directory (a journal file), and every finished trial's out-of-fold and test
 predictions are saved beside it before the study hears of it. A killed run resumes from there: finished
@@ -24,6 +25,7 @@ from agent.errors import ConfigError
 from agent.metrics import score_prediction
 from strategies.base import Budget, Candidate, Strategy
 from strategies.learners import LEARNERS, Task, fit_predict, prepare_features
+from strategies.trials import Cancelled, Job, JobFailed, TrialSteps, run_trials
 
 log = logging.getLogger("podium.optuna")
 
@@ -178,8 +180,9 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
                     budget: Budget) -> dict[str, list[Candidate]]:
     """Run several learners' studies side by side within one budget, sharing the CPUs trial by trial.
 
-    Free slots go to the learners in turn, so a slow learner still finishes its cheap first trial while a
-    fast one runs many; a learner whose typical fold would overrun the deadline gets no new trial.
+    Free slots go to the learners in turn (strategies/trials.py), so a slow learner still finishes its cheap
+    first trial while a fast one runs many; a learner whose typical fold would overrun the deadline gets no
+    new trial, and a trial whose next fold would is given up.
     """
     from optuna.trial import TrialState
 
@@ -192,72 +195,55 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
     shared = executor.put((X, data.y, X_test, data.folds))
     task = Task(competition.problem_type, max(len(competition.classes), 1), competition.metric_name,
                 searches[0].seed, cpus_per_trial)
-    slots = max(1, int(budget.cpus // cpus_per_trial))
-    active: dict[Any, _Active] = {}  # running fold task -> its trial
     fold_seconds: dict[str, list[float]] = {s.learner: [] for s in searches}
     asked = {s.learner: 0 for s in searches}
-    turn = 0
     shape = (len(data.y), len(competition.classes)) if competition.problem_type == "multiclass" else (len(data.y),)
     test_shape = (len(data.X_test),) + shape[1:]
-
-    def launch(state: _Active) -> None:
-        fold = next(f for f in range(data.n_folds) if f not in state.done)
-        params = {**state.search.space.get("fixed", {}), **state.params}
-        handle = executor.submit(fit_fold, state.search.learner, params, task, shared, fold,
-                                 name=f"{state.search.name}-t{state.trial.number}-f{fold}",
-                                 num_cpus=cpus_per_trial, max_retries=1)
-        active[handle] = state
 
     def time_for_a_fold(learner: str) -> bool:
         typical = float(np.median(fold_seconds[learner])) if fold_seconds[learner] else 0.0
         return time.monotonic() + typical < deadline
 
-    def next_search() -> OptunaSearch | None:
-        nonlocal turn
-        for offset in range(len(searches)):
-            search = searches[(turn + offset) % len(searches)]
-            if time_for_a_fold(search.learner) and (search.max_trials is None
-                                                    or asked[search.learner] < search.max_trials):
-                turn = (turn + offset + 1) % len(searches)
-                return search
-        return None
-
-    while True:
-        while len(active) < slots and (search := next_search()) is not None:
-            study = studies[search.learner]
-            trial = study.ask()
-            asked[search.learner] += 1
-            launch(_Active(search, trial, suggest(trial, search.space), np.full(shape, np.nan),
-                           np.zeros(test_shape)))
-        if not active:
-            break
-        done, _ = executor.wait(list(active), timeout=max(0.1, deadline - time.monotonic()))
-        if not done:  # out of time: stop what is still running
-            for handle, state in active.items():
-                executor.cancel(handle)
-                studies[state.search.learner].tell(state.trial, state=TrialState.FAIL)
-            break
-        for handle in done:
-            state = active.pop(handle)
-            learner, study = state.search.learner, studies[state.search.learner]
+    def trial_steps(search: OptunaSearch) -> TrialSteps:
+        study = studies[search.learner]
+        trial = study.ask()
+        state = _Active(search, trial, suggest(trial, search.space), np.full(shape, np.nan), np.zeros(test_shape))
+        params = {**search.space.get("fixed", {}), **state.params}
+        for fold in range(data.n_folds):
             try:
-                result = executor.result(handle)
-            except Exception as exc:  # noqa: BLE001 - a failed trial must not stop the search
-                log.warning("Trial %d of %s failed: %s", state.trial.number, learner, exc)
-                study.tell(state.trial, state=TrialState.FAIL)
-                continue
+                result = yield Job(fit_fold, (search.learner, params, task, shared, fold),
+                                   name=f"{search.name}-t{trial.number}-f{fold}", num_cpus=cpus_per_trial,
+                                   max_retries=1)
+            except JobFailed as failed:  # a failed trial must not stop the search
+                log.warning("Trial %d of %s failed: %s", trial.number, search.learner, failed.error)
+                study.tell(trial, state=TrialState.FAIL)
+                return
+            except Cancelled:
+                study.tell(trial, state=TrialState.FAIL)
+                return
             OptunaSearch._absorb(state, result, data.n_folds)
-            fold_seconds[learner].append(result["seconds"])
-            state.search.cpu_seconds_ += result["cpu_seconds"]
+            fold_seconds[search.learner].append(result["seconds"])
+            search.cpu_seconds_ += result["cpu_seconds"]
             rows = np.flatnonzero(np.isin(data.folds, state.done))
-            partial = metric.signed(score_prediction(metric, data.y[rows], state.oof[rows]))
-            state.trial.report(partial, step=len(state.done) - 1)
+            trial.report(metric.signed(score_prediction(metric, data.y[rows], state.oof[rows])), step=fold)
             if len(state.done) == data.n_folds:
-                state.search._finish(study, state, metric.signed(score_prediction(metric, data.y, state.oof)))
-            elif state.trial.should_prune():
-                study.tell(state.trial, state=TrialState.PRUNED)
-            elif time_for_a_fold(learner):
-                launch(state)
-            else:
-                study.tell(state.trial, state=TrialState.FAIL)
+                search._finish(study, state, metric.signed(score_prediction(metric, data.y, state.oof)))
+                return
+            if trial.should_prune():
+                study.tell(trial, state=TrialState.PRUNED)
+                return
+            if not time_for_a_fold(search.learner):
+                study.tell(trial, state=TrialState.FAIL)
+                return
+
+    def starter(search: OptunaSearch):
+        def start() -> TrialSteps | None:
+            if not time_for_a_fold(search.learner) or (search.max_trials is not None
+                                                      and asked[search.learner] >= search.max_trials):
+                return None
+            asked[search.learner] += 1
+            return trial_steps(search)
+        return start
+
+    run_trials(executor, [starter(s) for s in searches], max(1, int(budget.cpus // cpus_per_trial)), deadline)
     return {s.learner: s.candidates(studies[s.learner], competition) for s in searches}

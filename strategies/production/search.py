@@ -1,7 +1,8 @@
 """An Optuna multi-objective study of compact LightGBM models: validation score vs. latency vs. size.
 
-Trials fit on the RayExecutor when one is passed (several side by side) or in this process; either way the
-driver packages and measures every returned model itself, so latency is measured where it will be served.
+Trials fit on the RayExecutor when one is passed (several side by side) or on the LocalExecutor (in this
+process), through the runner every study shares (strategies/trials.py); either way the driver packages and
+measures every returned model itself, so latency is measured where it will be served.
 Trials outside the budgets are infeasible for the sampler (Optuna's trial constraints), which steers it
 towards the part of the frontier that can ship.
 """
@@ -9,16 +10,17 @@ towards the part of the frontier that can ship.
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from agent.executor import LocalExecutor
 from strategies.production.candidate import MB, Budgets, ProductionCandidate
 from strategies.production.gbm import SEED_PARAMS, FitResult, run_trial
 from strategies.production.measure import package
 from strategies.production.problem import Problem
+from strategies.trials import Cancelled, Job, JobFailed, TrialSteps, run_trials
 
 log = logging.getLogger("podium.production")
 
@@ -56,43 +58,46 @@ def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work:
     for params in SEED_PARAMS if seeds is None else seeds:
         study.enqueue_trial({k: min(v, max_trees) if k == "n_estimators" else min(v, max_leaves)
                              if k == "num_leaves" else v for k, v in params.items()})
-    runner = _Runner(problem, executor)
+    executor = executor or LocalExecutor()
+    payload = executor.put(problem)
     candidates: list[ProductionCandidate] = []
     asked = 0
-    pending: dict[int, tuple[Any, Any]] = {}  # id(handle) -> (handle, trial): Ray's Task is not hashable
-    while asked < max_trials or pending:
-        while asked < max_trials and len(pending) < runner.slots and time.monotonic() < deadline:
-            trial = study.ask()
-            handle = runner.submit(suggest(trial, max_trees, max_leaves))
-            pending[id(handle)] = (handle, trial)
-            asked += 1
-        if not pending:
-            break
-        for handle, result in runner.collect([h for h, _ in pending.values()], deadline):
-            trial = pending.pop(id(handle))[1]
-            if isinstance(result, BaseException):
-                log.warning("Trial %d failed: %s", trial.number, result)
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                continue
-            candidate = _measure(problem, result, trial.number, work, rows, calls)
-            if not candidate.measured:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                continue
-            latency, size = candidate.latency.p99_ms, candidate.size_bytes
-            limits = {"latency": latency - budgets.latency_ms, "size": (size - budgets.size_bytes) / MB}
-            if native:
-                for key, value in limits.items():
-                    trial.set_constraint(key, value)
-            else:
-                trial.set_user_attr("constraints", list(limits.values()))
-            study.tell(trial, [problem.signed(result.score), latency, size / MB])
-            candidates.append(candidate)
-        if time.monotonic() >= deadline and pending:
-            for handle, trial in list(pending.values()):
-                runner.cancel(handle)
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            pending.clear()
-            log.info("The production search reached its time budget after %d trials", asked)
+
+    def trial_steps() -> TrialSteps:
+        trial = study.ask()
+        try:
+            result = yield Job(run_trial, (payload, suggest(trial, max_trees, max_leaves)), name="production-trial")
+        except JobFailed as failed:
+            log.warning("Trial %d failed: %s", trial.number, failed.error)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return
+        except Cancelled:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return
+        candidate = _measure(problem, result, trial.number, work, rows, calls)
+        if not candidate.measured:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return
+        latency, size = candidate.latency.p99_ms, candidate.size_bytes
+        limits = {"latency": latency - budgets.latency_ms, "size": (size - budgets.size_bytes) / MB}
+        if native:
+            for key, value in limits.items():
+                trial.set_constraint(key, value)
+        else:
+            trial.set_user_attr("constraints", list(limits.values()))
+        study.tell(trial, [problem.signed(result.score), latency, size / MB])
+        candidates.append(candidate)
+
+    def start() -> TrialSteps | None:
+        nonlocal asked
+        if asked >= max_trials:
+            return None
+        asked += 1
+        return trial_steps()
+
+    run_trials(executor, [start], max(1, int(executor.total_cpus())), deadline)
+    if asked < max_trials:
+        log.info("The production search reached its time budget after %d trials", asked)
     return candidates
 
 
@@ -110,45 +115,3 @@ def _measure(problem: Problem, result: FitResult, number: int | str, work: Path,
         params=params, score=result.score, oof=result.oof, fit_seconds=result.fit_seconds,
         oof_seconds=result.oof_seconds)
     return package(problem, result.runtime(), candidate, work, rows, calls)
-
-
-class _Runner:
-    """Trials in this process (one at a time) or as tasks on an executor (one per CPU)."""
-
-    def __init__(self, problem: Problem, executor=None):
-        self.problem = problem
-        self.executor = executor
-        self.slots = 1
-        self._done: dict[int, Any] = {}
-        self._count = 0
-        self._payload: Any = problem
-        if executor is not None:
-            self.slots = max(1, int(executor.total_cpus()))
-            put = getattr(executor, "put", None)
-            self._payload = put(problem) if put is not None else problem
-
-    def submit(self, params: dict[str, Any]) -> Any:
-        if self.executor is not None:
-            return self.executor.submit(run_trial, self._payload, params, name="production-trial", num_cpus=1)
-        self._count += 1
-        try:
-            self._done[self._count] = run_trial(self.problem, params)
-        except Exception as error:  # noqa: BLE001 - reported as a failed trial
-            self._done[self._count] = error
-        return self._count
-
-    def collect(self, handles: list[Any], deadline: float) -> list[tuple[Any, Any]]:
-        if self.executor is None:
-            return [(h, self._done.pop(h)) for h in handles]
-        done, _ = self.executor.wait(handles, timeout=max(0.1, deadline - time.monotonic()))
-        out = []
-        for task in done:
-            try:
-                out.append((task, self.executor.result(task)))
-            except Exception as error:  # noqa: BLE001 - a failed task is a failed trial
-                out.append((task, error))
-        return out
-
-    def cancel(self, handle: Any) -> None:
-        if self.executor is not None and hasattr(self.executor, "cancel"):
-            self.executor.cancel(handle)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from agent.errors import BudgetError
+from agent.executor import LocalExecutor
 from agent.metrics import get_metric
 from agent.production import load_model
 from strategies.production import build_production_model
@@ -21,8 +22,8 @@ from strategies.production.select import choose, frontier
 from .helpers import fast_settings, quick_leaderboard
 
 
-class InlineExecutor:
-    """The RayExecutor's submit/wait/result protocol, run in this process: exercises the executor path."""
+class InlineExecutor(LocalExecutor):
+    """The executor protocol in this process with two slots, recording what was submitted."""
 
     def __init__(self):
         self.submitted = []
@@ -30,21 +31,9 @@ class InlineExecutor:
     def total_cpus(self) -> int:
         return 2
 
-    def submit(self, fn, *args, name=None, num_cpus=1, **kwargs):
+    def submit(self, fn, *args, name=None, **kwargs):
         self.submitted.append(name)
-        try:
-            return ("ok", fn(*args, **kwargs))
-        except Exception as error:  # noqa: BLE001
-            return ("error", error)
-
-    def wait(self, tasks, timeout=None):
-        return list(tasks), []
-
-    def result(self, task, timeout=None):
-        kind, value = task
-        if kind == "error":
-            raise value
-        return value
+        return super().submit(fn, *args, name=name, **kwargs)
 
 
 def test_trials_run_through_an_executor_and_every_model_is_measured(titanic, tmp_path):

@@ -1,0 +1,103 @@
+"""One ask/tell runner for every Optuna study podium runs: trials as sequences of jobs on an executor.
+
+A trial is a generator: it yields the jobs it needs one after the other (a fold each for the leaderboard's
+studies, one whole fit for the production study), receives each job's result, and tells its study itself. A
+job that raised comes back into the trial as `JobFailed`; a job still running at the deadline is cancelled
+and the trial hears `Cancelled`. The runner keeps at most `slots` jobs in flight (one per trial), offers free
+slots to the studies in turn, and starts nothing once the deadline has passed. The executor is the
+RayExecutor (jobs as Ray tasks, side by side) or the LocalExecutor (in this process, one at a time).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("podium.trials")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of a trial's work: a function and its arguments, with the CPUs it declares."""
+
+    fn: Callable[..., Any]
+    args: tuple
+    name: str
+    num_cpus: float = 1
+    max_retries: int = 0
+
+
+class JobFailed(Exception):
+    """The trial's job raised; `error` is what it raised."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
+class Cancelled(Exception):
+    """The deadline passed while the trial's job was running."""
+
+
+TrialSteps = Generator[Job, Any, None]
+Starter = Callable[[], TrialSteps | None]  # a new trial of one study, or None when it should start none now
+
+
+def run_trials(executor, starters: list[Starter], slots: int, deadline: float) -> int:
+    """Run trials until no study starts another and none runs, or `deadline` (time.monotonic()) passes.
+
+    Returns how many trials were started.
+    """
+    active: dict[Any, TrialSteps] = {}  # the job in flight -> its trial
+    started = turn = 0
+
+    def advance(steps: TrialSteps, result: Any = None, error: BaseException | None = None) -> None:
+        try:
+            job = steps.throw(error) if error is not None else steps.send(result)
+        except StopIteration:
+            return
+        active[executor.submit(job.fn, *job.args, name=job.name, num_cpus=job.num_cpus,
+                               max_retries=job.max_retries)] = steps
+
+    def start_one() -> bool:
+        nonlocal turn, started
+        for offset in range(len(starters)):
+            index = (turn + offset) % len(starters)
+            steps = starters[index]()
+            if steps is not None:
+                turn, started = index + 1, started + 1
+                advance(steps)
+                return True
+        return False
+
+    while True:
+        while len(active) < slots and time.monotonic() < deadline and start_one():
+            pass
+        if not active:
+            return started
+        done, _ = executor.wait(list(active), timeout=max(0.1, deadline - time.monotonic()))
+        if not done:  # out of time: stop what is still running
+            for task, steps in active.items():
+                executor.cancel(task)
+                _cancel(steps)
+            return started
+        for task in done:
+            steps = active.pop(task)
+            try:
+                result = executor.result(task)
+            except Exception as error:  # noqa: BLE001 - the trial decides what a failed job means
+                advance(steps, error=JobFailed(error))
+                continue
+            advance(steps, result)
+
+
+def _cancel(steps: TrialSteps) -> None:
+    """Tell a trial its job was cancelled; whatever it would start next is not started."""
+    try:
+        steps.throw(Cancelled())
+    except (StopIteration, Cancelled):
+        return
+    steps.close()
