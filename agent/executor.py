@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agent.errors import PodiumError
 
@@ -48,6 +48,23 @@ class Task:
 
     name: str
     ref: Any
+
+
+class Executor(Protocol):
+    """What a search needs of where its work runs: RayExecutor (Ray tasks) and LocalExecutor (this process)."""
+
+    def total_cpus(self) -> int: ...
+
+    def put(self, value: Any) -> Any: ...
+
+    def submit(self, fn: Callable, *args: Any, name: str | None = None, num_cpus: float = 1,
+               memory_gb: float | None = None, max_retries: int = 0, group=None, **kwargs: Any) -> Task: ...
+
+    def wait(self, tasks: Iterable[Task], timeout: float | None = None) -> tuple[list[Task], list[Task]]: ...
+
+    def result(self, task: Task, timeout: float | None = None) -> Any: ...
+
+    def cancel(self, task: Task) -> None: ...
 
 
 class RayExecutor:

@@ -10,7 +10,6 @@ CPUs and memory, so the same code runs on a laptop and on a cluster.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,12 +23,11 @@ from agent.config import Settings
 from agent.dataset import Dataset
 from agent.logs import run_log
 from agent.planner import AUTOGLUON, LEADERBOARD_PREDICT, OPTUNA, Plan, autogluon_limits
-from strategies.base import Blend, Budget, Candidate
+from strategies.base import Blend, Budget, Candidate, SearchResult
 from strategies.ensemble import blend_pool, blend_test, greedy_ensemble, guarded_ensemble
 
 log = logging.getLogger("podium.leaderboard")
 PREDICT_MARGIN = 1.0  # seconds between AutoGluon's test predictions and the end of its piece (handing them back)
-AUTOGLUON_DONE = "autogluon.done"  # marker: the predictor in models/ finished fitting (resume reuses it)
 
 
 @dataclass
@@ -45,45 +43,17 @@ class LeaderboardResult:
 
 
 def autogluon_task(models: str, competition: dict, data: Dataset, budget: Budget, settings: dict,
-                   log_path: str) -> dict[str, Any]:
-    """Fit AutoGluon inside a Ray task (or reload a finished fit on resume): its candidates and CPU cost.
-
-    Folds fitted in parallel run in other Ray workers, out of this process's sight: their cost is then the
-    CPUs the fit held times its wall time, what a cluster bills for it.
-    """
-    started_cpu, started = time.process_time(), time.monotonic()
-    fold_fitting = _fold_fitting(settings["leaderboard"]["fold_fitting"], budget.cpus)
-    candidates = _autogluon_candidates(models, competition, data, budget, settings, log_path, fold_fitting)
-    seconds = time.monotonic() - started
-    if fold_fitting == "sequential_local":
-        return {"candidates": candidates, "cpu_seconds": time.process_time() - started_cpu, "seconds": seconds,
-                "cpu_method": "measured in the task"}
-    return {"candidates": candidates, "cpu_seconds": budget.cpus * seconds, "seconds": seconds,
-            "cpu_method": f"{budget.cpus} CPUs held x wall time (folds ran in parallel workers)"}
-
-
-def _autogluon_candidates(models: str, competition: dict, data: Dataset, budget: Budget, settings: dict,
-                          log_path: str, fold_fitting: str) -> list[Candidate]:
+                   log_path: str) -> SearchResult:
+    """AutoGluon's search inside a Ray task, logging to the run's log (it resumes a finished fit itself)."""
     from strategies.autogluon import AutoGluonStrategy
 
-    comp = Competition.from_dict(competition)
-    path = Path(models)
     board = settings["leaderboard"]
     with run_log(Path(log_path)):
-        strategy = AutoGluonStrategy(path, presets=board["presets"], num_stack_levels=board["num_stack_levels"],
+        strategy = AutoGluonStrategy(Path(models), presets=board["presets"], num_stack_levels=board["num_stack_levels"],
                                      excluded_model_types=board["excluded_model_types"],
-                                     fold_fitting=fold_fitting, seed=settings["run"]["seed"], test_models="best")
-        if (path / AUTOGLUON_DONE).is_file():
-            from autogluon.tabular import TabularPredictor
-
-            logging.getLogger("podium.autogluon").info("Reusing the finished AutoGluon fit in %s", path)
-            predictor = TabularPredictor.load(str(path), require_py_version_match=False)
-            return strategy.candidates(predictor, comp, data, fit_seconds=0.0, test_models="best")
-        if path.exists():
-            shutil.rmtree(path)  # an interrupted fit cannot be continued: start it again
-        candidates = strategy.search(comp, data, budget)
-        (path / AUTOGLUON_DONE).write_text("ok\n")
-        return candidates
+                                     fold_fitting=_fold_fitting(board["fold_fitting"], budget.cpus),
+                                     seed=settings["run"]["seed"], test_models="best")
+        return strategy.search(Competition.from_dict(competition), data, budget)
 
 
 def _fold_fitting(configured: str, cpus: int) -> str:
@@ -124,12 +94,12 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
         if fitted is not None:
             from agent.leaderboard_figures import keep_latency
 
-            keep_latency(run_dir, fitted["candidates"])
+            keep_latency(run_dir, fitted.candidates)
             if on_autogluon is not None:
                 trial_cpus = max(1, trial_cpus - on_autogluon())
-            candidates += fitted["candidates"]
-            costs["autogluon_cpu_seconds"] = round(fitted["cpu_seconds"], 3)
-            cost_notes["autogluon_cpu_seconds"] = fitted["cpu_method"]
+            candidates += fitted.candidates
+            costs["autogluon_cpu_seconds"] = round(fitted.cpu_seconds, 3)
+            cost_notes["autogluon_cpu_seconds"] = fitted.cpu_method
     else:
         plan.skip(AUTOGLUON, "search.autogluon_share is 0")
 
@@ -149,7 +119,7 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
 
 
 def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: Plan, cpus: int, memory_gb: float,
-                   timings: dict[str, float]) -> dict[str, Any] | None:
+                   timings: dict[str, float]) -> SearchResult | None:
     """The AutoGluon task, awaited at most until the predict deadline; past it, it is cancelled (None)."""
     limits = autogluon_limits(plan)
     now = time.time()
@@ -171,7 +141,7 @@ def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: P
         log.warning("AutoGluon %s; the blend goes on without it", note)
         return None
     timings["autogluon"] = round(time.monotonic() - began, 3)
-    log.info("AutoGluon gave %d candidates in %.1fs", len(fitted["candidates"]), timings["autogluon"])
+    log.info("AutoGluon gave %d candidates in %.1fs", len(fitted.candidates), timings["autogluon"])
     return fitted
 
 
@@ -199,15 +169,12 @@ def _run_studies(competition, data, settings, executor, run_dir: Path, plan: Pla
                     for learner in learners]
         found = search_together(searches, competition, data, Budget(seconds, trial_cpus, memory_gb))
         timings["optuna"] = round(time.monotonic() - began, 3)
-    for study_search in searches:
-        best = found[study_search.learner]
-        candidates += best
-        costs[f"optuna_{study_search.learner}_cpu_seconds"] = round(study_search.cpu_seconds_, 3)
-        cost_notes[f"optuna_{study_search.learner}_cpu_seconds"] = "measured in the trials' tasks"
-        studies.append({**study_search.summary(study_search.open_study()), "ran": True,
-                        "cpu_seconds": round(study_search.cpu_seconds_, 3),
-                        "best_oof_score": best[0].score if best else None})
-        log.info("Optuna %s: %s", study_search.learner, studies[-1])
+    for learner, result in found.items():
+        candidates += result.candidates
+        costs[f"optuna_{learner}_cpu_seconds"] = round(result.cpu_seconds, 3)
+        cost_notes[f"optuna_{learner}_cpu_seconds"] = result.cpu_method
+        studies.append(result.summary)
+        log.info("Optuna %s: %s", learner, result.summary)
     return studies
 
 

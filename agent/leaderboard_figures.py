@@ -79,7 +79,7 @@ def keep_latency(run_dir: Path, candidates) -> None:
 
 def start_measuring(run_dir: Path, executor, rows, problem_type: str, seconds: float, top: int = 10):
     """Start measuring the leaderboard model as a Ray task (it runs beside the production phase)."""
-    from agent.leaderboard import AUTOGLUON_DONE
+    from strategies.autogluon import DONE as AUTOGLUON_DONE
 
     if not (run_dir / "models" / AUTOGLUON_DONE).is_file() or seconds < 1:  # no finished AutoGluon fit
         return None

@@ -123,10 +123,11 @@ def is_loopback(host: str) -> bool:
 
 
 def uvicorn_config(app: Any, *, request_deadline: float, fix: str, timeout_keep_alive: float = 5,
-                   graceful_timeout: float | None = None, **options: Any) -> uvicorn.Config:
+                   graceful_timeout: float | None = None, protocol: type[PodiumProtocol] = PodiumProtocol,
+                   **options: Any) -> uvicorn.Config:
     """The settings both servers share; `fix` tells a client what to send instead of a malformed request;
-    `options` go to uvicorn.Config as they are (workers, factory, ...)."""
-    config = uvicorn.Config(app, http=PodiumProtocol, lifespan="off", access_log=False, log_config=None,
+    `protocol` may extend PodiumProtocol; `options` go to uvicorn.Config as they are (workers, factory, ...)."""
+    config = uvicorn.Config(app, http=protocol, lifespan="off", access_log=False, log_config=None,
                             timeout_keep_alive=int(max(1, timeout_keep_alive)),
                             timeout_graceful_shutdown=int(graceful_timeout) if graceful_timeout else None,
                             server_header=False, **options)

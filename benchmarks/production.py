@@ -44,7 +44,7 @@ def bench(task: str, root: Path, args, settings) -> dict:
     competition, dataset, answers = prepare(task, root)
     started = time.monotonic()
     strategy = AutoGluonStrategy(root / f"{task}-models", presets="best_quality", verbosity=0)
-    board = strategy.search(competition, dataset, Budget(args.ag_seconds, args.cpus, 8.0))
+    board = strategy.search(competition, dataset, Budget(args.ag_seconds, args.cpus, 8.0)).candidates
     leader = board[0]
     ag_seconds = time.monotonic() - started
     result = build_production_model(competition, dataset, board, leader.oof, leader.score,

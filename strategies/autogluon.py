@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pandas as pd
 from agent.competition import Competition, _label_key
 from agent.dataset import Dataset
 from agent.metrics import REGRESSION, score_prediction
-from strategies.base import Budget, Candidate, Strategy
+from strategies.base import Budget, Candidate, SearchResult, Strategy
 
 log = logging.getLogger("podium.autogluon")
 # AutoGluon model types and the library each needs. podium installs neither (torch and fastai pull in a CUDA
@@ -26,6 +27,7 @@ PREDICT_SAFETY = 2.0
 # elsewhere can take half a minute; a deployment pays that once, at start).
 IN_TASK_LATENCY_SECONDS = 5.0
 LATENCY_OVERHEAD_CALLS = 8  # the warm-up calls, the last timed call and a batch, counted in single calls
+DONE = "autogluon.done"  # marker: the predictor in the strategy's folder finished fitting (resume reuses it)
 
 
 def unavailable_model_types() -> list[str]:
@@ -63,7 +65,36 @@ class AutoGluonStrategy(Strategy):
         self.hyperparameters = hyperparameters  # None: the preset's portfolio
         self.test_models = test_models  # "all", or "best": the others' later, if a blend chooses them
 
-    def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
+    def search(self, competition: Competition, data: Dataset, budget: Budget) -> SearchResult:
+        """Fit (or, when a killed run had finished the fit, reload it) and return every model as a candidate.
+
+        Folds fitted in parallel run in other Ray workers, out of this process's sight: their cost is then the
+        CPUs the fit held times its wall time, what a cluster bills for it.
+        """
+        started, started_cpu = time.monotonic(), time.process_time()
+        resumed = (self.path / DONE).is_file()
+        if resumed:
+            from autogluon.tabular import TabularPredictor
+
+            log.info("Reusing the finished AutoGluon fit in %s", self.path)
+            predictor = TabularPredictor.load(str(self.path), require_py_version_match=False)
+            candidates = self.candidates(predictor, competition, data, fit_seconds=0.0, test_models=self.test_models,
+                                         predict_deadline=budget.predict_deadline)
+        else:
+            if self.path.exists():
+                shutil.rmtree(self.path)  # an interrupted fit cannot be continued: start it again
+            candidates = self._fit(competition, data, budget)
+            (self.path / DONE).write_text("ok\n")
+        seconds = time.monotonic() - started
+        summary = {"models": len(candidates), "best": next((c.model for c in candidates if c.strategy_best), None),
+                   "seconds": round(seconds, 3), "resumed": resumed}
+        if self.fold_fitting == "sequential_local":
+            return SearchResult(candidates, time.process_time() - started_cpu, "measured in the task", summary,
+                                resumed)
+        return SearchResult(candidates, budget.cpus * seconds,
+                            f"{budget.cpus} CPUs held x wall time (folds ran in parallel workers)", summary, resumed)
+
+    def _fit(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
         from autogluon.tabular import TabularPredictor
 
         train = data.X.copy()

@@ -1,4 +1,4 @@
-"""The one contract between the agent and a search: `search(...) -> list[Candidate]`."""
+"""The one contract between the agent and a search: `search(...) -> SearchResult`, candidates and costs."""
 
 from __future__ import annotations
 
@@ -91,11 +91,27 @@ class Blend(Candidate):
         return {**super().summary(), **{key: value for key, value in extra.items() if value is not None}}
 
 
+@dataclass
+class SearchResult:
+    """What a search hands back: its candidates (best first), what it cost, and what it did, for the manifest.
+
+    `cpu_method` says how `cpu_seconds` was obtained (measured in the tasks, or CPUs held x wall time);
+    `resumed` is true when the search picked up work a killed run had finished.
+    """
+
+    candidates: list[Candidate]
+    cpu_seconds: float
+    cpu_method: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    resumed: bool = False
+
+
 class Strategy(ABC):
-    """A way to search for models. It never touches the Kaggle client or the run directory layout."""
+    """A way to search for models. It never touches the Kaggle client or the run directory layout: the folder
+    it is given is its own, and it resumes from what it finds there."""
 
     name: str
 
     @abstractmethod
-    def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
-        """Fit models within `budget` and return them as candidates, best first."""
+    def search(self, competition: Competition, data: Dataset, budget: Budget) -> SearchResult:
+        """Fit models within `budget` (or reuse the finished work in the strategy's folder)."""

@@ -23,7 +23,7 @@ from agent.config import CONFIG_DIR
 from agent.dataset import Dataset
 from agent.errors import ConfigError
 from agent.metrics import score_prediction
-from strategies.base import Budget, Candidate, Strategy
+from strategies.base import Budget, Candidate, SearchResult, Strategy
 from strategies.learners import LEARNERS, Task, fit_predict, prepare_features
 from strategies.trials import Cancelled, Job, JobFailed, TrialSteps, run_trials
 
@@ -94,6 +94,10 @@ class OptunaSearch(Strategy):
         self.space = space or load_space(learner)
         self.cpu_seconds_ = 0.0  # every fold this search ran, pruned and failed trials included
 
+    @property
+    def journal(self) -> Path:
+        return self.study_dir / f"{self.learner}.journal"
+
     def open_study(self):
         import optuna
         from optuna.storages import JournalStorage
@@ -101,7 +105,7 @@ class OptunaSearch(Strategy):
 
         optuna.logging.disable_default_handler()  # its records go to podium.log, not the terminal
         self.study_dir.mkdir(parents=True, exist_ok=True)
-        journal = self.study_dir / f"{self.learner}.journal"
+        journal = self.journal
         # Only the run's driver writes its studies, and a resume refuses while another driver lives: a lock
         # found now was left by a killed driver. Left alone, Optuna would wait 30 s before breaking it.
         Path(f"{journal}.lock").unlink(missing_ok=True)
@@ -129,7 +133,7 @@ class OptunaSearch(Strategy):
     def _predictions_path(self, number: int) -> Path:
         return self.study_dir / f"{self.learner}-trial-{number:04d}.npz"
 
-    def search(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
+    def search(self, competition: Competition, data: Dataset, budget: Budget) -> SearchResult:
         return search_together([self], competition, data, budget)[self.learner]
 
     @staticmethod
@@ -168,16 +172,21 @@ class OptunaSearch(Strategy):
             ))
         return candidates
 
-    def summary(self, study) -> dict[str, Any]:
+    def result(self, study, competition: Competition, resumed: bool) -> SearchResult:
+        """The study's best trials as candidates, what its folds cost, and its trial counts."""
         from optuna.trial import TrialState
 
+        candidates = self.candidates(study, competition)
         counts = {state.name.lower(): len(study.get_trials(deepcopy=False, states=(state,)))
                   for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
-        return {"learner": self.learner, "trials": len(study.trials), **counts}
+        summary = {"learner": self.learner, "trials": len(study.trials), **counts, "ran": True,
+                   "cpu_seconds": round(self.cpu_seconds_, 3),
+                   "best_oof_score": candidates[0].score if candidates else None}
+        return SearchResult(candidates, self.cpu_seconds_, "measured in the trials' tasks", summary, resumed)
 
 
 def search_together(searches: list[OptunaSearch], competition: Competition, data: Dataset,
-                    budget: Budget) -> dict[str, list[Candidate]]:
+                    budget: Budget) -> dict[str, SearchResult]:
     """Run several learners' studies side by side within one budget, sharing the CPUs trial by trial.
 
     Free slots go to the learners in turn (strategies/trials.py), so a slow learner still finishes its cheap
@@ -190,6 +199,7 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
     metric = competition.metric
     executor = searches[0].executor
     cpus_per_trial = searches[0].cpus_per_trial
+    resumed = {s.learner: s.journal.is_file() for s in searches}  # a killed run's study, picked up
     studies = {s.learner: s.open_study() for s in searches}
     X, X_test = prepare_features(data.X, data.X_test)
     shared = executor.put((X, data.y, X_test, data.folds))
@@ -246,4 +256,4 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
         return start
 
     run_trials(executor, [starter(s) for s in searches], max(1, int(budget.cpus // cpus_per_trial)), deadline)
-    return {s.learner: s.candidates(studies[s.learner], competition) for s in searches}
+    return {s.learner: s.result(studies[s.learner], competition, resumed[s.learner]) for s in searches}

@@ -16,6 +16,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from agent.executor import Executor
+
 log = logging.getLogger("podium.trials")
 
 
@@ -46,7 +48,7 @@ TrialSteps = Generator[Job, Any, None]
 Starter = Callable[[], TrialSteps | None]  # a new trial of one study, or None when it should start none now
 
 
-def run_trials(executor, starters: list[Starter], slots: int, deadline: float) -> int:
+def run_trials(executor: Executor, starters: list[Starter], slots: int, deadline: float) -> int:
     """Run trials until no study starts another and none runs, or `deadline` (time.monotonic()) passes.
 
     Returns how many trials were started.

@@ -83,9 +83,10 @@ class ArenaServer:
         self.faults = Faults()
         self._queue: queue.Queue[int | None] = queue.Queue()
         self.api = ArenaApi(self.store, self.catalog, self._queue.put)
+        # ArenaProtocol: webserver's protocol, answering clients that half-close mid-request
         config = uvicorn_config(build_app(self), request_deadline=REQUEST_DEADLINE, fix=PARSER_FIX,
-                                timeout_keep_alive=KEEP_ALIVE_SECONDS, graceful_timeout=GRACEFUL_SECONDS)
-        config.http = ArenaProtocol  # webserver's protocol, answering clients that half-close mid-request
+                                timeout_keep_alive=KEEP_ALIVE_SECONDS, graceful_timeout=GRACEFUL_SECONDS,
+                                protocol=ArenaProtocol)
         self.web = WebServer(config, bind(host, port))
         self._threads: list[threading.Thread] = []
 

@@ -24,7 +24,7 @@ def test_autogluon_fast_options_are_measured_and_load(titanic, tmp_path):
     competition, dataset = titanic.competition, titanic.dataset
     strategy = AutoGluonStrategy(tmp_path / "ag", verbosity=0, fold_fitting="sequential_local",
                                  hyperparameters={"GBM": {}, "LR": {}})
-    board = strategy.search(competition, dataset, Budget(15, 1, 4.0))
+    board = strategy.search(competition, dataset, Budget(15, 1, 4.0)).candidates
     predictor = TabularPredictor.load(str(tmp_path / "ag"))
     problem = make_problem(competition, dataset)
     rows = latency_rows(dataset)

@@ -28,7 +28,7 @@ def corpus(tmp_path_factory):
 def fit(data, path, hyperparameters, num_stack_levels=0):
     strategy = AutoGluonStrategy(path, num_stack_levels=num_stack_levels, verbosity=0,
                                  fold_fitting="sequential_local", hyperparameters=hyperparameters)
-    candidates = strategy.search(data.competition, data.dataset, Budget(120, 1, 4.0))
+    candidates = strategy.search(data.competition, data.dataset, Budget(120, 1, 4.0)).candidates
     from autogluon.tabular import TabularPredictor
 
     return TabularPredictor.load(str(path)), candidates
@@ -144,7 +144,7 @@ def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus,
     data = corpus("titanic", 300)
     strategy = AutoGluonStrategy(tmp_path / "models", num_stack_levels=0, verbosity=0, test_models="best",
                                  fold_fitting="sequential_local", hyperparameters={"GBM": {"num_boost_round": 20}})
-    candidates = strategy.search(data.competition, data.dataset, Budget(120, 1, 4.0))
+    candidates = strategy.search(data.competition, data.dataset, Budget(120, 1, 4.0)).candidates
     timed = [c for c in candidates if c.latency is not None]
     assert len(timed) == 1 and timed[0].test is not None  # the one predicted is the one timed
     latency = timed[0].latency
