@@ -79,7 +79,7 @@ class ProductionModel:
         (folder / "model").mkdir(parents=True, exist_ok=True)
         runtime_config = self.runtime.save(folder / "model")
         files = ["schema.json", "model", MANIFEST]
-        write_json(folder / "schema.json", self.schema.to_dict())
+        self.schema.write(folder / "schema.json")
         if self.encoder is not None:
             write_json(folder / "encoder.json", self.encoder.to_dict())
             files.insert(1, "encoder.json")
@@ -109,7 +109,7 @@ def load_model(artifact_dir: str | Path) -> ProductionModel:
     if manifest.get("format") != FORMAT:
         raise InputError(f"Unknown artifact format {manifest.get('format')!r}", where=str(manifest_path),
                          fix=f"this podium reads {FORMAT}; use the podium version that wrote the artifact")
-    schema = Schema.load(root / "schema.json")
+    schema = Schema.read(root / "schema.json")
     encoder_path = root / "encoder.json"
     encoder = Encoder.from_dict(json.loads(encoder_path.read_text()), schema) if encoder_path.is_file() else None
     config = manifest["runtime"]

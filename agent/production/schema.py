@@ -11,22 +11,23 @@ Handling of surprises, documented here and in docs/production.md:
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent.competition import _label_key
 from agent.errors import InputError
+from agent.records import Record
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 MAX_LISTED_CATEGORIES = 1000  # a column with more distinct values (ids, free text) accepts any value
 UNSEEN_POLICIES = ("other", "error")
 MIN_LISTED_SHARE = 0.5  # more distinct values than this share of rows (and > 50): id-like, not listed
+LEGACY_FORMAT = "podium-schema/1"
 
 
 def is_missing(value: Any) -> bool:
@@ -45,9 +46,10 @@ def category_key(value: Any) -> str:
     return _label_key(value)
 
 
-@dataclass(frozen=True)
-class ColumnSchema:
+class ColumnSchema(BaseModel):
     """One input column as seen in training."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     kind: str
@@ -74,12 +76,16 @@ class ValidationReport:
         return notes
 
 
-@dataclass(frozen=True)
-class Schema:
-    """The input contract of a production model."""
+class Schema(Record):
+    """The input contract of a production model: schema.json, a typed record (agent/records.py)."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+    FORMAT: ClassVar[str] = "podium.schema"
+    TITLE: ClassVar[str] = "the production model's input schema (schema.json)"
+    FIX: ClassVar[str] = "export the production model again (podium run, or podium retrain)"
+
+    unseen: Literal["other", "error"] = Field("other", alias="unseen_categories")
     columns: tuple[ColumnSchema, ...]
-    unseen: str = "other"
 
     @property
     def names(self) -> list[str]:
@@ -90,20 +96,13 @@ class Schema:
         """Learn the schema from the training features: numbers stay numbers, everything else is a category."""
         if unseen not in UNSEEN_POLICIES:
             raise InputError(f"Unknown handling of unseen categories '{unseen}'", fix="use 'other' or 'error'")
-        return cls(tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"format": "podium-schema/1", "unseen_categories": self.unseen,
-                "columns": [{**asdict(c), "categories": list(c.categories)} for c in self.columns]}
+        return cls(columns=tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen=unseen)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Schema:
-        columns = tuple(ColumnSchema(**{**c, "categories": tuple(c.get("categories", ()))}) for c in data["columns"])
-        return cls(columns, data.get("unseen_categories", "other"))
-
-    @classmethod
-    def load(cls, path: Path) -> Schema:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+    def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if data.get("format") == LEGACY_FORMAT:  # artifacts written before schema.json was a versioned record
+            data.update(format=cls.FORMAT, version=1)
+        return data
 
     def check_columns(self, present, where: str = "input") -> None:
         """Every input column must be present; extra columns are ignored."""
@@ -176,9 +175,10 @@ def _infer_column(name: str, values: pd.Series) -> ColumnSchema:
         numbers = values.astype(float)
         finite = numbers[np.isfinite(numbers)]
         low, high = (float(finite.min()), float(finite.max())) if len(finite) else (None, None)
-        return ColumnSchema(name, NUMERIC, str(values.dtype), missing_seen, low, high)
+        return ColumnSchema(name=name, kind=NUMERIC, dtype=str(values.dtype), missing_seen=missing_seen, min=low,
+                            max=high)
     counts = values.dropna().map(category_key).value_counts(sort=True)
     present = int(values.notna().sum())
     complete = len(counts) <= MAX_LISTED_CATEGORIES and (len(counts) <= 50 or len(counts) <= MIN_LISTED_SHARE * present)
-    return ColumnSchema(name, CATEGORICAL, str(values.dtype), missing_seen,
+    return ColumnSchema(name=name, kind=CATEGORICAL, dtype=str(values.dtype), missing_seen=missing_seen,
                         categories=tuple(counts.index) if complete else (), categories_complete=complete)

@@ -37,7 +37,7 @@ def test_infer_kinds_ranges_and_categories(frame):
     assert set(schema.columns[2].categories) == {"male", "female"}
     name = schema.columns[5]
     assert not name.categories_complete and name.categories == ()  # id-like: any value accepted
-    assert Schema.from_dict(schema.to_dict()) == schema
+    assert Schema.parse(schema.dumped(), where="test") == schema
 
 
 def test_validate_names_missing_column_and_wrong_type(frame):
