@@ -32,7 +32,7 @@ class Record(BaseModel):
 
     FORMAT: ClassVar[str]
     VERSION: ClassVar[int] = 1
-    TITLE: ClassVar[str]  # what the file is, for messages: "the reference profile"
+    TITLE: ClassVar[str]  # what the file is, for messages: "reference profile"
     FIX: ClassVar[str] = "write it again with the podium command that made it"
 
     def write(self, path: str | os.PathLike) -> Path:
@@ -47,11 +47,11 @@ class Record(BaseModel):
     def read(cls, path: str | os.PathLike) -> Self:
         path = Path(path)
         if not path.is_file():
-            raise InputError(f"{cls.TITLE.capitalize()} is missing", where=str(path), fix=cls.FIX)
+            raise InputError(f"The {cls.TITLE} is missing", where=str(path), fix=cls.FIX)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{cls.TITLE.capitalize()} is not valid JSON ({exc})", where=str(path),
+            raise InputError(f"The {cls.TITLE} is not valid JSON ({exc})", where=str(path),
                              fix=cls.FIX) from exc
         return cls.parse(data, where=str(path))
 
@@ -62,10 +62,10 @@ class Record(BaseModel):
             data = cls.upgrade(dict(data))
         if not isinstance(data, dict) or data.get("format") != cls.FORMAT:
             found = data.get("format") if isinstance(data, dict) else type(data).__name__
-            raise InputError(f"The file is not {cls.TITLE} (format {found!r}, expected {cls.FORMAT!r})", where=where,
+            raise InputError(f"The file is not a podium {cls.TITLE} (format {found!r}, expected {cls.FORMAT!r})", where=where,
                              fix=cls.FIX)
         if data.get("version") != cls.VERSION:
-            raise InputError(f"{cls.TITLE.capitalize()} has version {data.get('version')!r}; this podium reads "
+            raise InputError(f"The {cls.TITLE} has version {data.get('version')!r}; this podium reads "
                              f"version {cls.VERSION}", where=where,
                              fix="use the podium version that wrote it, or " + cls.FIX)
         fields = {key: value for key, value in data.items() if key not in ("format", "version")}
@@ -74,7 +74,7 @@ class Record(BaseModel):
         except ValidationError as exc:
             problems = [f"{'.'.join(map(str, e['loc'])) or 'the record'}: {e['msg']}" for e in exc.errors()]
             shown = "; ".join(problems[:MAX_PROBLEMS]) + (" ..." if len(problems) > MAX_PROBLEMS else "")
-            raise InputError(f"{cls.TITLE.capitalize()} is damaged ({shown})", where=where, fix=cls.FIX) from exc
+            raise InputError(f"The {cls.TITLE} is damaged ({shown})", where=where, fix=cls.FIX) from exc
 
     @classmethod
     def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:

@@ -2,24 +2,24 @@
 
 Numeric features keep quantile cut points and the share of rows between them; categorical features keep the
 shares of their most frequent categories, one "other" share for the rest, and the full list of values seen
-(up to a cap) so unseen categories can be told from rare ones. Everything is plain JSON.
+(up to a cap) so unseen categories can be told from rare ones. Everything is plain JSON, a typed record
+(agent/records.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
-from agent.atomic import write_json
 from agent.competition import _label_key
 from agent.errors import InputError
+from agent.records import Record
 
 REFERENCE_PROFILE = "reference_profile.json"
 FORMAT = "podium.reference_profile"
@@ -53,19 +53,22 @@ def numeric_values(values: pd.Series) -> tuple[np.ndarray, int]:
     return numbers.to_numpy(dtype=float, na_value=np.nan), int((present & numbers.isna()).sum())
 
 
-@dataclass(frozen=True)
-class FeatureProfile:
-    kind: str
+class FeatureProfile(BaseModel):
+    """One feature's reference distribution."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["numeric", "categorical"]
     missing_rate: float
     # numeric: bins are (-inf, edges[0]), [edges[0], edges[1]), ..., [edges[-1], inf)
-    edges: list[float] = field(default_factory=list)
-    proportions: list[float] = field(default_factory=list)
+    edges: list[float] = []
+    proportions: list[float] = []
     min: float | None = None
     max: float | None = None
     # categorical: shares among present values; `other` covers every category not listed
-    categories: dict[str, float] = field(default_factory=dict)
+    categories: dict[str, float] = {}
     other: float = 0.0
-    other_values: list[str] = field(default_factory=list)
+    other_values: list[str] = []
     values_complete: bool = True  # False: too many distinct values to list; unseen shares are unknown
 
     @property
@@ -73,50 +76,27 @@ class FeatureProfile:
         return set(self.categories) | set(self.other_values)
 
 
-@dataclass(frozen=True)
-class Profile:
-    """Per-feature reference distributions of the data a model was trained on."""
+class Profile(Record):
+    """Per-feature reference distributions of the data a model was trained on: reference_profile.json."""
 
-    features: dict[str, FeatureProfile]
-    rows: int
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    FORMAT: ClassVar[str] = FORMAT
+    VERSION: ClassVar[int] = VERSION
+    TITLE: ClassVar[str] = "reference profile"
+    FIX: ClassVar[str] = (f"pass the production model's artifact folder, which holds {REFERENCE_PROFILE}; models "
+                          "exported before monitoring existed (or whose profile is damaged) need exporting again")
+
     created: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "version": VERSION, "created": self.created, "rows": self.rows,
-                "features": {name: asdict(p) for name, p in self.features.items()}}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "profile") -> Profile:
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError("The file is not a podium reference profile", where=where,
-                             fix="point at the reference_profile.json a podium production model export wrote")
-        if data.get("version") != VERSION:
-            raise InputError(f"The reference profile has version {data.get('version')}; this podium reads "
-                             f"version {VERSION}", where=where, fix="export the production model again")
-        try:
-            features = {name: FeatureProfile(**values) for name, values in data["features"].items()}
-            return cls(features=features, rows=int(data["rows"]), created=str(data.get("created", "")))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"The reference profile is damaged ({type(exc).__name__}: {exc})", where=where,
-                             fix="export the production model again") from exc
+    rows: int
+    features: dict[str, FeatureProfile]
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write atomically: a monitor reading at the same moment sees the old profile or the new one."""
-        return write_json(path, self.to_dict())
+        return self.write(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Profile:
-        path = Path(path)
-        if not path.is_file():
-            raise InputError("The reference profile is missing", where=str(path),
-                             fix=f"pass the production model's artifact folder, which holds {REFERENCE_PROFILE}; "
-                             "models exported before monitoring existed need exporting again")
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"The reference profile is not valid JSON ({exc})", where=str(path),
-                             fix="export the production model again") from exc
-        return cls.from_dict(data, where=str(path))
+        return cls.read(path)
 
 
 def profile_frame(frame: pd.DataFrame, features: list[str] | tuple[str, ...], bins: int = 10,
@@ -143,10 +123,10 @@ def _numeric_profile(values: pd.Series, bins: int) -> FeatureProfile:
     present = numbers[np.isfinite(numbers)]
     missing_rate = float(1 - len(present) / len(numbers))
     if not len(present):
-        return FeatureProfile(NUMERIC, missing_rate)
+        return FeatureProfile(kind=NUMERIC, missing_rate=missing_rate)
     edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
     counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1)
-    return FeatureProfile(NUMERIC, missing_rate, edges=[float(e) for e in edges],
+    return FeatureProfile(kind=NUMERIC, missing_rate=missing_rate, edges=[float(e) for e in edges],
                           proportions=[float(c) for c in counts / len(present)],
                           min=float(present.min()), max=float(present.max()))
 
@@ -159,7 +139,8 @@ def _categorical_profile(values: pd.Series, max_categories: int) -> FeatureProfi
     top = shares.iloc[:max_categories]
     rest = shares.index[max_categories:]
     complete = len(rest) <= MAX_KNOWN_VALUES
-    return FeatureProfile(CATEGORICAL, missing_rate, categories={str(k): float(v) for k, v in top.items()},
+    return FeatureProfile(kind=CATEGORICAL, missing_rate=missing_rate,
+                          categories={str(k): float(v) for k, v in top.items()},
                           other=float(shares.iloc[max_categories:].sum()),
                           other_values=[str(k) for k in rest[:MAX_KNOWN_VALUES]] if complete else [],
                           values_complete=complete)

@@ -81,7 +81,7 @@ class Schema(Record):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
     FORMAT: ClassVar[str] = "podium.schema"
-    TITLE: ClassVar[str] = "the production model's input schema (schema.json)"
+    TITLE: ClassVar[str] = "input schema (schema.json)"
     FIX: ClassVar[str] = "export the production model again (podium run, or podium retrain)"
 
     unseen: Literal["other", "error"] = Field("other", alias="unseen_categories")
