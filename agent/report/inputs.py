@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import InputError
+from agent.production.listing import CANDIDATES, CandidateListing
+from agent.records import Record
 from agent.runs import MANIFEST, Run
 
 log = logging.getLogger("podium.report")
 QUALITY, CONFIG, PRODUCTION = "quality.json", "config.yaml", "production"
-CARD, CANDIDATES, FRONTIER = "model_card.json", "candidates.json", "frontier.png"
+CARD, FRONTIER = "model_card.json", "frontier.png"
 FIX = "pass the run directory `podium run` printed, e.g. runs/<competition>/<run-id> (it holds manifest.json)"
 
 
@@ -58,7 +60,7 @@ def read_run(run_dir: Path) -> RunInputs:
     inputs.production_dir = production_dir(run.path, run.manifest)
     if inputs.production_dir is not None:
         inputs.card = _json(inputs, inputs.production_dir / CARD, CARD)
-        inputs.candidates = _json(inputs, inputs.production_dir / CANDIDATES, CANDIDATES)
+        inputs.candidates = _record(inputs, CandidateListing, inputs.production_dir / CANDIDATES, CANDIDATES)
         inputs.frontier_png = _png(inputs, inputs.production_dir / FRONTIER, FRONTIER)
     return inputs
 
@@ -82,6 +84,16 @@ def _json(inputs: RunInputs, path: Path, name: str) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return _broken(inputs, name, path, ValueError(f"expected a JSON object, found {type(data).__name__}"))
     return data
+
+
+def _record(inputs: RunInputs, record: type[Record], path: Path, name: str) -> dict[str, Any] | None:
+    """A typed record's content, validated on the way (agent/records.py); a damaged one is noted."""
+    if not path.is_file():
+        return None
+    try:
+        return record.read(path).dumped()
+    except InputError as error:
+        return _broken(inputs, name, path, ValueError(error.what))
 
 
 def _yaml(inputs: RunInputs, path: Path, name: str) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,8 @@ class ProductionCandidate:
                 f"{self.latency.throughput_rows_s:,.0f} rows/s, {self.size_bytes / MB:.3g} MB)")
 
     def to_dict(self, budgets: Budgets | None = None) -> dict[str, Any]:
-        data = {"name": self.name, "family": self.family, "status": self.status, "score": self.score,
+        data = {"name": self.name, "family": self.family, "status": self.status,
+                "score": None if math.isnan(self.score) else self.score,
                 "score_source": self.score_source, "fit_seconds": round(self.fit_seconds, 3),
                 "oof_seconds": round(self.oof_seconds, 3), "size_bytes": self.size_bytes,
                 "latency": self.latency.to_dict() if self.latency else None, "params": self.params,

@@ -20,6 +20,7 @@ from agent.competition import Competition
 from agent.dataset import Dataset
 from agent.production.files import artifact_size, directory_bytes, staged_directory
 from agent.production.latency import measure_latency
+from agent.production.listing import CANDIDATES, CandidateListing, ListedBudgets
 from agent.production.model import load_model
 from strategies.production.candidate import Budgets, ProductionCandidate
 from strategies.production.card import build_card, fingerprint, render_markdown
@@ -78,12 +79,12 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
             description=loaded.runtime.describe())
         card["budgets"]["refused_on_export"] = list(refused or [])
         card["monitoring"] = _reference_profile(stage, inputs)
-        write_json(stage / "candidates.json", {
-            "budgets": {"latency_ms": inputs.budgets.latency_ms, "size_bytes": inputs.budgets.size_bytes,
-                        "throughput": inputs.budgets.throughput},
-            "metric": metric.name, "greater_is_better": metric.greater_is_better,
-            "leaderboard_score": inputs.leaderboard_score, "chosen": chosen.name,
-            "candidates": [c.to_dict(inputs.budgets) for c in candidates]})
+        CandidateListing(
+            budgets=ListedBudgets(latency_ms=inputs.budgets.latency_ms, size_bytes=inputs.budgets.size_bytes,
+                                  throughput=inputs.budgets.throughput),
+            metric=metric.name, greater_is_better=metric.greater_is_better,
+            leaderboard_score=inputs.leaderboard_score, chosen=chosen.name,
+            candidates=[c.to_dict(inputs.budgets) for c in candidates]).write(stage / CANDIDATES)
         plot_frontier(stage / "frontier.png", candidates, chosen, inputs.budgets, metric, inputs.leaderboard_score,
                       f"{inputs.competition.slug}: production candidates")
         card["size"]["directory_bytes"] = directory_bytes(stage)  # everything but the two card files

@@ -1,0 +1,77 @@
+"""candidates.json: every production candidate the search measured, beside the chosen model (a typed record).
+
+Written by the export (strategies/production/export.py), read by the run report; a score is null where a
+candidate failed before it was scored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from agent.records import Record
+
+CANDIDATES = "candidates.json"
+
+
+class ListedBudgets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: float
+    size_bytes: int
+    throughput: float | None = None
+
+
+class ListedLatency(BaseModel):
+    """A candidate's measured latency (agent/production/latency.py's LatencyReport)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+    calls: int
+    batch_size: int
+    throughput_rows_s: float
+    cpu_seconds_per_million: float
+    cpu_seconds_per_million_single: float
+    complete: bool = True
+
+
+class ListedCandidate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    family: str
+    status: str
+    score: float | None
+    score_source: str
+    fit_seconds: float
+    oof_seconds: float
+    size_bytes: int | None
+    latency: ListedLatency | None
+    params: dict[str, Any]
+    note: str = ""
+    within_budget: bool | None = None
+
+
+class CandidateListing(Record):
+    """What the production search measured, and which candidate it chose."""
+
+    FORMAT: ClassVar[str] = "podium.production_candidates"
+    TITLE: ClassVar[str] = "production candidates listing (candidates.json)"
+    FIX: ClassVar[str] = "export the production model again (podium run, or podium retrain)"
+
+    budgets: ListedBudgets
+    metric: str
+    greater_is_better: bool
+    leaderboard_score: float | None
+    chosen: str
+    candidates: list[ListedCandidate]
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if "format" not in data and "candidates" in data:  # written before the listing was a versioned record
+            data.update(format=cls.FORMAT, version=1)
+        return data
