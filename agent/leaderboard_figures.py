@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.atomic import write_json, write_text
+from agent.atomic import write_json
 
 log = logging.getLogger("podium.leaderboard")
 PARTIAL_FIGURES = ".leaderboard-latency.json"  # the latency as soon as it is known (fit task or figures task)
@@ -126,15 +126,3 @@ def leaderboard_figures(run_dir: Path, manifest: dict[str, Any], executor, measu
                 log.warning("Could not measure the leaderboard model in time: %s", error)
     (run_dir / PARTIAL_FIGURES).unlink(missing_ok=True)
     return figures
-
-
-def add_to_model_card(production_dir: Path, figures: dict[str, Any], training: dict[str, Any] | None = None) -> None:
-    """Merge the leaderboard model's figures (and production training costs) into the card; re-render the .md."""
-    from strategies.production.card import render_markdown
-
-    path = production_dir / "model_card.json"
-    card = json.loads(path.read_text())
-    card["leaderboard"] = {**card.get("leaderboard", {}), **figures}
-    card["training"] = {**card.get("training", {}), **(training or {})}
-    write_json(path, card)
-    write_text(production_dir / "model_card.md", render_markdown(card))

@@ -248,16 +248,19 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
     finally:
         if production is not None:
             production.close()
-    with run.phase("leaderboard_figures"):
-        from agent.leaderboard_figures import add_to_model_card, leaderboard_figures
+    measured: dict[str, Any] = {}
+    try:
+        with run.phase("leaderboard_figures"):
+            from agent.leaderboard_figures import leaderboard_figures
 
-        measured = leaderboard_figures(run.path, run.manifest, executor, figures.task,
-                                       plan.seconds_left(LEADERBOARD_FIGURES))
-        if "latency" not in measured and blend_latency is not None:
-            measured["latency"] = blend_latency
-        run.update(leaderboard={**run.manifest["leaderboard"], "figures": measured})
-        if chosen is not None:
-            add_to_model_card(chosen.out_dir, measured, run.manifest["production"].get("training"))
+            measured = leaderboard_figures(run.path, run.manifest, executor, figures.task,
+                                           plan.seconds_left(LEADERBOARD_FIGURES))
+            if "latency" not in measured and blend_latency is not None:
+                measured["latency"] = blend_latency
+            run.update(leaderboard={**run.manifest["leaderboard"], "figures": measured})
+    finally:
+        if chosen is not None:  # the card is written once, with whatever of the leaderboard model was measured
+            chosen.write_card(leaderboard=measured, training=run.manifest["production"].get("training"))
     plan.end(LEADERBOARD_FIGURES)
 
 

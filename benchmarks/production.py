@@ -51,7 +51,7 @@ def bench(task: str, root: Path, args, settings) -> dict:
                                      root / f"{task}-run" / "production", settings,
                                      autogluon_path=root / f"{task}-models", time_budget_s=args.production_seconds,
                                      leaderboard_test=leader.test)
-    card = result.card
+    card = result.card.dumped()
     deployed = next((c for c in result.candidates if c.name == "autogluon/best-deploy" and c.measured), None)
     model = load_model(result.out_dir)
     production_test = model.predict_raw(dataset.X_test)

@@ -30,9 +30,11 @@ class Encoder:
     _lookup: list[dict[Any, float] | None] = field(default_factory=list, repr=False)
     _index: list[tuple[pd.Index, np.ndarray] | None] = field(default_factory=list, repr=False)
     _complete: list[bool] = field(default_factory=list, repr=False)
+    _names: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         self._lookup, self._index, self._complete = [], [], []
+        self._names = tuple(self.schema.names)  # read once per row and column on the serving path
         for column in self.schema.columns:
             if column.kind != CATEGORICAL:
                 self._lookup.append(None)
@@ -94,17 +96,16 @@ class Encoder:
     def encode_records(self, records: list[dict[str, Any]]) -> tuple[np.ndarray, int]:
         out = np.empty((len(records), self.n_features), dtype=float)
         unseen = 0
-        columns = self.schema.columns
         for r, record in enumerate(records):
-            for j, column in enumerate(columns):
+            for j, name in enumerate(self._names):
                 try:
-                    value = record[column.name]
+                    value = record[name]
                 except KeyError:
                     self.schema.check_columns(record.keys(), where=f"row {r}")
                     raise
                 lookup = self._lookup[j]
                 if lookup is None:
-                    out[r, j] = _number(value, column.name, r)
+                    out[r, j] = _number(value, name, r)
                     continue
                 code = lookup.get(value) if isinstance(value, str) else None
                 if code is None:

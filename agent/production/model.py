@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,11 @@ class ProductionModel:
             matrix, unseen = self.encoder.encode(rows)
             if unseen:
                 log.info("%d categorical value(s) never seen in training were treated like rare ones", unseen)
-            _refuse_infinite(matrix, [c.name for c in self.schema.columns])
+            _refuse_infinite(matrix, lambda: self.schema.names)
             return self.runtime.raw(matrix)
         frame = self.typed_frame(rows)
         numeric = frame.select_dtypes("number")
-        _refuse_infinite(numeric.to_numpy(dtype=float), list(numeric.columns))
+        _refuse_infinite(numeric.to_numpy(dtype=float), lambda: list(numeric.columns))
         return self.runtime.raw(frame)
 
     def predict_encoded(self, matrix: np.ndarray) -> np.ndarray:
@@ -88,10 +89,12 @@ class ProductionModel:
         return files
 
 
-def _refuse_infinite(matrix: np.ndarray, names: list[str]) -> None:
-    """Infinity is no input (standard JSON cannot even carry it): the same refusal as `podium serve`'s 422."""
+def _refuse_infinite(matrix: np.ndarray, column_names: Callable[[], list[str]]) -> None:
+    """Infinity is no input (standard JSON cannot even carry it): the same refusal as `podium serve`'s 422.
+    The column names are asked for only when there is something to name."""
     infinite = np.isinf(matrix)
     if infinite.any():
+        names = column_names()
         row, column = (int(i) for i in np.argwhere(infinite)[0])
         raise InputError(f"Column '{names[column]}' holds an infinite number ({matrix[row, column]:g}); "
                          f"{int(infinite.sum())} infinite value(s) in all", where=f"row {row}",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -89,7 +90,18 @@ class Schema(Record):
 
     @property
     def names(self) -> list[str]:
-        return [c.name for c in self.columns]
+        return list(self._names)
+
+    @cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def value_checks(self) -> tuple[tuple[str, bool, frozenset[str] | None], ...]:
+        """Per column, what a served value is checked against: its name, whether it is numeric, and the
+        categories seen in training (None: any value goes), in plain tuples for the per-value loop."""
+        return tuple((c.name, c.kind == NUMERIC, frozenset(c.categories) if c.categories_complete else None)
+                     for c in self.columns)
 
     @classmethod
     def infer(cls, frame: pd.DataFrame, unseen: str = "other") -> Schema:

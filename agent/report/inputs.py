@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import InputError
+from agent.production.card import MODEL_CARD as CARD
+from agent.production.card import ModelCard
 from agent.production.listing import CANDIDATES, CandidateListing
 from agent.records import Record
 from agent.runs import MANIFEST, Run
 
 log = logging.getLogger("podium.report")
 QUALITY, CONFIG, PRODUCTION = "quality.json", "config.yaml", "production"
-CARD, FRONTIER = "model_card.json", "frontier.png"
+FRONTIER = "frontier.png"
 FIX = "pass the run directory `podium run` printed, e.g. runs/<competition>/<run-id> (it holds manifest.json)"
 
 
@@ -59,7 +61,7 @@ def read_run(run_dir: Path) -> RunInputs:
     inputs.config = _yaml(inputs, run.path / CONFIG, CONFIG)
     inputs.production_dir = production_dir(run.path, run.manifest)
     if inputs.production_dir is not None:
-        inputs.card = _json(inputs, inputs.production_dir / CARD, CARD)
+        inputs.card = _record(inputs, ModelCard, inputs.production_dir / CARD, CARD)
         inputs.candidates = _record(inputs, CandidateListing, inputs.production_dir / CANDIDATES, CANDIDATES)
         inputs.frontier_png = _png(inputs, inputs.production_dir / FRONTIER, FRONTIER)
     return inputs

@@ -14,7 +14,6 @@ new training rows (which it never saw).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -26,12 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agent.atomic import write_json, write_text
+from agent.atomic import write_text
 from agent.dataset import Dataset, make_folds
 from agent.errors import BudgetError, InputError
 from agent.logs import run_log
 from agent.metrics import score_prediction
 from agent.production import load_model, staged_directory
+from agent.production.card import MODEL_CARD, ModelCard
 from agent.quality import write_quality_report
 from agent.report import failure_reported, report_run
 from agent.retrain.checks import check_new_data
@@ -156,7 +156,8 @@ def _execute(run: Run, parent: Parent, prepared: Prepared, budget: float, allow:
         record["findings"] = {s: len(report.by_severity(s)) for s in ("error", "warning", "info")}
         report.raise_for_errors()
     notify(f"Building the retrained production model (up to {budget:.0f} s)")
-    retrained_dir, failure = _build(run, parent, prepared, budget)
+    built, failure = _build(run, parent, prepared, budget)
+    retrained_dir = built.out_dir if built is not None else None
     notify("Scoring both models on the holdout")
     with run.phase("compare"):
         metric, where = competition.metric, "retrain holdout"
@@ -168,8 +169,8 @@ def _execute(run: Run, parent: Parent, prepared: Prepared, budget: float, allow:
         log.info(reason)
     notify("Writing the production model")
     with run.phase("export"):
-        info = _info(run, parent, prepared, decision)
-        production, retrained_name = _ship(run, parent, retrained_dir, decision, info)
+        info = _info(parent, prepared, decision, built)
+        production, retrained_name = _ship(run, parent, built, decision, info)
     run.update(retrain={**info, "current": {**info["current"], "model": parent.model.name},
                         "retrained": {**info["retrained"], "model": retrained_name}},
                production=_summary(production),
@@ -182,8 +183,9 @@ def _execute(run: Run, parent: Parent, prepared: Prepared, budget: float, allow:
                          prepared.notes)
 
 
-def _build(run: Run, parent: Parent, prepared: Prepared, budget: float) -> tuple[Path | None, str | None]:
-    """The retrained model in `retrained/`, or (None, why) when no candidate fits the budgets."""
+def _build(run: Run, parent: Parent, prepared: Prepared, budget: float) -> tuple[Any, str | None]:
+    """The retrained model in `retrained/` (its card not written yet: the decision goes in it), or (None, why)
+    when no candidate fits the budgets."""
     from strategies.production import build_production_model
 
     settings = parent.settings
@@ -196,32 +198,38 @@ def _build(run: Run, parent: Parent, prepared: Prepared, budget: float) -> tuple
         try:
             result = build_production_model(
                 parent.competition, prepared.dataset, [], np.asarray(reference), reference_score,
-                run.file("retrained"), settings.model_copy(update={"production": production}), time_budget_s=budget)
+                run.file("retrained"), settings.model_copy(update={"production": production}), time_budget_s=budget,
+                write_card=False)
         except BudgetError as error:
             record.update(outcome="no candidate fits the budgets", error=error.message,
                           candidates=getattr(error, "candidates", []))
             return None, error.message
         record.update(outcome="built", model=result.chosen.name, validation_score=result.chosen.score)
-    return result.out_dir, None
+    return result, None
 
 
-def _info(run: Run, parent: Parent, prepared: Prepared, decision: Decision) -> dict[str, Any]:
+def _info(parent: Parent, prepared: Prepared, decision: Decision, built) -> dict[str, Any]:
     return {"parent_run": str(parent.run.path), "parent_run_id": parent.run.manifest.get("run_id"),
             "recipe": RECIPE, **prepared.record, "metric": decision.metric,
             "greater_is_better": decision.greater_is_better, "decision": decision.keep, "reasons": decision.reasons,
             "current": {"holdout_score": decision.current_score, "path": str(parent.artifact),
-                        "validation_score": _card(parent.artifact).get("validation", {}).get("score")},
+                        "validation_score": card.validation.score if (card := _card(parent.artifact)) else None},
             "retrained": {"holdout_score": decision.retrained_score,
-                          "validation_score": _card(run.file("retrained")).get("validation", {}).get("score")}}
+                          "validation_score": built.card.validation.score if built is not None else None}}
 
 
-def _ship(run: Run, parent: Parent, retrained_dir: Path | None, decision: Decision,
+def _ship(run: Run, parent: Parent, built, decision: Decision,
           info: dict[str, Any]) -> tuple[Path, str | None]:
     """production/ holds the model that ships; a retrained model that lost is kept in rejected/ to inspect."""
     production = run.file("production")
+    retrained_dir = built.out_dir if built is not None else None
     retrained_name = load_model(retrained_dir).name if retrained_dir is not None else None
-    if retrained_dir is not None:
-        _amend_card(retrained_dir, info)
+    if built is not None:  # its card says it was retrained, from what, and how the comparison went
+        built.write_card(retrain={"parent_run": info["parent_run"], "decision": info["decision"],
+                                  "reasons": info["reasons"], "metric": info["metric"], "holdout": info["holdout"],
+                                  "holdout_score": info["retrained"]["holdout_score"],
+                                  "current_holdout_score": info["current"]["holdout_score"], "recipe": RECIPE,
+                                  "leaderboard_reference": REFERENCE})
     if decision.keep == RETRAINED:
         os.replace(retrained_dir, production)  # a sibling rename: production/ appears whole
         info["retrained"]["path"] = str(production)
@@ -235,37 +243,20 @@ def _ship(run: Run, parent: Parent, retrained_dir: Path | None, decision: Decisi
     return production, retrained_name
 
 
-def _amend_card(folder: Path, info: dict[str, Any]) -> None:
-    """The retrained model's card says it was retrained, from what, and how the comparison went."""
-    card = _card(folder)
-    if not card:
-        return
-    card["retrain"] = {"parent_run": info["parent_run"], "decision": info["decision"], "reasons": info["reasons"],
-                       "metric": info["metric"], "holdout": info["holdout"],
-                       "holdout_score": info["retrained"]["holdout_score"],
-                       "current_holdout_score": info["current"]["holdout_score"], "recipe": RECIPE,
-                       "leaderboard_reference": REFERENCE}
-    write_json(folder / "model_card.json", card)
-    markdown = folder / "model_card.md"
-    if markdown.is_file():
-        lines = ["", "## Retraining", "", f"Retrained from {info['parent_run']}; recipe: {RECIPE}.",
-                 f"Note: {REFERENCE}.", "", *[f"- {reason}" for reason in info["reasons"]], ""]
-        write_text(markdown, markdown.read_text() + "\n".join(lines))
-
-
-def _card(folder: Path) -> dict[str, Any]:
-    path = Path(folder) / "model_card.json"
+def _card(folder: Path) -> ModelCard | None:
+    """A production folder's card; None when it has none or it cannot be read (the comparison stands)."""
     try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except json.JSONDecodeError:
-        return {}
+        return ModelCard.read(Path(folder) / MODEL_CARD)
+    except InputError as error:
+        log.warning("%s", error)
+        return None
 
 
 def _summary(production: Path) -> dict[str, Any]:
     """The shipped model's headline facts, from its card, for the manifest."""
     card = _card(production)
-    return {"path": str(production), "model": card.get("model", {}).get("name"),
-            "score": card.get("validation", {}).get("score"),
-            "p99_ms": card.get("latency", {}).get("p99_ms_batch1"),
-            "size_bytes": card.get("size", {}).get("serving_bytes"),
-            "within_budget": card.get("budgets", {}).get("within_budget")}
+    if card is None:
+        return {"path": str(production)}
+    return {"path": str(production), "model": card.model.name, "score": card.validation.score,
+            "p99_ms": card.latency.p99_ms_batch1, "size_bytes": card.size.serving_bytes,
+            "within_budget": card.budgets.within_budget}

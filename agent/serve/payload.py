@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-from agent.production.schema import NUMERIC, Schema, category_key, is_missing
+from agent.production.schema import Schema, category_key, is_missing
 
 MAX_DETAILS = 20
 FIX_BODY = 'send {"rows": [{"column": value, ...}, ...]} (or a list of row objects, or one row object)'
@@ -92,12 +92,12 @@ def validate_rows(rows: list[dict[str, Any]], schema: Schema) -> list[str]:
         if missing:
             shown = missing[:10] + (["..."] if len(missing) > 10 else [])
             problems.append(f"row {r}: missing column(s) {shown}")
-        for column in schema.columns:
-            if column.name not in row:
+        for name, numeric, allowed in schema.value_checks:
+            if name not in row:
                 continue
-            problem = _check_value(row[column.name], column, unseen)
+            problem = _check_value(row[name], name, numeric, allowed, unseen)
             if problem:
-                problems.append(f"row {r}, column '{column.name}': {problem}")
+                problems.append(f"row {r}, column '{name}': {problem}")
         if len(problems) > MAX_DETAILS:
             break
     if unseen and schema.unseen == "error":
@@ -112,15 +112,16 @@ def validate_rows(rows: list[dict[str, Any]], schema: Schema) -> list[str]:
             for name, count in unseen.items()]
 
 
-def _check_value(value: Any, column, unseen: dict[str, int]) -> str | None:
+def _check_value(value: Any, name: str, numeric: bool, allowed: frozenset[str] | None,
+                 unseen: dict[str, int]) -> str | None:
     if isinstance(value, dict | list):
         return f"nested JSON ({_json_type(value)}) is not a value; send a number, a string or null"
     if is_missing(value):
         return None
-    if column.kind == NUMERIC:
+    if numeric:
         return _check_number(value)
-    if column.categories_complete and category_key(value) not in column.categories:
-        unseen[column.name] = unseen.get(column.name, 0) + 1
+    if allowed is not None and category_key(value) not in allowed:
+        unseen[name] = unseen.get(name, 0) + 1
     return None
 
 

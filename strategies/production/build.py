@@ -20,12 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from agent.atomic import write_text
 from agent.competition import Competition
 from agent.dataset import Dataset
 from agent.errors import BudgetError
 from agent.production import LatencyReport, load_model
+from agent.production.card import MODEL_CARD, CardLeaderboard, CardRetrain, CardTraining, ModelCard
 from strategies.base import Candidate
 from strategies.production.candidate import FAILED, SKIPPED, Budgets, ProductionCandidate
+from strategies.production.card import render_markdown
 from strategies.production.export import ExportInputs, OutsideBudgets, export
 from strategies.production.measure import package, remeasure
 from strategies.production.problem import Problem, latency_rows, make_problem
@@ -50,19 +53,36 @@ class ProductionResult:
 
     out_dir: Path
     chosen: ProductionCandidate
-    card: dict[str, Any]
+    card: ModelCard  # assembled by the export, written once by write_card
     candidates: list[ProductionCandidate]
     budgets: Budgets
     seconds: float
 
     def summary(self) -> dict[str, Any]:
         """For the run manifest."""
+        card = self.card
         return {"path": str(self.out_dir), "model": self.chosen.name, "score": self.chosen.score,
-                "leaderboard_score": self.card["leaderboard"]["score"],
-                "score_given_up": self.card["leaderboard"]["score_given_up"],
-                "p99_ms": self.card["latency"]["p99_ms_batch1"], "size_bytes": self.card["size"]["serving_bytes"],
-                "within_budget": self.card["budgets"]["within_budget"], "seconds": round(self.seconds, 1),
+                "leaderboard_score": card.leaderboard.score, "score_given_up": card.leaderboard.score_given_up,
+                "p99_ms": card.latency.p99_ms_batch1, "size_bytes": card.size.serving_bytes,
+                "within_budget": card.budgets.within_budget, "seconds": round(self.seconds, 1),
                 "candidates": len(self.candidates)}
+
+    def write_card(self, leaderboard: dict[str, Any] | None = None, training: dict[str, Any] | None = None,
+                   retrain: dict[str, Any] | None = None) -> ModelCard:
+        """Write model_card.json and model_card.md once, with what only the caller knows: the leaderboard
+        model's costs (the run), the production phase's CPU (the run), a retrain's decision."""
+        update: dict[str, Any] = {}
+        if leaderboard:
+            update["leaderboard"] = CardLeaderboard.model_validate(
+                {**self.card.leaderboard.model_dump(exclude_unset=True), **leaderboard})
+        if training:
+            update["training"] = CardTraining.model_validate({**self.card.training.model_dump(), **training})
+        if retrain:
+            update["retrain"] = CardRetrain.model_validate(retrain)
+        self.card = self.card.model_copy(update=update)
+        self.card.write(self.out_dir / MODEL_CARD)
+        write_text(self.out_dir / "model_card.md", render_markdown(self.card.dumped()))
+        return self.card
 
 
 class ProductionSearch:
@@ -187,7 +207,7 @@ class ProductionSearch:
                                 time.monotonic() - self.started)
 
     def _export(self, inputs: ExportInputs, importance_deadline: float,
-                deadline: float) -> tuple[ProductionCandidate, dict[str, Any]]:
+                deadline: float) -> tuple[ProductionCandidate, ModelCard]:
         """Export the best candidate that fits on the export's own measurement; the next one if it does not.
 
         A model that ships beats a phase that ends on time with none: past `deadline` a few more candidates
@@ -240,6 +260,7 @@ def build_production_model(
     autogluon_path: Path | None = None,
     time_budget_s: float = 300.0,
     leaderboard_test: np.ndarray | None = None,
+    write_card: bool = True,
 ) -> ProductionResult:
     """Both halves in one budget: the search gets `search_share` of it (of the 70% left when AutoGluon's options
     run), the rest goes to `finish`.
@@ -247,7 +268,7 @@ def build_production_model(
     `settings` is the run's Settings (or its `production` section). `leaderboard_test` is the leaderboard model's
     test prediction (the distillation teacher's); when omitted it is taken from the candidate whose OOF
     predictions equal `leaderboard_oof`. Raises BudgetError, listing the nearest candidates, when none fits;
-    nothing is written then.
+    nothing is written then. `write_card=False` leaves the card to the caller (`result.write_card(...)`).
     """
     if np.shape(leaderboard_oof)[:1] != (len(dataset.y),):
         raise ValueError(f"leaderboard_oof has {np.shape(leaderboard_oof)[:1]} rows; the dataset has {len(dataset.y)}")
@@ -263,10 +284,13 @@ def build_production_model(
                                               and AUTOGLUON_SHARE * time_budget_s >= MIN_AUTOGLUON_SECONDS) else 0.0
         production.search(min(started + prod.search_share * (1 - autogluon_share) * time_budget_s,
                               deadline - max(5.0, SEARCH_END_RESERVE * time_budget_s)))
-        return production.finish(leaderboard_candidates, leaderboard_oof, leaderboard_score, deadline,
-                                 autogluon_path=autogluon_path, leaderboard_test=leaderboard_test)
+        result = production.finish(leaderboard_candidates, leaderboard_oof, leaderboard_score, deadline,
+                                   autogluon_path=autogluon_path, leaderboard_test=leaderboard_test)
     finally:
         production.close()
+    if write_card:
+        result.write_card()
+    return result
 
 
 def _linear(problem: Problem, work: Path, rows, calls: int) -> ProductionCandidate:

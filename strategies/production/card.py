@@ -13,6 +13,7 @@ import pandas as pd
 
 from agent.dataset import Dataset
 from agent.metrics import Metric
+from agent.production.card import ModelCard
 from agent.production.latency import LatencyReport
 from agent.runs import package_versions
 from strategies.production.candidate import MB, Budgets, ProductionCandidate
@@ -31,12 +32,14 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                chosen: ProductionCandidate, latency: LatencyReport, size_bytes: int,
                budgets: Budgets, leaderboard_score: float, n_folds: int, data: dict[str, Any],
                importance: list[dict[str, Any]] | None, importance_note: str, search_seconds: float,
-               candidates: int, description: dict[str, Any]) -> dict[str, Any]:
+               candidates: int, description: dict[str, Any], refused: list[str], directory_bytes: int,
+               monitoring: dict[str, Any]) -> ModelCard:
+    """The card of the exported model, with everything the export knows (the leaderboard model's costs and
+    a retrain's decision are added by whoever writes it: agent/production/card.py)."""
     given_up = metric.signed(leaderboard_score) - metric.signed(chosen.score)
     within = latency.p99_ms <= budgets.latency_ms and size_bytes <= budgets.size_bytes and (
         not budgets.throughput or latency.throughput_rows_s >= budgets.throughput)
-    return {
-        "format": "podium-model-card/1",
+    return ModelCard.model_validate({
         "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "competition": {"slug": slug, "problem_type": problem_type, "target": target,
                         "submission_format": submission_format},
@@ -50,10 +53,11 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                         "explained": "difference = production - leaderboard in the metric's own units; "
                                      "score_given_up is the same on a higher-is-better scale (positive: worse)"},
         "budgets": {"latency_ms_p99": budgets.latency_ms, "size_bytes": budgets.size_bytes,
-                    "throughput_rows_s": budgets.throughput, "within_budget": bool(within)},
+                    "throughput_rows_s": budgets.throughput, "within_budget": bool(within),
+                    "refused_on_export": list(refused)},
         "latency": latency.card("in-process, from raw dict rows to the submission-format prediction, after "
                                 "loading the exported artifact from disk"),
-        "size": {"serving_bytes": size_bytes, "directory_bytes": None,
+        "size": {"serving_bytes": size_bytes, "directory_bytes": directory_bytes,
                  "explained": "serving_bytes: what load_model reads (the budgeted size); directory_bytes: "
                               "the whole folder except the two model card files"},
         "training": {"fit_seconds": chosen.fit_seconds, "validation_seconds": chosen.oof_seconds,
@@ -67,7 +71,8 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
         "top_features_method": importance_note,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "versions": package_versions(),
-    }
+        "monitoring": monitoring,
+    })
 
 
 def render_markdown(card: dict[str, Any]) -> str:
@@ -103,14 +108,18 @@ def render_markdown(card: dict[str, Any]) -> str:
         lines += ["| feature | importance | std |", "|---|---|---|"]
         lines += [f"| {f['feature']} | {f['importance']:.4g} | {f['std']:.2g} |" for f in card["top_features"]]
     lines += _leaderboard_lines(lb)
+    retrain = card.get("retrain")
+    if retrain:
+        lines += ["", "## Retraining", "", f"Retrained from {retrain['parent_run']}; recipe: {retrain['recipe']}.",
+                  f"Note: {retrain['leaderboard_reference']}.", "", *[f"- {reason}" for reason in retrain["reasons"]]]
     versions = ", ".join(f"{k} {v}" for k, v in card["versions"].items())
     lines += ["", "## Versions", "", versions, ""]
     return "\n".join(lines)
 
 
 def _leaderboard_lines(lb: dict[str, Any]) -> list[str]:
-    """The leaderboard model's costs beside the production model's, when the pipeline added them."""
-    if not any(key in lb for key in ("latency", "training", "size")):
+    """The leaderboard model's costs beside the production model's, when the run measured them."""
+    if not any(lb.get(key) for key in ("latency", "training", "size")):
         return []
     lines = ["", "## The leaderboard model", "", "| | |", "|---|---|",
              f"| model | {lb.get('model', {}).get('family', 'blend')} |"]

@@ -1,7 +1,9 @@
-"""Write the production folder: the chosen model's serving files, schema, model card, frontier and candidates.
+"""Write the production folder: the chosen model's serving files, schema, frontier and candidates, and assemble
+its model card.
 
 The folder is filled in a staging sibling and renamed into place at the end, so a failed export leaves nothing
-half-written. The card's latency and size are measured on the staged artifact after loading it from disk.
+half-written. The card's latency and size are measured on the staged artifact after loading it from disk; the
+card itself is written once, by whoever knows its last facts (agent/production/card.py).
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agent.atomic import write_json, write_text
 from agent.competition import Competition
 from agent.dataset import Dataset
+from agent.production.card import ModelCard
 from agent.production.files import artifact_size, directory_bytes, staged_directory
 from agent.production.latency import measure_latency
 from agent.production.listing import CANDIDATES, CandidateListing, ListedBudgets
 from agent.production.model import load_model
 from strategies.production.candidate import Budgets, ProductionCandidate
-from strategies.production.card import build_card, fingerprint, render_markdown
+from strategies.production.card import build_card, fingerprint
 from strategies.production.frontier import plot_frontier
 from strategies.production.importance import permutation_importance, validation_models
 from strategies.production.problem import Problem
@@ -53,8 +55,9 @@ class OutsideBudgets(Exception):
 
 
 def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[ProductionCandidate], inputs: ExportInputs,
-           deadline: float, refused: list[str] | None = None) -> dict[str, Any]:
-    """Write the folder for `chosen`; raise OutsideBudgets (writing nothing) if its measurement here misses.
+           deadline: float, refused: list[str] | None = None) -> ModelCard:
+    """Write the folder for `chosen` and return its model card, unwritten (agent/production/card.py says who
+    writes it); raise OutsideBudgets (writing nothing) if its measurement here misses.
 
     `refused` lists the candidates tried before it and why they were not exported (for the card).
     """
@@ -69,16 +72,7 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
         size = artifact_size(stage)
         _check_budgets(latency, size, inputs.budgets)
         importance, note = _importance(inputs, chosen, deadline)
-        card = build_card(
-            slug=inputs.competition.slug, problem_type=inputs.competition.problem_type,
-            target=inputs.competition.target, submission_format=inputs.competition.submission_format,
-            metric=metric, chosen=chosen, latency=latency, size_bytes=size,
-            budgets=inputs.budgets, leaderboard_score=inputs.leaderboard_score, n_folds=inputs.problem.n_folds,
-            data=fingerprint(inputs.dataset), importance=importance, importance_note=note,
-            search_seconds=inputs.search_seconds, candidates=sum(c.measured for c in candidates),
-            description=loaded.runtime.describe())
-        card["budgets"]["refused_on_export"] = list(refused or [])
-        card["monitoring"] = _reference_profile(stage, inputs)
+        monitoring = _reference_profile(stage, inputs)
         CandidateListing(
             budgets=ListedBudgets(latency_ms=inputs.budgets.latency_ms, size_bytes=inputs.budgets.size_bytes,
                                   throughput=inputs.budgets.throughput),
@@ -87,9 +81,15 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
             candidates=[c.to_dict(inputs.budgets) for c in candidates]).write(stage / CANDIDATES)
         plot_frontier(stage / "frontier.png", candidates, chosen, inputs.budgets, metric, inputs.leaderboard_score,
                       f"{inputs.competition.slug}: production candidates")
-        card["size"]["directory_bytes"] = directory_bytes(stage)  # everything but the two card files
-        write_json(stage / "model_card.json", card)
-        write_text(stage / "model_card.md", render_markdown(card))
+        card = build_card(
+            slug=inputs.competition.slug, problem_type=inputs.competition.problem_type,
+            target=inputs.competition.target, submission_format=inputs.competition.submission_format,
+            metric=metric, chosen=chosen, latency=latency, size_bytes=size,
+            budgets=inputs.budgets, leaderboard_score=inputs.leaderboard_score, n_folds=inputs.problem.n_folds,
+            data=fingerprint(inputs.dataset), importance=importance, importance_note=note,
+            search_seconds=inputs.search_seconds, candidates=sum(c.measured for c in candidates),
+            description=loaded.runtime.describe(), refused=refused or [], directory_bytes=directory_bytes(stage),
+            monitoring=monitoring)  # directory_bytes: everything but the two card files, written later
     return card
 
 

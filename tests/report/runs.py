@@ -104,17 +104,20 @@ def quality(hostile: bool = False, error: bool = False) -> dict[str, Any]:
 
 
 def card(leaderboard_figures: bool = False, hostile: bool = False) -> dict[str, Any]:
-    board: dict[str, Any] = {"score": 0.8712, "difference": -0.0123, "score_given_up": 0.0123}
+    board: dict[str, Any] = {"score": 0.8712, "difference": -0.0123, "score_given_up": 0.0123,
+                             "explained": "difference = production - leaderboard"}
     if leaderboard_figures:  # the card's leaderboard part, under the production part's names
         board |= {"latency": {"p50_ms_batch1": 41.0, "p99_ms_batch1": 87.5, "throughput_rows_s_batch1000": 2100.0,
-                              "cpu_seconds_per_million": 950.0, "cpu_seconds_per_million_single_row": 40000.0},
+                              "cpu_seconds_per_million": 950.0, "cpu_seconds_per_million_single_row": 40000.0,
+                              "calls": 120, "batch_size": 100, "measured": "AutoGluon's best model in memory"},
                   "size": {"serving_bytes": 48_000_000},
                   "training": {"fit_seconds": 40.0, "cpu_seconds": 39.3, "retrain_seconds_estimate": 55.0},
                   "top_features": [{"feature": "sex", "importance": 0.2, "std": 0.01},
                                    {"feature": "fare", "importance": 0.05, "std": 0.02}]}
     return {
-        "format": "podium-model-card/1",
-        "competition": {"slug": "titanic", "problem_type": "binary", "target": "survived"},
+        "format": "podium.model_card", "version": 1, "created_at": "2026-11-28T10:00:00Z",
+        "competition": {"slug": "titanic", "problem_type": "binary", "target": "survived",
+                        "submission_format": "probability"},
         "model": {"name": "lightgbm/t03-L15-T60", "family": "lightgbm", "params": {"num_leaves": 15},
                   "note": "note with <i>markup</i>" if hostile else ""},
         "validation": {"metric": "AUC", "greater_is_better": True, "score": 0.8589,
@@ -124,10 +127,13 @@ def card(leaderboard_figures: bool = False, hostile: bool = False) -> dict[str, 
                     "within_budget": True},
         "latency": {"p50_ms_batch1": 0.041, "p99_ms_batch1": 0.164, "calls": 200,
                     "throughput_rows_s_batch1000": 82717.8, "batch_size": 1000, "cpu_seconds_per_million": 11.87,
-                    "cpu_seconds_per_million_single_row": 51.58},
-        "size": {"serving_bytes": 17513, "directory_bytes": 60000},
+                    "cpu_seconds_per_million_single_row": 51.58, "measured": "in-process, raw rows in"},
+        "size": {"serving_bytes": 17513, "directory_bytes": 60000, "explained": "serving_bytes: what load_model reads"},
         "training": {"fit_seconds": 0.21, "validation_seconds": 0.9, "teacher_seconds": 0.0,
-                     "retrain_seconds_estimate": 0.21, "search_seconds": 4.0, "candidates_measured": 2},
+                     "retrain_seconds_estimate": 0.21, "retrain_explained": "refit on all rows",
+                     "search_seconds": 4.0, "candidates_measured": 2},
+        "data": {"rows": 300, "columns": 3, "sha256": "0" * 64},
+        "machine": {"cpus": 2}, "versions": {"podium": "0.1.0"}, "monitoring": {"reference_profile": None},
         "top_features": [{"feature": HOSTILE_COLUMN if hostile else "sex", "importance": 0.21, "std": 0.05},
                          {"feature": "pclass", "importance": 0.03, "std": 0.02}],
         "top_features_method": "permutation importance on the validation folds in AUC",
