@@ -62,8 +62,8 @@ class Record(BaseModel):
             data = cls.upgrade(dict(data))
         if not isinstance(data, dict) or data.get("format") != cls.FORMAT:
             found = data.get("format") if isinstance(data, dict) else type(data).__name__
-            raise InputError(f"The file is not a podium {cls.TITLE} (format {found!r}, expected {cls.FORMAT!r})", where=where,
-                             fix=cls.FIX)
+            raise InputError(f"The file is not a podium {cls.TITLE} (format {found!r}, expected {cls.FORMAT!r})",
+                             where=where, fix=cls.FIX)
         if data.get("version") != cls.VERSION:
             raise InputError(f"The {cls.TITLE} has version {data.get('version')!r}; this podium reads "
                              f"version {cls.VERSION}", where=where,
