@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import secrets
 import socket
@@ -14,11 +13,14 @@ import traceback
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from agent import __version__
 from agent.atomic import write_json
 from agent.errors import InputError, PodiumError
+from agent.records import Record
 
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 MANIFEST = "manifest.json"
@@ -60,6 +62,48 @@ def driver_alive(driver: dict[str, Any] | None) -> bool:
         return False
 
 
+class Phase(BaseModel):
+    """One phase of a run as the manifest records it (phases may add their own figures)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["running", "succeeded", "failed"]
+    started_at: str
+    seconds: float | None = None
+
+
+class RunManifest(Record):
+    """manifest.json: what a run is, how far it got and what it wrote, rewritten after every phase.
+
+    The fields every run has are typed; the sections phases add (competition, plan, leaderboard, production,
+    submissions, ...) are recorded as their writers give them, and checked to be JSON objects or lists."""
+
+    model_config = ConfigDict(extra="allow")
+    FORMAT: ClassVar[str] = "podium.run_manifest"
+    TITLE: ClassVar[str] = "run manifest (manifest.json)"
+    FIX: ClassVar[str] = ("pass the run directory `podium run` printed, e.g. runs/<competition>/<run-id>; a damaged "
+                          "manifest cannot be resumed: start the run again")
+
+    podium_version: str
+    run_id: str
+    competition_slug: str
+    status: Literal["running", "succeeded", "failed"]
+    started_at: str
+    finished_at: str | None = None
+    error: dict[str, Any] | None = None
+    phases: dict[str, Phase] = {}
+    versions: dict[str, str] = {}
+    driver: dict[str, Any] | None = None
+    resumed_at: list[str] | None = None
+    seconds: float | None = None
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if "format" not in data and "run_id" in data:  # manifests written before it was a versioned record
+            data.update(format=cls.FORMAT, version=1)
+        return data
+
+
 def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -89,21 +133,27 @@ class Run:
 
     @classmethod
     def load(cls, path: Path) -> Run:
+        """The run at `path`, its manifest validated (agent/records.py): InputError for a damaged one."""
         path = Path(path).expanduser().resolve()
         file = path / MANIFEST
         if not file.is_file():
-            raise InputError("This is not a podium run directory (no manifest.json)", where=str(path))
-        try:
-            return cls(path, json.loads(file.read_text()))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"The run manifest is not valid JSON ({exc})", where=str(file)) from exc
+            raise InputError("This is not a podium run directory (no manifest.json)", where=str(path),
+                             fix=RunManifest.FIX)
+        record = RunManifest.read(file)
+        return cls(path, {"format": record.FORMAT, "version": record.VERSION,
+                          **record.model_dump(mode="json", exclude_unset=True)})  # as written: no added defaults
 
     def file(self, *parts: str) -> Path:
         return self.path.joinpath(*parts)
 
     def save(self) -> None:
+        """Validate and write atomically: a reader (a report, a resume) never sees half a manifest."""
         with self._lock:
-            write_json(self.path / MANIFEST, self.manifest)
+            manifest = {key: value for key, value in self.manifest.items() if key not in ("format", "version")}
+            RunManifest.model_validate(manifest)  # a writer's mistake fails here, not in a later reader
+            # written as the writers gave it (numpy numbers included, which write_json converts)
+            write_json(self.path / MANIFEST, {"format": RunManifest.FORMAT, "version": RunManifest.VERSION,
+                                              **manifest})
 
     def update(self, **fields: Any) -> None:
         with self._lock:

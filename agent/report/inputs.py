@@ -52,10 +52,18 @@ def read_run(run_dir: Path) -> RunInputs:
     if not (run_dir / MANIFEST).is_file():
         raise InputError("This is not a podium run directory (no manifest.json)", where=str(run_dir),
                          fix=FIX)
-    run = Run.load(run_dir)  # InputError for broken JSON
-    if not isinstance(run.manifest, dict) or "run_id" not in run.manifest:
-        raise InputError("manifest.json is not a podium run manifest (no run_id)", where=str(run.path / MANIFEST),
+    # Read as it is, not through the typed record (agent/runs.py): a report is for damaged runs too, so a
+    # wrongly shaped section becomes a note in its section rather than no report at all.
+    run_dir = run_dir.resolve()
+    try:
+        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"The run manifest is not valid JSON ({exc})", where=str(run_dir / MANIFEST),
+                         fix=FIX) from exc
+    if not isinstance(manifest, dict) or "run_id" not in manifest:
+        raise InputError("manifest.json is not a podium run manifest (no run_id)", where=str(run_dir / MANIFEST),
                          fix=FIX)
+    run = Run(run_dir, manifest)
     inputs = RunInputs(path=run.path, manifest=run.manifest)
     inputs.quality = _json(inputs, run.path / QUALITY, QUALITY)
     inputs.config = _yaml(inputs, run.path / CONFIG, CONFIG)
