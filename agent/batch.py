@@ -13,17 +13,17 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.atomic import write_csv, write_json, write_text
+from agent.atomic import write_csv, write_text
 from agent.config import read_yaml
-from agent.errors import ConfigError, PodiumError
-from agent.runs import FAILED, MANIFEST, SUCCEEDED
+from agent.errors import ConfigError, InputError, PodiumError
+from agent.records import Record
+from agent.runs import FAILED, MANIFEST, SUCCEEDED, Run
 
 log = logging.getLogger("podium.batch")
 COMPETITION_FIELDS = ("metric", "evaluation_metric", "target", "id_column", "task", "positive_class",
@@ -86,8 +86,11 @@ def load_batch(path: Path, time_limit: float | None = None) -> BatchSpec:
                           fix="each competition needs `source`; see configs/batch/example.yaml") from exc
 
 
-@dataclass
-class BatchRow:
+class BatchRow(BaseModel):
+    """One competition of a batch: a row of batch.csv."""
+
+    model_config = ConfigDict(extra="forbid")
+
     competition: str
     status: str
     metric: str | None
@@ -96,6 +99,27 @@ class BatchRow:
     submission: str | None
     run_dir: str | None
     error: str | None = None
+    source: str | None = None
+
+
+class BatchState(Record):
+    """batch.json: each competition's row by its key, so a batch run again skips what already succeeded."""
+
+    FORMAT: ClassVar[str] = "podium.batch"
+    TITLE: ClassVar[str] = "batch state (batch.json)"
+    FIX: ClassVar[str] = "delete batch.json to run every competition of the batch again"
+
+    rows: dict[str, BatchRow] = {}
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if "format" not in data:  # written before it was a versioned record: {key: {source, status, run_dir}}
+            rows = {key: {"competition": entry.get("source"), "status": entry.get("status"), "metric": None,
+                          "validation_score": None, "seconds": None, "submission": None,
+                          "run_dir": entry.get("run_dir"), "source": entry.get("source")}
+                    for key, entry in data.items() if isinstance(entry, dict)}
+            data = {"format": cls.FORMAT, "version": 1, "rows": rows}
+        return data
 
 
 def run_entry(entry: dict[str, Any], out: str, run_id: str, config_file: str | None) -> str:
@@ -134,7 +158,7 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
     out = Path(out).expanduser().resolve()
     folder = out / "batches" / name
     state_file = folder / "batch.json"
-    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+    state = BatchState.read(state_file) if state_file.is_file() else BatchState()
     executor.start()
     from agent.executor import check_shared_path
 
@@ -143,10 +167,11 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
     pending, rows = {}, {}
     for entry in spec.competitions:
         key = entry.key()
-        previous = state.get(key, {})
-        if previous.get("status") == SUCCEEDED and Path(previous.get("run_dir", "")).is_dir():
+        previous = state.rows.get(key)
+        if previous is not None and previous.status == SUCCEEDED and previous.run_dir \
+                and Path(previous.run_dir).is_dir():
             notify(f"{entry.source}: already succeeded, skipped")
-            rows[key] = _row(entry, Path(previous["run_dir"]), None)
+            rows[key] = _row(entry, Path(previous.run_dir), None)
             continue
         run_id = f"batch-{name}-{key}"
         # The competition's own CPUs and memory, on one node; its fits and trials run inside them, and its
@@ -156,8 +181,7 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
         try:
             group = executor.reserve(cpus, memory_gb)
         except PodiumError as exc:
-            rows[key] = _row(entry, None, exc.message)
-            state[key] = {"source": entry.source, "status": FAILED, "run_dir": None}
+            rows[key] = state.rows[key] = _row(entry, None, exc.message)
             notify(f"{entry.source}: {FAILED} ({exc.message})")
             continue
         task = executor.submit(run_entry, {**entry.model_dump(mode="json"), "memory_gb": memory_gb}, str(out),
@@ -175,12 +199,12 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
                 run_dir, error = Path(executor.result(task)), None
             except Exception as exc:  # noqa: BLE001 - one failure never stops the others
                 run_dir, error = _find_run(out, f"batch-{name}-{key}"), _describe(exc)
-            rows[key] = _row(entry, run_dir, error)
-            state[key] = {"source": entry.source, "status": rows[key].status, "run_dir": rows[key].run_dir}
-            write_json(state_file, state)
+            rows[key] = state.rows[key] = _row(entry, run_dir, error)
+            state.write(state_file)
             notify(f"{entry.source}: {rows[key].status} ({time.monotonic() - started:.0f}s)")
     ordered = [rows[e.key()] for e in spec.competitions]
-    write_csv(folder / "batch.csv", pd.DataFrame([asdict(r) for r in ordered]))
+    state.write(state_file)
+    write_csv(folder / "batch.csv", pd.DataFrame([r.model_dump() for r in ordered]))
     return ordered, folder
 
 
@@ -198,7 +222,10 @@ def _describe(exc: BaseException) -> str:
 def _row(entry: BatchEntry, run_dir: Path | None, error: str | None) -> BatchRow:
     manifest: dict[str, Any] = {}
     if run_dir and (run_dir / MANIFEST).is_file():
-        manifest = json.loads((run_dir / MANIFEST).read_text())
+        try:
+            manifest = Run.load(run_dir).manifest
+        except InputError as damaged:
+            error = error or damaged.what
     validation = manifest.get("validation") or {}
     status = manifest.get("status", FAILED)
     if error:
@@ -208,4 +235,4 @@ def _row(entry: BatchEntry, run_dir: Path | None, error: str | None) -> BatchRow
                     metric=validation.get("metric"), validation_score=validation.get("score"),
                     seconds=manifest.get("seconds"), submission=submission,
                     run_dir=str(run_dir) if run_dir else None,
-                    error=error or (manifest.get("error") or {}).get("message"))
+                    error=error or (manifest.get("error") or {}).get("message"), source=entry.source)
