@@ -113,7 +113,8 @@ class BatchState(Record):
 
     @classmethod
     def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
-        if "format" not in data:  # written before it was a versioned record: {key: {source, status, run_dir}}
+        legacy = data and all(isinstance(entry, dict) and "status" in entry for entry in data.values())
+        if "format" not in data and legacy:  # written before it was a versioned record: {key: {source, status, ...}}
             rows = {key: {"competition": entry.get("source"), "status": entry.get("status"), "metric": None,
                           "validation_score": None, "seconds": None, "submission": None,
                           "run_dir": entry.get("run_dir"), "source": entry.get("source")}
