@@ -34,6 +34,10 @@ class Record(BaseModel):
     VERSION: ClassVar[int] = 1
     TITLE: ClassVar[str]  # what the file is, for messages: "reference profile"
     FIX: ClassVar[str] = "write it again with the podium command that made it"
+    # How a file from before the records were versioned is known, to be read as version 1: its format name
+    # then, or (it had none) a key it always held.
+    LEGACY_FORMAT: ClassVar[str | None] = None
+    UNVERSIONED_KEY: ClassVar[str | None] = None
 
     def write(self, path: str | os.PathLike) -> Path:
         """Atomically: a reader at the same moment sees the old record or the new one, never a mix."""
@@ -78,5 +82,9 @@ class Record(BaseModel):
 
     @classmethod
     def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
-        """An older version's content in the current shape (the default: none to upgrade)."""
+        """An older version's content in the current shape (by default: a pre-versioning file as version 1)."""
+        legacy = data.get("format") == cls.LEGACY_FORMAT if cls.LEGACY_FORMAT else \
+            cls.UNVERSIONED_KEY is not None and "format" not in data and cls.UNVERSIONED_KEY in data
+        if legacy:
+            data.update(format=cls.FORMAT, version=1)
         return data

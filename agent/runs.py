@@ -97,11 +97,7 @@ class RunManifest(Record):
     resumed_at: list[str] | None = None
     seconds: float | None = None
 
-    @classmethod
-    def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
-        if "format" not in data and "run_id" in data:  # manifests written before it was a versioned record
-            data.update(format=cls.FORMAT, version=1)
-        return data
+    UNVERSIONED_KEY: ClassVar[str] = "run_id"
 
 
 def new_run_id() -> str:

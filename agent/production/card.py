@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict
 from agent.records import Record
 
 MODEL_CARD = "model_card.json"
-LEGACY_FORMAT = "podium-model-card/1"
 
 
 class _Section(BaseModel):
@@ -152,8 +151,4 @@ class ModelCard(Record):
         """Only what was set: a section nobody measured is absent, not null."""
         return {"format": self.FORMAT, "version": self.VERSION, **self.model_dump(mode="json", exclude_unset=True)}
 
-    @classmethod
-    def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
-        if data.get("format") == LEGACY_FORMAT:  # cards written before the card was a versioned record
-            data.update(format=cls.FORMAT, version=1)
-        return data
+    LEGACY_FORMAT: ClassVar[str] = "podium-model-card/1"

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.production.latency import LatencyReport
 from agent.records import Record
 
 CANDIDATES = "candidates.json"
@@ -23,22 +24,6 @@ class ListedBudgets(BaseModel):
     throughput: float | None = None
 
 
-class ListedLatency(BaseModel):
-    """A candidate's measured latency (agent/production/latency.py's LatencyReport)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    p50_ms: float
-    p99_ms: float
-    mean_ms: float
-    calls: int
-    batch_size: int
-    throughput_rows_s: float
-    cpu_seconds_per_million: float
-    cpu_seconds_per_million_single: float
-    complete: bool = True
-
-
 class ListedCandidate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -50,7 +35,7 @@ class ListedCandidate(BaseModel):
     fit_seconds: float
     oof_seconds: float
     size_bytes: int | None
-    latency: ListedLatency | None
+    latency: LatencyReport | None  # agent/production/latency.py's measurement, as measured
     params: dict[str, Any]
     note: str = ""
     within_budget: bool | None = None
@@ -70,8 +55,4 @@ class CandidateListing(Record):
     chosen: str
     candidates: list[ListedCandidate]
 
-    @classmethod
-    def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
-        if "format" not in data and "candidates" in data:  # written before the listing was a versioned record
-            data.update(format=cls.FORMAT, version=1)
-        return data
+    UNVERSIONED_KEY: ClassVar[str] = "candidates"

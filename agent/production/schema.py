@@ -28,7 +28,6 @@ NUMERIC, CATEGORICAL = "numeric", "categorical"
 MAX_LISTED_CATEGORIES = 1000  # a column with more distinct values (ids, free text) accepts any value
 UNSEEN_POLICIES = ("other", "error")
 MIN_LISTED_SHARE = 0.5  # more distinct values than this share of rows (and > 50): id-like, not listed
-LEGACY_FORMAT = "podium-schema/1"
 
 
 def is_missing(value: Any) -> bool:
@@ -110,11 +109,7 @@ class Schema(Record):
             raise InputError(f"Unknown handling of unseen categories '{unseen}'", fix="use 'other' or 'error'")
         return cls(columns=tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen=unseen)
 
-    @classmethod
-    def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
-        if data.get("format") == LEGACY_FORMAT:  # artifacts written before schema.json was a versioned record
-            data.update(format=cls.FORMAT, version=1)
-        return data
+    LEGACY_FORMAT: ClassVar[str] = "podium-schema/1"
 
     def check_columns(self, present, where: str = "input") -> None:
         """Every input column must be present; extra columns are ignored."""

@@ -55,9 +55,9 @@ def test_the_request_log_holds_every_request_and_podium_monitor_reads_it(logged_
     assert json.loads((out / "drift.json").read_text())["rows"] == 120
 
 
-def test_run_server_stops_cleanly_when_asked(served):
-    stopper, started, answered = Stopper(), threading.Event(), []
-    urls: list[str] = []
+def _serve_in_a_thread(served):
+    """run_server on a thread, as an embedding program would: its stopper, thread, URL and return value."""
+    stopper, started, answered, urls = Stopper(), threading.Event(), [], []
 
     def ready(listening) -> None:
         urls.append(listening.url)
@@ -67,6 +67,11 @@ def test_run_server_stops_cleanly_when_asked(served):
         run_server(served.artifact, ServeSettings(port=0), ready=ready, stopper=stopper)))
     thread.start()
     assert started.wait(30)
+    return stopper, thread, urls, answered
+
+
+def test_run_server_stops_cleanly_when_asked(served):
+    stopper, thread, urls, answered = _serve_in_a_thread(served)
     assert requests.post(f"{urls[0]}/predict", json=served.rows(2), timeout=10).status_code == 200
     stopper.stop()
     thread.join(timeout=10)
@@ -111,16 +116,7 @@ def test_a_stop_lets_the_request_in_flight_finish_and_refuses_new_ones(served):
     import socket
     import time
 
-    stopper, started, answered, urls = Stopper(), threading.Event(), [], []
-
-    def ready(listening) -> None:
-        urls.append(listening.url)
-        started.set()
-
-    thread = threading.Thread(daemon=True, target=lambda: answered.append(
-        run_server(served.artifact, ServeSettings(port=0), ready=ready, stopper=stopper)))
-    thread.start()
-    assert started.wait(30)
+    stopper, thread, urls, answered = _serve_in_a_thread(served)
     host, port = urls[0].removeprefix("http://").split(":")
     body = json.dumps({"rows": served.rows(2)}).encode()
     head = (f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
