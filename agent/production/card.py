@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.production.schema import EXPORT_AGAIN
 from agent.records import Record
 
 MODEL_CARD = "model_card.json"
@@ -128,7 +129,7 @@ class CardRetrain(_Section):
 class ModelCard(Record):
     FORMAT: ClassVar[str] = "podium.model_card"
     TITLE: ClassVar[str] = "model card (model_card.json)"
-    FIX: ClassVar[str] = "export the production model again (podium run, or podium retrain)"
+    FIX: ClassVar[str] = EXPORT_AGAIN
 
     created_at: str
     competition: CardCompetition

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from agent.production.latency import LatencyReport
+from agent.production.schema import EXPORT_AGAIN
 from agent.records import Record
 
 CANDIDATES = "candidates.json"
@@ -46,7 +47,7 @@ class CandidateListing(Record):
 
     FORMAT: ClassVar[str] = "podium.production_candidates"
     TITLE: ClassVar[str] = "production candidates listing (candidates.json)"
-    FIX: ClassVar[str] = "export the production model again (podium run, or podium retrain)"
+    FIX: ClassVar[str] = EXPORT_AGAIN
 
     budgets: ListedBudgets
     metric: str

@@ -25,6 +25,7 @@ from agent.errors import InputError
 from agent.records import Record
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
+EXPORT_AGAIN = "export the production model again (podium run, or podium retrain)"  # the export's records' fix
 MAX_LISTED_CATEGORIES = 1000  # a column with more distinct values (ids, free text) accepts any value
 UNSEEN_POLICIES = ("other", "error")
 MIN_LISTED_SHARE = 0.5  # more distinct values than this share of rows (and > 50): id-like, not listed
@@ -82,7 +83,7 @@ class Schema(Record):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
     FORMAT: ClassVar[str] = "podium.schema"
     TITLE: ClassVar[str] = "input schema (schema.json)"
-    FIX: ClassVar[str] = "export the production model again (podium run, or podium retrain)"
+    FIX: ClassVar[str] = EXPORT_AGAIN
 
     unseen: Literal["other", "error"] = Field("other", alias="unseen_categories")
     columns: tuple[ColumnSchema, ...]
