@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/blend_guard.py COMPETITION_DIR RUN_DIR [COMPETITION_DIR RUN_DIR ...]
 
-COMPETITION_DIR is an arena-layout folder with `private/answers.csv` (as `benchmarks/leaderboard.py` builds
+COMPETITION_DIR is an arena-layout folder with `private/answers.csv` (as `benchmarks/runs.py` builds
 them); RUN_DIR a finished `podium run` of it. The candidates are rebuilt from the run (AutoGluon's models in
 `models/`, the Optuna trials' saved predictions in `studies/`), then blended four ways: greedy selection
 over every candidate (podium before `blend_pool`), over podium's pool (AutoGluon's best model in place of

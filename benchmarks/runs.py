@@ -1,33 +1,32 @@
-"""Whole `podium run`s on the development corpus at full size, each followed by AutoGluon alone in the same time.
+"""Whole `podium run`s on the development corpus at full size, each beside AutoGluon alone in the same time.
 
-    .venv/bin/python benchmarks/runs.py                                  # all 8 tasks, 240 s, seed 0
-    .venv/bin/python benchmarks/runs.py --tasks titanic adult_income --budgets 120 240 --seeds 0 1 --out /tmp/rounds
-    .venv/bin/python benchmarks/runs.py --table                          # the table of benchmarks/results/runs.jsonl
-    .venv/bin/python benchmarks/runs.py --table --markdown               # as Markdown (docs/benchmarks.md)
-    .venv/bin/python benchmarks/runs.py --tasks titanic --budgets 60 --seeds 0 --no-peer --records /tmp/runs-check.jsonl
-    .venv/bin/python benchmarks/runs.py --table --records /tmp/runs-check.jsonl
+    .venv/bin/python benchmarks/runs.py --budgets 300 --seeds 0 1 --out /tmp/bench   # every task, two seeds
+    .venv/bin/python benchmarks/runs.py --tasks titanic --budgets 900 --out /tmp/bench
+    .venv/bin/python benchmarks/runs.py --table                       # the tables of benchmarks/results/runs.jsonl
+    .venv/bin/python benchmarks/runs.py --table --markdown --tie 0.002
+    .venv/bin/python benchmarks/runs.py --systems podium --label wide --config wide.yaml --records /tmp/v.jsonl
 
 For seed in --seeds, for budget in --budgets, for task in --tasks: build the competition (every row, at most
-60,000 in train; built once per task and seed and cached in --out), run `podium run --time-limit BUDGET --seed
-SEED` in a fresh process (Ray start included; wall seconds measured here, around the process), then AutoGluon
-best_quality alone in a fresh process with the same time (benchmarks/leaderboard.py's AUTOGLUON_ALONE, right
-after, so both see the same machine). Both submissions are scored on the hidden answers (tests/grading.py).
+60,000 in train; built once per task and seed and cached in --out), then run each of --systems in a fresh
+process with the same time, one right after the other, the order rotated from one competition to the next so
+that every system takes every place (the machine is shared and its load drifts): `podium run --time-limit
+BUDGET --seed SEED` (Ray start included; wall seconds measured around the process), and AutoGluon alone with
+each preset of --peers (benchmarks/peers.py). Every submission is scored on the hidden answers
+(tests/grading.py).
 
-Each podium run and its AutoGluon-alone peer is APPENDED to --records as one JSON line, so a round can be run in
-pieces across sessions (pass the same --out to reuse the built competitions). A record holds the machine, the
-git commit, podium's wall seconds and exit code, both hidden scores, and from the run's manifest.json and
-production/model_card.json: the production model (family, out-of-fold score against the leaderboard's, p50/p99
-ms, size, within budget), whether the leaderboard model's latency was measured, the first submission's second,
-the plan's pieces (planned and actual seconds) and the phases. Fields the run does not write are stored as null.
+Each system run is APPENDED to --records as one JSON line (benchmarks/records.py), so a round can be run in
+pieces across sessions (pass the same --out to reuse the built competitions); running a system again on the
+same competition and budget adds a repeat, from which the table measures the run-to-run noise. A podium
+record holds the machine, the git commit, the wall seconds and exit code, the hidden score, and from the run's
+manifest.json and production/model_card.json: the leaderboard's candidates and blend, the production model
+(family, out-of-fold score against the leaderboard's, p50/p99 ms, size, within budget), whether the
+leaderboard model's latency was measured, the first submission's second, the plan's pieces (planned and
+actual seconds) and the phases.
 
-The table has one row per (task, seed, budget), the latest record of each unless --all-records, then a summary
-per budget against the targets: how many runs' production gives up <= 1% of the leaderboard's out-of-fold
-score, and <= 3% on all; the shipped model within its budgets, the leaderboard model measured, a first
-submission within 60 s and the wall within 1.1x the limit on every run; wins/ties/losses against AutoGluon alone
-(a tie below 0.001 normalised difference). Columns: s seed, lim budget (s), podium / AG hidden scores, vs
-podium's result, fam production family, KB serving size, p50/p99 ms one row, inB within budgets, gu% score given
-up, lbm leaderboard model measured, 1st first submission (s), w/l wall / limit, rc exit code, plan
-planned/actual seconds per piece.
+The table compares podium with each peer per competition (the normalised gain: the score difference over
+|peer|, positive when podium is better, whatever the metric), then per budget and peer: win/tie/loss (a tie
+is |gain| under --tie, set it from the noise the table prints), the competitions lost on average over their
+seeds, the mean gain; then podium's production targets per run.
 """
 
 from __future__ import annotations
@@ -35,13 +34,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
 import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -51,16 +48,21 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.leaderboard import run_autogluon  # noqa: E402 - needs ROOT on sys.path
+from benchmarks.peers import PRESETS, run_peer  # noqa: E402 - needs ROOT on sys.path
+from benchmarks.records import (  # noqa: E402
+    PODIUM,
+    TIE,
+    fmt,
+    from_manifest,
+    given_up,
+    load_records,
+    read_json,
+    score_of,
+    show,
+)
 
 MAX_TRAIN_ROWS = 60_000
 RECORDS = ROOT / "benchmarks" / "results" / "runs.jsonl"
-TIE = 1e-3  # normalised difference below which podium and AutoGluon alone tie
-ABBREVIATIONS = {"titanic": "titanic", "telco_churn": "telco", "adult_income": "adult", "hpc_class": "hpc",
-                 "rodent_species": "rodent", "ames_house": "ames", "diamonds_price": "diamonds",
-                 "deliveries": "deliver", "autogluon": "ag", "leaderboard": "lb", "production": "prod",
-                 "optuna": "opt", "figures": "fig", "leaderboard_figures": "fig", "submission": "sub",
-                 "lightgbm": "lgbm", "distilled": "distil"}
 
 
 # ---------------------------------------------------------------- running
@@ -95,13 +97,30 @@ def csv_rows(path: Path) -> int | None:
         return None
 
 
-def run_podium(folder: Path, budget: float, seed: int, out: Path, log: Path) -> dict[str, Any]:
+def competition_file(folder: Path) -> Path:
+    """The competition as podium infers it (target, metric, format), once per folder: what the peers answer."""
+    from agent.competition import infer_competition
+    from agent.data import read_competition
+    from agent.overrides import collect
+    from agent.sources.local import LocalSource
+
+    path = folder.parent / f"{folder.name}.competition.json"
+    if not path.is_file():
+        fetched = LocalSource(folder).fetch()
+        data = read_competition(fetched.files["train"], fetched.files["test"], fetched.files["sample_submission"])
+        values, sources = collect([(fetched.declared_by, fetched.declared)])
+        competition = infer_competition(fetched.slug, data, values, sources, metadata=fetched.metadata)
+        path.write_text(json.dumps({"competition": competition.to_dict()}))
+    return path
+
+
+def run_podium(folder: Path, budget: float, seed: int, out: Path, log: Path, config: str | None) -> dict[str, Any]:
     """`podium run` in a fresh process (its own session, so a hung run can be stopped with its children)."""
     out.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     before = set(out.glob("*/*/manifest.json"))
     command = [sys.executable, "-m", "cli", "run", str(folder), "--time-limit", str(budget), "--seed", str(seed),
-               "--out", str(out)]
+               "--out", str(out)] + (["--config", config] if config else [])
     timeout = 2 * budget + 180
     timed_out = False
     with log.open("w") as sink:
@@ -146,55 +165,70 @@ def hidden(competition, folder: Path, submission: Path) -> tuple[float | None, s
         return None, f"{type(error).__name__}: {error}"
 
 
-def run_one(task: str, seed: int, budget: float, out: Path, peer: bool, context: dict[str, Any]) -> dict[str, Any]:
-    """One podium run and its AutoGluon-alone peer on one competition: the record."""
-    import devcorpus
+
+def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], rotation: int,
+            context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every system once on one competition, in the rotated order: one record each."""
     from agent.competition import Competition
-    from agent.metrics import get_metric
 
     folder = competition_folder(task, seed, out)
-    name = f"{task}-s{seed}-b{budget:g}"
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    record: dict[str, Any] = {
-        "task": task, "seed": seed, "budget": budget, "started_at": stamp, **context,
-        "machine": {"cpus": os.cpu_count(), "hostname": socket.gethostname(), "load_1m": round(os.getloadavg()[0], 2)},
-        "rows": {"train": csv_rows(folder / "public" / "train.csv"), "test": csv_rows(folder / "public" / "test.csv")},
-    }
-    podium = run_podium(folder, budget, seed, out / "runs" / f"s{seed}-b{budget:g}",
-                        out / "logs" / f"{name}-{stamp}.log")
+    order = systems[rotation % len(systems):] + systems[:rotation % len(systems)]
+    described = competition_file(folder)
+    metric = Competition.from_dict(read_json(described)["competition"]).metric
+    common = {"task": task, "seed": seed, "budget": budget, "metric": metric.name,
+              "higher_is_better": bool(metric.greater_is_better),
+              "rows": {"train": csv_rows(folder / "public" / "train.csv"),
+                       "test": csv_rows(folder / "public" / "test.csv")}}
+    records = []
+    for system in order:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        record = {"system": system, **common, "started_at": stamp, "order": order, **context,
+                  "machine": {"cpus": os.cpu_count(), "hostname": socket.gethostname(),
+                              "load_1m": round(os.getloadavg()[0], 2)}}
+        name = f"{task}-s{seed}-b{budget:g}-{system.replace(':', '-')}-{stamp}"
+        if system.startswith(PODIUM):
+            record.update(podium_record(folder, budget, seed, out / "runs" / f"s{seed}-b{budget:g}" / system,
+                                        out / "logs" / f"{name}.log", context.get("config")))
+        else:
+            record.update(peer_record(folder, described, budget, out / "peers" / name, system.split(":", 1)[1]))
+        records.append(record)
+    return records
+
+
+def podium_record(folder: Path, budget: float, seed: int, out: Path, log: Path, config: str | None) -> dict:
+    """One `podium run` and what its run directory says."""
+    from agent.competition import Competition
+
+    podium = run_podium(folder, budget, seed, out, log, config)
     run_dir = podium["run_dir"]
     manifest = read_json(run_dir / "manifest.json") if run_dir else {}
     competition = Competition.from_dict(manifest["competition"]) if manifest.get("competition") else None
-    metric = competition.metric if competition else get_metric(devcorpus.TASKS[task].metric)
     score, score_error = hidden(competition, folder, run_dir / "submission.csv") if run_dir else (None, "no run")
-    record.update({
-        "metric": metric.name, "higher_is_better": bool(metric.greater_is_better),
+    record = {
         "podium_exit_code": podium["exit_code"], "podium_timed_out": podium["timed_out"],
         "podium_wall_s": podium["wall_s"], "podium_score": score, "podium_score_error": score_error,
         "podium_status": manifest.get("status"), "podium_error": (manifest.get("error") or {}).get("message")
         or podium["tail"], "run_dir": str(run_dir) if run_dir else None,
-    })
+    }
     record.update(from_manifest(manifest, run_dir))
-    record["ag_score"] = record["ag_wall_s"] = record["ag_error"] = None
-    if peer:
-        record.update(run_peer(folder, run_dir, competition, budget, out / "autogluon" / f"{name}-{stamp}"))
     record["given_up_norm"] = given_up(record.get("prod_score"), record.get("prod_leaderboard_score"))
     record["wall_over_limit"] = round(podium["wall_s"] / budget, 4)
     return record
 
 
-def run_peer(folder: Path, run_dir: Path | None, competition, budget: float, out: Path) -> dict[str, Any]:
-    """AutoGluon best_quality alone, same time, fresh process (benchmarks/leaderboard.py's run_autogluon)."""
-    if competition is None:
-        return {"ag_error": "podium's manifest holds no competition to give AutoGluon alone"}
+def peer_record(folder: Path, described: Path, budget: float, out: Path, presets: str) -> dict[str, Any]:
+    """AutoGluon alone with `presets`, same time, fresh process, on the competition podium infers."""
+    from agent.competition import Competition
+
+    competition = Competition.from_dict(read_json(described)["competition"])
     started = time.monotonic()
     try:
-        submission, seconds = run_autogluon(folder, run_dir / "manifest.json", budget, out)
+        submission, seconds = run_peer(folder, described, budget, out, presets)
     except subprocess.CalledProcessError as error:
         stderr = (error.stderr or b"").decode(errors="replace") if isinstance(error.stderr, bytes) else error.stderr
-        return {"ag_wall_s": round(time.monotonic() - started, 2), "ag_error": (stderr or str(error))[-1500:]}
+        return {"wall_s": round(time.monotonic() - started, 2), "error": (stderr or str(error))[-1500:]}
     score, score_error = hidden(competition, folder, submission)
-    return {"ag_score": score, "ag_wall_s": round(seconds, 2), "ag_error": score_error}
+    return {"score": score, "wall_s": round(seconds, 2), "error": score_error}
 
 
 def git_state() -> dict[str, Any]:
@@ -208,259 +242,6 @@ def git_state() -> dict[str, Any]:
     return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(status) if status is not None else None}
 
 
-# ---------------------------------------------------------------- reading a run
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def number(value: Any) -> float | None:
-    """A finite float, or None (missing, null, text, NaN)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def section(data: Any, *keys: str) -> dict[str, Any]:
-    """data[k1][k2]... as a dict, {} wherever something is missing or not a dict."""
-    for key in keys:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data if isinstance(data, dict) else {}
-
-
-def from_manifest(manifest: dict[str, Any], run_dir: Path | None) -> dict[str, Any]:
-    """The record's fields read from manifest.json and the production model card; None where absent."""
-    production = section(manifest, "production")
-    card_dir = production.get("path") or section(manifest, "artifacts").get("production") or (
-        run_dir / "production" if run_dir else None)
-    card = read_json(Path(card_dir) / "model_card.json") if card_dir else {}
-    latency, size, model = section(card, "latency"), section(card, "size"), section(card, "model")
-    board_latency = section(manifest, "leaderboard", "figures", "latency")
-    within = production.get("within_budget", section(card, "budgets").get("within_budget"))
-    return {
-        "prod_model": production.get("model") or model.get("name"),
-        "prod_family": model.get("family"),
-        "prod_score": number(production.get("score")),
-        "prod_leaderboard_score": number(production.get("leaderboard_score")),
-        "prod_score_given_up": number(production.get("score_given_up")),
-        "prod_p50_ms": number(latency.get("p50_ms_batch1")),
-        "prod_p99_ms": number(first(production.get("p99_ms"), latency.get("p99_ms_batch1"))),
-        "prod_size_bytes": number(first(production.get("size_bytes"), size.get("serving_bytes"))),
-        "prod_within_budget": within if isinstance(within, bool) else None,
-        "prod_error": production.get("error"),
-        "lb_latency_measured": bool(board_latency),
-        "lb_p99_ms": number(board_latency.get("p99_ms_batch1", board_latency.get("p99_ms"))),
-        **submissions(manifest.get("submissions")),
-        "plan": plan(manifest.get("plan")),
-        "phases": {name: {"seconds": number(p.get("seconds")), "status": p.get("status")}
-                   for name, p in section(manifest, "phases").items() if isinstance(p, dict)},
-    }
-
-
-def first(*values: Any) -> Any:
-    return next((v for v in values if v is not None), None)
-
-
-def submissions(entries: Any) -> dict[str, Any]:
-    """The first valid submission's second: a numeric at_seconds and an out-of-fold score, no error."""
-    entries = entries if isinstance(entries, list) else []
-    valid = [e for e in entries if isinstance(e, dict) and number(e.get("at_seconds")) is not None
-             and number(e.get("oof_score")) is not None and not e.get("error") and e.get("valid", True) is not False]
-    earliest = min(valid, key=lambda e: number(e["at_seconds"])) if valid else {}
-    return {"submissions": len(entries) if entries else None,
-            "first_submission_s": number(earliest.get("at_seconds")), "first_submission_source": earliest.get("source")}
-
-
-def plan(data: Any) -> dict[str, Any] | None:
-    """The plan's pieces with planned (deadline - start) and actual (end - start) seconds."""
-    if not isinstance(data, dict):
-        return None
-    pieces = []
-    for piece in data.get("pieces") or []:
-        if not isinstance(piece, dict):
-            continue
-        actual = piece.get("actual") if isinstance(piece.get("actual"), dict) else {}
-        start, deadline = number(piece.get("start")), number(piece.get("deadline"))
-        began, end = number(actual.get("start")), number(actual.get("end"))
-        pieces.append({"name": piece.get("name"), "cpus": piece.get("cpus"),
-                       "planned_s": round(deadline - start, 1) if None not in (start, deadline) else None,
-                       "actual_s": round(end - began, 1) if None not in (began, end) else None,
-                       "status": actual.get("status"), "note": actual.get("note")})
-    return {"time_limit": number(data.get("time_limit")), "pieces": pieces}
-
-
-def given_up(production: float | None, leaderboard: float | None) -> float | None:
-    """|production oof - leaderboard oof| / |leaderboard oof|."""
-    if production is None or leaderboard is None or leaderboard == 0:
-        return None
-    return abs(production - leaderboard) / abs(leaderboard)
-
-
-def outcome(podium: Any, autogluon: Any, higher_is_better: Any) -> str | None:
-    """win / tie / loss for podium; a tie below TIE normalised difference (by AutoGluon alone's |score|)."""
-    podium, autogluon = number(podium), number(autogluon)
-    if podium is None or autogluon is None:
-        return None if autogluon is None else "loss"  # podium without a score loses to one with
-    if abs(podium - autogluon) / (abs(autogluon) or 1.0) < TIE:
-        return "tie"
-    return "win" if (podium > autogluon) == bool(higher_is_better) else "loss"
-
-
-# ---------------------------------------------------------------- table
-
-def load_records(path: Path, every: bool) -> tuple[list[dict[str, Any]], int]:
-    """The records, the latest per (task, seed, budget) unless `every`; and how many older ones were dropped."""
-    records = []
-    for line in Path(path).read_text().splitlines():
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                print(f"skipping a line that is not JSON: {line[:80]}", file=sys.stderr)
-    if every:
-        return records, 0
-    latest = {(r.get("task"), r.get("seed"), r.get("budget")): r for r in records}
-    return list(latest.values()), len(records) - len(latest)
-
-
-def fmt(value: Any, spec: str = ".4g", none: str = "-") -> str:
-    value = number(value)
-    return none if value is None else format(value, spec)
-
-
-def yes_no(value: Any) -> str:
-    return "-" if value is None else ("y" if value else "n")
-
-
-def plan_text(data: Any) -> str:
-    pieces = (data or {}).get("pieces") or []
-    return " ".join(f"{short(p.get('name'))} {fmt(p.get('planned_s'), '.0f')}/{fmt(p.get('actual_s'), '.0f')}"
-                    for p in pieces) or "-"
-
-
-def short(name: Any, width: int = 10) -> str:
-    name = str(name) if name is not None else "?"
-    return ABBREVIATIONS.get(name, name[:width].strip())
-
-
-def table(records: list[dict[str, Any]]) -> pd.DataFrame:
-    rows = []
-    for r in records:
-        size = number(r.get("prod_size_bytes"))
-        rows.append({
-            "task": short(r.get("task")), "s": r.get("seed"), "lim": fmt(r.get("budget"), "g"),
-            "podium": fmt(r.get("podium_score"), ".5g"), "AG": fmt(r.get("ag_score"), ".5g"),
-            "vs": {"win": "W", "tie": "T", "loss": "L"}.get(
-                outcome(r.get("podium_score"), r.get("ag_score"), r.get("higher_is_better")), "-"),
-            "fam": short(r.get("prod_family"), 9) if r.get("prod_family") else "-",
-            "KB": fmt(size / 1024 if size is not None else None, ".0f"),
-            "p50/p99": f"{ms(r.get('prod_p50_ms'))}/{ms(r.get('prod_p99_ms'))}",
-            "inB": yes_no(r.get("prod_within_budget")),
-            "gu%": fmt(100 * r["given_up_norm"] if number(r.get("given_up_norm")) is not None else None, ".2f"),
-            "lbm": yes_no(r.get("lb_latency_measured")),
-            "1st": fmt(r.get("first_submission_s"), ".0f"),
-            "w/l": fmt(r.get("wall_over_limit"), ".2f"),
-            "rc": "-" if r.get("podium_exit_code") is None else str(r.get("podium_exit_code")),
-            "plan": plan_text(r.get("plan")),
-        })
-    return pd.DataFrame(rows)
-
-
-def ms(value: Any) -> str:
-    value = number(value)
-    return "-" if value is None else f"{value:.2f}" if value < 10 else f"{value:.0f}"
-
-
-def markdown(frame: pd.DataFrame) -> str:
-    cells = [[str(c) for c in frame.columns]] + [[str(v).replace("|", "\\|") for v in row] for row in frame.values]
-    lines = ["| " + " | ".join(row) + " |" for row in cells]
-    lines.insert(1, "|" + "|".join("---" for _ in frame.columns) + "|")
-    return "\n".join(lines)
-
-
-def summary(records: list[dict[str, Any]]) -> list[str]:
-    """Per budget, each target: how many runs meet it, and which miss."""
-    lines = []
-    for budget in sorted({r.get("budget") for r in records}, key=lambda b: number(b) or 0):
-        group = [r for r in records if r.get("budget") == budget]
-        n = len(group)
-        gu = [number(r.get("given_up_norm")) for r in group]
-        within_1 = sum(g is not None and g <= 0.01 for g in gu)
-        within_3, tail_3 = meeting(group, lambda r: at_most(r.get("given_up_norm"), 0.03),
-                                   lambda r: fmt(100 * r["given_up_norm"], ".2f") + "%"
-                                   if number(r.get("given_up_norm")) is not None else "none")
-        budget_ok, tail_b = meeting(group, lambda r: r.get("prod_within_budget") is True,
-                                    lambda r: "no model" if r.get("prod_within_budget") is None else "")
-        measured, tail_m = meeting(group, lambda r: bool(r.get("lb_latency_measured")))
-        early, tail_e = meeting(group, lambda r: at_most(r.get("first_submission_s"), 60),
-                                lambda r: fmt(r.get("first_submission_s"), ".1f", "none"))
-        wall, tail_w = meeting(group, lambda r: at_most(r.get("wall_over_limit"), 1.1),
-                               lambda r: fmt(r.get("wall_over_limit"), ".2f") + "x")
-        results = [outcome(r.get("podium_score"), r.get("ag_score"), r.get("higher_is_better")) for r in group]
-        peers = sum(x is not None for x in results)
-        lines += [
-            f"budget {fmt(budget, 'g')} s, {n} run{'s' if n != 1 else ''}:",
-            f"  production gives up <= 1%: {within_1}/{n}, <= 3% on every run: {within_3}/{n} "
-            f"{ok(within_3, n)}{tail_3}",
-            f"  shipped model within budgets on every run: {budget_ok}/{n} {ok(budget_ok, n)}{tail_b}",
-            f"  leaderboard model measured on every run: {measured}/{n} {ok(measured, n)}{tail_m}",
-            f"  first submission <= 60 s on every run: {early}/{n} {ok(early, n)}{tail_e}",
-            f"  wall <= 1.1x limit on every run: {wall}/{n} {ok(wall, n)}{tail_w}",
-            f"  podium vs AutoGluon alone, win/tie/loss: {results.count('win')}/{results.count('tie')}/"
-            f"{results.count('loss')}" + (f" ({n - peers} without a peer)" if peers < n else ""),
-        ]
-    return lines
-
-
-def at_most(value: Any, limit: float) -> bool:
-    value = number(value)
-    return value is not None and value <= limit
-
-
-def meeting(group: list[dict[str, Any]], test, detail=None) -> tuple[int, str]:
-    """How many records pass `test`, and '  (misses: task sN detail, ...)' for the others."""
-    misses = [r for r in group if not test(r)]
-    if not misses:
-        return len(group), ""
-    names = [f"{short(r.get('task'))}/{r.get('seed')}" + (f" {detail(r)}".rstrip() if detail else "")
-             for r in misses]
-    return len(group) - len(misses), " (miss: " + ", ".join(names) + ")"
-
-
-def ok(met: int, n: int) -> str:
-    return "ok" if met == n else "NOT MET"
-
-
-def show(path: Path, as_markdown: bool, every: bool) -> None:
-    if not Path(path).is_file():
-        raise SystemExit(f"no records at {path}")
-    records, dropped = load_records(path, every)
-    if not records:
-        raise SystemExit(f"no records in {path}")
-    commits = sorted({(r.get("git_commit") or "?")[:8] + ("+dirty" if r.get("git_dirty") else "") for r in records})
-    print(f"{len(records)} run{'s' if len(records) != 1 else ''} from {path} (commits {', '.join(commits)}"
-          + (f"; {dropped} older repeats left out, --all-records shows them" if dropped else "") + ")\n")
-    frame = table(records)
-    if as_markdown:
-        print(markdown(frame))
-        print()
-        print("\n".join(("- " + line.strip()) if line.startswith("  ") else f"\n**{line}**"
-                        for line in summary(records)))
-    else:
-        print(frame.to_string(index=False))
-        print()
-        print("\n".join(textwrap.fill(line, 120, subsequent_indent=" " * 6, break_on_hyphens=False)
-                        for line in summary(records)))
-
-
 def main() -> None:
     import tempfile
 
@@ -468,35 +249,42 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=list(devcorpus.TASKS), choices=list(devcorpus.TASKS))
-    parser.add_argument("--budgets", type=float, nargs="+", default=[240], help="podium --time-limit, seconds")
+    parser.add_argument("--budgets", type=float, nargs="+", default=[300], help="podium --time-limit, seconds")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="competition split and podium --seed")
+    parser.add_argument("--systems", nargs="+", default=[PODIUM, *(f"ag:{p}" for p in PRESETS)],
+                        help="podium and/or ag:PRESETS peers (default: podium and both presets)")
+    parser.add_argument("--config", type=Path, help="podium --config for these runs (a variant; see --label)")
+    parser.add_argument("--label", help="record podium as podium:LABEL (a variant beside the default)")
     parser.add_argument("--out", type=Path, default=None,
                         help="competitions, run directories and logs (default: a temporary folder, removed at the end)")
     parser.add_argument("--records", type=Path, default=RECORDS, help="JSON lines, appended (default %(default)s)")
-    parser.add_argument("--no-peer", action="store_true", help="skip AutoGluon alone")
-    parser.add_argument("--table", action="store_true", help="only print the table of --records, run nothing")
-    parser.add_argument("--markdown", action="store_true", help="the table as Markdown")
+    parser.add_argument("--table", action="store_true", help="only print the tables of --records, run nothing")
+    parser.add_argument("--markdown", action="store_true", help="the tables as Markdown")
     parser.add_argument("--all-records", action="store_true",
-                        help="every record in the table, not only the latest per task, seed and budget")
+                        help="every podium run in the production table, not only the latest per competition")
+    parser.add_argument("--tie", type=float, default=TIE, help="|normalised gain| under which two systems tie")
     args = parser.parse_args()
+    system = f"{PODIUM}:{args.label}" if args.label else PODIUM
     if args.table:
-        show(args.records, args.markdown, args.all_records)
+        show(args.records, args.markdown, args.all_records, args.tie, system)
         return
+    systems = [system if s == PODIUM else s for s in args.systems]
     args.records.parent.mkdir(parents=True, exist_ok=True)
+    done = len(load_records(args.records)) if args.records.is_file() else 0
     with tempfile.TemporaryDirectory(prefix="podium-runs-") as scratch:
         out = (args.out or Path(scratch)).expanduser().resolve()
         for seed in args.seeds:
             for budget in args.budgets:
-                for task in args.tasks:
+                for number_, task in enumerate(args.tasks):
                     # the code each run used: read before every run (a round can outlive a commit)
-                    record = run_one(task, seed, budget, out, not args.no_peer, git_state())
-                    with args.records.open("a") as sink:
-                        sink.write(json.dumps(record) + "\n")
-                    print(f"{task} seed {seed} {budget:g} s: podium {fmt(record['podium_score'], '.5g')} "
-                          f"({record['podium_wall_s']:.0f} s, exit {record['podium_exit_code']}), AutoGluon alone "
-                          f"{fmt(record['ag_score'], '.5g')} ({fmt(record['ag_wall_s'], '.0f')} s)", flush=True)
+                    context = {**git_state(), "config": str(args.config.resolve()) if args.config else None}
+                    for record in run_one(task, seed, budget, out, systems, done + number_, context):
+                        with args.records.open("a") as sink:
+                            sink.write(json.dumps(record) + "\n")
+                        print(f"{task} seed {seed} {budget:g} s {record['system']}: {fmt(score_of(record), '.5g')} "
+                              f"({fmt(record.get('podium_wall_s', record.get('wall_s')), '.0f')} s)", flush=True)
     print()
-    show(args.records, args.markdown, args.all_records)
+    show(args.records, args.markdown, args.all_records, args.tie, system)
 
 
 if __name__ == "__main__":
