@@ -16,7 +16,8 @@ each preset of --peers (benchmarks/peers.py). Every submission is scored on the 
 
 Each system run is APPENDED to --records as one JSON line (benchmarks/records.py), so a round can be run in
 pieces across sessions (pass the same --out to reuse the built competitions); running a system again on the
-same competition and budget adds a repeat, from which the table measures the run-to-run noise. A podium
+same competition and budget adds a repeat, from which the table measures the run-to-run noise. While a file
+named PAUSE is in --out, the next run waits (for other work on the machine between runs, never during one). A podium
 record holds the machine, the git commit, the wall seconds and exit code, the hidden score, and from the run's
 manifest.json and production/model_card.json: the leaderboard's candidates and blend, the production model
 (family, out-of-fold score against the leaderboard's, p50/p99 ms, size, within budget), whether the
@@ -62,6 +63,7 @@ from benchmarks.records import (  # noqa: E402
 )
 
 MAX_TRAIN_ROWS = 60_000
+PAUSE = "PAUSE"  # while this file is in --out, no new system run starts (the machine is wanted for other work)
 RECORDS = ROOT / "benchmarks" / "results" / "runs.jsonl"
 
 
@@ -167,8 +169,8 @@ def hidden(competition, folder: Path, submission: Path) -> tuple[float | None, s
 
 
 def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], rotation: int,
-            context: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every system once on one competition, in the rotated order: one record each."""
+            context: dict[str, Any]):
+    """Every system once on one competition, in the rotated order: one record each, yielded as each ends."""
     from agent.competition import Competition
 
     folder = competition_folder(task, seed, out)
@@ -179,8 +181,8 @@ def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], 
               "higher_is_better": bool(metric.greater_is_better),
               "rows": {"train": csv_rows(folder / "public" / "train.csv"),
                        "test": csv_rows(folder / "public" / "test.csv")}}
-    records = []
     for system in order:
+        wait_while_paused(out / PAUSE)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         record = {"system": system, **common, "started_at": stamp, "order": order, **context,
                   "machine": {"cpus": os.cpu_count(), "hostname": socket.gethostname(),
@@ -191,8 +193,17 @@ def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], 
                                         out / "logs" / f"{name}.log", context.get("config")))
         else:
             record.update(peer_record(folder, described, budget, out / "peers" / name, system.split(":", 1)[1]))
-        records.append(record)
-    return records
+        yield record
+
+
+def wait_while_paused(flag: Path) -> None:
+    """Hold the next run while `flag` exists: pausing between runs, never during one, keeps timings honest."""
+    announced = False
+    while flag.exists():
+        if not announced:
+            print(f"paused: {flag} exists", flush=True)
+            announced = True
+        time.sleep(5)
 
 
 def podium_record(folder: Path, budget: float, seed: int, out: Path, log: Path, config: str | None) -> dict:
