@@ -29,10 +29,12 @@ class RunSettings(_Strict):
 
 class LeaderboardSettings(_Strict):
     presets: str = "best_quality"
+    portfolio: list[str] = []
     predict_reserve: Literal["auto"] | Annotated[float, Field(ge=0, lt=0.9)] = "auto"
     num_stack_levels: int | None = None
     excluded_model_types: list[str] = []
-    fold_fitting: Literal["parallel_local", "sequential_local"] = "parallel_local"
+    fold_fitting: Literal["auto", "parallel_local", "sequential_local", "parallel_distributed"] = "auto"
+    max_cpus_per_fold: int = Field(4, ge=1)
 
 
 class SearchSettings(_Strict):

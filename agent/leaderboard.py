@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from strategies.base import Blend, Budget, Candidate, SearchResult
 from strategies.ensemble import blend_pool, blend_test, greedy_ensemble, guarded_ensemble
 
 log = logging.getLogger("podium.leaderboard")
+AUTO, PARALLEL, SEQUENTIAL, DISTRIBUTED = "auto", "parallel_local", "sequential_local", "parallel_distributed"
 PREDICT_MARGIN = 1.0  # seconds between AutoGluon's test predictions and the end of its piece (handing them back)
 
 
@@ -37,6 +39,7 @@ class LeaderboardResult:
     candidates: list[Candidate]
     ensemble: Blend
     studies: list[dict[str, Any]] = field(default_factory=list)
+    autogluon: dict[str, Any] | None = None  # what AutoGluon's search did (models, fold fitting, where folds ran)
     timings: dict[str, float] = field(default_factory=dict)
     costs: dict[str, float] = field(default_factory=dict)  # CPU-seconds of each search
     cost_notes: dict[str, str] = field(default_factory=dict)  # how each CPU figure was obtained
@@ -51,82 +54,140 @@ def autogluon_task(models: str, competition: dict, data: Dataset, budget: Budget
     with run_log(Path(log_path)):
         strategy = AutoGluonStrategy(Path(models), presets=board["presets"], num_stack_levels=board["num_stack_levels"],
                                      excluded_model_types=board["excluded_model_types"],
-                                     fold_fitting=_fold_fitting(board["fold_fitting"], budget.cpus),
-                                     seed=settings["run"]["seed"], test_models="best")
+                                     fold_fitting=fold_fitting(board["fold_fitting"], budget.cpus),
+                                     seed=settings["run"]["seed"], test_models="best", portfolio=board["portfolio"])
         return strategy.search(Competition.from_dict(competition), data, budget)
 
 
-def _fold_fitting(configured: str, cpus: int) -> str:
-    """Parallel folds only where they help and are safe: 2+ CPUs and not inside a batch's placement group.
+def fold_fitting(configured: str, cpus: int) -> str:
+    """How AutoGluon fits its bagged folds, decided in its task, where Ray's layout is known.
 
-    Inside a placement group, AutoGluon's fold tasks compete with their parent for the group's CPUs
-    (measured: a 25 s fit took 200 s on a 1-CPU group); there, folds run one after the other.
+    auto: over every node of a multi-node cluster (AutoGluon's distributed mode), else in parallel on this
+    node with 2+ CPUs, else one after the other. Inside a batch's placement group the folds run one after the
+    other: there, AutoGluon's fold tasks compete with their parent for the group's CPUs (measured: a 25 s fit
+    took 200 s on a 1-CPU group).
     """
     import ray.util
 
-    if cpus < 2 or ray.util.get_current_placement_group() is not None:
-        return "sequential_local"
-    return configured
+    if ray.util.get_current_placement_group() is not None:
+        return SEQUENTIAL
+    if configured in (AUTO, DISTRIBUTED) and cluster_nodes() > 1:
+        return DISTRIBUTED
+    if cpus < 2 or configured == SEQUENTIAL:
+        return SEQUENTIAL
+    return PARALLEL
+
+
+def cluster_nodes() -> int:
+    """Alive Ray nodes that offer CPUs."""
+    import ray
+
+    return sum(1 for node in ray.nodes() if node.get("Alive") and node["Resources"].get("CPU", 0) > 0)
+
+
+def autogluon_cpus(configured: str, node_cpus: int, total_cpus: int, folds: int, max_cpus_per_fold: int) -> int:
+    """CPUs AutoGluon's fit may use: one node's, or on a cluster (distributed folds) one fold's worth per fold,
+    each at most `max_cpus_per_fold` and what a node holds; the rest of the cluster is the studies'."""
+    import ray.util
+
+    distributed = configured in (AUTO, DISTRIBUTED) and total_cpus > node_cpus \
+        and ray.util.get_current_placement_group() is None
+    if not distributed:
+        return node_cpus
+    return max(node_cpus, min(total_cpus, folds * min(node_cpus, max_cpus_per_fold)))
 
 
 def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings, executor, run_dir: Path,
                     plan: Plan, cpus: int, memory_gb: float, trial_cpus: int | None = None,
                     extra: list[Candidate] | None = None,
                     on_autogluon: Callable[[], int] | None = None) -> LeaderboardResult:
-    """AutoGluon, then the Optuna studies side by side, each until its planned deadline; blend on OOF.
+    """AutoGluon and the Optuna studies, each until its planned deadline; one blend on OOF.
 
-    `cpus` bounds one task (an AutoGluon fit stays on one node); `trial_cpus` is what the studies' trials
-    may use together (a cluster's total; default `cpus`). `extra` candidates (the production search's best,
-    with test predictions) join the blend. `on_autogluon` is called once AutoGluon's fit is on disk; the CPUs it
-    returns (work it started) are left out of the studies'.
+    `cpus` bounds one task (a node's CPUs); `trial_cpus` is what the search may use in all (a cluster's
+    total; default `cpus`). On one node the studies run in what AutoGluon leaves before its deadline; on a
+    cluster AutoGluon's folds spread over the nodes and the studies run at the same time on the CPUs its
+    folds leave. `extra` candidates (the production search's best, with test predictions) join the blend.
+    `on_autogluon` is called once AutoGluon's fit is on disk; the CPUs it returns (work it started) are left
+    out of the studies'.
     """
     trial_cpus = trial_cpus or cpus
-    search = settings.search
+    search, board = settings.search, settings.leaderboard
     started = time.monotonic()
     learners = list(search.learners)
     timings: dict[str, float] = {}
-    costs: dict[str, float] = {}
-    cost_notes: dict[str, str] = {}
-    candidates: list[Candidate] = list(extra or [])
-    if search.autogluon_share > 0 or not learners:
-        with plan.run(AUTOGLUON):
-            fitted = _fit_autogluon(competition, data, settings, executor, run_dir, plan, cpus, memory_gb, timings)
-        if fitted is not None:
-            from agent.leaderboard_figures import keep_latency
+    found = Found(list(extra or []))
+    fitted = None
+    ag_cpus = autogluon_cpus(board.fold_fitting, cpus, trial_cpus, data.n_folds, board.max_cpus_per_fold)
+    beside = trial_cpus - ag_cpus if ag_cpus > cpus else 0  # a cluster's CPUs AutoGluon's folds leave
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        concurrent = None
+        if beside >= 1 and learners and (search.autogluon_share > 0):
+            log.info("The studies run beside AutoGluon on the %d CPUs its folds leave", beside)
+            concurrent = pool.submit(_run_studies, competition, data, settings, executor, run_dir, plan, beside,
+                                     memory_gb, timings)
+        if search.autogluon_share > 0 or not learners:
+            with plan.run(AUTOGLUON):
+                fitted = _fit_autogluon(competition, data, settings, executor, run_dir, plan, cpus, ag_cpus,
+                                        memory_gb, timings)
+            if fitted is not None:
+                from agent.leaderboard_figures import keep_latency
 
-            keep_latency(run_dir, fitted.candidates)
-            if on_autogluon is not None:
-                trial_cpus = max(1, trial_cpus - on_autogluon())
-            candidates += fitted.candidates
-            costs["autogluon_cpu_seconds"] = round(fitted.cpu_seconds, 3)
-            cost_notes["autogluon_cpu_seconds"] = fitted.cpu_method
-    else:
-        plan.skip(AUTOGLUON, "search.autogluon_share is 0")
-
-    studies = _run_studies(competition, data, settings, executor, run_dir, plan, trial_cpus, memory_gb,
-                           candidates, costs, cost_notes, timings)
+                keep_latency(run_dir, fitted.candidates)
+                if on_autogluon is not None:
+                    trial_cpus = max(1, trial_cpus - on_autogluon())
+                found.add("autogluon_cpu_seconds", fitted)
+        else:
+            plan.skip(AUTOGLUON, "search.autogluon_share is 0")
+        studies = concurrent.result() if concurrent is not None else \
+            _run_studies(competition, data, settings, executor, run_dir, plan, trial_cpus, memory_gb, timings)
+    found.merge(studies)
+    candidates = found.candidates
     if not candidates:
         raise RuntimeError("No leaderboard candidate finished within the time limit")
     with plan.run(LEADERBOARD_PREDICT):
         blend = _blend(candidates, competition, data, settings)
         blend = _predict_chosen(blend, candidates, competition, data, settings, executor, run_dir, plan, timings)
     timings["total"] = round(time.monotonic() - started, 3)
-    costs["cpu_seconds"] = round(sum(costs.values()), 3)
+    found.costs["cpu_seconds"] = round(sum(found.costs.values()), 3)
     metric = competition.metric
     candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
-    return LeaderboardResult(candidates=candidates, ensemble=blend, studies=studies, timings=timings, costs=costs,
-                             cost_notes=cost_notes)
+    return LeaderboardResult(candidates=candidates, ensemble=blend, studies=studies.summaries,
+                             autogluon=fitted.summary if fitted is not None else None, timings=timings,
+                             costs=found.costs, cost_notes=found.cost_notes)
 
 
-def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: Plan, cpus: int, memory_gb: float,
-                   timings: dict[str, float]) -> SearchResult | None:
-    """The AutoGluon task, awaited at most until the predict deadline; past it, it is cancelled (None)."""
+@dataclass
+class Found:
+    """Candidates and what each search cost, gathered from the searches."""
+
+    candidates: list[Candidate]
+    costs: dict[str, float] = field(default_factory=dict)  # CPU-seconds of each search
+    cost_notes: dict[str, str] = field(default_factory=dict)  # how each CPU figure was obtained
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, key: str, result: SearchResult) -> None:
+        self.candidates += result.candidates
+        self.costs[key] = round(result.cpu_seconds, 3)
+        self.cost_notes[key] = result.cpu_method
+
+    def merge(self, other: Found) -> None:
+        self.candidates += other.candidates
+        self.costs.update(other.costs)
+        self.cost_notes.update(other.cost_notes)
+        self.summaries += other.summaries
+
+
+def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: Plan, cpus: int, ag_cpus: int,
+                   memory_gb: float, timings: dict[str, float]) -> SearchResult | None:
+    """The AutoGluon task (holding `cpus` on its node; its fit uses `ag_cpus`, more on a cluster), awaited at
+    most until the predict deadline; past it, it is cancelled (None)."""
     limits = autogluon_limits(plan)
     now = time.time()
-    budget = Budget(seconds=limits.time_limit, cpus=cpus, memory_gb=memory_gb, deadline=now + limits.hard_stop,
+    budget = Budget(seconds=limits.time_limit, cpus=ag_cpus, memory_gb=memory_gb, deadline=now + limits.hard_stop,
                     predict_deadline=now + plan.seconds_left(AUTOGLUON) - PREDICT_MARGIN)
     timings["autogluon_time_limit"] = round(limits.time_limit, 1)
-    plan.note(AUTOGLUON, f"time_limit {limits.time_limit:.1f} s, hard stop in {limits.hard_stop:.1f} s")
+    plan.note(AUTOGLUON, f"time_limit {limits.time_limit:.1f} s, hard stop in {limits.hard_stop:.1f} s, "
+                         f"{ag_cpus} CPUs")
     began = time.monotonic()
     task = executor.submit(autogluon_task, str(run_dir / "models"), competition.to_dict(), data, budget,
                            settings.dump(), str(run_dir / "podium.log"), name="autogluon-fit",
@@ -146,36 +207,35 @@ def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: P
 
 
 def _run_studies(competition, data, settings, executor, run_dir: Path, plan: Plan, trial_cpus: int,
-                 memory_gb: float, candidates: list[Candidate], costs, cost_notes, timings) -> list[dict[str, Any]]:
-    """The Optuna studies in what AutoGluon left before its deadline; a study that did not run says why."""
+                 memory_gb: float, timings: dict[str, float]) -> Found:
+    """The Optuna studies until the plan's deadline for them; a study that did not run says why."""
     search = settings.search
     learners = list(search.learners)
     seconds = plan.seconds_left(OPTUNA)
+    found = Found([])
     if not learners:
         plan.skip(OPTUNA, "no learners configured (search.learners)")
-        return []
+        return found
     if seconds < search.min_optuna_seconds:
         why = (f"no time: {max(0.0, seconds):.0f} s left before the fit deadline, under search.min_optuna_seconds "
                f"({search.min_optuna_seconds:g} s)")
         plan.skip(OPTUNA, why)
-        return [{"learner": learner, "ran": False, "why": why} for learner in learners]
+        found.summaries = [{"learner": learner, "ran": False, "why": why} for learner in learners]
+        return found
     from strategies.optuna_search import OptunaSearch, search_together
 
-    studies = []
     with plan.run(OPTUNA):
         began = time.monotonic()
         searches = [OptunaSearch(learner, run_dir / "studies", executor, seed=settings.run.seed,
                                  keep_best=search.keep_best, cpus_per_trial=search.cpus_per_trial)
                     for learner in learners]
-        found = search_together(searches, competition, data, Budget(seconds, trial_cpus, memory_gb))
+        results = search_together(searches, competition, data, Budget(seconds, trial_cpus, memory_gb))
         timings["optuna"] = round(time.monotonic() - began, 3)
-    for learner, result in found.items():
-        candidates += result.candidates
-        costs[f"optuna_{learner}_cpu_seconds"] = round(result.cpu_seconds, 3)
-        cost_notes[f"optuna_{learner}_cpu_seconds"] = result.cpu_method
-        studies.append(result.summary)
+    for learner, result in results.items():
+        found.add(f"optuna_{learner}_cpu_seconds", result)
+        found.summaries.append(result.summary)
         log.info("Optuna %s: %s", learner, result.summary)
-    return studies
+    return found
 
 
 def _blend(candidates: list[Candidate], competition: Competition, data: Dataset, settings: Settings) -> Blend:

@@ -231,7 +231,8 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
             blend = result.ensemble
             run.update(
                 leaderboard={"candidates": [c.summary() for c in result.candidates], "ensemble": blend.summary(),
-                             "studies": result.studies, "timings": result.timings, "costs": result.costs,
+                             "autogluon": result.autogluon, "studies": result.studies, "timings": result.timings,
+                             "costs": result.costs,
                              "cost_notes": result.cost_notes},
                 validation={"metric": competition.metric_name, "score": blend.score, "model": blend.name,
                             "greater_is_better": competition.metric.greater_is_better,

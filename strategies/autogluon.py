@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,8 @@ PREDICT_SAFETY = 2.0
 IN_TASK_LATENCY_SECONDS = 5.0
 LATENCY_OVERHEAD_CALLS = 8  # the warm-up calls, the last timed call and a batch, counted in single calls
 DONE = "autogluon.done"  # marker: the predictor in the strategy's folder finished fitting (resume reuses it)
+DISTRIBUTED = "parallel_distributed"  # AutoGluon's fold fitting over every node of a Ray cluster
+DISTRIBUTED_ENVIRONMENT = {"AG_DISTRIBUTED_MODE": "1", "AG_DISTRIBUTED_FILESYSTEM": "NFS"}
 
 
 def unavailable_model_types() -> list[str]:
@@ -54,7 +58,7 @@ class AutoGluonStrategy(Strategy):
     def __init__(self, path: Path, presets: str = "best_quality", num_stack_levels: int | None = None,
                  excluded_model_types: list[str] | None = None, verbosity: int = 2,
                  fold_fitting: str = "parallel_local", seed: int = 0, hyperparameters: dict | None = None,
-                 test_models: str = "all"):
+                 test_models: str = "all", portfolio: list[str] | None = None):
         self.path = Path(path)
         self.presets = presets
         self.num_stack_levels = num_stack_levels
@@ -62,8 +66,10 @@ class AutoGluonStrategy(Strategy):
         self.verbosity = verbosity
         self.fold_fitting = fold_fitting
         self.seed = seed
-        self.hyperparameters = hyperparameters  # None: the preset's portfolio
+        self.hyperparameters = hyperparameters  # None: the portfolios', or the preset's own
+        self.portfolio = portfolio or []  # AutoGluon portfolios (or presets) merged (strategies/portfolio.py)
         self.test_models = test_models  # "all", or "best": the others' later, if a blend chooses them
+        self.fold_nodes_: dict[str, int] | None = None  # distributed folds: fold fits per Ray node
 
     def search(self, competition: Competition, data: Dataset, budget: Budget) -> SearchResult:
         """Fit (or, when a killed run had finished the fit, reload it) and return every model as a candidate.
@@ -87,7 +93,10 @@ class AutoGluonStrategy(Strategy):
             (self.path / DONE).write_text("ok\n")
         seconds = time.monotonic() - started
         summary = {"models": len(candidates), "best": next((c.model for c in candidates if c.strategy_best), None),
-                   "seconds": round(seconds, 3), "resumed": resumed}
+                   "seconds": round(seconds, 3), "resumed": resumed, "fold_fitting": self.fold_fitting,
+                   "cpus": budget.cpus}
+        if self.fold_nodes_:
+            summary["fold_nodes"] = self.fold_nodes_
         if self.fold_fitting == "sequential_local":
             return SearchResult(candidates, time.process_time() - started_cpu, "measured in the task", summary,
                                 resumed)
@@ -111,13 +120,28 @@ class AutoGluonStrategy(Strategy):
             learner_kwargs={"random_state": self.seed, "label_count_threshold": 2},
         )
         extra = {"num_stack_levels": self.num_stack_levels} if self.num_stack_levels is not None else {}
+        excluded = sorted({*self.excluded_model_types, *unavailable_model_types()})
         if self.hyperparameters is not None:
             extra["hyperparameters"] = self.hyperparameters
+        elif self.portfolio:
+            from strategies.portfolio import merge
+
+            extra["hyperparameters"] = merge(self.portfolio, competition.problem_type, excluded)
         if budget.deadline is not None:
             from strategies.autogluon_deadline import DeadlineCallback
 
             extra["callbacks"] = [DeadlineCallback(budget.deadline)]
         started = time.monotonic()
+        with distributed_mode(self.fold_fitting == DISTRIBUTED):
+            self._fit_predictor(predictor, train, data, budget, excluded, extra)
+        fit_seconds = time.monotonic() - started
+        if self.fold_fitting == DISTRIBUTED:
+            self.fold_nodes_ = fold_nodes()
+        return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models,
+                               predict_deadline=budget.predict_deadline)
+
+    def _fit_predictor(self, predictor, train, data: Dataset, budget: Budget, excluded: list[str],
+                       extra: dict) -> None:
         predictor.fit(
             train,
             presets=self.presets,
@@ -129,12 +153,9 @@ class AutoGluonStrategy(Strategy):
             memory_limit=budget.memory_gb,
             dynamic_stacking=False,
             ag_args_ensemble={"fold_fitting_strategy": self.fold_fitting},
-            excluded_model_types=sorted({*self.excluded_model_types, *unavailable_model_types()}),
+            excluded_model_types=excluded,
             **extra,
         )
-        fit_seconds = time.monotonic() - started
-        return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models,
-                               predict_deadline=budget.predict_deadline)
 
     def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float,
                    test_models: str = "all", predict_deadline: float | None = None) -> list[Candidate]:
@@ -188,6 +209,58 @@ class AutoGluonStrategy(Strategy):
             ))
         metric = competition.metric
         return sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)
+
+
+@contextmanager
+def distributed_mode(on: bool):
+    """AutoGluon's distributed mode for the fit: its folds become Ray tasks on any node of the cluster, and its
+    resource checks count the cluster's CPUs. The run directory is on storage every node mounts (podium checks
+    it at the start), so fold models are written in place: AutoGluon's NFS mode, no syncing through S3."""
+    if not on:
+        yield
+        return
+    _complete_ray_resource_manager()
+    saved = {key: os.environ.get(key) for key in DISTRIBUTED_ENVIRONMENT}
+    os.environ.update(DISTRIBUTED_ENVIRONMENT)
+    try:
+        yield
+    finally:  # a Ray worker runs other tasks afterwards: leave its environment as it was
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _complete_ray_resource_manager() -> None:
+    """AutoGluon 1.6.3's `fit` asks its resource manager for `get_gpu_count_torch`, which the cluster's
+    (RayResourceManager, used in distributed mode) does not define: the fit fails at once. Its GPUs are the
+    cluster's GPUs, which it does count."""
+    from autogluon.common.utils.resource_utils import RayResourceManager
+
+    if not hasattr(RayResourceManager, "get_gpu_count_torch"):
+        counted = RayResourceManager.get_gpu_count
+        RayResourceManager.get_gpu_count_torch = staticmethod(lambda cuda_only=False: counted())
+
+
+def fold_nodes() -> dict[str, int] | None:
+    """Fold fits per Ray node in this job (node ids shortened), from Ray's state API; None where it is not
+    served (a local Ray without its dashboard)."""
+    try:
+        import ray
+        from ray.util.state import list_tasks
+
+        context = ray.get_runtime_context()
+        tasks = list_tasks(address=context.gcs_address, limit=10_000, raise_on_missing_output=False, timeout=10,
+                           filters=[("func_or_class_name", "=", "_ray_fit"), ("job_id", "=", context.get_job_id())])
+    except Exception as error:  # noqa: BLE001 - a record of where folds ran, never a reason to fail the fit
+        log.info("Could not read where AutoGluon's folds ran: %s", error)
+        return None
+    counts: dict[str, int] = {}
+    for task in tasks:
+        node = (task.node_id or "unknown")[:12]
+        counts[node] = counts.get(node, 0) + 1
+    return counts
 
 
 def _affordable(board, best: str, models: list[str], data: Dataset, deadline: float | None) -> str | None:

@@ -85,7 +85,8 @@ def ray_local(tmp_path_factory):
 
 @pytest.fixture
 def two_node_cluster():
-    """Two Ray nodes on this machine, 1 CPU each, explicit memory: a cluster in miniature."""
+    """Two Ray nodes on this machine, 1 CPU each, explicit memory: a cluster in miniature (with the dashboard,
+    which serves Ray's state API: where each task ran)."""
     import ray
     from ray.cluster_utils import Cluster
 
@@ -93,7 +94,7 @@ def two_node_cluster():
         ray.shutdown()
     _SESSION_RAY.clear()
     cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "memory": 3 * 2**30, "object_store_memory": 200 * 2**20})
+        "num_cpus": 1, "memory": 3 * 2**30, "object_store_memory": 200 * 2**20, "include_dashboard": True})
     worker = cluster.add_node(num_cpus=1, memory=3 * 2**30, object_store_memory=200 * 2**20)
     cluster.wait_for_nodes()
     yield cluster, worker
