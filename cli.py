@@ -74,7 +74,7 @@ def run_command(
 
     From Kaggle, submitting at the end: podium run titanic --submit (docs/running.md)
     """
-    from agent.pipeline import RunOptions, run_competition
+    from agent.run.pipeline import RunOptions, run_competition
 
     options = RunOptions(
         source=source, config_file=config, out=out, time_limit=time_limit, seed=seed, cpus=cpus, memory_gb=memory_gb,
@@ -177,9 +177,9 @@ def batch_command(
     Example: podium batch configs/batch/example.yaml --out runs/
     On a cluster: ray job submit -- podium batch configs/batch/example.yaml --out /shared/runs
     """
-    from agent.batch import run_batch
     from agent.config import load_settings
     from agent.executor import RayExecutor
+    from agent.run.batch import run_batch
 
     try:
         settings = load_settings()
@@ -211,7 +211,7 @@ def metrics_command() -> None:
 
     Example: podium metrics
     """
-    from agent.metrics import aliases, known_metrics
+    from agent.competition.metrics import aliases, known_metrics
 
     table = Table("Kaggle name", "direction", "scores", "fits", "aliases")
     for metric in known_metrics():
@@ -235,7 +235,7 @@ def monitor_command(
     Example: podium monitor runs/titanic/RUN_ID/production new_rows.csv --out drift/ --threshold 0.2
     """
     try:
-        from agent.monitor.command import drift_table, monitor_settings, run_monitor
+        from agent.services.monitor.command import drift_table, monitor_settings, run_monitor
 
         report, paths = run_monitor(artifact_dir, new_data, out, monitor_settings(config, threshold))
     except Exception as error:  # noqa: BLE001 - exit 1 means drift to cron and CI, so every failure exits 2
@@ -263,7 +263,7 @@ def predict_command(
     Example: podium predict runs/titanic/RUN_ID/production new_rows.csv -o predictions.csv
     """
     try:
-        from agent.production.predict import predict_file
+        from agent.runtime.predict import predict_file
 
         report = predict_file(artifact_dir, data, output, strict=strict)
     except Exception as error:  # noqa: BLE001 - every failure becomes one message and an exit code
@@ -307,7 +307,7 @@ def serve_command(
     Then: curl -s localhost:8080/predict -H 'Content-Type: application/json' -d '{"rows": [{"pclass": 3, ...}]}'
     """
     try:
-        from agent.serve import run_server, serve_settings
+        from agent.services.serve import run_server, serve_settings
 
         settings = serve_settings(config, host=host, port=port, max_rows=max_rows, max_body_bytes=max_body_bytes,
                                   request_log=str(request_log) if request_log else None, workers=workers,
@@ -353,7 +353,7 @@ def retrain_command(
     Exit 0 whichever model is kept (the new run's production/ holds it), 2 for bad input (docs/retraining.md).
     """
     try:
-        from agent.retrain import retrain
+        from agent.services.retrain import retrain
 
         with console.status("Retraining", spinner="dots") as status:
             result = retrain(run_dir, data, out=out, holdout=holdout, holdout_data=holdout_data,
@@ -411,7 +411,7 @@ def report_command(
 
 
 def _add_arena() -> None:
-    from agent.arena.cli import arena_app  # typer and rich only: `podium --help` stays instant
+    from agent.services.arena.cli import arena_app  # typer and rich only: `podium --help` stays instant
 
     app.add_typer(arena_app, name="arena")
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agent.decompress import Limits
+from agent.competition.decompress import Limits
 from agent.errors import ConfigError, PodiumError
 
 CONFIG_DIR = Path(str(files("configs")))  # package data: the same in a checkout and in an installed wheel
@@ -20,135 +21,173 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class RunSettings(_Strict):
-    time_limit: float = Field(600, gt=0)
-    seed: int = 0
-    out: str = "runs"
-    folds: int = Field(8, ge=2, le=20)
+@cache
+def shipped_defaults() -> dict[str, Any]:
+    """configs/default.yaml: the one place every setting's default is written."""
+    return read_yaml(DEFAULT_CONFIG)
 
 
-class LeaderboardSettings(_Strict):
-    presets: str = "best_quality"
-    portfolio: list[str] = []
-    predict_reserve: Literal["auto"] | Annotated[float, Field(ge=0, lt=0.9)] = "auto"
-    num_stack_levels: int | None = None
-    excluded_model_types: list[str] = []
-    fold_fitting: Literal["auto", "parallel_local", "sequential_local", "parallel_distributed"] = "auto"
-    max_cpus_per_fold: int = Field(4, ge=1)
+class _Section(_Strict):
+    """One section of the settings. The models say what is accepted; every key left out takes its value from
+    the section of configs/default.yaml named SECTION, so no default is written twice."""
+
+    SECTION: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shipped_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {**(shipped_defaults().get(cls.SECTION) or {}), **data}
+        return data
 
 
-class SearchSettings(_Strict):
+class RunSettings(_Section):
+    SECTION: ClassVar[str] = "run"
+
+    time_limit: float = Field(gt=0)
+    seed: int
+    out: str
+    folds: int = Field(ge=2, le=20)
+
+
+class LeaderboardSettings(_Section):
+    SECTION: ClassVar[str] = "leaderboard"
+
+    presets: str
+    portfolio: list[str]
+    predict_reserve: Literal["auto"] | Annotated[float, Field(ge=0, lt=0.9)]
+    num_stack_levels: int | None
+    excluded_model_types: list[str]
+    fold_fitting: Literal["auto", "parallel_local", "sequential_local", "parallel_distributed"]
+    max_cpus_per_fold: int = Field(ge=1)
+
+
+class SearchSettings(_Section):
     """How the leaderboard time is split between AutoGluon and the Optuna studies, and how they blend."""
 
-    learners: list[str] = ["lightgbm", "xgboost", "catboost"]
-    autogluon_share: float = Field(1.0, ge=0, le=1)
-    cpus_per_trial: int = Field(1, ge=1)
-    keep_best: int = Field(3, ge=1)
-    ensemble_iterations: int = Field(50, ge=1)
-    blend_guard: bool = False
-    min_optuna_seconds: float = Field(10, ge=0)
+    SECTION: ClassVar[str] = "search"
+
+    learners: list[str]
+    autogluon_share: float = Field(ge=0, le=1)
+    cpus_per_trial: int = Field(ge=1)
+    keep_best: int = Field(ge=1)
+    ensemble_iterations: int = Field(ge=1)
+    blend_guard: bool
+    min_optuna_seconds: float = Field(ge=0)
 
 
-class RaySettings(_Strict):
-    address: str | None = None
-    object_store_gb: float = Field(0.5, gt=0)
+class RaySettings(_Section):
+    SECTION: ClassVar[str] = "ray"
+
+    address: str | None
+    object_store_gb: float = Field(gt=0)
 
 
-class QualitySettings(_Strict):
-    """Thresholds of the data checks (agent/quality); shares are fractions of rows, scores lie in 0..1."""
+class QualitySettings(_Section):
+    """Thresholds of the data checks (agent/checks); shares are fractions of rows, scores lie in 0..1."""
 
-    allow: list[str] = []
-    near_constant_share: float = Field(0.999, gt=0, le=1)
-    missing_warning: float = Field(0.5, ge=0, le=1)
-    missing_shift: float = Field(0.1, ge=0, le=1)
-    high_cardinality_ratio: float = Field(0.5, gt=0, le=1)
-    high_cardinality_min: int = Field(100, ge=2)
-    unseen_warning: float = Field(0.05, ge=0, le=1)
-    duplicate_warning: float = Field(0.05, ge=0, le=1)
-    train_test_duplicate_warning: float = Field(0.01, ge=0, le=1)
-    leak_warning: float = Field(0.97, ge=0, le=1)
-    leak_error: float = Field(0.99, ge=0, le=1)
-    leak_bins: int = Field(100, ge=2)
-    leak_max_rows: int = Field(50_000, ge=100)
-    order_warning: float = Field(0.3, ge=0, le=1)
-    copy_share: float = Field(0.99, gt=0, le=1)
-    shift_warning: float = Field(0.75, ge=0.5, le=1)
-    shift_error: float | None = Field(None, ge=0.5, le=1)
-    shift_max_rows: int = Field(20_000, ge=50)
-    shift_folds: int = Field(3, ge=2, le=10)
-    shift_top_features: int = Field(5, ge=1)
-    max_columns: int = Field(1_000, ge=1)  # per costly per-column check, under a deadline only
+    SECTION: ClassVar[str] = "quality"
+
+    allow: list[str]
+    near_constant_share: float = Field(gt=0, le=1)
+    missing_warning: float = Field(ge=0, le=1)
+    missing_shift: float = Field(ge=0, le=1)
+    high_cardinality_ratio: float = Field(gt=0, le=1)
+    high_cardinality_min: int = Field(ge=2)
+    unseen_warning: float = Field(ge=0, le=1)
+    duplicate_warning: float = Field(ge=0, le=1)
+    train_test_duplicate_warning: float = Field(ge=0, le=1)
+    leak_warning: float = Field(ge=0, le=1)
+    leak_error: float = Field(ge=0, le=1)
+    leak_bins: int = Field(ge=2)
+    leak_max_rows: int = Field(ge=100)
+    order_warning: float = Field(ge=0, le=1)
+    copy_share: float = Field(gt=0, le=1)
+    shift_warning: float = Field(ge=0.5, le=1)
+    shift_error: float | None = Field(ge=0.5, le=1)
+    shift_max_rows: int = Field(ge=50)
+    shift_folds: int = Field(ge=2, le=10)
+    shift_top_features: int = Field(ge=1)
+    max_columns: int = Field(ge=1)  # per costly per-column check, under a deadline only
 
 
-class MonitorSettings(_Strict):
+class MonitorSettings(_Section):
     """How `podium monitor` profiles training data and when it calls a feature drifted."""
 
-    profile_bins: int = Field(10, ge=2, le=100)
-    profile_max_categories: int = Field(50, ge=1)
-    psi_warning: float = Field(0.1, gt=0)
-    psi_drift: float = Field(0.25, gt=0)
-    unseen_warning: float = Field(0.01, ge=0, le=1)
-    unseen_drift: float = Field(0.1, ge=0, le=1)
-    missing_warning: float = Field(0.05, ge=0, le=1)
-    missing_drift: float = Field(0.2, ge=0, le=1)
-    min_rows: int = Field(100, ge=1)
+    SECTION: ClassVar[str] = "monitor"
+
+    profile_bins: int = Field(ge=2, le=100)
+    profile_max_categories: int = Field(ge=1)
+    psi_warning: float = Field(gt=0)
+    psi_drift: float = Field(gt=0)
+    unseen_warning: float = Field(ge=0, le=1)
+    unseen_drift: float = Field(ge=0, le=1)
+    missing_warning: float = Field(ge=0, le=1)
+    missing_drift: float = Field(ge=0, le=1)
+    min_rows: int = Field(ge=1)
 
 
-class KaggleSettings(_Strict):
+class KaggleSettings(_Section):
     """How podium talks to Kaggle (or a Kaggle-compatible arena): cache, limits, timeouts, retries."""
 
-    endpoint: str | None = None
-    cache_dir: str = "~/.cache/podium/competitions"
-    max_unzipped_bytes: int = Field(Limits.max_bytes, gt=0)
-    max_compression_ratio: float = Field(Limits.max_ratio, gt=1)
-    max_archive_members: int = Field(10_000, gt=0)
-    connect_timeout: float = Field(10, gt=0)
-    read_timeout: float = Field(120, gt=0)
-    retries: int = Field(5, ge=0, le=20)
-    backoff_seconds: float = Field(1.0, ge=0)
-    backoff_max_seconds: float = Field(60, ge=0)
-    poll_wait: float = Field(600, ge=0)
-    poll_interval: float = Field(2, gt=0)
+    SECTION: ClassVar[str] = "kaggle"
+
+    endpoint: str | None
+    cache_dir: str
+    max_unzipped_bytes: int = Field(gt=0)
+    max_compression_ratio: float = Field(gt=1)
+    max_archive_members: int = Field(gt=0)
+    connect_timeout: float = Field(gt=0)
+    read_timeout: float = Field(gt=0)
+    retries: int = Field(ge=0, le=20)
+    backoff_seconds: float = Field(ge=0)
+    backoff_max_seconds: float = Field(ge=0)
+    poll_wait: float = Field(ge=0)
+    poll_interval: float = Field(gt=0)
 
     def decompress_limits(self) -> Limits:
         """What a downloaded archive or a compressed table may decompress to."""
         return Limits(max_bytes=self.max_unzipped_bytes, max_ratio=self.max_compression_ratio)
 
 
-class ProductionSettings(_Strict):
+class ProductionSettings(_Section):
     """Budgets and search of the production model (docs/production.md)."""
 
-    latency_ms: float = Field(1.0, gt=0)
-    size_mb: float = Field(5.0, gt=0)
-    throughput: float | None = Field(None, gt=0)
-    time_share: float = Field(0.15, gt=0, lt=1)
-    search_share: float = Field(0.5, gt=0, le=1)
-    search_trials: int = Field(40, ge=1)
-    max_trees: int = Field(2000, ge=10)
-    max_leaves: int = Field(63, ge=4)
-    distill: bool = True
-    autogluon_options: bool = True
-    latency_calls: int = Field(200, ge=200)
-    unseen_categories: Literal["other", "error"] = "other"
-    importance_top: int = Field(10, ge=1)
-    max_features: int = Field(2000, ge=1)
+    SECTION: ClassVar[str] = "production"
+
+    latency_ms: float = Field(gt=0)
+    size_mb: float = Field(gt=0)
+    throughput: float | None = Field(gt=0)
+    time_share: float = Field(gt=0, lt=1)
+    search_share: float = Field(gt=0, le=1)
+    search_trials: int = Field(ge=1)
+    max_trees: int = Field(ge=10)
+    max_leaves: int = Field(ge=4)
+    distill: bool
+    autogluon_options: bool
+    latency_calls: int = Field(ge=200)
+    unseen_categories: Literal["other", "error"]
+    importance_top: int = Field(ge=1)
+    max_features: int = Field(ge=1)
 
 
-class ServeSettings(_Strict):
+class ServeSettings(_Section):
     """`podium serve`: where it listens, how much one request may carry, and the request log (off: privacy)."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    max_body_bytes: int = Field(1_000_000, gt=0)
-    max_rows: int = Field(1000, ge=1)
-    request_log: str | None = None
-    timeout: float = Field(30, gt=0)
-    request_deadline: float = Field(60, gt=0)
-    workers: int = Field(1, ge=1, le=64)
-    ray_address: str | None = None
-    replicas: int = Field(1, ge=1)
-    max_replicas: int | None = Field(None, ge=1)
-    target_ongoing_requests: float = Field(2, gt=0)
+    SECTION: ClassVar[str] = "serve"
+
+    host: str
+    port: int = Field(ge=0, le=65535)
+    max_body_bytes: int = Field(gt=0)
+    max_rows: int = Field(ge=1)
+    request_log: str | None
+    timeout: float = Field(gt=0)
+    request_deadline: float = Field(gt=0)
+    workers: int = Field(ge=1, le=64)
+    ray_address: str | None
+    replicas: int = Field(ge=1)
+    max_replicas: int | None = Field(ge=1)
+    target_ongoing_requests: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _replica_bounds(self) -> ServeSettings:
@@ -157,29 +196,31 @@ class ServeSettings(_Strict):
         return self
 
 
-class RetrainSettings(_Strict):
+class RetrainSettings(_Section):
     """`podium retrain`: the holdout that compares the current and the retrained model, and the least data."""
 
-    holdout: float = Field(0.2, gt=0, lt=0.9)
-    min_rows: int = Field(50, ge=10)
-    min_holdout_rows: int = Field(20, ge=5)
-    time_budget_s: float | None = Field(None, gt=0)
+    SECTION: ClassVar[str] = "retrain"
+
+    holdout: float = Field(gt=0, lt=0.9)
+    min_rows: int = Field(ge=10)
+    min_holdout_rows: int = Field(ge=5)
+    time_budget_s: float | None = Field(gt=0)
 
 
 class Settings(_Strict):
     """The effective configuration of one run; `config.yaml` in the run directory is its dump."""
 
-    run: RunSettings = RunSettings()
-    leaderboard: LeaderboardSettings = LeaderboardSettings()
-    search: SearchSettings = SearchSettings()
-    ray: RaySettings = RaySettings()
-    quality: QualitySettings = QualitySettings()
-    monitor: MonitorSettings = MonitorSettings()
-    kaggle: KaggleSettings = KaggleSettings()
-    production: ProductionSettings = ProductionSettings()
-    serve: ServeSettings = ServeSettings()
-    retrain: RetrainSettings = RetrainSettings()
-    competition: dict[str, Any] = {}
+    run: RunSettings = Field(default_factory=RunSettings)
+    leaderboard: LeaderboardSettings = Field(default_factory=LeaderboardSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    ray: RaySettings = Field(default_factory=RaySettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    kaggle: KaggleSettings = Field(default_factory=KaggleSettings)
+    production: ProductionSettings = Field(default_factory=ProductionSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+    retrain: RetrainSettings = Field(default_factory=RetrainSettings)
+    competition: dict[str, Any] = Field(default_factory=lambda: dict(shipped_defaults().get("competition") or {}))
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

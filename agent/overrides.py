@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.competition import OVERRIDABLE
+from agent.competition.inference import OVERRIDABLE
 
 ALIASES = {"metric": "evaluation_metric", "problem_type": "task", "id": "id_column", "label": "target"}
 

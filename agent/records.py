@@ -5,9 +5,9 @@ atomically through its model and read back through it, with both checked and eve
 damaged, foreign or newer file gets one clear error (what, where, what to do) instead of a KeyError deep in
 a command. An older version is brought up to date by the record's `upgrade` before it is validated.
 
-The records: `schema.json` (agent/production/schema.py), `reference_profile.json` (agent/monitor/profile.py),
+The records: `schema.json` (agent/runtime/schema.py), `reference_profile.json` (agent/runtime/profile.py),
 `candidates.json` (strategies/production/listing.py), `model_card.json` (strategies/production/card.py),
-`manifest.json` (agent/runs.py) and the batch table (agent/batch.py).
+`manifest.json` (agent/run/rundir.py) and the batch table (agent/run/batch.py).
 """
 
 from __future__ import annotations

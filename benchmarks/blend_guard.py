@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 def rescore(folder: Path, run: Path) -> dict:
     from autogluon.tabular import TabularPredictor
 
-    from agent.competition import Competition
+    from agent.competition.dataset import build_dataset
+    from agent.competition.inference import Competition
+    from agent.competition.tables import read_competition
     from agent.config import Settings
-    from agent.data import read_competition
-    from agent.dataset import build_dataset
     from strategies.autogluon import AutoGluonStrategy
     from strategies.ensemble import blend_pool, greedy_ensemble, guarded_ensemble
     from strategies.optuna_search import OptunaSearch

@@ -35,8 +35,8 @@ def main(folder: str, manifest: str, budget: str, out: str, presets: str = "best
     from autogluon.tabular import TabularPredictor
 
     sys.path.insert(0, str(ROOT))
-    from agent.competition import Competition
-    from agent.submission import build_submission
+    from agent.competition.inference import Competition
+    from agent.competition.submission import build_submission
     from strategies.autogluon import _as_prediction
 
     comp = Competition.from_dict(json.loads(Path(manifest).read_text())["competition"])

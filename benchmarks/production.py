@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import devcorpus  # noqa: E402
 from agent.config import load_settings  # noqa: E402
-from agent.production import directory_bytes, load_model  # noqa: E402
+from agent.runtime import directory_bytes, load_model  # noqa: E402
 from strategies.autogluon import AutoGluonStrategy  # noqa: E402
 from strategies.base import Budget  # noqa: E402
 from strategies.production import build_production_model  # noqa: E402
+from tests.artifacts import corpus_from_folder  # noqa: E402
 from tests.grading import hidden_score  # noqa: E402
-from tests.production.helpers import corpus_from_folder  # noqa: E402
 
 MB = 1_000_000
 

@@ -20,10 +20,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import devcorpus  # noqa: E402
-from agent.competition import infer_competition  # noqa: E402
+from agent.checks import run_checks  # noqa: E402
+from agent.competition.inference import infer_competition  # noqa: E402
+from agent.competition.tables import CompetitionData  # noqa: E402
 from agent.config import load_settings  # noqa: E402
-from agent.data import CompetitionData  # noqa: E402
-from agent.quality import run_checks  # noqa: E402
 
 
 def build(table: str, train_rows: int, seed: int = 0) -> tuple:

@@ -73,7 +73,7 @@ def row_cap(max_train: int = MAX_TRAIN_ROWS) -> int:
     """The most rows `devcorpus.build` may take so that prepare_competition's train split keeps <= max_train."""
     import inspect
 
-    from agent.arena.prepare import prepare_competition
+    from agent.services.arena.prepare import prepare_competition
 
     share = inspect.signature(prepare_competition).parameters["test_fraction"].default
     rows = int(max_train / (1 - share)) + 2
@@ -101,8 +101,8 @@ def csv_rows(path: Path) -> int | None:
 
 def competition_file(folder: Path) -> Path:
     """The competition as podium infers it (target, metric, format), once per folder: what the peers answer."""
-    from agent.competition import infer_competition
-    from agent.data import read_competition
+    from agent.competition.inference import infer_competition
+    from agent.competition.tables import read_competition
     from agent.overrides import collect
     from agent.sources.local import LocalSource
 
@@ -171,7 +171,7 @@ def hidden(competition, folder: Path, submission: Path) -> tuple[float | None, s
 def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], rotation: int,
             context: dict[str, Any]):
     """Every system once on one competition, in the rotated order: one record each, yielded as each ends."""
-    from agent.competition import Competition
+    from agent.competition.inference import Competition
 
     folder = competition_folder(task, seed, out)
     order = systems[rotation % len(systems):] + systems[:rotation % len(systems)]
@@ -208,7 +208,7 @@ def wait_while_paused(flag: Path) -> None:
 
 def podium_record(folder: Path, budget: float, seed: int, out: Path, log: Path, config: str | None) -> dict:
     """One `podium run` and what its run directory says."""
-    from agent.competition import Competition
+    from agent.competition.inference import Competition
 
     podium = run_podium(folder, budget, seed, out, log, config)
     run_dir = podium["run_dir"]
@@ -229,7 +229,7 @@ def podium_record(folder: Path, budget: float, seed: int, out: Path, log: Path, 
 
 def peer_record(folder: Path, described: Path, budget: float, out: Path, presets: str) -> dict[str, Any]:
     """AutoGluon alone with `presets`, same time, fresh process, on the competition podium infers."""
-    from agent.competition import Competition
+    from agent.competition.inference import Competition
 
     competition = Competition.from_dict(read_json(described)["competition"])
     started = time.monotonic()

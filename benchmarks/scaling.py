@@ -32,8 +32,8 @@ def run_on_cluster(nodes: int, batch: Path, out: Path) -> tuple[float, list]:
     import ray
     from ray.cluster_utils import Cluster
 
-    from agent.batch import run_batch
     from agent.executor import RayExecutor
+    from agent.run.batch import run_batch
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "memory": 3 * 2**30,
                                                             "object_store_memory": 200 * 2**20})
@@ -68,8 +68,8 @@ def single_run(nodes: int, folder: Path, time_limit: float, out: Path) -> dict:
     """`podium run` of one competition on a fresh cluster of `nodes` 1-CPU nodes."""
     import ray
 
-    from agent.competition import Competition
-    from agent.pipeline import RunOptions, run_competition
+    from agent.competition.inference import Competition
+    from agent.run.pipeline import RunOptions, run_competition
     from tests.grading import grade
 
     cluster = start_cluster(nodes)
@@ -102,8 +102,8 @@ def fixed_fit(nodes: int, folder: Path, out: Path) -> dict:
     import ray
 
     from agent.executor import RayExecutor
-    from agent.leaderboard import autogluon_cpus
-    from tests.production.helpers import corpus_from_folder
+    from agent.run.search import autogluon_cpus
+    from tests.artifacts import corpus_from_folder
 
     data = corpus_from_folder(folder)
     cluster = start_cluster(nodes)
@@ -121,7 +121,7 @@ def fixed_fit(nodes: int, folder: Path, out: Path) -> dict:
 
 
 def _fit_fixed(path: str, competition, dataset, cpus: int) -> dict:
-    from agent.leaderboard import fold_fitting
+    from agent.run.search import fold_fitting
     from strategies.autogluon import AutoGluonStrategy
     from strategies.base import Budget
 

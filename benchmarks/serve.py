@@ -126,7 +126,7 @@ def request_bodies(artifact: Path, folder: Path, rows_csv: Path | None) -> dict[
     import numpy as np
     import pandas as pd
 
-    from agent.production import load_model
+    from agent.runtime import load_model
 
     schema = load_model(artifact).schema
     if rows_csv is not None:

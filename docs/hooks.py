@@ -1,9 +1,9 @@
 """mkdocs hook: the settings tables of docs/configuration.md, generated at build time.
 
-Why: a hand-written copy of the settings drifts from the code. Keys, types and defaults come from the pydantic
-models in agent/config.py (what podium actually accepts); each key's explanation comes from its comment in
-configs/default.yaml (the file a person edits). The marker line `<!-- settings -->` in configuration.md is
-replaced by one table per section of `Settings`.
+Why: a hand-written copy of the settings drifts from the code. Keys and types come from the pydantic models in
+agent/config.py (what podium actually accepts); each key's default and explanation come from configs/default.yaml
+(the file a person edits, and the one place defaults are written). The marker line `<!-- settings -->` in
+configuration.md is replaced by one table per section of `Settings`.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ def cell(text: str) -> str:
 
 def settings_tables() -> str:
     comments, out = yaml_comments(), []
+    shipped = Settings().dump()  # every default comes from configs/default.yaml
     for section, field in Settings.model_fields.items():
         notes = comments.get(section, {})
         out += [f"### `{section}`", ""]
@@ -101,13 +102,13 @@ def settings_tables() -> str:
             out += [cell(notes[""]), ""]
         model = Settings.sections().get(section)
         if model is not None:
-            rows, prefix = list(model.model_fields.items()), f"{section}."
+            rows, prefix, values = list(model.model_fields.items()), f"{section}.", shipped[section]
         else:  # a plain mapping (competition: overrides of inferred fields)
-            rows, prefix = [(section, field)], ""
+            rows, prefix, values = [(section, field)], "", shipped
         out += ["| key | type | default | what it does |", "|---|---|---|---|"]
         for key, sub in rows:
             kind = type_name(sub.annotation) + (f" ({bounds(sub)})" if bounds(sub) else "")
-            out.append(f"| `{prefix}{key}` | {cell(kind)} | `{cell(default_text(sub.default))}` "
+            out.append(f"| `{prefix}{key}` | {cell(kind)} | `{cell(default_text(values[key]))}` "
                        f"| {cell(notes.get(key, ''))} |")
         out.append("")
     return "\n".join(out)

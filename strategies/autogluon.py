@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agent.competition import Competition, _label_key
-from agent.dataset import Dataset
-from agent.metrics import REGRESSION, score_prediction
+from agent.competition.dataset import Dataset
+from agent.competition.inference import Competition, _label_key
+from agent.competition.metrics import REGRESSION, score_prediction
 from strategies.base import Budget, Candidate, SearchResult, Strategy
 
 log = logging.getLogger("podium.autogluon")
@@ -42,7 +42,7 @@ def unavailable_model_types() -> list[str]:
 class AutoGluonStrategy(Strategy):
     """Fit AutoGluon with the competition metric; every bagged model becomes a candidate with OOF predictions.
 
-    The run's folds are AutoGluon's own level-1 folds (`agent.dataset.make_folds` draws them with the same
+    The run's folds are AutoGluon's own level-1 folds (`agent.competition.dataset.make_folds` draws them with the same
     seed), so level-1 OOF predictions line up with every other strategy's without AutoGluon's `groups`:
     `groups` would force random forests and extra trees to bag per fold (8 fits of 10-15 s each) instead of
     using one forest's out-of-bag predictions (under 1 s), as AutoGluon alone does. Level 2 splits with
@@ -289,7 +289,7 @@ def _latency_in_memory(predictor, competition: Competition, data: Dataset, model
     """The model card's latency block for `model`, timed in this task while it is in memory (the plan keeps a
     few seconds for it before `deadline`, Unix time); None when the time left could not hold it, judged from
     one timed call (a stacked model can take a second a row, and the task must return before its deadline)."""
-    from agent.production import measure_latency
+    from agent.runtime import measure_latency
 
     model_of = served(predictor, competition.problem_type, model)
     rows = data.X_test.head(200)

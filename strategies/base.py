@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.competition import Competition
-from agent.dataset import Dataset
+from agent.competition.dataset import Dataset
+from agent.competition.inference import Competition
 
 
 @dataclass(frozen=True)

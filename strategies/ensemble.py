@@ -14,7 +14,7 @@ from collections import Counter
 
 import numpy as np
 
-from agent.metrics import BINARY, Metric, score_prediction, to_codes
+from agent.competition.metrics import BINARY, Metric, score_prediction, to_codes
 from strategies.base import Blend, Candidate
 
 # Bounds on the guard's cost (it runs the selection once per group of folds): the best POOL_SIZE candidates

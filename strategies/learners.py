@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agent.metrics import BINARY, MULTICLASS, REGRESSION
+from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION
 
 LEARNERS = ("lightgbm", "xgboost", "catboost")
 MAX_CATEGORY_SHARE = 0.5  # object columns with more distinct values than this share of rows are id-like

@@ -18,11 +18,11 @@ import numpy as np
 import yaml
 
 from agent.atomic import write_with
-from agent.competition import Competition
+from agent.competition.dataset import Dataset
+from agent.competition.inference import Competition
+from agent.competition.metrics import score_prediction
 from agent.config import CONFIG_DIR
-from agent.dataset import Dataset
 from agent.errors import ConfigError
-from agent.metrics import score_prediction
 from strategies.base import Budget, Candidate, SearchResult, Strategy
 from strategies.learners import LEARNERS, Task, fit_predict, prepare_features
 from strategies.trials import Cancelled, Job, JobFailed, TrialSteps, run_trials

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agent.competition import CLASS_PROBABILITIES, LABELS, PROBABILITY, Competition
-from agent.metrics import score_prediction
+from agent.competition.inference import CLASS_PROBABILITIES, LABELS, PROBABILITY, Competition
+from agent.competition.metrics import score_prediction
 
 
 def prediction_from_submission(competition: Competition, submission: pd.DataFrame) -> np.ndarray:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from agent.competition import Competition
+from agent.competition.inference import Competition
 from cli import app
 from tests.grading import constant_submission, grade
 

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.batch import BatchRow, BatchState
 from agent.errors import InputError
-from agent.monitor.profile import Profile, profile_frame
-from agent.production.card import ModelCard
-from agent.production.listing import CandidateListing
-from agent.production.schema import Schema
-from agent.runs import RunManifest
+from agent.run.batch import BatchRow, BatchState
+from agent.run.rundir import RunManifest
+from agent.runtime.card import ModelCard
+from agent.runtime.listing import CandidateListing
+from agent.runtime.profile import Profile, profile_frame
+from agent.runtime.schema import Schema
 from tests.report import runs
 
 

@@ -14,14 +14,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.competition import Competition
+from agent.competition.inference import Competition
+from agent.competition.submission import validate_submission
+from agent.competition.tables import read_table
 from agent.config import KaggleSettings
-from agent.data import read_table
 from agent.errors import InputError, PodiumError, RemoteError, SubmissionError
 from agent.kaggle.client import UPLOAD_FAILED, KaggleRemote
 from agent.kaggle.endpoint import resolve_endpoint
-from agent.runs import Run, utc_now
-from agent.submission import validate_submission
+from agent.run.rundir import Run, utc_now
 
 log = logging.getLogger("podium.kaggle")
 MAX_POLL_INTERVAL = 15.0

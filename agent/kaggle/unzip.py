@@ -8,7 +8,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from agent.decompress import Limits, too_large
+from agent.competition.decompress import Limits, too_large
 from agent.errors import RemoteError
 
 CHUNK = 1 << 20

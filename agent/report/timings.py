@@ -46,7 +46,7 @@ def timings_section(inputs: RunInputs) -> Section:
 
 
 def _plan(section: Section, manifest: dict) -> None:
-    """The run's plan, planned against actual (agent/planner.py), and each submission written."""
+    """The run's plan, planned against actual (agent/run/planner.py), and each submission written."""
     plan = fmt.mapping(manifest.get("plan"))
     pieces = [p for p in _items(plan.get("pieces")) if isinstance(p, dict)]
     if not pieces:

@@ -5,7 +5,7 @@
                                      autogluon_path=run.file("models"), time_budget_s=120,
                                      leaderboard_test=ensemble.test)
 
-Serving lives in agent/production (`load_model`), which never imports this package.
+Serving lives in agent/runtime (`load_model`), which never imports this package.
 """
 
 from strategies.production.build import ProductionResult, ProductionSearch, build_production_model

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agent.production.autogluon_runtime import AutoGluonRuntime
+from agent.runtime.autogluon_runtime import AutoGluonRuntime
 from strategies.base import Candidate
 from strategies.production.candidate import SKIPPED, Budgets, ProductionCandidate
 from strategies.production.measure import folder_name, package

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from agent.atomic import write_text
-from agent.competition import Competition
-from agent.dataset import Dataset
+from agent.competition.dataset import Dataset
+from agent.competition.inference import Competition
 from agent.errors import BudgetError
-from agent.production import LatencyReport, load_model
-from agent.production.card import MODEL_CARD, CardLeaderboard, CardRetrain, CardTraining, ModelCard
+from agent.runtime import LatencyReport, load_model
+from agent.runtime.card import MODEL_CARD, CardLeaderboard, CardRetrain, CardTraining, ModelCard
 from strategies.base import Candidate
 from strategies.production.candidate import FAILED, SKIPPED, Budgets, ProductionCandidate
 from strategies.production.card import render_markdown

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.production.latency import LatencyReport
+from agent.runtime.latency import LatencyReport
 
 MB = 1_000_000
 MEASURED, FAILED, SKIPPED = "measured", "failed", "skipped"

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agent.dataset import Dataset
-from agent.metrics import Metric
-from agent.production.card import ModelCard
-from agent.production.latency import LatencyReport
-from agent.runs import package_versions
+from agent.competition.dataset import Dataset
+from agent.competition.metrics import Metric
+from agent.runtime.card import ModelCard
+from agent.runtime.latency import LatencyReport
+from agent.versions import package_versions
 from strategies.production.candidate import MB, Budgets, ProductionCandidate
 
 
@@ -35,7 +35,7 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                candidates: int, description: dict[str, Any], refused: list[str], directory_bytes: int,
                monitoring: dict[str, Any]) -> ModelCard:
     """The card of the exported model, with everything the export knows (the leaderboard model's costs and
-    a retrain's decision are added by whoever writes it: agent/production/card.py)."""
+    a retrain's decision are added by whoever writes it: agent/runtime/card.py)."""
     given_up = metric.signed(leaderboard_score) - metric.signed(chosen.score)
     within = latency.p99_ms <= budgets.latency_ms and size_bytes <= budgets.size_bytes and (
         not budgets.throughput or latency.throughput_rows_s >= budgets.throughput)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.metrics import BINARY, MULTICLASS
+from agent.competition.metrics import BINARY, MULTICLASS
 from strategies.production.gbm import FitResult, fit_booster
 from strategies.production.problem import Problem
 

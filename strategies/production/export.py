@@ -3,7 +3,7 @@ its model card.
 
 The folder is filled in a staging sibling and renamed into place at the end, so a failed export leaves nothing
 half-written. The card's latency and size are measured on the staged artifact after loading it from disk; the
-card itself is written once, by whoever knows its last facts (agent/production/card.py).
+card itself is written once, by whoever knows its last facts (agent/runtime/card.py).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agent.competition import Competition
-from agent.dataset import Dataset
-from agent.production.card import ModelCard
-from agent.production.files import artifact_size, directory_bytes, staged_directory
-from agent.production.latency import measure_latency
-from agent.production.listing import CANDIDATES, CandidateListing, ListedBudgets
-from agent.production.model import load_model
+from agent.competition.dataset import Dataset
+from agent.competition.inference import Competition
+from agent.runtime.card import ModelCard
+from agent.runtime.files import artifact_size, directory_bytes, staged_directory
+from agent.runtime.latency import measure_latency
+from agent.runtime.listing import CANDIDATES, CandidateListing, ListedBudgets
+from agent.runtime.model import load_model
 from strategies.production.candidate import Budgets, ProductionCandidate
 from strategies.production.card import build_card, fingerprint
 from strategies.production.frontier import plot_frontier
@@ -56,7 +56,7 @@ class OutsideBudgets(Exception):
 
 def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[ProductionCandidate], inputs: ExportInputs,
            deadline: float, refused: list[str] | None = None) -> ModelCard:
-    """Write the folder for `chosen` and return its model card, unwritten (agent/production/card.py says who
+    """Write the folder for `chosen` and return its model card, unwritten (agent/runtime/card.py says who
     writes it); raise OutsideBudgets (writing nothing) if its measurement here misses.
 
     `refused` lists the candidates tried before it and why they were not exported (for the card).
@@ -121,11 +121,9 @@ def _importance(inputs: ExportInputs, chosen: ProductionCandidate,
 
 
 def _reference_profile(stage: Path, inputs: ExportInputs) -> dict[str, Any]:
-    """reference_profile.json for `podium monitor`, when the monitor package is present."""
-    try:
-        from agent.monitor import REFERENCE_PROFILE, profile_frame
-    except ImportError:
-        return {"reference_profile": None, "note": "agent.monitor is not installed"}
+    """reference_profile.json: the training data's profile, which `podium monitor` compares new data with."""
+    from agent.runtime.profile import REFERENCE_PROFILE, profile_frame
+
     options = {}
     if inputs.monitor is not None:
         options = {"bins": inputs.monitor.profile_bins, "max_categories": inputs.monitor.profile_max_categories}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.atomic import write_with
-from agent.metrics import Metric
+from agent.competition.metrics import Metric
 from strategies.production.candidate import MB, Budgets, ProductionCandidate
 
 COLOURS = {"linear": "tab:gray", "lightgbm": "tab:blue", "distilled": "tab:green", "autogluon": "tab:orange"}

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.metrics import BINARY, MULTICLASS
-from agent.production.runtimes import IDENTITY, SIGMOID, SOFTMAX, LightGBMRuntime
+from agent.competition.metrics import BINARY, MULTICLASS
+from agent.runtime.runtimes import IDENTITY, SIGMOID, SOFTMAX, LightGBMRuntime
 from strategies.production.problem import Problem
 
 # Cheap to rich, tried first (FLAML's lesson: a search that starts cheap finds the small good models early).

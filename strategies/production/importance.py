@@ -77,7 +77,7 @@ def permutation_importance(problem: Problem, models: Iterable[tuple[Any, np.ndar
 
 
 def _score(problem: Problem, y: np.ndarray, prediction: np.ndarray) -> float:
-    from agent.metrics import score_prediction
+    from agent.competition.metrics import score_prediction
 
     try:
         return score_prediction(problem.metric, y, prediction)

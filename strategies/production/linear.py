@@ -1,6 +1,6 @@
 """The floor: a regularised linear model on the same encoder, validated on the run's folds.
 
-Fitted with scikit-learn; served as a coefficient matrix and numpy (agent/production/runtimes.LinearRuntime).
+Fitted with scikit-learn; served as a coefficient matrix and numpy (agent/runtime/runtimes.LinearRuntime).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.metrics import BINARY, MULTICLASS
-from agent.production.runtimes import IDENTITY, SIGMOID, SOFTMAX, LinearDesign, LinearRuntime
-from agent.production.schema import NUMERIC
+from agent.competition.metrics import BINARY, MULTICLASS
+from agent.runtime.runtimes import IDENTITY, SIGMOID, SOFTMAX, LinearDesign, LinearRuntime
+from agent.runtime.schema import NUMERIC
 from strategies.production.problem import Problem
 
 

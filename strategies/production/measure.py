@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agent.production.files import artifact_size, staged_directory
-from agent.production.latency import measure_latency
-from agent.production.model import ProductionModel, load_model
+from agent.runtime.files import artifact_size, staged_directory
+from agent.runtime.latency import measure_latency
+from agent.runtime.model import ProductionModel, load_model
 from strategies.production.candidate import FAILED, ProductionCandidate
 from strategies.production.problem import Problem
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from agent.competition import Competition
-from agent.dataset import Dataset
-from agent.metrics import BINARY, MULTICLASS, REGRESSION, Metric, get_metric, score_prediction
-from agent.production.encoder import Encoder
-from agent.production.output import OutputSpec
-from agent.production.schema import Schema
+from agent.competition.dataset import Dataset
+from agent.competition.inference import Competition
+from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION, Metric, get_metric, score_prediction
+from agent.runtime.encoder import Encoder
+from agent.runtime.output import OutputSpec
+from agent.runtime.schema import Schema
 
 LATENCY_SAMPLE_ROWS = 1000
 REGRESSION_OBJECTIVES = {"Mean Absolute Error": "l1", "Mean Absolute Percentage Error": "mape"}

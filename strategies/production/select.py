@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from agent.competition.metrics import Metric
 from agent.errors import BudgetError
-from agent.metrics import Metric
 from strategies.production.candidate import Budgets, ProductionCandidate
 
 NEAREST = 3

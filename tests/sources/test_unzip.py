@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from agent.decompress import Limits
+from agent.competition.decompress import Limits
 from agent.errors import RemoteError
 from agent.kaggle.unzip import UnsafeArchiveError, safe_extract
 
@@ -25,7 +25,7 @@ def _zip(path, members: dict[str, bytes], link: str | None = None):
 
 def test_a_plain_archive_is_extracted(tmp_path):
     archive = _zip(tmp_path / "ok.zip", {"train.csv": b"a,b\n1,2\n", "sub/test.csv": b"a\n1\n"})
-    written = safe_extract(archive, tmp_path / "out", Limits(max_bytes=1000))
+    written = safe_extract(archive, tmp_path / "out", Limits(max_bytes=1000, max_ratio=250))
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == ["sub/test.csv", "train.csv"]
     assert (tmp_path / "out" / "train.csv").read_bytes() == b"a,b\n1,2\n"
 
@@ -36,7 +36,7 @@ def test_paths_that_escape_are_refused_and_nothing_is_written(tmp_path, name):
     archive = _zip(tmp_path / "slip.zip", {"train.csv": b"x\n", name: b"pwned\n"})
     target = tmp_path / "deep" / "out"
     with pytest.raises(UnsafeArchiveError, match="outside the target"):
-        safe_extract(archive, target, Limits(max_bytes=1000))
+        safe_extract(archive, target, Limits(max_bytes=1000, max_ratio=250))
     assert not target.exists()
     assert not (tmp_path / "deep" / "evil.csv").exists() and not (tmp_path / "evil.csv").exists()
 
@@ -44,29 +44,29 @@ def test_paths_that_escape_are_refused_and_nothing_is_written(tmp_path, name):
 def test_symlinks_are_refused(tmp_path):
     archive = _zip(tmp_path / "link.zip", {"train.csv": b"x\n"}, link="test.csv")
     with pytest.raises(UnsafeArchiveError, match="link"):
-        safe_extract(archive, tmp_path / "out", Limits(max_bytes=1000))
+        safe_extract(archive, tmp_path / "out", Limits(max_bytes=1000, max_ratio=250))
     assert not (tmp_path / "out").exists()
 
 
 def test_an_archive_over_the_size_limit_is_refused(tmp_path):
     archive = _zip(tmp_path / "big.zip", {"train.csv": b"0" * 5000})
     with pytest.raises(UnsafeArchiveError, match="more than 4,999 bytes"):
-        safe_extract(archive, tmp_path / "out", Limits(max_bytes=4999))
+        safe_extract(archive, tmp_path / "out", Limits(max_bytes=4999, max_ratio=250))
     assert not (tmp_path / "out").exists()
-    assert safe_extract(archive, tmp_path / "ok", Limits(max_bytes=5000))
+    assert safe_extract(archive, tmp_path / "ok", Limits(max_bytes=5000, max_ratio=250))
 
 
 def test_too_many_members_are_refused(tmp_path):
     archive = _zip(tmp_path / "many.zip", {f"f{i}.csv": b"x" for i in range(5)})
     with pytest.raises(UnsafeArchiveError, match="5 entries"):
-        safe_extract(archive, tmp_path / "out", Limits(max_bytes=1000), max_members=4)
+        safe_extract(archive, tmp_path / "out", Limits(max_bytes=1000, max_ratio=250), max_members=4)
 
 
 def test_a_file_that_is_not_a_zip_is_a_remote_error(tmp_path):
     bad = tmp_path / "bad.zip"
     bad.write_text("<html>oops</html>")
     with pytest.raises(RemoteError, match="not a valid zip"):
-        safe_extract(bad, tmp_path / "out", Limits(max_bytes=1000))
+        safe_extract(bad, tmp_path / "out", Limits(max_bytes=1000, max_ratio=250))
 
 
 def test_a_bomb_is_refused_by_its_ratio_before_anything_is_written(tmp_path):
@@ -103,7 +103,7 @@ def lying_zip(archive):
 def test_an_archive_whose_header_lies_about_sizes_is_refused_clearly(tmp_path):
     archive = lying_zip(tmp_path / "liar.zip")
     with pytest.raises(UnsafeArchiveError, match="damaged or lies about 'train.csv'"):
-        safe_extract(archive, tmp_path / "out", Limits(max_bytes=10**6))
+        safe_extract(archive, tmp_path / "out", Limits(max_bytes=10**6, max_ratio=250))
     assert not (tmp_path / "out").exists()
 
 
@@ -111,6 +111,6 @@ def test_an_archive_whose_header_lies_about_sizes_is_refused_clearly(tmp_path):
 def test_a_file_and_a_folder_of_the_same_name_are_refused_clearly(tmp_path, members):
     archive = _zip(tmp_path / "clash.zip", members)
     with pytest.raises(UnsafeArchiveError, match="where it already put a file or folder") as caught:
-        safe_extract(archive, tmp_path / "out", Limits(max_bytes=1000))
+        safe_extract(archive, tmp_path / "out", Limits(max_bytes=1000, max_ratio=250))
     assert caught.value.where == str(archive)
     assert not (tmp_path / "out").exists()

@@ -8,8 +8,8 @@ import pytest
 
 from strategies.autogluon import AutoGluonStrategy
 from strategies.base import Budget
+from tests.artifacts import corpus_from_folder, make_corpus
 from tests.conftest import make_tables, write_competition
-from tests.production.helpers import corpus_from_folder, make_corpus
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,7 @@ def test_the_best_model_that_can_predict_the_test_set_in_time_is_the_one_predict
 def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus, tmp_path):
     """The fit task times the model it predicts the test set with (loading a stacked predictor again can take
     half a minute); the leaderboard figures keep that latency, and the figures task then skips its own."""
-    from agent.leaderboard_figures import PARTIAL_FIGURES, keep_latency, leaderboard_figures
+    from agent.run.figures import PARTIAL_FIGURES, keep_latency, leaderboard_figures
 
     data = corpus("titanic", 300)
     strategy = AutoGluonStrategy(tmp_path / "models", num_stack_levels=0, verbosity=0, test_models="best",
@@ -155,7 +155,7 @@ def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus,
     assert (tmp_path / PARTIAL_FIGURES).is_file()
     figures = leaderboard_figures(tmp_path, {"phases": {}, "leaderboard": {}}, executor=None, measuring=None, wait=1)
     assert figures["latency"] == latency and not (tmp_path / PARTIAL_FIGURES).exists()
-    from agent.leaderboard_figures import autogluon_figures
+    from agent.run.figures import autogluon_figures
 
     rest = autogluon_figures(str(tmp_path / "models"), data.dataset.X.head(50), data.competition.problem_type,
                              seconds=20, top=3, latency=False)

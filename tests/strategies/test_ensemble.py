@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import devcorpus
-from agent.metrics import get_metric, score_prediction
+from agent.competition.metrics import get_metric, score_prediction
 from strategies.base import Candidate
 from strategies.ensemble import blend_pool, greedy_ensemble, guarded_ensemble, tune_threshold
 from strategies.learners import Task, fit_predict, prepare_features

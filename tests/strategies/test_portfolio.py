@@ -50,7 +50,7 @@ def test_a_merged_portfolio_fits_models_of_both(tmp_path):
     the random forest of the older one both become candidates on the run's folds."""
     from strategies.autogluon import AutoGluonStrategy
     from strategies.base import Budget
-    from tests.production.helpers import make_corpus
+    from tests.artifacts import make_corpus
 
     data = make_corpus("titanic", tmp_path / "corpus", rows=300)
     merged = order(merge(["best_quality_v150", "best_quality"], "binary", UNAVAILABLE))

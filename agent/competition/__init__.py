@@ -1,0 +1,7 @@
+"""What a competition is and asks for: its tables read safely, the task inferred, its metric, the learning
+problem with its folds, and the submission format it accepts.
+
+`tables` (reading train, test and sample submission within limits; `decompress`), `inference` (id, target,
+problem type, metric, submission format: the `Competition`), `metrics` (Kaggle's metrics by name), `dataset`
+(features, target and the run's folds), `submission` (building and validating a submission file).
+"""

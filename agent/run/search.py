@@ -1,0 +1,301 @@
+"""The leaderboard phase: AutoGluon and the Optuna studies as Ray tasks, then one greedy blend of everything.
+
+Every deadline comes from the run's plan (agent/run/planner.py): AutoGluon fits until its hard deadline (a
+callback stops it between models) with all CPUs of a node; the Optuna studies share what it leaves, trials
+side by side; the blend chooses on out-of-fold predictions, and only then are the chosen AutoGluon models
+asked for their test predictions, before the predict deadline. Each piece is a Ray task declaring its
+CPUs and memory, so the same code runs on a laptop and on a cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.competition.dataset import Dataset
+from agent.competition.inference import Competition
+from agent.config import Settings
+from agent.logs import run_log
+from agent.run.planner import AUTOGLUON, LEADERBOARD_PREDICT, OPTUNA, Plan, autogluon_limits
+from strategies.base import Blend, Budget, Candidate, SearchResult
+from strategies.ensemble import blend_pool, blend_test, greedy_ensemble, guarded_ensemble
+
+log = logging.getLogger("podium.leaderboard")
+AUTO, PARALLEL, SEQUENTIAL, DISTRIBUTED = "auto", "parallel_local", "sequential_local", "parallel_distributed"
+PREDICT_MARGIN = 1.0  # seconds between AutoGluon's test predictions and the end of its piece (handing them back)
+
+
+@dataclass
+class LeaderboardResult:
+    """Every candidate, the blend that predicts the submission, and what each search did."""
+
+    candidates: list[Candidate]
+    ensemble: Blend
+    studies: list[dict[str, Any]] = field(default_factory=list)
+    autogluon: dict[str, Any] | None = None  # what AutoGluon's search did (models, fold fitting, where folds ran)
+    timings: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)  # CPU-seconds of each search
+    cost_notes: dict[str, str] = field(default_factory=dict)  # how each CPU figure was obtained
+
+
+def autogluon_task(models: str, competition: dict, data: Dataset, budget: Budget, settings: dict,
+                   log_path: str) -> SearchResult:
+    """AutoGluon's search inside a Ray task, logging to the run's log (it resumes a finished fit itself)."""
+    from strategies.autogluon import AutoGluonStrategy
+
+    board = settings["leaderboard"]
+    with run_log(Path(log_path)):
+        strategy = AutoGluonStrategy(Path(models), presets=board["presets"], num_stack_levels=board["num_stack_levels"],
+                                     excluded_model_types=board["excluded_model_types"],
+                                     fold_fitting=fold_fitting(board["fold_fitting"], budget.cpus),
+                                     seed=settings["run"]["seed"], test_models="best", portfolio=board["portfolio"])
+        return strategy.search(Competition.from_dict(competition), data, budget)
+
+
+def fold_fitting(configured: str, cpus: int) -> str:
+    """How AutoGluon fits its bagged folds, decided in its task, where Ray's layout is known.
+
+    auto: over every node of a multi-node cluster (AutoGluon's distributed mode), else in parallel on this
+    node with 2+ CPUs, else one after the other. Inside a batch's placement group the folds run one after the
+    other: there, AutoGluon's fold tasks compete with their parent for the group's CPUs (measured: a 25 s fit
+    took 200 s on a 1-CPU group).
+    """
+    import ray.util
+
+    if ray.util.get_current_placement_group() is not None:
+        return SEQUENTIAL
+    if configured in (AUTO, DISTRIBUTED) and cluster_nodes() > 1:
+        return DISTRIBUTED
+    if cpus < 2 or configured == SEQUENTIAL:
+        return SEQUENTIAL
+    return PARALLEL
+
+
+def cluster_nodes() -> int:
+    """Alive Ray nodes that offer CPUs."""
+    import ray
+
+    return sum(1 for node in ray.nodes() if node.get("Alive") and node["Resources"].get("CPU", 0) > 0)
+
+
+def autogluon_cpus(configured: str, node_cpus: int, total_cpus: int, folds: int, max_cpus_per_fold: int) -> int:
+    """CPUs AutoGluon's fit may use: one node's, or on a cluster (distributed folds) one fold's worth per fold,
+    each at most `max_cpus_per_fold` and what a node holds; the rest of the cluster is the studies'."""
+    import ray.util
+
+    distributed = configured in (AUTO, DISTRIBUTED) and total_cpus > node_cpus \
+        and ray.util.get_current_placement_group() is None
+    if not distributed:
+        return node_cpus
+    return max(node_cpus, min(total_cpus, folds * min(node_cpus, max_cpus_per_fold)))
+
+
+def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings, executor, run_dir: Path,
+                    plan: Plan, cpus: int, memory_gb: float, trial_cpus: int | None = None,
+                    extra: list[Candidate] | None = None,
+                    on_autogluon: Callable[[], int] | None = None) -> LeaderboardResult:
+    """AutoGluon and the Optuna studies, each until its planned deadline; one blend on OOF.
+
+    `cpus` bounds one task (a node's CPUs); `trial_cpus` is what the search may use in all (a cluster's
+    total; default `cpus`). On one node the studies run in what AutoGluon leaves before its deadline; on a
+    cluster AutoGluon's folds spread over the nodes and the studies run at the same time on the CPUs its
+    folds leave. `extra` candidates (the production search's best, with test predictions) join the blend.
+    `on_autogluon` is called once AutoGluon's fit is on disk; the CPUs it returns (work it started) are left
+    out of the studies'.
+    """
+    trial_cpus = trial_cpus or cpus
+    search, board = settings.search, settings.leaderboard
+    started = time.monotonic()
+    learners = list(search.learners)
+    timings: dict[str, float] = {}
+    found = Found(list(extra or []))
+    fitted = None
+    ag_cpus = autogluon_cpus(board.fold_fitting, cpus, trial_cpus, data.n_folds, board.max_cpus_per_fold)
+    beside = trial_cpus - ag_cpus if ag_cpus > cpus else 0  # a cluster's CPUs AutoGluon's folds leave
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        concurrent = None
+        if beside >= 1 and learners and (search.autogluon_share > 0):
+            log.info("The studies run beside AutoGluon on the %d CPUs its folds leave", beside)
+            concurrent = pool.submit(_run_studies, competition, data, settings, executor, run_dir, plan, beside,
+                                     memory_gb, timings)
+        if search.autogluon_share > 0 or not learners:
+            with plan.run(AUTOGLUON):
+                fitted = _fit_autogluon(competition, data, settings, executor, run_dir, plan, cpus, ag_cpus,
+                                        memory_gb, timings)
+            if fitted is not None:
+                from agent.run.figures import keep_latency
+
+                keep_latency(run_dir, fitted.candidates)
+                if on_autogluon is not None:
+                    trial_cpus = max(1, trial_cpus - on_autogluon())
+                found.add("autogluon_cpu_seconds", fitted)
+        else:
+            plan.skip(AUTOGLUON, "search.autogluon_share is 0")
+        studies = concurrent.result() if concurrent is not None else \
+            _run_studies(competition, data, settings, executor, run_dir, plan, trial_cpus, memory_gb, timings)
+    found.merge(studies)
+    candidates = found.candidates
+    if not candidates:
+        raise RuntimeError("No leaderboard candidate finished within the time limit")
+    with plan.run(LEADERBOARD_PREDICT):
+        blend = _blend(candidates, competition, data, settings)
+        blend = _predict_chosen(blend, candidates, competition, data, settings, executor, run_dir, plan, timings)
+    timings["total"] = round(time.monotonic() - started, 3)
+    found.costs["cpu_seconds"] = round(sum(found.costs.values()), 3)
+    metric = competition.metric
+    candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
+    return LeaderboardResult(candidates=candidates, ensemble=blend, studies=studies.summaries,
+                             autogluon=fitted.summary if fitted is not None else None, timings=timings,
+                             costs=found.costs, cost_notes=found.cost_notes)
+
+
+@dataclass
+class Found:
+    """Candidates and what each search cost, gathered from the searches."""
+
+    candidates: list[Candidate]
+    costs: dict[str, float] = field(default_factory=dict)  # CPU-seconds of each search
+    cost_notes: dict[str, str] = field(default_factory=dict)  # how each CPU figure was obtained
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, key: str, result: SearchResult) -> None:
+        self.candidates += result.candidates
+        self.costs[key] = round(result.cpu_seconds, 3)
+        self.cost_notes[key] = result.cpu_method
+
+    def merge(self, other: Found) -> None:
+        self.candidates += other.candidates
+        self.costs.update(other.costs)
+        self.cost_notes.update(other.cost_notes)
+        self.summaries += other.summaries
+
+
+def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: Plan, cpus: int, ag_cpus: int,
+                   memory_gb: float, timings: dict[str, float]) -> SearchResult | None:
+    """The AutoGluon task (holding `cpus` on its node; its fit uses `ag_cpus`, more on a cluster), awaited at
+    most until the predict deadline; past it, it is cancelled (None)."""
+    limits = autogluon_limits(plan)
+    now = time.time()
+    budget = Budget(seconds=limits.time_limit, cpus=ag_cpus, memory_gb=memory_gb, deadline=now + limits.hard_stop,
+                    predict_deadline=now + plan.seconds_left(AUTOGLUON) - PREDICT_MARGIN)
+    timings["autogluon_time_limit"] = round(limits.time_limit, 1)
+    plan.note(AUTOGLUON, f"time_limit {limits.time_limit:.1f} s, hard stop in {limits.hard_stop:.1f} s, "
+                         f"{ag_cpus} CPUs")
+    began = time.monotonic()
+    task = executor.submit(autogluon_task, str(run_dir / "models"), competition.to_dict(), data, budget,
+                           settings.dump(), str(run_dir / "podium.log"), name="autogluon-fit",
+                           num_cpus=cpus, memory_gb=memory_gb, max_retries=1)
+    try:
+        fitted = executor.result(task, timeout=max(1.0, plan.seconds_left(LEADERBOARD_PREDICT)))
+    except Exception as error:  # noqa: BLE001 - a timeout or a crash: the other candidates stand
+        executor.cancel(task)
+        note = "cancelled at the predict deadline" if "Timeout" in type(error).__name__ else \
+            f"failed: {type(error).__name__}: {error}"
+        plan.note(AUTOGLUON, note)
+        log.warning("AutoGluon %s; the blend goes on without it", note)
+        return None
+    timings["autogluon"] = round(time.monotonic() - began, 3)
+    log.info("AutoGluon gave %d candidates in %.1fs", len(fitted.candidates), timings["autogluon"])
+    return fitted
+
+
+def _run_studies(competition, data, settings, executor, run_dir: Path, plan: Plan, trial_cpus: int,
+                 memory_gb: float, timings: dict[str, float]) -> Found:
+    """The Optuna studies until the plan's deadline for them; a study that did not run says why."""
+    search = settings.search
+    learners = list(search.learners)
+    seconds = plan.seconds_left(OPTUNA)
+    found = Found([])
+    if not learners:
+        plan.skip(OPTUNA, "no learners configured (search.learners)")
+        return found
+    if seconds < search.min_optuna_seconds:
+        why = (f"no time: {max(0.0, seconds):.0f} s left before the fit deadline, under search.min_optuna_seconds "
+               f"({search.min_optuna_seconds:g} s)")
+        plan.skip(OPTUNA, why)
+        found.summaries = [{"learner": learner, "ran": False, "why": why} for learner in learners]
+        return found
+    from strategies.optuna_search import OptunaSearch, search_together
+
+    with plan.run(OPTUNA):
+        began = time.monotonic()
+        searches = [OptunaSearch(learner, run_dir / "studies", executor, seed=settings.run.seed,
+                                 keep_best=search.keep_best, cpus_per_trial=search.cpus_per_trial)
+                    for learner in learners]
+        results = search_together(searches, competition, data, Budget(seconds, trial_cpus, memory_gb))
+        timings["optuna"] = round(time.monotonic() - began, 3)
+    for learner, result in results.items():
+        found.add(f"optuna_{learner}_cpu_seconds", result)
+        found.summaries.append(result.summary)
+        log.info("Optuna %s: %s", learner, result.summary)
+    return found
+
+
+def _blend(candidates: list[Candidate], competition: Competition, data: Dataset, settings: Settings) -> Blend:
+    search = settings.search
+    metric = competition.metric
+    ranked = sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)
+    pool, pool_rule = blend_pool(ranked)
+    if search.blend_guard:
+        blend = guarded_ensemble(pool, data.y, data.folds, metric, search.ensemble_iterations,
+                                 competition.problem_type, seed=settings.run.seed)
+        log.info("Blend guard kept the %s (in the folds: blend %.5g, best single candidate %.5g)",
+                 blend.guard["kept"], blend.guard["blend_in_folds"], blend.guard["best_single_in_folds"])
+    else:
+        blend = greedy_ensemble(pool, data.y, metric, search.ensemble_iterations, competition.problem_type)
+    blend.pool = {"rule": pool_rule, "candidates": len(pool)}
+    log.info("Blending %d of %d candidates: %s", len(pool), len(candidates), pool_rule)
+    return blend
+
+
+def _predict_chosen(blend: Blend, candidates: list[Candidate], competition: Competition, data: Dataset,
+                    settings: Settings, executor, run_dir: Path, plan: Plan, timings: dict[str, float]) -> Blend:
+    """Test predictions for the AutoGluon models the blend chose, before the predict deadline.
+
+    If they do not arrive in time, the blend is chosen again among the candidates that have test predictions.
+    """
+    by_name = {c.name: c for c in candidates}
+    missing = [by_name[name] for name in blend.weights if by_name[name].test is None]
+    expected = sum(c.predict_seconds_estimate or 0.0 for c in missing)
+    if missing and expected > plan.seconds_left(LEADERBOARD_PREDICT):
+        plan.note(LEADERBOARD_PREDICT, f"the chosen AutoGluon models would take about {expected:.0f} s to predict "
+                                       "the test set; blended again without them")
+        log.warning("The blend's AutoGluon models would take about %.0f s to predict the test set: blending "
+                    "without them", expected)
+        return _blend_ready(candidates, competition, data, settings)
+    if missing:
+        from strategies.autogluon import predict_test
+
+        began = time.monotonic()
+        models = [c.model for c in missing]
+        task = executor.submit(predict_test, str(run_dir / "models"), competition.to_dict(), data.X_test, models,
+                               name="autogluon-predict-test", num_cpus=max(1, plan.cpus - 1))  # one is measuring
+        try:
+            predicted = executor.result(task, timeout=max(1.0, plan.seconds_left(LEADERBOARD_PREDICT)))
+        except Exception as error:  # noqa: BLE001 - the blend is chosen again without them
+            executor.cancel(task)
+            plan.note(LEADERBOARD_PREDICT, f"AutoGluon's test predictions did not arrive ({type(error).__name__}); "
+                                           "blended again without AutoGluon")
+            log.warning("AutoGluon's test predictions did not arrive in time (%s): blending without them", error)
+            return _blend_ready(candidates, competition, data, settings)
+        for candidate in missing:
+            candidate.test = np.asarray(predicted[candidate.model])
+        timings["autogluon_predict_test"] = round(time.monotonic() - began, 3)
+    blend.test = blend_test(blend, by_name)
+    return blend
+
+
+def _blend_ready(candidates: list[Candidate], competition: Competition, data: Dataset,
+                 settings: Settings) -> Blend:
+    """The blend chosen again among the candidates that have test predictions."""
+    ready = [c for c in candidates if c.test is not None]
+    if not ready:
+        raise RuntimeError("No leaderboard candidate has test predictions within the time limit")
+    return _blend(ready, competition, data, settings)

@@ -1,0 +1,167 @@
+"""The predicting part of a production model, one small class per model family, each saved under `model/`.
+
+A runtime turns an encoded float matrix (or, for AutoGluon, a typed table) into a raw prediction in podium's
+convention. LightGBM boosters predict with `num_threads=1`: measured here, OpenMP's thread start-up turns a
+30-50 us single-row call into several ms on a busy machine, and serving scales by processes anyway.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.atomic import write_bytes, write_json
+
+SIGMOID, SOFTMAX, IDENTITY = "sigmoid", "softmax", "identity"
+
+
+def apply_link(raw: np.ndarray, link: str, log_target: bool = False) -> np.ndarray:
+    """Raw scores to podium's convention: P(1) for binary, a row-stochastic matrix for multiclass, values."""
+    if link == SIGMOID:
+        return 1.0 / (1.0 + np.exp(-raw))
+    if link == SOFTMAX:
+        shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    return np.expm1(raw) if log_target else raw
+
+
+class LightGBMRuntime:
+    """A native LightGBM booster (text model, gzipped) plus the link and offset applied to its raw score."""
+
+    kind = "lightgbm"
+    input = "matrix"
+
+    def __init__(self, booster, link: str, base: list[float] | None = None, log_target: bool = False):
+        self.booster = booster
+        self.link = link
+        self.base = np.asarray(base if base is not None else [0.0], dtype=float)
+        self.log_target = log_target
+
+    @classmethod
+    def from_text(cls, model_text: str, link: str, base: list[float] | None = None,
+                  log_target: bool = False) -> LightGBMRuntime:
+        import lightgbm
+
+        return cls(lightgbm.Booster(model_str=model_text), link, base, log_target)
+
+    def raw(self, matrix: np.ndarray) -> np.ndarray:
+        scores = self.booster.predict(matrix, raw_score=True, num_threads=1)
+        return apply_link(scores + (self.base if scores.ndim == 2 else self.base[0]), self.link, self.log_target)
+
+    def describe(self) -> dict[str, Any]:
+        return {"trees": self.booster.num_trees(), "features": self.booster.num_feature()}
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        text = self.booster.model_to_string()
+        write_bytes(folder / "model.txt.gz", gzip.compress(text.encode(), compresslevel=9, mtime=0))
+        return {"kind": self.kind, "file": "model/model.txt.gz", "link": self.link, "base": self.base.tolist(),
+                "log_target": self.log_target}
+
+    @classmethod
+    def load(cls, root: Path, config: dict[str, Any]) -> LightGBMRuntime:
+        text = gzip.decompress((root / config["file"]).read_bytes()).decode()
+        return cls.from_text(text, config["link"], config.get("base"), config.get("log_target", False))
+
+
+class LinearDesign:
+    """Encoded matrix to a linear model's design: imputed, clipped, standardised numbers, missing flags, one-hots."""
+
+    def __init__(self, numeric: list[int], median: list[float], low: list[float], high: list[float],
+                 mean: list[float], scale: list[float], flags: list[int], categorical: list[int],
+                 widths: list[int]):
+        self.numeric = np.asarray(numeric, dtype=int)
+        self.median, self.low, self.high = (np.asarray(v, dtype=float) for v in (median, low, high))
+        self.mean, self.scale = np.asarray(mean, dtype=float), np.asarray(scale, dtype=float)
+        self.flags = np.asarray(flags, dtype=int)  # positions within `numeric` that get a missing flag
+        self.categorical = np.asarray(categorical, dtype=int)
+        self.widths = np.asarray(widths, dtype=int)  # codes + "other" + "missing" per categorical column
+        self.offsets = len(self.numeric) + len(self.flags) + np.concatenate([[0], np.cumsum(self.widths)[:-1]])
+        self.width = int(len(self.numeric) + len(self.flags) + self.widths.sum())
+
+    @classmethod
+    def fit(cls, matrix: np.ndarray, numeric: list[int], categorical: list[int], n_codes: list[int]) -> LinearDesign:
+        values = matrix[:, numeric]
+        median = np.nan_to_num(np.nanmedian(values, axis=0), nan=0.0) if len(numeric) else np.zeros(0)
+        filled = np.where(np.isnan(values), median, values)
+        low, high = (filled.min(axis=0), filled.max(axis=0)) if len(filled) else (median, median)
+        mean, scale = filled.mean(axis=0), filled.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        flags = [i for i in range(len(numeric)) if np.isnan(values[:, i]).any()]
+        return cls(list(numeric), median.tolist(), low.tolist(), high.tolist(), mean.tolist(), scale.tolist(),
+                   flags, list(categorical), [n + 2 for n in n_codes])
+
+    def transform(self, matrix: np.ndarray) -> np.ndarray:
+        n = len(matrix)
+        out = np.zeros((n, self.width))
+        values = matrix[:, self.numeric]
+        missing = np.isnan(values)
+        filled = np.clip(np.where(missing, self.median, values), self.low, self.high)
+        k = len(self.numeric)
+        out[:, :k] = (filled - self.mean) / self.scale
+        out[:, k:k + len(self.flags)] = missing[:, self.flags]
+        if len(self.categorical):
+            codes = matrix[:, self.categorical]
+            codes = np.where(np.isnan(codes), self.widths - 1, np.minimum(codes, self.widths - 2)).astype(int)
+            rows = np.repeat(np.arange(n), len(self.categorical))
+            out[rows, (codes + self.offsets).ravel()] = 1.0
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"numeric": self.numeric.tolist(), "median": self.median.tolist(), "low": self.low.tolist(),
+                "high": self.high.tolist(), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "flags": self.flags.tolist(), "categorical": self.categorical.tolist(), "widths": self.widths.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LinearDesign:
+        return cls(**data)
+
+
+class LinearRuntime:
+    """A linear or logistic model: the design above, a coefficient matrix, an intercept and a link."""
+
+    kind = "linear"
+    input = "matrix"
+
+    def __init__(self, design: LinearDesign, coef: np.ndarray, intercept: np.ndarray, link: str,
+                 log_target: bool = False):
+        self.design = design
+        self.coef = np.atleast_2d(np.asarray(coef, dtype=float))
+        self.intercept = np.atleast_1d(np.asarray(intercept, dtype=float))
+        self.link = link
+        self.log_target = log_target
+
+    def raw(self, matrix: np.ndarray) -> np.ndarray:
+        scores = self.design.transform(matrix) @ self.coef.T + self.intercept
+        if self.link != SOFTMAX:
+            scores = scores[:, 0]
+        return apply_link(scores, self.link, self.log_target)
+
+    def describe(self) -> dict[str, Any]:
+        return {"coefficients": int(self.coef.size)}
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        write_json(folder / "linear.json", {"design": self.design.to_dict(), "coef": self.coef.tolist(),
+                                            "intercept": self.intercept.tolist()})
+        return {"kind": self.kind, "file": "model/linear.json", "link": self.link, "log_target": self.log_target}
+
+    @classmethod
+    def load(cls, root: Path, config: dict[str, Any]) -> LinearRuntime:
+        data = json.loads((root / config["file"]).read_text())
+        return cls(LinearDesign.from_dict(data["design"]), np.asarray(data["coef"]), np.asarray(data["intercept"]),
+                   config["link"], config.get("log_target", False))
+
+
+RUNTIMES: dict[str, Any] = {"lightgbm": LightGBMRuntime, "linear": LinearRuntime}
+
+
+def runtime_class(kind: str):
+    """The runtime for a kind; AutoGluon's is imported only when an artifact needs it."""
+    if kind == "autogluon":
+        from agent.runtime.autogluon_runtime import AutoGluonRuntime
+
+        return AutoGluonRuntime
+    return RUNTIMES[kind]

@@ -1,0 +1,192 @@
+"""What a production model accepts: its input columns, their kinds, allowed categories and ranges seen in training.
+
+`schema.json` is written beside the model so a person (or `podium predict`) can check input before serving it.
+Handling of surprises, documented here and in docs/production.md:
+- a missing column, or a value that is not a number in a numeric column: an InputError naming column and row;
+- a category never seen in training: treated like the rare categories of training (the encoder's "other"
+  code, which the model learned to route), reported as a warning; `unseen="error"` makes it an InputError;
+- a number outside the training range: accepted (trees extrapolate flat), reported as a warning;
+- extra columns: ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.competition.inference import _label_key
+from agent.errors import InputError
+from agent.records import Record
+
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+EXPORT_AGAIN = "export the production model again (podium run, or podium retrain)"  # the export's records' fix
+MAX_LISTED_CATEGORIES = 1000  # a column with more distinct values (ids, free text) accepts any value
+UNSEEN_POLICIES = ("other", "error")
+MIN_LISTED_SHARE = 0.5  # more distinct values than this share of rows (and > 50): id-like, not listed
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pandas NA and empty strings are all "missing" at serving time."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return not value.strip()
+    return bool(isinstance(value, np.floating) and np.isnan(value))
+
+
+def category_key(value: Any) -> str:
+    """Compare categories across CSV round trips: 1, 1.0 and '1' meet; so do True and 'true'."""
+    return _label_key(value)
+
+
+class ColumnSchema(BaseModel):
+    """One input column as seen in training."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: str
+    dtype: str
+    missing_seen: bool
+    min: float | None = None
+    max: float | None = None
+    categories: tuple[str, ...] = ()
+    categories_complete: bool = True  # False: too many distinct values to list, so any value is accepted
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Warnings about input that was accepted: unseen categories and out-of-range numbers, by column."""
+
+    unseen: dict[str, int] = field(default_factory=dict)
+    out_of_range: dict[str, int] = field(default_factory=dict)
+
+    def messages(self) -> list[str]:
+        notes = [f"{count} value(s) of '{name}' were never seen in training: treated like rare categories"
+                 for name, count in self.unseen.items()]
+        notes += [f"{count} value(s) of '{name}' lie outside the training range: accepted"
+                  for name, count in self.out_of_range.items()]
+        return notes
+
+
+class Schema(Record):
+    """The input contract of a production model: schema.json, a typed record (agent/records.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+    FORMAT: ClassVar[str] = "podium.schema"
+    TITLE: ClassVar[str] = "input schema (schema.json)"
+    FIX: ClassVar[str] = EXPORT_AGAIN
+
+    unseen: Literal["other", "error"] = Field("other", alias="unseen_categories")
+    columns: tuple[ColumnSchema, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    @cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def value_checks(self) -> tuple[tuple[str, bool, frozenset[str] | None], ...]:
+        """Per column, what a served value is checked against: its name, whether it is numeric, and the
+        categories seen in training (None: any value goes), in plain tuples for the per-value loop."""
+        return tuple((c.name, c.kind == NUMERIC, frozenset(c.categories) if c.categories_complete else None)
+                     for c in self.columns)
+
+    @classmethod
+    def infer(cls, frame: pd.DataFrame, unseen: str = "other") -> Schema:
+        """Learn the schema from the training features: numbers stay numbers, everything else is a category."""
+        if unseen not in UNSEEN_POLICIES:
+            raise InputError(f"Unknown handling of unseen categories '{unseen}'", fix="use 'other' or 'error'")
+        return cls(columns=tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen=unseen)
+
+    LEGACY_FORMAT: ClassVar[str] = "podium-schema/1"
+
+    def check_columns(self, present, where: str = "input") -> None:
+        """Every input column must be present; extra columns are ignored."""
+        present = set(present)
+        missing = [name for name in self.names if name not in present]
+        if missing:
+            raise InputError(f"The input lacks column(s) {missing[:10]}" + (" ..." if len(missing) > 10 else ""),
+                             where=where, fix=f"send every column of schema.json ({len(self.names)} in all); "
+                             "use an empty value for unknowns")
+
+    def validate(self, frame: pd.DataFrame, where: str = "input", unseen: str | None = None) -> ValidationReport:
+        """Check a whole table: raise on missing columns and wrong types, report unseen categories and ranges.
+
+        `unseen` overrides the schema's policy for this call ("error" makes unseen categories an InputError).
+        """
+        self.check_columns(frame.columns, where)
+        unseen_counts: dict[str, int] = {}
+        out_of_range: dict[str, int] = {}
+        for column in self.columns:
+            values = frame[column.name]
+            if column.kind == NUMERIC:
+                numbers = to_numbers(values, column.name, where)
+                outside = int(((numbers < column.min) | (numbers > column.max)).sum()) if column.min is not None else 0
+                if outside:
+                    out_of_range[column.name] = outside
+            elif column.categories_complete:
+                allowed = set(column.categories)
+                count = sum(1 for v in values if not is_missing(v) and category_key(v) not in allowed)
+                if count:
+                    unseen_counts[column.name] = count
+        if unseen_counts and (unseen or self.unseen) == "error":
+            name, count = next(iter(unseen_counts.items()))
+            raise InputError(f"{count} value(s) of column '{name}' were never seen in training",
+                             where=where, fix=f"use one of the categories listed for '{name}' in schema.json, "
+                             "or leave the value empty (missing)")
+        return ValidationReport(unseen_counts, out_of_range)
+
+    def conform(self, frame: pd.DataFrame, where: str = "input") -> pd.DataFrame:
+        """The schema's columns in their kinds: numbers as floats, categories as objects with NaN for missing."""
+        out = {}
+        for column in self.columns:
+            values = frame[column.name]
+            if column.kind == NUMERIC:
+                out[column.name] = to_numbers(values, column.name, where)
+            else:
+                out[column.name] = values.astype(object).where(~values.map(is_missing), np.nan)
+        return pd.DataFrame(out, index=frame.index)
+
+
+def to_numbers(values: pd.Series, name: str, where: str) -> pd.Series:
+    """Parse a numeric column; a value that is present but not a number is an error naming its row."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    present = values.notna()
+    if present.any():
+        present[present] = ~values[present].map(is_missing).to_numpy(dtype=bool)  # blanks are missing
+    numbers = pd.to_numeric(values.where(present), errors="coerce")
+    bad = present & numbers.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"Column '{name}' expects numbers but holds {int(bad.sum())} non-numeric value(s), "
+                         f"first {values.iloc[row]!r} in data row {row + 1}", where=where,
+                         fix=f"send numbers (or an empty value for missing) in '{name}'")
+    return numbers.astype(float)
+
+
+def _infer_column(name: str, values: pd.Series) -> ColumnSchema:
+    missing_seen = bool(values.isna().any())
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.astype(float)
+        finite = numbers[np.isfinite(numbers)]
+        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (None, None)
+        return ColumnSchema(name=name, kind=NUMERIC, dtype=str(values.dtype), missing_seen=missing_seen, min=low,
+                            max=high)
+    counts = values.dropna().map(category_key).value_counts(sort=True)
+    present = int(values.notna().sum())
+    complete = len(counts) <= MAX_LISTED_CATEGORIES and (len(counts) <= 50 or len(counts) <= MIN_LISTED_SHARE * present)
+    return ColumnSchema(name=name, kind=CATEGORICAL, dtype=str(values.dtype), missing_seen=missing_seen,
+                        categories=tuple(counts.index) if complete else (), categories_complete=complete)

@@ -1,0 +1,116 @@
+"""Build a competition folder from a labelled table: shuffle, split, sample submission, hidden answers.
+
+Layout (one folder per competition):
+    competition.yaml        title, evaluation_metric (Kaggle's name), deadline, max_daily_submissions, ...
+    public/                 train.csv, test.csv, sample_submission.csv: what participants download
+    private/answers.csv     id, target and Usage (Public / Private): never served
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from agent.atomic import staged_directory, write_text
+from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION, get_metric
+from agent.errors import InputError
+
+DEFAULT_RULES = "Be kind. One account per person. No hand labelling of the test set."
+
+
+def prepare_competition(
+    labelled: pd.DataFrame,
+    target: str,
+    metric: str,
+    out: Path,
+    *,
+    id_column: str | None = None,
+    task: str | None = None,
+    title: str | None = None,
+    test_fraction: float = 0.25,
+    public_fraction: float = 0.5,
+    seed: int = 0,
+    max_daily_submissions: int = 5,
+    deadline: dt.datetime | None = None,
+    rules: str = DEFAULT_RULES,
+    overwrite: bool = False,
+) -> Path:
+    """Write a competition folder at `out`; the whole folder appears at once or not at all."""
+    out = Path(out)
+    if target not in labelled.columns:
+        raise InputError(f"The target column '{target}' is not in the table",
+                         fix=f"pick one of {list(labelled.columns)}")
+    if not 0 < test_fraction < 1 or not 0 < public_fraction < 1:
+        raise InputError("test_fraction and public_fraction must lie strictly between 0 and 1")
+    if out.exists() and not overwrite:
+        raise InputError("The competition folder already exists", where=str(out), fix="pick another --out or remove it")
+    scorer = get_metric(metric)
+    frame = labelled.dropna(subset=[target]).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    if id_column is None:
+        id_column = "id"
+        if id_column in frame.columns:
+            raise InputError("The table has a column named 'id' that is not declared as the id",
+                             fix="pass --id-column id, or rename the column")
+        frame.insert(0, id_column, np.arange(len(frame)))
+    elif frame[id_column].duplicated().any():
+        raise InputError(f"The id column '{id_column}' repeats values")
+    task = task or _task_of(frame[target], scorer)
+    scorer.check_task(task)
+
+    n_test = max(1, int(round(len(frame) * test_fraction)))
+    test, train = frame.iloc[:n_test], frame.iloc[n_test:]
+    if task != REGRESSION and train[target].nunique() < 2:
+        raise InputError("The training split has a single class; use a larger table or test_fraction")
+    rng = np.random.default_rng(seed + 1)
+    usage = np.where(rng.random(len(test)) < public_fraction, "Public", "Private")
+    answers = pd.DataFrame({id_column: test[id_column].to_numpy(), target: test[target].to_numpy(), "Usage": usage})
+    sample = _sample_submission(test[id_column], train[target], target, task, scorer)
+
+    declared: dict[str, Any] = {
+        "slug": out.name,
+        "title": title or out.name.replace("-", " ").replace("_", " ").title(),
+        "evaluation_metric": scorer.name,
+        "deadline": (deadline or dt.datetime.now(dt.UTC) + dt.timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "max_daily_submissions": max_daily_submissions,
+        "public_fraction": public_fraction,
+        "category": "Playground",
+        "reward": "Knowledge",
+        "rules": rules,
+        # For the grader only: participants (and podium's inference) never see this section.
+        "grading": {"id_column": id_column, "target": target, "task": task},
+    }
+    with staged_directory(out) as staging:
+        (staging / "public").mkdir()
+        (staging / "private").mkdir()
+        train.to_csv(staging / "public" / "train.csv", index=False)
+        test.drop(columns=[target]).to_csv(staging / "public" / "test.csv", index=False)
+        sample.to_csv(staging / "public" / "sample_submission.csv", index=False)
+        answers.to_csv(staging / "private" / "answers.csv", index=False)
+        write_text(staging / "competition.yaml", yaml.safe_dump(declared, sort_keys=False))
+    return out
+
+
+def _task_of(labels: pd.Series, scorer) -> str:
+    if scorer.tasks == {REGRESSION}:
+        return REGRESSION
+    return BINARY if labels.nunique() == 2 else MULTICLASS
+
+
+def _sample_submission(ids: pd.Series, labels: pd.Series, target: str, task: str, scorer) -> pd.DataFrame:
+    sample = pd.DataFrame({ids.name: ids.to_numpy()})
+    if task == REGRESSION:
+        sample[target] = float(labels.mean())
+    elif scorer.needs == "proba" and task == MULTICLASS:
+        classes = sorted(labels.unique(), key=str)
+        for cls in classes:
+            sample[f"{target}_{cls}"] = 1.0 / len(classes)
+    elif scorer.needs == "proba":
+        sample[target] = 0.5
+    else:
+        sample[target] = labels.mode().iloc[0]
+    return sample

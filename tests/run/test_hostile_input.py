@@ -1,0 +1,119 @@
+"""Hostile or mistaken input files: each gets a clear error naming the real cause, never a crash or a guess."""
+
+from __future__ import annotations
+
+import gzip
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agent.competition.decompress import Limits, TooLarge
+from agent.competition.inference import infer_competition
+from agent.competition.tables import MAX_HEADER_BYTES, CompetitionData, read_competition, read_table
+from agent.errors import InputError
+from tests.sources.test_unzip import lying_zip
+
+
+def _tables(target: np.ndarray, n_test: int = 40):
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"id": range(len(target)), "x": rng.normal(size=len(target)), "y": target})
+    test = pd.DataFrame({"id": range(len(target), len(target) + n_test), "x": rng.normal(size=n_test)})
+    return train, test, pd.DataFrame({"id": test["id"], "y": 0.0})
+
+
+CONTINUOUS = {"fractional": np.random.default_rng(1).normal(size=200) * 10,
+              "many integers": np.round(np.random.default_rng(1).normal(size=200) * 1000)}
+
+
+@pytest.mark.parametrize("metric", ["AUC", "Quadratic Weighted Kappa", "Log Loss", "Multiclass Log Loss",
+                                    "Categorization Accuracy"])
+@pytest.mark.parametrize("kind", list(CONTINUOUS))
+def test_a_class_metric_on_a_continuous_target_names_the_target(metric, kind):
+    train, test, sample = _tables(CONTINUOUS[kind])
+    with pytest.raises(InputError, match="looks continuous") as caught:
+        infer_competition("c", CompetitionData(train, test, sample), {"evaluation_metric": metric})
+    assert f"'{metric}' scores classes" in caught.value.what and "regression metric" in caught.value.fix
+
+
+def test_integer_class_codes_are_still_classes():
+    codes = np.random.default_rng(2).integers(0, 30, size=600)  # 30 codes, every one seen many times
+    train, test, sample = _tables(codes)
+    competition = infer_competition("c", CompetitionData(train, test, sample), {"evaluation_metric": "Accuracy"})
+    assert competition.problem_type == "multiclass" and len(competition.classes) == 30
+
+
+@pytest.mark.parametrize(("metric", "values", "message"), [
+    ("Mean Absolute Percentage Error", [0.0, 0.0, 3.0], "divides by the target, and 2 of 200 training rows"),
+    ("Root Mean Squared Logarithmic Error", [-1.0, -0.5, 3.0], "logarithm of 1 \\+ the target, and 1 of 200"),
+])
+def test_a_metric_undefined_on_the_target_is_refused(metric, values, message):
+    target = np.abs(CONTINUOUS["fractional"]) + 1
+    target[:3] = values
+    train, test, sample = _tables(target)
+    with pytest.raises(InputError, match=message) as caught:
+        infer_competition("c", CompetitionData(train, test, sample), {"evaluation_metric": metric})
+    assert "Mean Absolute Error" in caught.value.fix
+
+
+def test_messages_show_plain_values_and_counts(tmp_path):
+    train, test, sample = _tables(np.full(200, 1, dtype=np.int64))
+    with pytest.raises(InputError) as caught:
+        infer_competition("c", CompetitionData(train, test, sample), {})
+    assert "(1)" in caught.value.what and "np." not in caught.value.what
+    train, test, sample = _tables(CONTINUOUS["fractional"])
+    test.loc[[1, 2, 3], "id"] = test.loc[0, "id"]
+    sample["id"] = test["id"]
+    for frame, name in ((train, "train.csv"), (test, "test.csv"), (sample, "sample_submission.csv")):
+        frame.to_csv(tmp_path / name, index=False)
+    data = read_competition(tmp_path / "train.csv", tmp_path / "test.csv", tmp_path / "sample_submission.csv")
+    with pytest.raises(InputError, match=r"repeats 1 id value\(s\) in 'id' \(4 rows; e\.g\. 200\)") as caught:
+        infer_competition("c", data, {})
+    assert caught.value.where == str(tmp_path / "test.csv")
+
+
+def test_repeated_column_names_are_refused_by_name(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("id,mean_radius,area,mean_radius,area,y\n1,2,3,4,5,0\n2,3,4,5,6,1\n")
+    with pytest.raises(InputError, match=r"repeats column names \['area', 'mean_radius'\]"):
+        read_table(path, "train")
+
+
+def test_a_compressed_table_is_bounded_while_it_is_read(tmp_path):
+    path = tmp_path / "train.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b\n" + b"1,2\n" * 3_000_000, compresslevel=9))  # 12 MB from ~30 KB
+    with pytest.raises(TooLarge, match="train file is too large to read") as caught:
+        read_table(path, "train", Limits(max_bytes=10**9, max_ratio=100, ratio_floor_bytes=1_000_000))
+    assert "max_compression_ratio" in caught.value.fix and caught.value.where == str(path)
+    with pytest.raises(TooLarge, match="more than 5,000,000 bytes"):
+        read_table(path, "train", Limits(max_bytes=5_000_000, max_ratio=250))
+    assert len(read_table(path, "train", Limits(max_bytes=10**8, max_ratio=250))) == 3_000_000  # within limits it reads
+
+
+def test_the_default_limits_stop_a_small_bomb_early(tmp_path):
+    path = tmp_path / "train.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b\n" + b"1,2\n" * 25_000_000, compresslevel=9))  # 100 MB out of ~100 KB
+    assert path.stat().st_size < 200_000
+    with pytest.raises(TooLarge, match="over 250 times"):
+        read_table(path, "train")
+
+
+def test_zipped_tables_that_lie_or_hold_several_files_are_refused(tmp_path):
+    liar = lying_zip(tmp_path / "train.csv.zip")
+    with pytest.raises(InputError, match="not a readable CSV table"):
+        read_table(liar, "train")
+    several = tmp_path / "test.csv.zip"
+    with zipfile.ZipFile(several, "w") as bundle:
+        bundle.writestr("test.csv", "a,b\n1,2\n")
+        bundle.writestr("extra.csv", "a,b\n1,2\n")
+    with pytest.raises(InputError, match="holds 2 files"):
+        read_table(several, "test")
+
+
+def test_a_runaway_header_line_is_refused_without_reading_it_all(tmp_path):
+    path = tmp_path / "train.csv"
+    with path.open("w") as out:
+        out.write(",".join(f"c{i}" for i in range(MAX_HEADER_BYTES // 4)))
+    with pytest.raises(InputError, match="header line is longer than"):
+        read_table(path, "train")

@@ -1,0 +1,212 @@
+"""The run's time plan, driven by a fake clock and a fake executor: deadlines hold, overruns take nobody's
+guaranteed time, and the plan goes into the manifest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from agent.config import load_settings
+from agent.errors import ConfigError
+from agent.run.planner import (
+    AUTOGLUON,
+    CHECKS,
+    FINAL,
+    FIRST_SUBMISSION,
+    LEADERBOARD_FIGURES,
+    LEADERBOARD_PREDICT,
+    MAX_PREDICT_RESERVE,
+    MIN_PREDICT_RESERVE,
+    OPTUNA,
+    PRODUCTION_FINAL,
+    PRODUCTION_SEARCH,
+    autogluon_limits,
+    make_plan,
+    predict_reserve,
+)
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def plan_for(limit: float = 240, rows: int = 5000, test_rows: int = 2000, clock: FakeClock | None = None,
+             elapsed: float = 5.0):
+    clock = clock or FakeClock()
+    origin = clock.now
+    clock.advance(elapsed)  # fetch, load, Ray start and inference happen before the plan is made
+    return make_plan(limit, 2, rows, test_rows, 8, production_share=0.15, origin=origin, clock=clock), clock
+
+
+@pytest.mark.parametrize("limit", [60, 240, 600, 3600])
+def test_every_piece_ends_inside_the_limit_in_flow_order(limit):
+    plan, _ = plan_for(limit)
+    p = plan.pieces
+    assert all(0 <= piece.start <= piece.deadline <= limit for piece in p.values())
+    assert p[CHECKS].deadline <= p[PRODUCTION_SEARCH].start
+    assert p[PRODUCTION_SEARCH].deadline <= p[AUTOGLUON].start  # cheap and unique work first
+    assert p[AUTOGLUON].deadline == p[OPTUNA].deadline <= p[LEADERBOARD_PREDICT].start
+    assert p[LEADERBOARD_PREDICT].deadline <= p[PRODUCTION_FINAL].start  # students need the teacher
+    assert p[PRODUCTION_FINAL].deadline <= p[FINAL].start
+    assert p[FIRST_SUBMISSION].deadline <= min(60, 0.25 * limit)
+    assert p[AUTOGLUON].seconds > (0.4 if limit < 120 else 0.6) * limit  # AutoGluon still gets most of it
+
+
+def test_the_production_model_keeps_its_time_on_large_and_small_data():
+    small, _ = plan_for(240, rows=2000, test_rows=500)
+    large, _ = plan_for(240, rows=60000, test_rows=60000)
+    for plan in (small, large):
+        assert plan.pieces[PRODUCTION_SEARCH].seconds + plan.pieces[PRODUCTION_FINAL].seconds >= 0.15 * 240 - 1e-9
+    # a large test set takes time from AutoGluon's fit, for its test predictions, not from production
+    assert large.autogluon_predict_seconds > small.autogluon_predict_seconds
+    assert autogluon_limits(large).time_limit < autogluon_limits(small).time_limit
+
+
+def test_a_piece_that_overruns_takes_from_nobodys_guaranteed_time():
+    plan, clock = plan_for(240)
+    tail = plan.pieces[PRODUCTION_FINAL].seconds
+    plan.begin(AUTOGLUON)
+    clock.advance(plan.seconds_left(AUTOGLUON) + 30)  # AutoGluon ignores its deadline by 30 s
+    plan.end(AUTOGLUON)
+    assert plan.pieces[AUTOGLUON].actual["status"] == "overran"
+    plan.begin(PRODUCTION_FINAL)
+    assert plan.seconds_left(PRODUCTION_FINAL) == pytest.approx(tail, abs=0.01)  # its whole duration, though late
+    assert plan.seconds_left(LEADERBOARD_PREDICT) < 0  # a piece without a guarantee keeps its deadline
+
+
+def test_a_piece_anchored_at_its_start_gets_its_duration_not_more_when_started_early():
+    plan, clock = plan_for(240)
+    search = plan.pieces[PRODUCTION_SEARCH].seconds
+    with plan.run(CHECKS):
+        clock.advance(0.5)  # the checks end long before their deadline
+    plan.begin(PRODUCTION_SEARCH)
+    assert plan.seconds_left(PRODUCTION_SEARCH) == pytest.approx(search, abs=0.01)
+    clock.advance(search - 1)
+    plan.end(PRODUCTION_SEARCH)
+    assert plan.pieces[PRODUCTION_SEARCH].actual["status"] == "done"
+    # what the early pieces left goes to AutoGluon: its deadline is fixed, its start came earlier
+    assert plan.seconds_left(AUTOGLUON) > plan.pieces[AUTOGLUON].seconds
+
+
+def test_autogluon_limits_leave_its_overrun_and_the_candidates_before_its_deadline():
+    plan, _ = plan_for(600)
+    limits = autogluon_limits(plan)
+    left = plan.seconds_left(AUTOGLUON)
+    assert limits.time_limit < limits.hard_stop < left - plan.autogluon_predict_seconds
+    # the margins are margins, not a share of the run
+    assert left - plan.autogluon_predict_seconds - limits.time_limit < 0.15 * left
+
+
+def test_the_plan_is_recorded_planned_against_actual_as_json():
+    plan, clock = plan_for(240)
+    with plan.run(CHECKS):
+        clock.advance(2)
+    plan.skip(OPTUNA, "no time")
+    with pytest.raises(RuntimeError), plan.run(PRODUCTION_SEARCH):
+        raise RuntimeError("boom")
+    record = json.loads(json.dumps(plan.to_dict()))
+    pieces = {p["name"]: p for p in record["pieces"]}
+    assert record["time_limit"] == 240 and record["planned_at"] == pytest.approx(5.0)
+    assert pieces[CHECKS]["actual"]["end"] - pieces[CHECKS]["actual"]["start"] == pytest.approx(2)
+    assert pieces[OPTUNA]["actual"] == {"status": "skipped", "note": "no time"}
+    assert pieces[PRODUCTION_SEARCH]["actual"]["status"] == "failed"
+    assert pieces[LEADERBOARD_FIGURES]["guaranteed"] and not pieces[AUTOGLUON]["guaranteed"]
+
+
+def test_the_predict_reserve_grows_with_the_test_set_and_the_folds_within_its_bounds():
+    small, medium, large = (predict_reserve("auto", 3000, rows, 8) for rows in (300, 3000, 30000))
+    assert small == MIN_PREDICT_RESERVE
+    assert small < medium < large == MAX_PREDICT_RESERVE
+    assert predict_reserve("auto", 3000, 1500, 8) > predict_reserve("auto", 3000, 1500, 3)
+    assert predict_reserve(0.12, 3000, 30000, 8) == 0.12
+
+
+@pytest.mark.parametrize("value", [0.95, -0.1, "sometimes"])
+def test_a_bad_reserve_is_a_configuration_error_naming_the_key(value):
+    with pytest.raises(ConfigError) as raised:
+        load_settings(("my.yaml", {"leaderboard": {"predict_reserve": value}}))
+    assert "leaderboard.predict_reserve" in str(raised.value) and "my.yaml" in str(raised.value)
+
+
+# --- the leaderboard phase on the plan, with a fake executor ---------------------------------------------
+
+class FakeTimeout(Exception):
+    """What ray.get raises when its timeout passes (GetTimeoutError's name ends in Timeout... Error)."""
+
+
+FakeTimeout.__name__ = "GetTimeoutError"
+
+
+class FakeExecutor:
+    """Tasks take the fake clock's seconds given in `durations` by task name; result() waits at most `timeout`."""
+
+    def __init__(self, clock: FakeClock, durations: dict[str, float]):
+        self.clock, self.durations, self.cancelled = clock, durations, []
+
+    def submit(self, fn, *args, name=None, **kwargs):
+        return {"name": name, "fn": fn, "args": args}
+
+    def result(self, task, timeout=None):
+        seconds = self.durations[task["name"]]
+        if timeout is not None and seconds > timeout:
+            self.clock.advance(timeout)
+            raise FakeTimeout(f"{task['name']} timed out")
+        self.clock.advance(seconds)
+        return task["fn"](*task["args"])
+
+    def cancel(self, task):
+        self.cancelled.append(task["name"])
+
+
+def test_an_autogluon_fit_past_every_deadline_is_cancelled_and_the_blend_goes_on(tmp_path):
+    from agent.competition.dataset import build_dataset
+    from agent.competition.inference import infer_competition
+    from agent.competition.metrics import score_prediction
+    from agent.competition.tables import CompetitionData
+    from agent.run.search import fit_leaderboard
+    from strategies.base import Candidate
+    from tests.conftest import make_tables
+
+    frame = make_tables(200)
+    train = frame.iloc[:150].reset_index(drop=True)
+    test = frame.iloc[150:].drop(columns="target").reset_index(drop=True)
+    data = CompetitionData(train=train, test=test, sample_submission=test[["id"]].assign(target=0.0))
+    competition = infer_competition("c", data, {"evaluation_metric": "Mean Absolute Error"})
+    dataset = build_dataset(competition, data, 5, 0)
+    plan, clock = plan_for(240, rows=len(train), test_rows=len(test))
+    executor = FakeExecutor(clock, {"autogluon-fit": 10_000.0})
+    rng = np.random.default_rng(0)
+    early = [Candidate(f"production/{i}", "production", dataset.y + rng.normal(0, 1 + i, len(dataset.y)),
+                       np.full(len(test), float(i)), 0.0, 1.0) for i in range(2)]
+    for c in early:
+        c.score = score_prediction(competition.metric, dataset.y, c.oof)
+    settings = load_settings()
+    result = fit_leaderboard(competition, dataset, settings, executor, tmp_path, plan, 2, 1.0, extra=early)
+    assert executor.cancelled == ["autogluon-fit"]
+    assert plan.now() <= plan.pieces[LEADERBOARD_PREDICT].deadline + 1e-6  # cancelled at the predict deadline
+    assert "cancelled" in plan.pieces[AUTOGLUON].actual["note"]
+    assert plan.pieces[OPTUNA].actual["status"] == "skipped" and "no time" in plan.pieces[OPTUNA].actual["note"]
+    assert all(s["ran"] is False and "no time" in s["why"] for s in result.studies)
+    assert set(result.ensemble.weights) <= {"production/0", "production/1"}
+    assert result.ensemble.test is not None and len(result.ensemble.test) == len(test)
+    plan.begin(PRODUCTION_FINAL)  # what comes after still has all of its time
+    assert plan.seconds_left(PRODUCTION_FINAL) == pytest.approx(plan.pieces[PRODUCTION_FINAL].seconds, abs=0.01)
+
+
+def test_a_share_below_one_gives_the_optuna_studies_the_end_of_the_fitting_window():
+    clock = FakeClock()
+    origin = clock.now
+    clock.advance(5)
+    plan = make_plan(600, 2, 5000, 2000, 8, production_share=0.15, autogluon_share=0.75, origin=origin, clock=clock)
+    autogluon, optuna = plan.pieces[AUTOGLUON], plan.pieces[OPTUNA]
+    assert autogluon.start == optuna.start and autogluon.deadline < optuna.deadline
+    assert autogluon.seconds == pytest.approx(0.75 * optuna.seconds)

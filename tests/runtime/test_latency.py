@@ -1,0 +1,70 @@
+"""agent/runtime/latency.py and files.py: the one measurement function, artifact size, staged folders."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+
+from agent.runtime.files import artifact_size, directory_bytes, staged_directory
+from agent.runtime.latency import MIN_CALLS, measure_latency
+
+
+class _Echo:
+    """A model whose cost is known: it only counts rows."""
+
+    def __init__(self, pause: float = 0.0):
+        self.pause = pause
+        self.single_calls = 0
+
+    def predict(self, rows):
+        if isinstance(rows, dict):
+            self.single_calls += 1
+            if self.pause:
+                time.sleep(self.pause)
+            return [0.0]
+        return [0.0] * len(rows)
+
+
+def test_measurement_makes_at_least_200_single_row_calls_and_a_batch():
+    rows = pd.DataFrame({"a": range(30), "b": ["x"] * 30})
+    model = _Echo()
+    report = measure_latency(model, rows, calls=50, warmup=5, batch_size=100)
+    assert report.calls == MIN_CALLS and model.single_calls == MIN_CALLS + 5  # never fewer than 200
+    assert 0 < report.p50_ms <= report.p99_ms and report.complete
+    assert report.throughput_rows_s > 0 and report.batch_size == 100
+    assert report.cpu_seconds_per_million >= 0 and report.cpu_seconds_per_million_single >= 0
+
+
+def test_a_time_cap_marks_the_measurement_incomplete():
+    report = measure_latency(_Echo(pause=0.002), pd.DataFrame({"a": [1.0]}), warmup=20, max_seconds=0.05)
+    assert not report.complete and 20 <= report.calls < MIN_CALLS
+
+
+def test_artifact_size_counts_serving_files_only(tmp_path):
+    folder = tmp_path / "artifact"
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "model.bin").write_bytes(b"x" * 1000)
+    (folder / "schema.json").write_text("{}")
+    (folder / "model_card.json").write_text("{" + " " * 5000 + "}")
+    (folder / "production.json").write_text(json.dumps({"serving_files": ["schema.json", "model",
+                                                                          "production.json"]}))
+    serving = 1000 + 2 + (folder / "production.json").stat().st_size
+    assert artifact_size(folder) == serving
+    assert directory_bytes(folder) == serving + (folder / "model_card.json").stat().st_size
+
+
+def test_staged_directory_is_all_or_nothing(tmp_path):
+    target = tmp_path / "production"
+    with pytest.raises(RuntimeError), staged_directory(target) as stage:
+        (stage / "half.json").write_text("{}")
+        raise RuntimeError("export failed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with staged_directory(target) as stage:
+        (stage / "whole.json").write_text("{}")
+    with staged_directory(target) as stage:  # replacing an existing folder
+        (stage / "newer.json").write_text("{}")
+    assert [p.name for p in target.iterdir()] == ["newer.json"] and [p.name for p in tmp_path.iterdir()] == [
+        "production"]

@@ -1,0 +1,171 @@
+"""strategies/production/build.py, export.py, card.py: the exported folder, its budgets and its model card."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from agent.competition.metrics import score_prediction
+from agent.errors import BudgetError
+from agent.runtime import artifact_size, load_model, measure_latency
+from strategies.production import build_production_model
+from strategies.production.card import fingerprint
+from tests.artifacts import fast_settings
+
+NOISE = 5.0  # timing ratios between two measurements on a shared machine: generous on purpose
+
+
+def test_the_export_holds_everything_to_serve_and_explain(titanic_artifact):
+    folder = titanic_artifact.out_dir
+    names = {p.name for p in folder.iterdir()}
+    assert {"production.json", "schema.json", "encoder.json", "model", "model_card.json", "model_card.md",
+            "frontier.png", "candidates.json"} <= names
+    assert (folder / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    listing = json.loads((folder / "candidates.json").read_text())
+    assert listing["chosen"] == titanic_artifact.chosen.name
+    families = {c["family"] for c in listing["candidates"] if c["status"] == "measured"}
+    assert {"linear", "lightgbm", "distilled"} <= families
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging or work leftovers
+    card_md = (folder / "model_card.md").read_text()
+    assert "score given up" in card_md and titanic_artifact.chosen.name in card_md
+
+
+def test_the_chosen_artifact_meets_the_budget_when_measured_again_from_disk(titanic_artifact, titanic):
+    model = load_model(titanic_artifact.out_dir)
+    report = measure_latency(model, titanic.dataset.X.iloc[:300])
+    budgets = titanic_artifact.budgets
+    assert report.p99_ms <= budgets.latency_ms
+    assert artifact_size(titanic_artifact.out_dir) <= budgets.size_bytes
+
+
+def test_the_model_card_matches_a_new_measurement(titanic_artifact, titanic, titanic_board):
+    card = json.loads((titanic_artifact.out_dir / "model_card.json").read_text())
+    model = load_model(titanic_artifact.out_dir)
+    again = measure_latency(model, titanic.dataset.X.sample(300, random_state=1))
+    assert 1 / NOISE < card["latency"]["p50_ms_batch1"] / again.p50_ms < NOISE
+    assert 1 / NOISE < card["latency"]["throughput_rows_s_batch1000"] / again.throughput_rows_s < NOISE
+    assert card["size"]["serving_bytes"] == artifact_size(titanic_artifact.out_dir)
+    assert card["data"] == fingerprint(titanic.dataset)
+    chosen = titanic_artifact.chosen
+    assert card["validation"]["score"] == chosen.score == score_prediction(
+        titanic.competition.metric, titanic.dataset.y, chosen.oof)
+    assert card["leaderboard"]["score"] == titanic_board.score
+    assert card["leaderboard"]["difference"] == pytest.approx(chosen.score - titanic_board.score)
+    assert card["top_features"] and card["top_features"][0]["feature"] in titanic.dataset.X.columns
+    assert card["versions"]["lightgbm"] and card["budgets"]["within_budget"]
+
+
+def test_an_impossible_budget_fails_clearly_and_writes_nothing(titanic, titanic_board, tmp_path):
+    out = tmp_path / "run" / "production"
+    settings = fast_settings(latency_ms=1e-6, search_trials=2, distill=False)
+    with pytest.raises(BudgetError) as failure:
+        build_production_model(titanic.competition, titanic.dataset, [titanic_board], titanic_board.oof,
+                               titanic_board.score, out, settings, time_budget_s=30)
+    message = failure.value.message
+    assert "No production candidate fits" in message and "nearest (frontier first)" in message
+    assert "p99 latency <= 1e-06 ms" in message and "leaderboard submission is unaffected" in message
+    assert "linear/C1" in message or "lightgbm/" in message
+    assert failure.value.candidates and not out.exists() and list((tmp_path / "run").iterdir()) == []
+
+
+def test_a_failed_export_leaves_no_half_written_folder(titanic, titanic_board, tmp_path, monkeypatch):
+    import strategies.production.export as export_module
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export_module, "plot_frontier", broken)
+    out = tmp_path / "run" / "production"
+    with pytest.raises(OSError, match="disk full"):
+        build_production_model(titanic.competition, titanic.dataset, [titanic_board], titanic_board.oof,
+                               titanic_board.score, out, fast_settings(search_trials=1, distill=False),
+                               time_budget_s=30)
+    assert not out.exists() and list((tmp_path / "run").iterdir()) == []
+
+
+def test_score_given_up_is_measured_on_the_same_folds(titanic_artifact, titanic):
+    """Every candidate's score is recomputed from its OOF predictions on the run's rows."""
+    metric = titanic.competition.metric
+    for candidate in titanic_artifact.candidates:
+        if candidate.measured and candidate.oof is not None:
+            assert len(candidate.oof) == len(titanic.dataset.y)
+            assert candidate.score == pytest.approx(score_prediction(metric, titanic.dataset.y, candidate.oof))
+    assert np.isfinite(titanic_artifact.card.leaderboard.score_given_up)
+
+
+def _slow_on_export(monkeypatch, slow=None):
+    """The export's own measurement reports p99 far over the budget for the candidates named in `slow`
+    (every candidate when None); returns the names measured, in order."""
+    import dataclasses
+
+    import strategies.production.export as export_module
+
+    real = export_module.measure_latency
+    measured_names: list[str] = []
+
+    def measured(model, rows, **kwargs):
+        report = real(model, rows, **kwargs)
+        measured_names.append(model.name)
+        return dataclasses.replace(report, p99_ms=1e6) if slow is None or model.name in slow else report
+
+    monkeypatch.setattr(export_module, "measure_latency", measured)
+    return measured_names
+
+
+def test_a_model_that_misses_its_budget_on_the_export_measurement_gives_way_to_the_next(titanic, titanic_board,
+                                                                                          tmp_path, monkeypatch):
+    import time
+
+    from strategies.production import ProductionSearch
+    from strategies.production.select import ranked_within_budgets
+
+    settings = fast_settings(search_trials=4, distill=False)
+    production = ProductionSearch(titanic.competition, titanic.dataset, tmp_path / "production", settings)
+    try:
+        production.floor()
+        production.search(deadline=time.monotonic() + 20)
+        ranked = ranked_within_budgets(production.candidates, production.budgets, titanic.competition.metric)
+        assert len(ranked) >= 2
+        tried = _slow_on_export(monkeypatch, {ranked[0].name})
+        result = production.finish([titanic_board], titanic_board.oof, titanic_board.score,
+                                   deadline=time.monotonic() + 30)
+    finally:
+        production.close()
+    assert tried[:2] == [ranked[0].name, ranked[1].name]
+    assert result.chosen.name == ranked[1].name
+    result.write_card()  # the card is the caller's to write, once (a run adds the leaderboard model's figures)
+    card = json.loads((tmp_path / "production" / "model_card.json").read_text())
+    assert card["model"]["name"] == ranked[1].name and card["budgets"]["within_budget"]
+    assert card["budgets"]["refused_on_export"][0].startswith(ranked[0].name)
+
+
+def test_when_every_candidate_misses_on_the_export_measurement_the_phase_fails_and_writes_nothing(
+        titanic, titanic_board, tmp_path, monkeypatch):
+    _slow_on_export(monkeypatch)
+    out = tmp_path / "run" / "production"
+    with pytest.raises(BudgetError) as failure:
+        build_production_model(titanic.competition, titanic.dataset, [titanic_board], titanic_board.oof,
+                               titanic_board.score, out, fast_settings(search_trials=2, distill=False),
+                               time_budget_s=30)
+    assert "on the export's measurement" in failure.value.message and "linear/C1" in failure.value.message
+    assert failure.value.candidates and not out.exists() and list((tmp_path / "run").iterdir()) == []
+
+
+def test_a_blend_of_production_candidates_costs_the_sum_of_their_latencies(titanic, tmp_path):
+    from strategies.production import ProductionSearch
+
+    production = ProductionSearch(titanic.competition, titanic.dataset, tmp_path / "production",
+                                  fast_settings(distill=False))
+    try:
+        production.floor()
+        members = [c for c in production.candidates if c.measured]
+        names = [f"production/{c.name}" for c in members]
+        blended = production.blend_latency(names)
+        assert len(members) == 2 and blended is not None
+        assert blended["p99_ms_batch1"] == pytest.approx(sum(c.latency.p99_ms for c in members))
+        assert blended["throughput_rows_s_batch1000"] < min(c.latency.throughput_rows_s for c in members)
+        assert production.blend_latency([*names, "autogluon/WeightedEnsemble_L2"]) is None
+    finally:
+        production.close()

@@ -1,0 +1,100 @@
+"""The one-way flow of docs/architecture.md, enforced: which package may import which.
+
+Every import counts, the ones inside functions too (podium imports heavy libraries lazily). A rule names a
+package (or module) and the prefixes it must never import; a new import that crosses the flow fails here
+with the file and the line.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEARCH_LIBRARIES = ("ray", "autogluon", "optuna")
+SERVICES = ("agent.services",)
+THE_RUN = ("agent.run",)
+THE_PIPELINE = ("agent.run.pipeline", "agent.run.search", "agent.run.batch", "agent.run.planner", "agent.run.figures")
+RULES = {
+    # the searches know the competition and where work runs, never where data comes from or goes
+    "strategies": ("agent.kaggle", "agent.sources", *SERVICES, *THE_RUN, "agent.report", "cli"),
+    # the production runtime: what a deployment loads (AutoGluon only in the runtime of an AutoGluon artifact)
+    "agent.runtime": (*SEARCH_LIBRARIES, "strategies", *THE_RUN, *SERVICES, "agent.checks", "agent.executor"),
+    # the competition and its checks come before any search
+    # (a metric names its AutoGluon scorer, imported when asked for)
+    "agent.competition": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.kaggle",
+                          "agent.runtime", "ray", "optuna"),
+    "agent.checks": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.kaggle", "agent.runtime"),
+    "agent.sources": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime"),
+    # the Kaggle client fetches, and submits what a run directory holds
+    "agent.kaggle": ("strategies", *THE_PIPELINE, *SERVICES, "agent.report", "agent.checks", "agent.runtime"),
+    # services work on what runs leave behind (a run directory): never the pipeline, the search or a batch
+    "agent.services": THE_PIPELINE,
+    "agent.services.serve": ("strategies", "agent.run", "autogluon", "optuna"),
+    "agent.services.monitor": ("strategies", "agent.run", *SEARCH_LIBRARIES),
+    "agent.services.arena": ("strategies", "agent.run", "agent.runtime", *SEARCH_LIBRARIES),
+    # the report reads a run directory
+    "agent.report": ("strategies", *THE_PIPELINE, *SERVICES, *SEARCH_LIBRARIES),
+    # the foundation everything stands on
+    **{module: ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime")
+       for module in ("agent.config", "agent.errors", "agent.atomic", "agent.logs", "agent.records",
+                      "agent.overrides", "agent.executor", "agent.versions")},
+}
+EXCEPTIONS = {
+    # loads an AutoGluon artifact: imported only when such an artifact is loaded
+    ("agent.runtime.autogluon_runtime", "autogluon"),
+    # `podium serve --ray-address`: the same app as Ray Serve replicas, imported only with that option
+    ("agent.services.serve.ray_serve", "ray"),
+}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in [*ROOT.glob("agent/**/*.py"), *ROOT.glob("strategies/**/*.py")]:
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def imports(path: Path) -> list[tuple[str, int]]:
+    """Every module `path` imports, with the line, whether at the top or inside a function."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, node.lineno))
+    return found
+
+
+def within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def test_every_rule_names_real_code():
+    names = modules()
+    for owner in RULES:
+        assert any(within(name, owner) for name in names), f"the rule for {owner} names no module"
+
+
+@pytest.mark.parametrize("owner", sorted(RULES))
+def test_the_flow_is_one_way(owner):
+    crossings = []
+    for name, path in modules().items():
+        if not within(name, owner):
+            continue
+        for imported, line in imports(path):
+            for forbidden in RULES[owner]:
+                if within(imported, forbidden) and (name, forbidden) not in EXCEPTIONS:
+                    crossings.append(f"{path.relative_to(ROOT)}:{line} imports {imported} ({owner} must not "
+                                     f"import {forbidden})")
+    assert not crossings, "\n".join(crossings)
+
+
+def test_imports_inside_functions_are_seen(tmp_path):
+    source = tmp_path / "lazy.py"
+    source.write_text("import os\n\n\ndef later():\n    from agent.run.pipeline import run_competition\n")
+    assert ("agent.run.pipeline", 5) in imports(source)
+    assert within("agent.run.pipeline", "agent.run") and not within("agent.runtime", "agent.run")
