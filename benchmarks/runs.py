@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/runs.py --tasks titanic --budgets 900 --out /tmp/bench
     .venv/bin/python benchmarks/runs.py --table                       # the tables of benchmarks/results/runs.jsonl
     .venv/bin/python benchmarks/runs.py --table --markdown --tie 0.002
-    .venv/bin/python benchmarks/runs.py --systems podium --label wide --config wide.yaml --records /tmp/v.jsonl
+    .venv/bin/python benchmarks/runs.py --variant merged=merged.yaml         # podium:merged beside the others
+    .venv/bin/python benchmarks/runs.py --table --system podium:merged      # the variant against the peers
 
 For seed in --seeds, for budget in --budgets, for task in --tasks: build the competition (every row, at most
 60,000 in train; built once per task and seed and cached in --out), then run each of --systems in a fresh
@@ -184,13 +185,16 @@ def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], 
     for system in order:
         wait_while_paused(out / PAUSE)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-        record = {"system": system, **common, "started_at": stamp, "order": order, **context,
+        record = {"system": system, **common, "started_at": stamp, "order": order,
+                  **{k: v for k, v in context.items() if k != "variants"},
                   "machine": {"cpus": os.cpu_count(), "hostname": socket.gethostname(),
                               "load_1m": round(os.getloadavg()[0], 2)}}
         name = f"{task}-s{seed}-b{budget:g}-{system.replace(':', '-')}-{stamp}"
         if system.startswith(PODIUM):
+            config = context["variants"].get(system)
+            record["config"] = config
             record.update(podium_record(folder, budget, seed, out / "runs" / f"s{seed}-b{budget:g}" / system,
-                                        out / "logs" / f"{name}.log", context.get("config")))
+                                        out / "logs" / f"{name}.log", config))
         else:
             record.update(peer_record(folder, described, budget, out / "peers" / name, system.split(":", 1)[1]))
         yield record
@@ -264,8 +268,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="competition split and podium --seed")
     parser.add_argument("--systems", nargs="+", default=[PODIUM, *(f"ag:{p}" for p in PRESETS)],
                         help="podium and/or ag:PRESETS peers (default: podium and both presets)")
-    parser.add_argument("--config", type=Path, help="podium --config for these runs (a variant; see --label)")
-    parser.add_argument("--label", help="record podium as podium:LABEL (a variant beside the default)")
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=CONFIG",
+                        help="also run podium --config CONFIG, recorded as podium:LABEL (repeatable)")
+    parser.add_argument("--system", default=PODIUM, help="the system the table compares with the peers")
     parser.add_argument("--out", type=Path, default=None,
                         help="competitions, run directories and logs (default: a temporary folder, removed at the end)")
     parser.add_argument("--records", type=Path, default=RECORDS, help="JSON lines, appended (default %(default)s)")
@@ -275,11 +280,12 @@ def main() -> None:
                         help="every podium run in the production table, not only the latest per competition")
     parser.add_argument("--tie", type=float, default=TIE, help="|normalised gain| under which two systems tie")
     args = parser.parse_args()
-    system = f"{PODIUM}:{args.label}" if args.label else PODIUM
     if args.table:
-        show(args.records, args.markdown, args.all_records, args.tie, system)
+        show(args.records, args.markdown, args.all_records, args.tie, args.system)
         return
-    systems = [system if s == PODIUM else s for s in args.systems]
+    variants = {f"{PODIUM}:{label}": str(Path(path).resolve())
+                for label, path in (item.split("=", 1) for item in args.variant)}
+    systems = list(args.systems) + [name for name in variants if name not in args.systems]
     args.records.parent.mkdir(parents=True, exist_ok=True)
     done = len(load_records(args.records)) if args.records.is_file() else 0
     with tempfile.TemporaryDirectory(prefix="podium-runs-") as scratch:
@@ -288,14 +294,14 @@ def main() -> None:
             for budget in args.budgets:
                 for number_, task in enumerate(args.tasks):
                     # the code each run used: read before every run (a round can outlive a commit)
-                    context = {**git_state(), "config": str(args.config.resolve()) if args.config else None}
+                    context = {**git_state(), "variants": variants}
                     for record in run_one(task, seed, budget, out, systems, done + number_, context):
                         with args.records.open("a") as sink:
                             sink.write(json.dumps(record) + "\n")
                         print(f"{task} seed {seed} {budget:g} s {record['system']}: {fmt(score_of(record), '.5g')} "
                               f"({fmt(record.get('podium_wall_s', record.get('wall_s')), '.0f')} s)", flush=True)
     print()
-    show(args.records, args.markdown, args.all_records, args.tie, system)
+    show(args.records, args.markdown, args.all_records, args.tie, args.system)
 
 
 if __name__ == "__main__":
