@@ -58,7 +58,7 @@ class AutoGluonStrategy(Strategy):
     def __init__(self, path: Path, presets: str = "best_quality", num_stack_levels: int | None = None,
                  excluded_model_types: list[str] | None = None, verbosity: int = 2,
                  fold_fitting: str = "parallel_local", seed: int = 0, hyperparameters: dict | None = None,
-                 test_models: str = "all", portfolio: list[str] | None = None):
+                 test_models: str = "all", portfolio: list[str] | None = None, log_target: bool = False):
         self.path = Path(path)
         self.presets = presets
         self.num_stack_levels = num_stack_levels
@@ -68,6 +68,7 @@ class AutoGluonStrategy(Strategy):
         self.seed = seed
         self.hyperparameters = hyperparameters  # None: the portfolios', or the preset's own
         self.portfolio = portfolio or []  # AutoGluon portfolios (or presets) merged (strategies/portfolio.py)
+        self.log_target = log_target  # a LightGBM on log1p(y) joins a skewed regression target's portfolio
         self.test_models = test_models  # "all", or "best": the others' later, if a blend chooses them
         self.fold_nodes_: dict[str, int] | None = None  # distributed folds: fold fits per Ray node
 
@@ -121,12 +122,9 @@ class AutoGluonStrategy(Strategy):
         )
         extra = {"num_stack_levels": self.num_stack_levels} if self.num_stack_levels is not None else {}
         excluded = sorted({*self.excluded_model_types, *unavailable_model_types()})
-        if self.hyperparameters is not None:
-            extra["hyperparameters"] = self.hyperparameters
-        elif self.portfolio:
-            from strategies.portfolio import merge
-
-            extra["hyperparameters"] = merge(self.portfolio, competition.problem_type, excluded)
+        hyperparameters = self._portfolio(competition, data, excluded)
+        if hyperparameters is not None:
+            extra["hyperparameters"] = hyperparameters
         if budget.deadline is not None:
             from strategies.autogluon_deadline import DeadlineCallback
 
@@ -139,6 +137,20 @@ class AutoGluonStrategy(Strategy):
             self.fold_nodes_ = fold_nodes()
         return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models,
                                predict_deadline=budget.predict_deadline)
+
+    def _portfolio(self, competition: Competition, data: Dataset, excluded: list[str]) -> dict | None:
+        """The model configurations to fit: given ones, the merged portfolios, or (None) the preset's own; with
+        the log-target LightGBM third in line when the target wants it."""
+        from strategies.portfolio import PRESET_PORTFOLIOS, merge
+        from strategies.target_transform import log_target_configs, wants_log_target
+
+        if self.hyperparameters is not None:
+            return self.hyperparameters
+        names = self.portfolio or ([self.presets] if self.presets in PRESET_PORTFOLIOS else [])
+        if not (self.log_target and names and wants_log_target(competition, data.y)):
+            return merge(self.portfolio, competition.problem_type, excluded) if self.portfolio else None
+        log.info("The target is non-negative and right-skewed: a LightGBM on log1p(target) joins the portfolio")
+        return {**merge(names, competition.problem_type, excluded), **log_target_configs(priority=-1.5)}
 
     def _fit_predictor(self, predictor, train, data: Dataset, budget: Budget, excluded: list[str],
                        extra: dict) -> None:
@@ -205,10 +217,12 @@ class AutoGluonStrategy(Strategy):
                 # from the fold models' validation predictions
                 predict_seconds_estimate=_predict_estimate(board, model, data), strategy_best=model == best,
                 stacked=bool(stackers & set(trainer.get_minimum_model_set(model))),
-                latency=latency if model == chosen else None,
+                latency=latency if model == chosen else None, family=learner_family(model),
             ))
         metric = competition.metric
-        return sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)
+        candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
+        _keep_best_params(predictor, candidates)
+        return candidates
 
 
 @contextmanager
@@ -261,6 +275,35 @@ def fold_nodes() -> dict[str, int] | None:
         node = (task.node_id or "unknown")[:12]
         counts[node] = counts.get(node, 0) + 1
     return counts
+
+
+# AutoGluon's model names by the podium learner they are (the Optuna studies start from their best one's
+# hyperparameters); a name is matched by its start, longest first.
+LEARNER_OF_MODEL = {"LightGBMLog": None, "LightGBM": "lightgbm", "CatBoost": "catboost", "XGBoost": "xgboost"}
+
+
+def learner_family(model: str) -> str | None:
+    """The podium learner an AutoGluon model is, or None (a forest, a log-target model, an ensemble)."""
+    for prefix in sorted(LEARNER_OF_MODEL, key=len, reverse=True):
+        if model.startswith(prefix):
+            return LEARNER_OF_MODEL[prefix]
+    return None
+
+
+def _keep_best_params(predictor, candidates: list[Candidate]) -> None:
+    """The hyperparameters of the best level-1 model of each learner family (`candidates` best first), for the
+    studies' warm starts."""
+    seen: set[str] = set()
+    for candidate in candidates:
+        if candidate.family is None or candidate.family in seen or candidate.level != 1:
+            continue
+        seen.add(candidate.family)
+        try:
+            params = predictor.model_hyperparameters(candidate.model, include_ag_args_ensemble=False,
+                                                     output_format="all")
+            candidate.params = {k: v for k, v in params.items() if isinstance(v, int | float | str | bool)}
+        except Exception as error:  # noqa: BLE001 - a warm start is a head start, never a reason to fail
+            log.info("No hyperparameters for %s: %s", candidate.model, error)
 
 
 def _affordable(board, best: str, models: list[str], data: Dataset, deadline: float | None) -> str | None:

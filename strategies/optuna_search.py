@@ -54,6 +54,26 @@ def suggest(trial, space: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+# Other libraries' names for a parameter of podium's spaces (AutoGluon passes LightGBM its native names).
+ALIASES = {"min_data_in_leaf": "min_child_samples", "eta": "learning_rate"}
+
+
+def within_space(params: dict[str, Any], space: dict[str, Any]) -> dict[str, Any] | None:
+    """`params` as a trial of `space`: its parameters by their names here, clipped into their ranges, the rest
+    from the space's first trial; None when fewer than half of the space's parameters are given."""
+    named = {ALIASES.get(key, key): value for key, value in params.items()}
+    given = {name: named[name] for name in space["params"] if isinstance(named.get(name), int | float)}
+    if 2 * len(given) < len(space["params"]):
+        return None
+    start = dict(space.get("first", {}))
+    for name, value in given.items():
+        spec = space["params"][name]
+        if spec["type"] in ("float", "int"):
+            value = min(max(value, spec["low"]), spec["high"])
+            start[name] = int(round(value)) if spec["type"] == "int" else float(value)
+    return {name: start[name] for name in space["params"] if name in start}
+
+
 def fit_fold(learner: str, params: dict[str, Any], task: Task, shared: tuple, fold: int) -> dict[str, Any]:
     """One fold of one trial (a Ray task): fit on the other folds, predict this fold and the test set."""
     X, y, X_test, folds = shared
@@ -82,7 +102,8 @@ class OptunaSearch(Strategy):
     """Tune one learner with TPE and median pruning on fold results; the best trials become candidates."""
 
     def __init__(self, learner: str, study_dir: Path, executor, seed: int = 0, keep_best: int = 3,
-                 cpus_per_trial: int = 1, max_trials: int | None = None, space: dict[str, Any] | None = None):
+                 cpus_per_trial: int = 1, max_trials: int | None = None, space: dict[str, Any] | None = None,
+                 warm_start: list[dict[str, Any]] | None = None):
         self.learner = learner
         self.name = f"optuna-{learner}"
         self.study_dir = Path(study_dir)
@@ -92,6 +113,7 @@ class OptunaSearch(Strategy):
         self.cpus_per_trial = cpus_per_trial
         self.max_trials = max_trials
         self.space = space or load_space(learner)
+        self.warm_start = warm_start or []  # hyperparameters another search found good (AutoGluon's best)
         self.cpu_seconds_ = 0.0  # every fold this search ran, pruned and failed trials included
 
     @property
@@ -124,6 +146,11 @@ class OptunaSearch(Strategy):
 
         if not study.trials:
             study.enqueue_trial(self.space.get("first", {}), skip_if_exists=True)
+            for params in self.warm_start:
+                start = within_space(params, self.space)
+                if start is not None:
+                    log.info("%s starts from another search's hyperparameters too: %s", self.learner, start)
+                    study.enqueue_trial(start, skip_if_exists=True)
             return
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             log.info("Trial %d of %s was interrupted; queueing its parameters again", trial.number, self.learner)

@@ -55,7 +55,8 @@ def autogluon_task(models: str, competition: dict, data: Dataset, budget: Budget
         strategy = AutoGluonStrategy(Path(models), presets=board["presets"], num_stack_levels=board["num_stack_levels"],
                                      excluded_model_types=board["excluded_model_types"],
                                      fold_fitting=fold_fitting(board["fold_fitting"], budget.cpus),
-                                     seed=settings["run"]["seed"], test_models="best", portfolio=board["portfolio"])
+                                     seed=settings["run"]["seed"], test_models="best", portfolio=board["portfolio"],
+                                     log_target=board["log_target"])
         return strategy.search(Competition.from_dict(competition), data, budget)
 
 
@@ -124,7 +125,7 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
         if beside >= 1 and learners and (search.autogluon_share > 0):
             log.info("The studies run beside AutoGluon on the %d CPUs its folds leave", beside)
             concurrent = pool.submit(_run_studies, competition, data, settings, executor, run_dir, plan, beside,
-                                     memory_gb, timings)
+                                     memory_gb, timings, [])
         if search.autogluon_share > 0 or not learners:
             with plan.run(AUTOGLUON):
                 fitted = _fit_autogluon(competition, data, settings, executor, run_dir, plan, cpus, ag_cpus,
@@ -139,7 +140,8 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
         else:
             plan.skip(AUTOGLUON, "search.autogluon_share is 0")
         studies = concurrent.result() if concurrent is not None else \
-            _run_studies(competition, data, settings, executor, run_dir, plan, trial_cpus, memory_gb, timings)
+            _run_studies(competition, data, settings, executor, run_dir, plan, trial_cpus, memory_gb, timings,
+                         found.candidates)
     found.merge(studies)
     candidates = found.candidates
     if not candidates:
@@ -207,8 +209,10 @@ def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: P
 
 
 def _run_studies(competition, data, settings, executor, run_dir: Path, plan: Plan, trial_cpus: int,
-                 memory_gb: float, timings: dict[str, float]) -> Found:
-    """The Optuna studies until the plan's deadline for them; a study that did not run says why."""
+                 memory_gb: float, timings: dict[str, float], known: list[Candidate]) -> Found:
+    """The Optuna studies until the plan's deadline for them; a study that did not run says why. Each starts
+    from its cheap first trial, then from the hyperparameters of the best `known` candidate of its learner
+    (AutoGluon's), then samples."""
     search = settings.search
     learners = list(search.learners)
     seconds = plan.seconds_left(OPTUNA)
@@ -227,7 +231,9 @@ def _run_studies(competition, data, settings, executor, run_dir: Path, plan: Pla
     with plan.run(OPTUNA):
         began = time.monotonic()
         searches = [OptunaSearch(learner, run_dir / "studies", executor, seed=settings.run.seed,
-                                 keep_best=search.keep_best, cpus_per_trial=search.cpus_per_trial)
+                                 keep_best=search.keep_best, cpus_per_trial=search.cpus_per_trial,
+                                 warm_start=[c.params for c in known if c.strategy == "autogluon"
+                                             and c.family == learner and c.params])
                     for learner in learners]
         results = search_together(searches, competition, data, Budget(seconds, trial_cpus, memory_gb))
         timings["optuna"] = round(time.monotonic() - began, 3)
