@@ -42,15 +42,14 @@ def unavailable_model_types() -> list[str]:
 class AutoGluonStrategy(Strategy):
     """Fit AutoGluon with the competition metric; every bagged model becomes a candidate with OOF predictions.
 
-    The run's folds are AutoGluon's own level-1 folds (`agent.competition.dataset.make_folds` draws them with the same
-    seed), so level-1 OOF predictions line up with every other strategy's without AutoGluon's `groups`:
-    `groups` would force random forests and extra trees to bag per fold (8 fits of 10-15 s each) instead of
-    using one forest's out-of-bag predictions (under 1 s), as AutoGluon alone does. Level 2 splits with
-    AutoGluon's next seed, as AutoGluon alone does. Dynamic stacking is off (its sub-fit nests a whole fit
-    inside the task). Folds are fitted in parallel as child Ray tasks of this task by default
-    ("parallel_local": measured 0.53 vs 0.68 multiclass log loss for "sequential_local" in the same 60 s
-    on 2 CPUs); inside a batch's placement group the children are captured by the group, so a competition
-    never takes another's CPUs.
+    The run's folds are AutoGluon's own level-1 folds (`agent.competition.dataset.make_folds` draws them with
+    the same seed), so level-1 OOF predictions line up with every other strategy's without AutoGluon's
+    `groups`, which would force random forests and extra trees to bag per fold instead of using one forest's
+    out-of-bag predictions, as AutoGluon alone does. Level 2 splits with AutoGluon's next seed, as AutoGluon
+    alone does. Dynamic stacking is off (its sub-fit nests a whole fit inside the task). Folds are fitted in
+    parallel as child Ray tasks of this task by default ("parallel_local": more models in the same time than
+    one after the other, docs/benchmarks.md), over every node of a cluster ("parallel_distributed"); inside a
+    batch's placement group they fit one after the other, so a competition never takes another's CPUs.
     """
 
     name = "autogluon"

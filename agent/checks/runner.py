@@ -41,7 +41,7 @@ def run_checks(competition: Competition, data: CompetitionData, settings: Qualit
     """Check the data before any training. `allow` (with `settings.allow`) names checks whose errors may pass.
 
     `n_jobs` is LightGBM's thread count for adversarial validation. One thread is the default: on busy
-    shared cores, OpenMP threads stall each other and two threads measured 3-10x slower than one.
+    shared cores, OpenMP threads stall each other (docs/benchmarks.md).
 
     `deadline` is a `time.monotonic()` value by which the checks must be done (None: no bound, every check
     on every column). A check that would start after it is skipped; each check that starts may use an equal

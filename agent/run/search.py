@@ -65,8 +65,7 @@ def fold_fitting(configured: str, cpus: int) -> str:
 
     auto: over every node of a multi-node cluster (AutoGluon's distributed mode), else in parallel on this
     node with 2+ CPUs, else one after the other. Inside a batch's placement group the folds run one after the
-    other: there, AutoGluon's fold tasks compete with their parent for the group's CPUs (measured: a 25 s fit
-    took 200 s on a 1-CPU group).
+    other: there, AutoGluon's fold tasks compete with their parent for the group's CPUs (docs/benchmarks.md).
     """
     import ray.util
 

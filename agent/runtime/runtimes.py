@@ -1,8 +1,8 @@
 """The predicting part of a production model, one small class per model family, each saved under `model/`.
 
 A runtime turns an encoded float matrix (or, for AutoGluon, a typed table) into a raw prediction in podium's
-convention. LightGBM boosters predict with `num_threads=1`: measured here, OpenMP's thread start-up turns a
-30-50 us single-row call into several ms on a busy machine, and serving scales by processes anyway.
+convention. LightGBM boosters predict with `num_threads=1`: OpenMP's thread start-up costs far more than a
+single-row prediction on a busy machine (docs/benchmarks.md), and serving scales by processes anyway.
 """
 
 from __future__ import annotations

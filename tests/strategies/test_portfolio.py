@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from strategies.portfolio import _fit_key, merge, portfolio, ranked
@@ -68,3 +69,17 @@ def test_a_merged_portfolio_fits_models_of_both(tmp_path):
     assert any(m.startswith("RandomForest") for m in models), models
     for candidate in candidates:
         assert len(candidate.oof) == len(data.dataset.y)
+
+    # TabPrep-LightGBM target-encodes inside each fold: fold model k predicted exactly the rows it never saw
+    from autogluon.tabular import TabularPredictor
+
+    predictor = TabularPredictor.load(str(tmp_path / "ag"))
+    trainer = predictor._trainer
+    name = next(m for m in models if m.startswith("LightGBMPrep"))
+    bag, oof, folds = trainer.load_model(name), trainer.get_model_oof(name), data.dataset.folds
+    features = predictor.transform_features(data.dataset.X)
+    assert len(bag.models) == data.dataset.n_folds
+    for k, child in enumerate(bag.models):
+        rows = folds == k
+        np.testing.assert_allclose(bag.load_child(child).predict_proba(features[rows]), oof[rows], rtol=1e-6,
+                                   atol=1e-9)
