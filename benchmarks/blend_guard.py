@@ -58,12 +58,12 @@ def rescore(folder: Path, run: Path) -> dict:
     candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
     pool, _ = blend_pool(candidates)
     guarded = guarded_ensemble(pool, data.y, data.folds, metric, steps, kind, seed=settings.run.seed)
-    best = next(c for c in candidates if c.info.get("autogluon_best"))
+    best = next(c for c in candidates if c.strategy_best)
     return {"task": competition.slug, "run": str(run), "metric": competition.metric_name,
             "blend_every_candidate": hidden(greedy_ensemble(candidates, data.y, metric, steps, kind).test),
             "blend_pool": hidden(greedy_ensemble(pool, data.y, metric, steps, kind).test),
             "guarded_pool": hidden(guarded.test), "autogluon_best_model": hidden(best.test),
-            "guard_kept": guarded.info["guard"]["kept"], "pool": len(pool)}
+            "guard_kept": guarded.guard["kept"], "pool": len(pool)}
 
 
 def main() -> None:

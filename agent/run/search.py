@@ -85,14 +85,19 @@ def cluster_nodes() -> int:
     return sum(1 for node in ray.nodes() if node.get("Alive") and node["Resources"].get("CPU", 0) > 0)
 
 
+def spreads_over_cluster(configured: str, node_cpus: int, total_cpus: int) -> bool:
+    """Whether AutoGluon's folds will spread over several nodes: a cluster larger than one node, outside a
+    batch's placement group (which holds one node's CPUs)."""
+    import ray.util
+
+    return configured in (AUTO, DISTRIBUTED) and total_cpus > node_cpus \
+        and ray.util.get_current_placement_group() is None
+
+
 def autogluon_cpus(configured: str, node_cpus: int, total_cpus: int, folds: int, max_cpus_per_fold: int) -> int:
     """CPUs AutoGluon's fit may use: one node's, or on a cluster (distributed folds) one fold's worth per fold,
     each at most `max_cpus_per_fold` and what a node holds; the rest of the cluster is the studies'."""
-    import ray.util
-
-    distributed = configured in (AUTO, DISTRIBUTED) and total_cpus > node_cpus \
-        and ray.util.get_current_placement_group() is None
-    if not distributed:
+    if not spreads_over_cluster(configured, node_cpus, total_cpus):
         return node_cpus
     return max(node_cpus, min(total_cpus, folds * min(node_cpus, max_cpus_per_fold)))
 
@@ -118,7 +123,8 @@ def fit_leaderboard(competition: Competition, data: Dataset, settings: Settings,
     found = Found(list(extra or []))
     fitted = None
     ag_cpus = autogluon_cpus(board.fold_fitting, cpus, trial_cpus, data.n_folds, board.max_cpus_per_fold)
-    beside = trial_cpus - ag_cpus if ag_cpus > cpus else 0  # a cluster's CPUs AutoGluon's folds leave
+    # a cluster's CPUs AutoGluon's folds leave
+    beside = trial_cpus - ag_cpus if spreads_over_cluster(board.fold_fitting, cpus, trial_cpus) else 0
     with ThreadPoolExecutor(max_workers=1) as pool:
         concurrent = None
         if beside >= 1 and learners and (search.autogluon_share > 0):

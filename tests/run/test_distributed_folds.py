@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import yaml
 
 from agent.run.pipeline import RunOptions, run_competition
 from agent.run.search import autogluon_cpus
@@ -44,3 +45,43 @@ def test_one_competition_spreads_autogluon_folds_over_both_nodes(two_node_cluste
 ])
 def test_autogluon_cpus_on_a_cluster(configured, node, total, expected, ray_local):
     assert autogluon_cpus(configured, node, total, folds=8, max_cpus_per_fold=4) == expected
+
+
+@pytest.fixture
+def two_double_nodes():
+    """Two Ray nodes of 2 CPUs each (logical CPUs: this machine has 2 cores in all)."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from tests.conftest import _SESSION_RAY
+
+    if ray.is_initialized():
+        ray.shutdown()
+    _SESSION_RAY.clear()
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 2, "memory": 3 * 2**30, "object_store_memory": 200 * 2**20, "include_dashboard": True})
+    cluster.add_node(num_cpus=2, memory=3 * 2**30, object_store_memory=200 * 2**20)
+    cluster.wait_for_nodes()
+    yield cluster
+    if ray.is_initialized():
+        ray.shutdown()
+    cluster.shutdown()
+
+
+def test_the_studies_run_beside_autogluon_on_the_cpus_its_folds_leave(two_double_nodes, build_corpus, tmp_path):
+    """4 CPUs, 2 folds of at most 1 CPU: AutoGluon's fit takes 2, the Optuna study the other 2, at the same time."""
+    folder = build_corpus("titanic", rows=500)
+    config = tmp_path / "beside.yaml"
+    config.write_text(yaml.safe_dump({"run": {"folds": 2}, "search": {"learners": ["lightgbm"]},
+                                      "leaderboard": {"max_cpus_per_fold": 1, "num_stack_levels": 0}}))
+    run = run_competition(RunOptions(source=str(folder), time_limit=TIME_LIMIT, out=tmp_path / "runs",
+                                     ray_address=two_double_nodes.address, config_file=config))
+    manifest = json.loads((run.path / "manifest.json").read_text())
+    assert manifest["status"] == "succeeded"
+    board = manifest["leaderboard"]
+    assert board["autogluon"]["cpus"] == 2 and board["autogluon"]["fold_fitting"] == "parallel_distributed"
+    study = board["studies"][0]
+    assert study["ran"] and study["complete"] >= 1, study
+    pieces = {p["name"]: p["actual"] for p in manifest["plan"]["pieces"]}
+    assert pieces["optuna"]["start"] < pieces["autogluon"]["end"], pieces  # side by side, not after
+    assert any(c["strategy"] == "optuna-lightgbm" for c in board["candidates"])
