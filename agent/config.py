@@ -50,11 +50,18 @@ class RunSettings(_Section):
     folds: int = Field(ge=2, le=20)
 
 
+class PortfolioSettings(_Strict):
+    """AutoGluon portfolios (or presets) merged for a fit that stacks and for one that does not."""
+
+    stacked: list[str]
+    single_level: list[str]
+
+
 class LeaderboardSettings(_Section):
     SECTION: ClassVar[str] = "leaderboard"
 
     presets: str
-    portfolio: list[str]
+    portfolio: PortfolioSettings
     log_target: bool
     predict_reserve: Literal["auto"] | Annotated[float, Field(ge=0, lt=0.9)]
     num_stack_levels: int | None

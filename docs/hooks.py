@@ -69,6 +69,8 @@ def type_name(annotation: typing.Any) -> str:
         return "null"
     if origin is not None:
         return f"{origin.__name__}[{', '.join(type_name(arg) for arg in args)}]"
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):  # a nested settings model
+        return "{" + ", ".join(f"{key}: {type_name(f.annotation)}" for key, f in annotation.model_fields.items()) + "}"
     return getattr(annotation, "__name__", str(annotation))
 
 

@@ -57,7 +57,7 @@ class AutoGluonStrategy(Strategy):
     def __init__(self, path: Path, presets: str = "best_quality", num_stack_levels: int | None = None,
                  excluded_model_types: list[str] | None = None, verbosity: int = 2,
                  fold_fitting: str = "parallel_local", seed: int = 0, hyperparameters: dict | None = None,
-                 test_models: str = "all", portfolio: list[str] | None = None, log_target: bool = False):
+                 test_models: str = "all", portfolio: dict[str, list[str]] | None = None, log_target: bool = False):
         self.path = Path(path)
         self.presets = presets
         self.num_stack_levels = num_stack_levels
@@ -66,7 +66,9 @@ class AutoGluonStrategy(Strategy):
         self.fold_fitting = fold_fitting
         self.seed = seed
         self.hyperparameters = hyperparameters  # None: the portfolios', or the preset's own
-        self.portfolio = portfolio or []  # AutoGluon portfolios (or presets) merged (strategies/portfolio.py)
+        # AutoGluon portfolios (or presets) merged (strategies/portfolio.py), for a fit that stacks ("stacked")
+        # and one that does not ("single_level"); a missing or empty list: the preset's own portfolio
+        self.portfolio = portfolio or {}
         self.log_target = log_target  # a LightGBM on log1p(y) joins a skewed regression target's portfolio
         self.test_models = test_models  # "all", or "best": the others' later, if a blend chooses them
         self.fold_nodes_: dict[str, int] | None = None  # distributed folds: fold fits per Ray node
@@ -119,9 +121,12 @@ class AutoGluonStrategy(Strategy):
             # classes under 10 rows by default: its OOF predictions would then miss rows and be unusable).
             learner_kwargs={"random_state": self.seed, "label_count_threshold": 2},
         )
-        extra = {"num_stack_levels": self.num_stack_levels} if self.num_stack_levels is not None else {}
+        from strategies.portfolio import stack_levels
+
+        levels = stack_levels(competition.problem_type, len(data.y), data.n_folds, self.num_stack_levels)
+        extra: dict = {"num_stack_levels": levels}
         excluded = sorted({*self.excluded_model_types, *unavailable_model_types()})
-        hyperparameters = self._portfolio(competition, data, excluded)
+        hyperparameters = self._portfolio(competition, data, excluded, levels)
         if hyperparameters is not None:
             extra["hyperparameters"] = hyperparameters
         if budget.deadline is not None:
@@ -137,17 +142,20 @@ class AutoGluonStrategy(Strategy):
         return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models,
                                predict_deadline=budget.predict_deadline)
 
-    def _portfolio(self, competition: Competition, data: Dataset, excluded: list[str]) -> dict | None:
-        """The model configurations to fit: given ones, the merged portfolios, or (None) the preset's own; with
-        the log-target LightGBM third in line when the target wants it."""
+    def _portfolio(self, competition: Competition, data: Dataset, excluded: list[str], levels: int) -> dict | None:
+        """The model configurations to fit: given ones, the portfolios merged for a fit of `levels` stack
+        levels, or (None) the preset's own; with the log-target LightGBM third in line when the target wants it."""
         from strategies.portfolio import PRESET_PORTFOLIOS, merge
         from strategies.target_transform import log_target_configs, wants_log_target
 
         if self.hyperparameters is not None:
             return self.hyperparameters
-        names = self.portfolio or ([self.presets] if self.presets in PRESET_PORTFOLIOS else [])
+        chosen = self.portfolio.get("stacked" if levels > 0 else "single_level") or []
+        names = chosen or ([self.presets] if self.presets in PRESET_PORTFOLIOS else [])
+        if chosen:
+            log.info("Portfolio for a fit of %d stack level(s): %s", levels + 1, " + ".join(chosen))
         if not (self.log_target and names and wants_log_target(competition, data.y)):
-            return merge(self.portfolio, competition.problem_type, excluded) if self.portfolio else None
+            return merge(chosen, competition.problem_type, excluded) if chosen else None
         log.info("The target is non-negative and right-skewed: a LightGBM on log1p(target) joins the portfolio")
         return {**merge(names, competition.problem_type, excluded), **log_target_configs(priority=-1.5)}
 

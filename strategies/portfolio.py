@@ -1,12 +1,13 @@
 """AutoGluon portfolios merged into one: the model configurations of several, fitted in one stack.
 
 AutoGluon 1.6.3 ships two CPU portfolios of best quality that win on different tasks: `zeroshot` (the
-`best_quality` preset: LightGBM, CatBoost, XGBoost, random forests and extra trees) and
+`best_quality` preset: LightGBM, CatBoost, XGBoost, random forests and extra trees, chosen to be stacked) and
 `zeroshot_2025_12_18_cpu` (`best_quality_v150`: CatBoost and LightGBM, half of them TabPrep-LightGBM with
-arithmetic, categorical-pair and out-of-fold target-encoding features). A merged portfolio takes each one's
-configurations in its own order of priority and deals them out in turn, so whatever the time limit lets
-AutoGluon fit holds the best of every portfolio; the stack and the blend then choose between them on the
-run's folds.
+arithmetic, categorical-pair and out-of-fold target-encoding features, chosen for one level). A merged
+portfolio takes each one's configurations in its own order of priority and deals them out in turn, so
+whatever the time limit lets AutoGluon fit holds the best of each; the blend then chooses between them on the
+run's folds. Which portfolios a fit merges depends on whether AutoGluon stacks (`stack_levels`): each
+portfolio where it was built to run (docs/leaderboard.md).
 """
 
 from __future__ import annotations
@@ -83,6 +84,20 @@ def _fit_key(kind: str, item: dict[str, Any]) -> str:
     args = {k: v for k, v in item.get("ag_args", {}).items() if k not in NAME_KEYS}
     rest = {k: v for k, v in item.items() if k != "ag_args"}
     return json.dumps([kind, rest, args], sort_keys=True, default=str)
+
+
+def stack_levels(problem_type: str, train_rows: int, folds: int, configured: int | None) -> int:
+    """The stack levels of a bagged fit without dynamic stacking: `configured`, or AutoGluon's own rule (one
+    level for multiclass and regression from 750 rows, none for binary), asked of AutoGluon itself."""
+    if configured is not None:
+        return configured
+    from autogluon.tabular.configs.pipeline_presets import get_validation_and_stacking_method
+
+    decided = get_validation_and_stacking_method(
+        num_bag_folds=folds, num_bag_sets=1, use_bag_holdout=False, holdout_frac=None, auto_stack=True,
+        num_stack_levels=None, dynamic_stacking=False, refit_full=False, num_train_rows=train_rows,
+        problem_type=problem_type, hpo_enabled=False, n_samples_minority_class=None)
+    return int(decided[2])
 
 
 def size(configs: dict[str, list[dict[str, Any]]]) -> int:

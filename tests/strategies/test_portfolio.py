@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from strategies.portfolio import _fit_key, merge, portfolio, ranked
+from strategies.portfolio import _fit_key, merge, portfolio, ranked, stack_levels
 
 UNAVAILABLE = ["NN_TORCH", "FASTAI"]
 
@@ -44,6 +44,28 @@ def test_unavailable_types_and_other_problem_types_are_left_out():
     classification = merge(["best_quality"], "binary", UNAVAILABLE)
     assert any(item["ag_args"].get("name_suffix") == "Gini" for item in classification["RF"])
     assert not any(item["ag_args"].get("name_suffix") == "Gini" for item in merged.get("RF", []))
+
+
+def test_stack_levels_follow_autogluons_rule_unless_configured():
+    assert stack_levels("binary", 20_000, 8, None) == 0
+    assert stack_levels("multiclass", 3_000, 8, None) == 1 and stack_levels("regression", 3_000, 8, None) == 1
+    assert stack_levels("regression", 500, 8, None) == 0  # too few rows to stack
+    assert stack_levels("binary", 20_000, 8, 1) == 1 and stack_levels("multiclass", 3_000, 8, 0) == 0
+
+
+def test_each_portfolio_choice_follows_the_stacking(tmp_path):
+    from strategies.autogluon import AutoGluonStrategy
+    from tests.artifacts import make_corpus
+
+    strategy = AutoGluonStrategy(tmp_path / "ag", portfolio={"stacked": ["best_quality"],
+                                                            "single_level": ["best_quality_v150", "best_quality"]})
+    data = make_corpus("hpc_class", tmp_path / "corpus", rows=300)
+    flat = strategy._portfolio(data.competition, data.dataset, UNAVAILABLE, levels=0)
+    stacked = strategy._portfolio(data.competition, data.dataset, UNAVAILABLE, levels=1)
+    assert "GBM_PREP" in flat and "GBM_PREP" not in stacked
+    assert {_fit_key(k, c) for k, c in order(stacked)} == \
+        {_fit_key(k, c) for k, c in ranked(portfolio("best_quality"), "multiclass", set(UNAVAILABLE))}
+    assert AutoGluonStrategy(tmp_path / "own")._portfolio(data.competition, data.dataset, UNAVAILABLE, 1) is None
 
 
 def test_a_merged_portfolio_fits_models_of_both(tmp_path):

@@ -33,9 +33,9 @@ def test_only_skewed_non_negative_targets_under_a_raw_scale_metric_want_it(tmp_p
 
 def test_a_skewed_target_gets_log_models_whose_oof_predictions_are_honest(tmp_path):
     data = skewed_competition(tmp_path)
-    strategy = AutoGluonStrategy(tmp_path / "ag", presets="best_quality", portfolio=["best_quality"], log_target=True,
-                                 num_stack_levels=0, verbosity=0, fold_fitting="sequential_local")
-    configs = strategy._portfolio(data.competition, data.dataset, ["NN_TORCH", "FASTAI"])
+    strategy = AutoGluonStrategy(tmp_path / "ag", presets="best_quality", portfolio={"single_level": ["best_quality"]},
+                                 log_target=True, num_stack_levels=0, verbosity=0, fold_fitting="sequential_local")
+    configs = strategy._portfolio(data.competition, data.dataset, ["NN_TORCH", "FASTAI"], levels=0)
     logged = [key for key in configs if not isinstance(key, str)]
     assert len(logged) == 1 and len(configs[logged[0]]) == 2
     # fit only the log models, quickly: the portfolio above says they are in line, this says they work
