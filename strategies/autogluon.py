@@ -264,9 +264,21 @@ def _complete_ray_resource_manager() -> None:
         RayResourceManager.get_gpu_count_torch = staticmethod(lambda cuda_only=False: counted())
 
 
-def fold_nodes() -> dict[str, int] | None:
+def fold_nodes(settle_seconds: float = 1.5, reads: int = 4) -> dict[str, int] | None:
     """Fold fits per Ray node in this job (node ids shortened), from Ray's state API; None where it is not
-    served (a local Ray without its dashboard)."""
+    served (a local Ray without its dashboard). Each node reports its task events in batches (every second by
+    default), so the counts are read again until two reads agree."""
+    counts = _fold_counts()
+    for _ in range(reads - 1):
+        time.sleep(settle_seconds)
+        again = _fold_counts()
+        if again == counts:
+            break
+        counts = again
+    return counts
+
+
+def _fold_counts() -> dict[str, int] | None:
     try:
         import ray
         from ray.util.state import list_tasks
