@@ -18,10 +18,9 @@ STACKED_COST = 2.0
 
 class DeadlineCallback(AbstractCallback):
     """Before each model: past `deadline` (Unix time) the fit stops, keeping every model it finished; a model
-    with less than MIN_MODEL_SECONDS left, or a stacked model whose twin at a lower level took longer than
-    the time left, is skipped, since AutoGluon's own limit does not hold every model (a forest at level 2
-    can run many times the seconds it was given). Weighted ensembles are cheap and are always fitted before
-    the deadline.
+    the time left cannot hold (`skip_reason`) is skipped, since AutoGluon's own limit does not hold every
+    model (a forest at level 2 can run many times the seconds it was given). Weighted ensembles are cheap
+    and are always fitted before the deadline.
     """
 
     def __init__(self, deadline: float):
@@ -35,18 +34,39 @@ class DeadlineCallback(AbstractCallback):
             return True, False
         if stack_name != "core":
             return False, False
-        if left < MIN_MODEL_SECONDS:
-            trainer.log(20, f"podium: skipping {model.name}: {left:.1f} s are left before the fit's deadline")
-            return False, True
-        if level <= 1:
-            return False, False
-        expected = twin_fit_seconds(trainer.get_model_names(), model.name,
-                                    lambda twin: trainer.get_model_attribute(twin, "fit_time"))
-        if expected is not None and STACKED_COST * expected > left:
-            trainer.log(20, f"podium: skipping {model.name}: its lower-level twin took {expected:.0f} s "
-                            f"(x{STACKED_COST:g} when stacked), {left:.0f} s are left")
+        reason = skip_reason(model.name, level, left, trainer.get_model_names(),
+                             lambda name: trainer.get_model_attribute(name, "fit_time"), given=time_limit)
+        if reason:
+            trainer.log(20, f"podium: skipping {model.name}: {reason}")
             return False, True
         return False, False
+
+
+def skip_reason(name: str, level: int, left: float, fitted: list[str], fit_time,
+                given: float | None = None) -> str | None:
+    """Why a model of `level` with `left` seconds before the deadline (and `given` seconds of AutoGluon's
+    own split of the time) should not start, or None. A stacked model is expected to cost STACKED_COST times
+    its twin at a lower level; without a twin (the time ran out before it at level 1), times the cheapest
+    model of the level below, its best known lower bound."""
+    if left < MIN_MODEL_SECONDS:
+        return f"{left:.1f} s are left before the fit's deadline"
+    if given is not None and given < MIN_MODEL_SECONDS:
+        # the level's share is spent: such a model still takes its fold workers' start-up and scores poorly
+        return f"AutoGluon gave it {given:.1f} s"
+    if level <= 1:
+        return None
+    twin = twin_fit_seconds(fitted, name, fit_time)
+    if twin is not None:
+        expected, basis = twin, "its lower-level twin"
+    else:
+        below = [float(fit_time(other) or 0.0) for other in fitted
+                 if other.endswith(f"_L{level - 1}") and not other.startswith("WeightedEnsemble")]
+        if not below:
+            return None
+        expected, basis = min(below), f"the cheapest level-{level - 1} model"
+    if STACKED_COST * expected > left:
+        return f"{basis} took {expected:.0f} s (x{STACKED_COST:g} when stacked), {left:.0f} s are left"
+    return None
 
 
 def twin_fit_seconds(fitted: list[str], name: str, fit_time) -> float | None:
