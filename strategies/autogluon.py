@@ -132,7 +132,8 @@ class AutoGluonStrategy(Strategy):
         if budget.deadline is not None:
             from strategies.autogluon_deadline import DeadlineCallback
 
-            extra["callbacks"] = [DeadlineCallback(budget.deadline)]
+            extra["callbacks"] = [DeadlineCallback(budget.deadline, budget.predict_deadline,
+                                                   data.n_folds * len(data.X_test) / max(1, len(data.X)))]
         started = time.monotonic()
         with distributed_mode(self.fold_fitting == DISTRIBUTED):
             self._fit_predictor(predictor, train, data, budget, excluded, extra)

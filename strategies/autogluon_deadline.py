@@ -21,11 +21,18 @@ class DeadlineCallback(AbstractCallback):
     the time left cannot hold (`skip_reason`) is skipped, since AutoGluon's own limit does not hold every
     model (a forest at level 2 can run many times the seconds it was given). Weighted ensembles are cheap
     and are always fitted before the deadline.
+
+    With `predict_deadline`, a model starts only if, after the time AutoGluon gives it, the models fitted so
+    far could still predict the test set before that deadline: each bagged model's fold models predict every
+    test row, costing `test_per_validation` times its recorded out-of-fold predict time. A stack whose best
+    model cannot predict in time is worth no more than the cheaper models below it.
     """
 
-    def __init__(self, deadline: float):
+    def __init__(self, deadline: float, predict_deadline: float | None = None, test_per_validation: float = 0.0):
         super().__init__()
         self.deadline = deadline
+        self.predict_deadline = predict_deadline
+        self.test_per_validation = test_per_validation
 
     def _before_model_fit(self, trainer, model, time_limit=None, stack_name="core", level=1, **kwargs):
         left = self.deadline - time.time()
@@ -34,12 +41,26 @@ class DeadlineCallback(AbstractCallback):
             return True, False
         if stack_name != "core":
             return False, False
-        reason = skip_reason(model.name, level, left, trainer.get_model_names(),
+        fitted = trainer.get_model_names()
+        reason = skip_reason(model.name, level, left, fitted,
                              lambda name: trainer.get_model_attribute(name, "fit_time"), given=time_limit)
+        if reason is None and self.predict_deadline is not None:
+            cost = self.test_per_validation * sum(
+                float(trainer.get_model_attribute(name, "predict_time") or 0.0) for name in fitted)
+            reason = predict_reason(cost, min(time_limit or left, left), self.predict_deadline - time.time())
         if reason:
             trainer.log(20, f"podium: skipping {model.name}: {reason}")
             return False, True
         return False, False
+
+
+def predict_reason(cost: float, fit: float, left: float) -> str | None:
+    """Why a model that may fit for `fit` seconds should not start when the fitted ones take `cost` seconds
+    to predict the test set and `left` seconds remain before the test predictions are due, or None."""
+    if cost > 0 and cost + fit > left:
+        return (f"the fitted models would take about {cost:.0f} s to predict the test set; with up to {fit:.0f} s "
+                f"for this one, more than the {left:.0f} s left")
+    return None
 
 
 def skip_reason(name: str, level: int, left: float, fitted: list[str], fit_time,

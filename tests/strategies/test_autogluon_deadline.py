@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strategies.autogluon_deadline import MIN_MODEL_SECONDS, skip_reason
+from strategies.autogluon_deadline import MIN_MODEL_SECONDS, predict_reason, skip_reason
 
 # a level-1 fit on a large table that ran out of time before its forests (the case the rule is for)
 FIT_SECONDS = {"LightGBMXT_BAG_L1": 89.0, "LightGBM_BAG_L1": 29.0, "LightGBMLog_BAG_L1": 16.0,
@@ -36,3 +36,34 @@ def test_a_model_left_a_sliver_of_its_level_share_is_skipped():
     """AutoGluon gave a level-1 model 0.28 s of its level's share while 64 s were left in all."""
     assert skip_reason("LightGBMLog_BAG_L1", 1, 64.0, [], FIT_SECONDS.get, given=0.28) == "AutoGluon gave it 0.3 s"
     assert skip_reason("LightGBMLog_BAG_L1", 1, 64.0, [], FIT_SECONDS.get, given=30.0) is None
+
+
+def test_a_model_starts_only_if_the_fitted_ones_can_still_predict_the_test_set():
+    """The fitted models need 30 s to predict the test set: a model given 40 s more cannot start 60 s before
+    the predictions are due; with 80 s left it can; with nothing fitted there is nothing to predict."""
+    assert predict_reason(30.0, 40.0, 60.0) == ("the fitted models would take about 30 s to predict the test "
+                                               "set; with up to 40 s for this one, more than the 60 s left")
+    assert predict_reason(30.0, 40.0, 80.0) is None
+    assert predict_reason(0.0, 40.0, 10.0) is None  # the first model: AutoGluon's limits hold it
+
+
+def test_a_real_fit_starts_no_model_its_stack_could_not_predict_in_time(tmp_path):
+    """A real AutoGluon fit whose test set would cost 10^6 times the OOF predict time: after its first model,
+    every other core model is skipped, and the weighted ensemble is still fitted."""
+    import time
+
+    from autogluon.tabular import TabularPredictor
+
+    from strategies.autogluon_deadline import DeadlineCallback
+    from tests.conftest import make_tables
+
+    train = make_tables(n=200, seed=0)
+    predictor = TabularPredictor(label="target", path=str(tmp_path / "ag"), verbosity=0)
+    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 600, test_per_validation=1e6)
+    predictor.fit(train.drop(columns=["id"]), hyperparameters={"GBM": [{}], "RF": [{"n_estimators": 20}],
+                                                                 "XT": [{"n_estimators": 20}]},
+                  num_bag_folds=2, fit_strategy="sequential", callbacks=[callback],
+                  ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
+    core = [m for m in predictor.model_names() if not m.startswith("WeightedEnsemble")]
+    assert core == ["LightGBM_BAG_L1"], predictor.model_names()
+    assert any(m.startswith("WeightedEnsemble") for m in predictor.model_names())
