@@ -22,10 +22,11 @@ class DeadlineCallback(AbstractCallback):
     model (a forest at level 2 can run many times the seconds it was given). Weighted ensembles are cheap
     and are always fitted before the deadline.
 
-    With `predict_deadline`, a model starts only if, after the time AutoGluon gives it, the models fitted so
-    far could still predict the test set before that deadline: each bagged model's fold models predict every
-    test row, costing `test_per_validation` times its recorded out-of-fold predict time. A stack whose best
-    model cannot predict in time is worth no more than the cheaper models below it.
+    With `predict_deadline`, a model starts only if, after its fit (STACKED_COST times its twin's, or the
+    time AutoGluon gives it), the models fitted so far could still predict the test set before that deadline:
+    each bagged model's fold models predict every test row, costing `test_per_validation` times its recorded
+    out-of-fold predict time. A stack whose best model cannot predict in time is worth no more than the
+    cheaper models below it.
     """
 
     def __init__(self, deadline: float, predict_deadline: float | None = None, test_per_validation: float = 0.0):
@@ -42,12 +43,16 @@ class DeadlineCallback(AbstractCallback):
         if stack_name != "core":
             return False, False
         fitted = trainer.get_model_names()
-        reason = skip_reason(model.name, level, left, fitted,
-                             lambda name: trainer.get_model_attribute(name, "fit_time"), given=time_limit)
+        fit_time = lambda name: trainer.get_model_attribute(name, "fit_time")  # noqa: E731
+        reason = skip_reason(model.name, level, left, fitted, fit_time, given=time_limit)
         if reason is None and self.predict_deadline is not None:
             cost = self.test_per_validation * sum(
                 float(trainer.get_model_attribute(name, "predict_time") or 0.0) for name in fitted)
-            reason = predict_reason(cost, min(time_limit or left, left), self.predict_deadline - time.time())
+            fit = min(time_limit or left, left)
+            twin = twin_fit_seconds(fitted, model.name, fit_time) if level > 1 else None
+            if twin is not None:
+                fit = min(fit, STACKED_COST * twin)
+            reason = predict_reason(cost, fit, self.predict_deadline - time.time())
         if reason:
             trainer.log(20, f"podium: skipping {model.name}: {reason}")
             return False, True
@@ -58,8 +63,8 @@ def predict_reason(cost: float, fit: float, left: float) -> str | None:
     """Why a model that may fit for `fit` seconds should not start when the fitted ones take `cost` seconds
     to predict the test set and `left` seconds remain before the test predictions are due, or None."""
     if cost > 0 and cost + fit > left:
-        return (f"the fitted models would take about {cost:.0f} s to predict the test set; with up to {fit:.0f} s "
-                f"for this one, more than the {left:.0f} s left")
+        return (f"the fitted models would take about {cost:.0f} s to predict the test set; with {fit:.0f} s to fit "
+                f"this one, more than the {left:.0f} s left")
     return None
 
 
@@ -73,7 +78,7 @@ def skip_reason(name: str, level: int, left: float, fitted: list[str], fit_time,
         return f"{left:.1f} s are left before the fit's deadline"
     if given is not None and given < MIN_MODEL_SECONDS:
         # the level's share is spent: such a model still takes its fold workers' start-up and scores poorly
-        return f"AutoGluon gave it {given:.1f} s"
+        return f"AutoGluon gave it {given:.1f} s" if given > 0 else "its level's share of the time is spent"
     if level <= 1:
         return None
     twin = twin_fit_seconds(fitted, name, fit_time)

@@ -42,7 +42,7 @@ def test_a_model_starts_only_if_the_fitted_ones_can_still_predict_the_test_set()
     """The fitted models need 30 s to predict the test set: a model given 40 s more cannot start 60 s before
     the predictions are due; with 80 s left it can; with nothing fitted there is nothing to predict."""
     assert predict_reason(30.0, 40.0, 60.0) == ("the fitted models would take about 30 s to predict the test "
-                                               "set; with up to 40 s for this one, more than the 60 s left")
+                                               "set; with 40 s to fit this one, more than the 60 s left")
     assert predict_reason(30.0, 40.0, 80.0) is None
     assert predict_reason(0.0, 40.0, 10.0) is None  # the first model: AutoGluon's limits hold it
 
@@ -67,3 +67,5 @@ def test_a_real_fit_starts_no_model_its_stack_could_not_predict_in_time(tmp_path
     core = [m for m in predictor.model_names() if not m.startswith("WeightedEnsemble")]
     assert core == ["LightGBM_BAG_L1"], predictor.model_names()
     assert any(m.startswith("WeightedEnsemble") for m in predictor.model_names())
+    assert skip_reason("XGBoost_BAG_L1", 1, 64.0, [], FIT_SECONDS.get, given=-3.2) == \
+        "its level's share of the time is spent"
