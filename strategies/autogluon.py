@@ -71,7 +71,6 @@ class AutoGluonStrategy(Strategy):
         self.portfolio = portfolio or {}
         self.log_target = log_target  # a LightGBM on log1p(y) joins a skewed regression target's portfolio
         self.test_models = test_models  # "all", or "best": the others' later, if a blend chooses them
-        self.fold_nodes_: dict[str, int] | None = None  # distributed folds: fold fits per Ray node
 
     def search(self, competition: Competition, data: Dataset, budget: Budget) -> SearchResult:
         """Fit (or, when a killed run had finished the fit, reload it) and return every model as a candidate.
@@ -97,8 +96,6 @@ class AutoGluonStrategy(Strategy):
         summary = {"models": len(candidates), "best": next((c.model for c in candidates if c.strategy_best), None),
                    "seconds": round(seconds, 3), "resumed": resumed, "fold_fitting": self.fold_fitting,
                    "cpus": budget.cpus}
-        if self.fold_nodes_:
-            summary["fold_nodes"] = self.fold_nodes_
         if self.fold_fitting == "sequential_local":
             return SearchResult(candidates, time.process_time() - started_cpu, "measured in the task", summary,
                                 resumed)
@@ -138,8 +135,6 @@ class AutoGluonStrategy(Strategy):
         with distributed_mode(self.fold_fitting == DISTRIBUTED):
             self._fit_predictor(predictor, train, data, budget, excluded, extra)
         fit_seconds = time.monotonic() - started
-        if self.fold_fitting == DISTRIBUTED:
-            self.fold_nodes_ = fold_nodes()
         return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models,
                                predict_deadline=budget.predict_deadline)
 
@@ -201,8 +196,9 @@ class AutoGluonStrategy(Strategy):
             chosen = _affordable(board, best, models, data, predict_deadline)
             wanted = [] if chosen is None else [m for m in models if m in set(trainer.get_minimum_model_set(chosen))]
             if chosen != best:
-                log.warning("AutoGluon's best model %s would not predict the test set in time (about %.0f s): "
-                            "predicting %s instead", best, _predict_estimate(board, best, data), chosen)
+                log.warning("AutoGluon's best model %s would not predict the test set in time (about %.0f s): %s",
+                            best, _predict_estimate(board, best, data),
+                            f"predicting {chosen} instead" if chosen else "no model of the fit can, the time is up")
         in_memory = chosen is not None
         if in_memory:  # predicting loads the chosen model and its inputs anyway: keep them for the latency
             in_memory = chosen in predictor.persist(models=[chosen], max_memory=0.4)  # [] when too large
@@ -266,9 +262,10 @@ def _complete_ray_resource_manager() -> None:
 
 
 def fold_nodes(settle_seconds: float = 1.5, reads: int = 4) -> dict[str, int] | None:
-    """Fold fits per Ray node in this job (node ids shortened), from Ray's state API; None where it is not
-    served (a local Ray without its dashboard). Each node reports its task events in batches (every second by
-    default), so the counts are read again until two reads agree."""
+    """AutoGluon's fold fits per Ray node in this job (node ids shortened), from Ray's state API; None where
+    it is not served (a local Ray without its dashboard). Each node reports its task events in batches (every
+    second by default), so the counts are read again until two reads agree: read by the driver after the fit,
+    never inside the fit's task, whose deadline it would take from."""
     counts = _fold_counts()
     for _ in range(reads - 1):
         time.sleep(settle_seconds)

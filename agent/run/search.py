@@ -210,6 +210,10 @@ def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: P
         return None
     timings["autogluon"] = round(time.monotonic() - began, 3)
     log.info("AutoGluon gave %d candidates in %.1fs", len(fitted.candidates), timings["autogluon"])
+    if fitted.summary.get("fold_fitting") == DISTRIBUTED:
+        from strategies.autogluon import fold_nodes
+
+        fitted.summary["fold_nodes"] = fold_nodes()
     return fitted
 
 
