@@ -112,7 +112,12 @@ def fixed_fit(nodes: int, folder: Path, out: Path) -> dict:
         executor.start()
         cpus = autogluon_cpus("auto", executor.node_cpus(), executor.total_cpus(), data.dataset.n_folds, 4)
         task = executor.submit(_fit_fixed, str(out), data.competition, data.dataset, cpus, num_cpus=1)
-        return {"kind": "fixed", "nodes": nodes, **executor.result(task)}
+        record = {"kind": "fixed", "nodes": nodes, **executor.result(task)}
+        if record["fold_fitting"] == "parallel_distributed":
+            from strategies.autogluon import fold_nodes
+
+            record["fold_nodes"] = fold_nodes()
+        return record
     finally:
         executor.shutdown()
         if ray.is_initialized():
@@ -130,7 +135,7 @@ def _fit_fixed(path: str, competition, dataset, cpus: int) -> dict:
     started = time.monotonic()
     result = strategy.search(competition, dataset, Budget(seconds=3600, cpus=cpus, memory_gb=4.0))
     return {"fit_s": round(time.monotonic() - started, 1), "models": result.summary["models"],
-            "fold_fitting": result.summary["fold_fitting"], "fold_nodes": result.summary.get("fold_nodes")}
+            "fold_fitting": result.summary["fold_fitting"], "fold_nodes": None}
 
 
 def single(args) -> None:
