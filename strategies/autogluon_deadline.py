@@ -17,10 +17,11 @@ STACKED_COST = 2.0
 
 
 class DeadlineCallback(AbstractCallback):
-    """Before each model: past `deadline` (Unix time) the fit stops, keeping every model it finished; a model
-    the time left cannot hold (`skip_reason`) is skipped, since AutoGluon's own limit does not hold every
-    model (a forest at level 2 can run many times the seconds it was given). Weighted ensembles are cheap
-    and are always fitted before the deadline.
+    """Before each model: past `deadline` (Unix time) every further model is skipped, keeping every model the
+    fit finished; a model the time left cannot hold (`skip_reason`) is skipped too, since AutoGluon's own limit
+    does not hold every model (a forest at level 2 can run many times the seconds it was given). Weighted
+    ensembles are never skipped: they take seconds at most, and the last one is often the fit's best model
+    (stopping before it throws away what the level's models were fitted for).
 
     With `predict_deadline`, a model starts only if, after its fit (STACKED_COST times its twin's, or the
     time AutoGluon gives it), the models fitted so far could still predict the test set before that deadline:
@@ -37,11 +38,11 @@ class DeadlineCallback(AbstractCallback):
 
     def _before_model_fit(self, trainer, model, time_limit=None, stack_name="core", level=1, **kwargs):
         left = self.deadline - time.time()
-        if left <= 0:
-            trainer.log(20, f"podium: the fit's deadline has passed; stopping before {model.name}")
-            return True, False
-        if stack_name != "core":
+        if stack_name != "core":  # a weighted ensemble: seconds at most, and the level's best model
             return False, False
+        if left <= 0:
+            trainer.log(20, f"podium: the fit's deadline has passed; skipping {model.name}")
+            return False, True
         fitted = trainer.get_model_names()
         fit_time = lambda name: trainer.get_model_attribute(name, "fit_time")  # noqa: E731
         reason = skip_reason(model.name, level, left, fitted, fit_time, given=time_limit)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from strategies.autogluon_deadline import MIN_MODEL_SECONDS, predict_reason, skip_reason
+import time
+
+from strategies.autogluon_deadline import MIN_MODEL_SECONDS, DeadlineCallback, predict_reason, skip_reason
 
 # a level-1 fit on a large table that ran out of time before its forests (the case the rule is for)
 FIT_SECONDS = {"LightGBMXT_BAG_L1": 89.0, "LightGBM_BAG_L1": 29.0, "LightGBMLog_BAG_L1": 16.0,
@@ -50,11 +52,8 @@ def test_a_model_starts_only_if_the_fitted_ones_can_still_predict_the_test_set()
 def test_a_real_fit_starts_no_model_its_stack_could_not_predict_in_time(tmp_path):
     """A real AutoGluon fit whose test set would cost 10^6 times the OOF predict time: after its first model,
     every other core model is skipped, and the weighted ensemble is still fitted."""
-    import time
-
     from autogluon.tabular import TabularPredictor
 
-    from strategies.autogluon_deadline import DeadlineCallback
     from tests.conftest import make_tables
 
     train = make_tables(n=200, seed=0)
@@ -69,3 +68,31 @@ def test_a_real_fit_starts_no_model_its_stack_could_not_predict_in_time(tmp_path
     assert any(m.startswith("WeightedEnsemble") for m in predictor.model_names())
     assert skip_reason("XGBoost_BAG_L1", 1, 64.0, [], FIT_SECONDS.get, given=-3.2) == \
         "its level's share of the time is spent"
+
+
+def test_past_the_deadline_the_models_are_skipped_but_the_weighted_ensemble_is_fitted(tmp_path):
+    """A real two-level fit whose deadline passes once its first level-2 model is fitted: the other level-2
+    models are skipped, and the level-3 weighted ensemble (often the fit's best model) is still fitted."""
+    from autogluon.tabular import TabularPredictor
+
+    from tests.conftest import make_tables
+
+    predictor = TabularPredictor(label="target", path=str(tmp_path / "ag"), verbosity=0)
+    predictor.fit(make_tables(n=200, seed=1).drop(columns=["id"]),
+                  hyperparameters={"GBM": [{}], "RF": [{"n_estimators": 20}], "XT": [{"n_estimators": 20}]},
+                  num_bag_folds=2, num_stack_levels=1, fit_strategy="sequential",
+                  callbacks=[DeadlinePassesAtLevelTwo(time.time() + 600)],
+                  ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
+    names = predictor.model_names()
+    assert [m for m in names if m.endswith("_L2") and not m.startswith("WeightedEnsemble")] == ["LightGBM_BAG_L2"]
+    assert "WeightedEnsemble_L3" in names, names
+
+
+class DeadlinePassesAtLevelTwo(DeadlineCallback):
+    """The deadline callback whose deadline passes once a level-2 model is fitted (module level: AutoGluon
+    pickles its callbacks)."""
+
+    def _after_model_fit(self, trainer, model_names, stack_name="core", level=1):
+        if level == 2 and stack_name == "core":
+            self.deadline = time.time() - 1.0
+        return False
