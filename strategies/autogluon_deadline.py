@@ -12,7 +12,7 @@ from autogluon.core.callbacks import AbstractCallback
 
 MIN_MODEL_SECONDS = 3.0  # a bagged model starts its fold workers first: less than this always overruns
 # A stacked model learns from the original features and every lower model's predictions: more columns than
-# its twin (a level-2 forest on diamonds took over 1.5 times its level-1 twin's recorded fit time).
+# its twin, so a longer fit (docs/benchmarks.md, figures behind design choices).
 STACKED_COST = 2.0
 
 
