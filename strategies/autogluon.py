@@ -130,7 +130,7 @@ class AutoGluonStrategy(Strategy):
             from strategies.autogluon_deadline import DeadlineCallback
 
             extra["callbacks"] = [DeadlineCallback(budget.deadline, budget.predict_deadline,
-                                                   data.n_folds * len(data.X_test) / max(1, len(data.X)))]
+                                                   predict_factor(data))]
         started = time.monotonic()
         with distributed_mode(self.fold_fitting == DISTRIBUTED):
             self._fit_predictor(predictor, train, data, budget, excluded, extra)
@@ -329,7 +329,16 @@ def _affordable(board, best: str, models: list[str], data: Dataset, deadline: fl
         return best
     left = deadline - time.time()
     ranked = [best] + sorted((m for m in models if m != best), key=lambda m: -float(board.loc[m, "score_val"]))
-    return next((m for m in ranked if PREDICT_SAFETY * _predict_estimate(board, m, data) <= left), None)
+    factor = predict_factor(data)
+    return next((m for m in ranked if factor * float(board.loc[m, "pred_time_val"] or 0.0) <= left), None)
+
+
+def predict_factor(data: Dataset) -> float:
+    """Seconds to plan for predicting the test set per second of a model's recorded out-of-fold predict time:
+    each fold model predicts every test row where it predicted 1/folds of the train rows, times PREDICT_SAFETY.
+    The deadline callback and `_affordable` plan with this one figure, so a model the fit lets start never
+    leaves a stack that cannot be predicted in time (it would be fitted for nothing)."""
+    return PREDICT_SAFETY * data.n_folds * len(data.X_test) / max(1, len(data.X))
 
 
 def served(predictor, problem_type: str, model: str | None = None):

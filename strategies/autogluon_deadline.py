@@ -26,7 +26,8 @@ class DeadlineCallback(AbstractCallback):
     With `predict_deadline`, a model starts only if, after its fit (STACKED_COST times its twin's, or the
     time AutoGluon gives it), the models fitted so far could still predict the test set before that deadline:
     each bagged model's fold models predict every test row, costing `test_per_validation` times its recorded
-    out-of-fold predict time. A stack whose best model cannot predict in time is worth no more than the
+    out-of-fold predict time (a safety margin included: the same figure that later decides which model
+    predicts the test set). A stack whose best model cannot predict in time is worth no more than the
     cheaper models below it.
     """
 

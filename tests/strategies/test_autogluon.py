@@ -160,3 +160,26 @@ def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus,
     rest = autogluon_figures(str(tmp_path / "models"), data.dataset.X.head(50), data.competition.problem_type,
                              seconds=20, top=3, latency=False)
     assert "latency" not in rest and 1 <= len(rest["top_features"]) <= 3
+
+
+def test_a_model_the_fit_lets_start_leaves_a_stack_the_test_set_can_still_be_predicted_with():
+    """The deadline callback and the choice of the model that predicts the test set plan with one figure:
+    whenever the callback lets a model start (its fit, then the fitted models' test predictions, before the
+    deadline), the best model is still affordable once that fit is done, so no model is fitted for nothing."""
+    import time
+    from types import SimpleNamespace
+
+    from strategies.autogluon import _affordable, predict_factor
+    from strategies.autogluon_deadline import predict_reason
+
+    board = pd.DataFrame({"score_val": [0.90, 0.89], "pred_time_val": [4.0, 0.5]},
+                         index=["WeightedEnsemble_L2", "LightGBM_BAG_L1"])
+    data = SimpleNamespace(n_folds=8, X=range(800), X_test=range(1000))  # the test set costs 10x the validation
+    predicted = 0.0
+    for left in np.arange(1.5, 200.0):  # never on the boundary, where the chooser's clock has moved on
+        for fit in (5.0, 20.0, 60.0):
+            if predict_reason(predict_factor(data) * 4.0, fit, left) is None:
+                predicted += 1
+                assert _affordable(board, "WeightedEnsemble_L2", list(board.index), data,
+                                   time.time() + left - fit) == "WeightedEnsemble_L2", (left, fit)
+    assert predicted > 0
