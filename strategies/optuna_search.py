@@ -206,10 +206,25 @@ class OptunaSearch(Strategy):
         candidates = self.candidates(study, competition)
         counts = {state.name.lower(): len(study.get_trials(deepcopy=False, states=(state,)))
                   for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+        counts["stopped"] = sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+                                if t.user_attrs.get(STOPPED_AT_DEADLINE))
+        counts["fail"] -= counts["stopped"]
         summary = {"learner": self.learner, "trials": len(study.trials), **counts, "ran": True,
                    "cpu_seconds": round(self.cpu_seconds_, 3),
                    "best_oof_score": candidates[0].score if candidates else None}
         return SearchResult(candidates, self.cpu_seconds_, "measured in the trials' tasks", summary, resumed)
+
+
+STOPPED_AT_DEADLINE = "stopped_at_deadline"
+
+
+def stop_at_deadline(study, trial) -> None:
+    """End a trial the deadline cut short. Optuna has no such state: it is told FAIL (so the sampler ignores
+    it) and marked, so the study's summary counts it as stopped rather than as a failure."""
+    from optuna.trial import TrialState
+
+    trial.set_user_attr(STOPPED_AT_DEADLINE, True)
+    study.tell(trial, state=TrialState.FAIL)
 
 
 def search_together(searches: list[OptunaSearch], competition: Competition, data: Dataset,
@@ -256,7 +271,7 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
                 study.tell(trial, state=TrialState.FAIL)
                 return
             except Cancelled:
-                study.tell(trial, state=TrialState.FAIL)
+                stop_at_deadline(study, trial)
                 return
             OptunaSearch._absorb(state, result, data.n_folds)
             fold_seconds[search.learner].append(result["seconds"])
@@ -270,7 +285,7 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
                 study.tell(trial, state=TrialState.PRUNED)
                 return
             if not time_for_a_fold(search.learner):
-                study.tell(trial, state=TrialState.FAIL)
+                stop_at_deadline(study, trial)
                 return
 
     def starter(search: OptunaSearch):

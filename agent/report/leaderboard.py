@@ -101,10 +101,11 @@ def _search_blocks(board: dict) -> list:
     studies = [s for s in board.get("studies") or [] if isinstance(s, dict)]
     if studies:
         rows = [(fmt.plain(s.get("learner")), fmt.plain(s.get("trials")), fmt.plain(s.get("complete")),
-                 fmt.plain(s.get("pruned")), fmt.plain(s.get("fail")), fmt.seconds(s.get("seconds")),
+                 fmt.plain(s.get("pruned")), fmt.plain(s.get("fail")), fmt.plain(s.get("stopped")),
+                 fmt.seconds(s.get("seconds")),
                  fmt.seconds(s.get("cpu_seconds")), fmt.score(s.get("best_oof_score"))) for s in studies]
-        blocks.append(Table(("Optuna study", "trials", "complete", "pruned", "failed", "wall time", "CPU time",
-                             "best OOF"), rows, numeric=(1, 2, 3, 4, 5, 6, 7)))
+        blocks.append(Table(("Optuna study", "trials", "complete", "pruned", "failed", "stopped at deadline",
+                             "wall time", "CPU time", "best OOF"), rows, numeric=(1, 2, 3, 4, 5, 6, 7, 8)))
     timings, costs = fmt.mapping(board.get("timings")), fmt.mapping(board.get("costs"))
     if timings or costs:
         rows = [(f"{k} (wall clock)", fmt.seconds(v)) for k, v in timings.items()]

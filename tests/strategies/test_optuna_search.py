@@ -37,3 +37,18 @@ def test_the_second_trial_is_the_warm_start(tmp_path):
     assert trials[0].params == load_space("lightgbm")["first"]
     assert trials[1].params == within_space(AUTOGLUON_LIGHTGBM, load_space("lightgbm"))
     assert result.summary["complete"] == 2
+
+
+def test_a_trial_the_deadline_stops_is_counted_apart_from_failures(tmp_path):
+    from optuna.trial import TrialState
+
+    from strategies.optuna_search import stop_at_deadline
+
+    data = make_corpus("titanic", tmp_path / "corpus", rows=300)
+    search = OptunaSearch("lightgbm", tmp_path / "studies", LocalExecutor(), max_trials=1)
+    search.search(data.competition, data.dataset, Budget(120, 1, 2.0))
+    study = search.open_study()
+    stop_at_deadline(study, study.ask())
+    study.tell(study.ask(), state=TrialState.FAIL)
+    summary = search.result(search.open_study(), data.competition, resumed=True).summary
+    assert (summary["complete"], summary["stopped"], summary["fail"], summary["trials"]) == (1, 1, 1, 3)
