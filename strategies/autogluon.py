@@ -329,16 +329,15 @@ def _affordable(board, best: str, models: list[str], data: Dataset, deadline: fl
         return best
     left = deadline - time.time()
     ranked = [best] + sorted((m for m in models if m != best), key=lambda m: -float(board.loc[m, "score_val"]))
-    factor = predict_factor(data)
-    return next((m for m in ranked if factor * float(board.loc[m, "pred_time_val"] or 0.0) <= left), None)
+    return next((m for m in ranked if PREDICT_SAFETY * _predict_estimate(board, m, data) <= left), None)
 
 
-def predict_factor(data: Dataset) -> float:
+def predict_factor(data: Dataset, safety: float = PREDICT_SAFETY) -> float:
     """Seconds to plan for predicting the test set per second of a model's recorded out-of-fold predict time:
     each fold model predicts every test row where it predicted 1/folds of the train rows, times PREDICT_SAFETY.
     The deadline callback and `_affordable` plan with this one figure, so a model the fit lets start never
     leaves a stack that cannot be predicted in time (it would be fitted for nothing)."""
-    return PREDICT_SAFETY * data.n_folds * len(data.X_test) / max(1, len(data.X))
+    return safety * data.n_folds * len(data.X_test) / max(1, len(data.X))
 
 
 def served(predictor, problem_type: str, model: str | None = None):
@@ -394,8 +393,7 @@ def _predict_multi(predictor, competition: Competition, X, models: list[str]) ->
 
 def _predict_estimate(board, model: str, data: Dataset) -> float:
     """Each of the bag's fold models predicts every test row, where each predicted 1/folds of the train rows."""
-    seconds = float(board.loc[model, "pred_time_val"] or 0.0)
-    return seconds * data.n_folds * len(data.X_test) / max(1, len(data.X))
+    return float(board.loc[model, "pred_time_val"] or 0.0) * predict_factor(data, safety=1.0)
 
 
 def predict_test(path: str, competition: dict, X_test, models: list[str]) -> dict[str, np.ndarray]:

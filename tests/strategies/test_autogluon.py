@@ -175,11 +175,11 @@ def test_a_model_the_fit_lets_start_leaves_a_stack_the_test_set_can_still_be_pre
     board = pd.DataFrame({"score_val": [0.90, 0.89], "pred_time_val": [4.0, 0.5]},
                          index=["WeightedEnsemble_L2", "LightGBM_BAG_L1"])
     data = SimpleNamespace(n_folds=8, X=range(800), X_test=range(1000))  # the test set costs 10x the validation
-    predicted = 0.0
+    allowed = 0
     for left in np.arange(1.5, 200.0):  # never on the boundary, where the chooser's clock has moved on
         for fit in (5.0, 20.0, 60.0):
             if predict_reason(predict_factor(data) * 4.0, fit, left) is None:
-                predicted += 1
+                allowed += 1
                 assert _affordable(board, "WeightedEnsemble_L2", list(board.index), data,
                                    time.time() + left - fit) == "WeightedEnsemble_L2", (left, fit)
-    assert predicted > 0
+    assert allowed > 0
