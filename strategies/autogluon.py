@@ -80,6 +80,7 @@ class AutoGluonStrategy(Strategy):
         """
         started, started_cpu = time.monotonic(), time.process_time()
         resumed = (self.path / DONE).is_file()
+        as_fitted: dict = {}
         if resumed:
             from autogluon.tabular import TabularPredictor
 
@@ -90,19 +91,20 @@ class AutoGluonStrategy(Strategy):
         else:
             if self.path.exists():
                 shutil.rmtree(self.path)  # an interrupted fit cannot be continued: start it again
-            candidates = self._fit(competition, data, budget)
+            candidates, as_fitted = self._fit(competition, data, budget)
             (self.path / DONE).write_text("ok\n")
         seconds = time.monotonic() - started
         summary = {"models": len(candidates), "best": next((c.model for c in candidates if c.strategy_best), None),
                    "seconds": round(seconds, 3), "resumed": resumed, "fold_fitting": self.fold_fitting,
-                   "cpus": budget.cpus}
+                   "cpus": budget.cpus, **as_fitted}
         if self.fold_fitting == "sequential_local":
             return SearchResult(candidates, time.process_time() - started_cpu, "measured in the task", summary,
                                 resumed)
         return SearchResult(candidates, budget.cpus * seconds,
                             f"{budget.cpus} CPUs held x wall time (folds ran in parallel workers)", summary, resumed)
 
-    def _fit(self, competition: Competition, data: Dataset, budget: Budget) -> list[Candidate]:
+    def _fit(self, competition: Competition, data: Dataset, budget: Budget) -> tuple[list[Candidate], dict]:
+        """The candidates, and how many models predicted the test set as they were fitted, in how many seconds."""
         from autogluon.tabular import TabularPredictor
 
         train = data.X.copy()
@@ -126,17 +128,27 @@ class AutoGluonStrategy(Strategy):
         hyperparameters = self._portfolio(competition, data, excluded, levels)
         if hyperparameters is not None:
             extra["hyperparameters"] = hyperparameters
+        callback = None
         if budget.deadline is not None:
             from strategies.autogluon_deadline import DeadlineCallback
 
-            extra["callbacks"] = [DeadlineCallback(budget.deadline, budget.predict_deadline,
-                                                   predict_factor(data))]
+            # the learner's feature generators are fitted before the first model: the callback asks them then
+            callback = DeadlineCallback(budget.deadline, budget.predict_deadline, predict_factor(data),
+                                        test_features=lambda: predictor._learner.transform_features(data.X_test))
+            extra["callbacks"] = [callback]
         started = time.monotonic()
         with distributed_mode(self.fold_fitting == DISTRIBUTED):
             self._fit_predictor(predictor, train, data, budget, excluded, extra)
         fit_seconds = time.monotonic() - started
+        predicted = callback.test_predictions if callback is not None else {}
+        as_fitted = {}
+        if predicted:
+            as_fitted = {"test_predicted_as_fitted": len(predicted),
+                         "test_predict_seconds": round(sum(callback.test_seconds.values()), 3)}
+            log.info("%d models predicted the test set as they were fitted, in %.1f s", len(predicted),
+                     as_fitted["test_predict_seconds"])
         return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models,
-                               predict_deadline=budget.predict_deadline)
+                               predict_deadline=budget.predict_deadline, predicted=predicted), as_fitted
 
     def _portfolio(self, competition: Competition, data: Dataset, excluded: list[str], levels: int) -> dict | None:
         """The model configurations to fit: given ones, the portfolios merged for a fit of `levels` stack
@@ -173,14 +185,16 @@ class AutoGluonStrategy(Strategy):
         )
 
     def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float,
-                   test_models: str = "all", predict_deadline: float | None = None) -> list[Candidate]:
+                   test_models: str = "all", predict_deadline: float | None = None,
+                   predicted: dict | None = None) -> list[Candidate]:
         """Every model with out-of-fold predictions, scored in the competition metric, best first.
 
         With `test_models="best"` only AutoGluon's best model (the one a stacked fit enters the blend with) and
-        the models it is built from carry test predictions, made while the predictor is in memory;
+        the models it is built from carry test predictions, made while the predictor is in memory, besides the
+        models that predicted the test set as they were fitted (`predicted`, AutoGluon's internal format);
         `predict_test` adds the others' when a blend chooses them. Before `predict_deadline` (Unix time): when
-        the best model's predictions would not be ready in time (from its validation predict time), the best
-        model that would be is predicted instead.
+        the best model's predictions would not be ready in time (from the validation predict time of its
+        inputs not yet predicted), the best model that would be is predicted instead.
         """
         board = predictor.leaderboard(silent=True).set_index("model")  # extra_info loads every model: seconds
         trainer = predictor._trainer
@@ -189,20 +203,23 @@ class AutoGluonStrategy(Strategy):
             predictor.predict_multi(data=None)
         models = [m for m in oof_all if m in board.index]
         best = predictor.model_best
+        # AutoGluon may calibrate its best model after the fit (temperature scaling): predict that one again
+        predicted = {m: p for m, p in (predicted or {}).items() if m != best and m in board.index}
+        members = {m: set(trainer.get_minimum_model_set(m)) - set(predicted) for m in models}
         chosen = None
         if test_models == "all":
             wanted = models
         else:  # the chosen model's inputs are predicted on the way to it: keeping them costs nothing more
-            chosen = _affordable(board, best, models, data, predict_deadline)
+            chosen = _affordable(board, best, models, data, predict_deadline, members)
             wanted = [] if chosen is None else [m for m in models if m in set(trainer.get_minimum_model_set(chosen))]
             if chosen != best:
                 log.warning("AutoGluon's best model %s would not predict the test set in time (about %.0f s): %s",
-                            best, _predict_estimate(board, best, data),
+                            best, _predict_estimate(board, members[best], data),
                             f"predicting {chosen} instead" if chosen else "no model of the fit can, the time is up")
         in_memory = chosen is not None
         if in_memory:  # predicting loads the chosen model and its inputs anyway: keep them for the latency
             in_memory = chosen in predictor.persist(models=[chosen], max_memory=0.4)  # [] when too large
-        test_all = _predict_multi(predictor, competition, data.X_test, wanted) if wanted else {}
+        test_all = _predict_multi(predictor, data.X_test, wanted, predicted) if wanted or predicted else {}
         latency = _latency_in_memory(predictor, competition, data, chosen, predict_deadline) if in_memory else None
         candidates = []
         for model in models:
@@ -219,7 +236,7 @@ class AutoGluonStrategy(Strategy):
                 fit_seconds=float(board.loc[model, "fit_time"]) if model != best else fit_seconds,
                 artifact=str(self.path), model=model, level=int(board.loc[model, "stack_level"]),
                 # from the fold models' validation predictions
-                predict_seconds_estimate=_predict_estimate(board, model, data), strategy_best=model == best,
+                predict_seconds_estimate=_predict_estimate(board, members[model], data), strategy_best=model == best,
                 stacked=bool(stackers & set(trainer.get_minimum_model_set(model))),
                 latency=latency if model == chosen else None, family=learner_family(model),
             ))
@@ -323,13 +340,15 @@ def _keep_best_params(predictor, candidates: list[Candidate]) -> None:
             log.info("No hyperparameters for %s: %s", candidate.model, error)
 
 
-def _affordable(board, best: str, models: list[str], data: Dataset, deadline: float | None) -> str | None:
-    """`best` if its test predictions can be ready by `deadline`, else the best-scoring model that can."""
+def _affordable(board, best: str, models: list[str], data: Dataset, deadline: float | None,
+                members: dict[str, set[str]]) -> str | None:
+    """`best` if its test predictions can be ready by `deadline`, else the best-scoring model that can; each
+    model's cost is that of `members[model]`, the models it needs whose test predictions are still to make."""
     if deadline is None:
         return best
     left = deadline - time.time()
     ranked = [best] + sorted((m for m in models if m != best), key=lambda m: -float(board.loc[m, "score_val"]))
-    return next((m for m in ranked if PREDICT_SAFETY * _predict_estimate(board, m, data) <= left), None)
+    return next((m for m in ranked if PREDICT_SAFETY * _predict_estimate(board, members[m], data) <= left), None)
 
 
 def predict_factor(data: Dataset, safety: float = PREDICT_SAFETY) -> float:
@@ -385,15 +404,20 @@ def _weighted_ensemble(trainer, model: str) -> bool:
     return issubclass(trainer.get_model_attribute(model, "type"), WeightedEnsembleModel)
 
 
-def _predict_multi(predictor, competition: Competition, X, models: list[str]) -> dict:
-    if competition.is_classification:
-        return predictor.predict_proba_multi(data=X, models=models)
-    return predictor.predict_multi(data=X, models=models)
+def _predict_multi(predictor, X, models: list[str], predicted: dict | None = None) -> dict:
+    """Test predictions (as `predict_proba_multi` gives them) of `models`, their inputs and the models in
+    `predicted` (AutoGluon's internal format, made as the fit went: reused, not predicted again)."""
+    learner = predictor._learner
+    internal = predictor._trainer.get_model_pred_proba_dict(learner.transform_features(X), models,
+                                                            model_pred_proba_dict=dict(predicted or {}))
+    return {model: learner._post_process_predict_proba(proba, index=X.index) for model, proba in internal.items()}
 
 
-def _predict_estimate(board, model: str, data: Dataset) -> float:
-    """Each of the bag's fold models predicts every test row, where each predicted 1/folds of the train rows."""
-    return float(board.loc[model, "pred_time_val"] or 0.0) * predict_factor(data, safety=1.0)
+def _predict_estimate(board, members: set[str], data: Dataset) -> float:
+    """Seconds to predict the test set with `members`: each bagged model's fold models predict every test row,
+    where each predicted 1/folds of the train rows."""
+    seconds = sum(float(board.loc[m, "pred_time_val_marginal"] or 0.0) for m in members if m in board.index)
+    return seconds * predict_factor(data, safety=1.0)
 
 
 def predict_test(path: str, competition: dict, X_test, models: list[str]) -> dict[str, np.ndarray]:
@@ -402,7 +426,7 @@ def predict_test(path: str, competition: dict, X_test, models: list[str]) -> dic
 
     comp = Competition.from_dict(competition)
     predictor = TabularPredictor.load(path, require_py_version_match=False, verbosity=0)
-    frames = _predict_multi(predictor, comp, X_test, models)
+    frames = _predict_multi(predictor, X_test, models)
     return {model: _as_prediction(frames[model], comp) for model in models}
 
 

@@ -7,6 +7,7 @@ name), and importing AutoGluon's callback base is heavy: only the fit imports th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from autogluon.core.callbacks import AbstractCallback
 
@@ -23,19 +24,34 @@ class DeadlineCallback(AbstractCallback):
     ensembles are never skipped: they take seconds at most, and the last one is often the fit's best model
     (stopping before it throws away what the level's models were fitted for).
 
-    With `predict_deadline`, a model starts only if, after its fit (STACKED_COST times its twin's, or the
-    time AutoGluon gives it), the models fitted so far could still predict the test set before that deadline:
-    each bagged model's fold models predict every test row, costing `test_per_validation` times its recorded
-    out-of-fold predict time (a safety margin included: the same figure that later decides which model
-    predicts the test set). A stack whose best model cannot predict in time is worth no more than the
-    cheaper models below it.
+    With `test_features` (a function giving the test rows as AutoGluon's models see them), each model predicts
+    the test set as soon as it is fitted, from its inputs' predictions already made (`test_predictions`,
+    AutoGluon's internal format): the fit pays each model's test predictions once and as it goes, so nothing
+    is left to estimate for the models already fitted, and the stack need not keep a reserve for them.
+
+    With `predict_deadline`, a model starts only if its fit (STACKED_COST times its twin's, or the time
+    AutoGluon gives it), then the test predictions still to make, fit before that deadline: those of the
+    fitted models not yet predicted and, when predicting as the fit goes, the new model's own (priced as its
+    twin's one level down, or the costliest fitted model's). Each costs `test_per_validation` times the
+    model's recorded out-of-fold predict time (a safety margin included: the same figure that later decides
+    which model predicts the test set). A stack whose best model cannot predict in time is worth no more than
+    the cheaper models below it.
     """
 
-    def __init__(self, deadline: float, predict_deadline: float | None = None, test_per_validation: float = 0.0):
+    def __init__(self, deadline: float, predict_deadline: float | None = None, test_per_validation: float = 0.0,
+                 test_features: Callable[[], object] | None = None):
         super().__init__()
         self.deadline = deadline
         self.predict_deadline = predict_deadline
         self.test_per_validation = test_per_validation
+        self.test_features = test_features
+        self.test_predictions: dict[str, object] = {}  # model name -> its test predictions, internal format
+        self.test_seconds: dict[str, float] = {}       # model name -> seconds its test predictions took
+        self._features = None
+
+    def __getstate__(self) -> dict:
+        """AutoGluon saves the trainer with its callbacks after every model: never the test rows or predictions."""
+        return {**self.__dict__, "test_features": None, "test_predictions": {}, "_features": None}
 
     def _before_model_fit(self, trainer, model, time_limit=None, stack_name="core", level=1, **kwargs):
         left = self.deadline - time.time()
@@ -48,17 +64,50 @@ class DeadlineCallback(AbstractCallback):
         fit_time = lambda name: trainer.get_model_attribute(name, "fit_time")  # noqa: E731
         reason = skip_reason(model.name, level, left, fitted, fit_time, given=time_limit)
         if reason is None and self.predict_deadline is not None:
-            cost = self.test_per_validation * sum(
-                float(trainer.get_model_attribute(name, "predict_time") or 0.0) for name in fitted)
+            predict_time = lambda name: float(trainer.get_model_attribute(name, "predict_time") or 0.0)  # noqa: E731
+            core = [name for name in fitted if not name.startswith("WeightedEnsemble")]
+            cost = self.test_per_validation * sum(predict_time(name) for name in core
+                                                  if name not in self.test_predictions)
+            if self.test_features is not None and core:  # the new model predicts the test set once fitted
+                twin = twin_name(core, model.name)
+                cost += self.test_per_validation * (predict_time(twin) if twin else max(map(predict_time, core)))
             fit = min(time_limit or left, left)
-            twin = twin_fit_seconds(fitted, model.name, fit_time) if level > 1 else None
-            if twin is not None:
-                fit = min(fit, STACKED_COST * twin)
+            twin_fit = twin_fit_seconds(fitted, model.name, fit_time) if level > 1 else None
+            if twin_fit is not None:
+                fit = min(fit, STACKED_COST * twin_fit)
             reason = predict_reason(cost, fit, self.predict_deadline - time.time())
         if reason:
             trainer.log(20, f"podium: skipping {model.name}: {reason}")
             return False, True
         return False, False
+
+    def _after_model_fit(self, trainer, model_names, stack_name="core", level=1):
+        """Predict the test set with the model just fitted, while its inputs' predictions are at hand; a model
+        whose predictions would end past the predict deadline is left for later (or for none)."""
+        if self.test_features is None or stack_name != "core":
+            return False
+        for name in model_names:
+            predict_time = float(trainer.get_model_attribute(name, "predict_time") or 0.0)
+            if self.predict_deadline is not None and \
+                    time.time() + self.test_per_validation * predict_time > self.predict_deadline:
+                trainer.log(20, f"podium: {name} is not predicting the test set now: the predict deadline is near")
+                continue
+            started = time.time()
+            try:
+                trainer.get_model_pred_proba_dict(self.features(), models=[name],
+                                                  model_pred_proba_dict=self.test_predictions)
+            except Exception as error:  # noqa: BLE001 - predicted after the fit instead, if there is time
+                trainer.log(30, f"podium: could not predict the test set with {name} as it was fitted: {error}")
+                self.test_predictions.pop(name, None)
+                continue
+            self.test_seconds[name] = round(time.time() - started, 3)
+        return False
+
+    def features(self):
+        """The test rows as the fit's models see them (AutoGluon's feature generators, applied once)."""
+        if self._features is None:
+            self._features = self.test_features()
+        return self._features
 
 
 def predict_reason(cost: float, fit: float, left: float) -> str | None:
@@ -99,11 +148,14 @@ def skip_reason(name: str, level: int, left: float, fitted: list[str], fit_time,
 
 def twin_fit_seconds(fitted: list[str], name: str, fit_time) -> float | None:
     """Fit seconds of the same model at the highest lower stack level (X_BAG_L1 for X_BAG_L2), if fitted."""
+    twin = twin_name(fitted, name)
+    return None if twin is None else float(fit_time(twin) or 0.0)
+
+
+def twin_name(fitted: list[str], name: str) -> str | None:
+    """The same model at the highest lower stack level (X_BAG_L1 for X_BAG_L2), if fitted."""
     base, _, level = name.rpartition("_L")
     if not level.isdigit():
         return None
-    for lower in range(int(level) - 1, 0, -1):
-        twin = f"{base}_L{lower}"
-        if twin in fitted:
-            return float(fit_time(twin) or 0.0)
-    return None
+    return next((f"{base}_L{lower}" for lower in range(int(level) - 1, 0, -1) if f"{base}_L{lower}" in fitted),
+                None)

@@ -118,22 +118,58 @@ def test_stacked_models_are_flagged_and_represented_by_autogluons_choice(corpus,
 
 
 def test_the_best_model_that_can_predict_the_test_set_in_time_is_the_one_predicted():
+    """A model costs the test predictions of the models it needs not yet made as the fit went."""
     import time
     from types import SimpleNamespace
 
     from strategies.autogluon import PREDICT_SAFETY, _affordable
 
-    board = pd.DataFrame({"score_val": [0.90, 0.89, 0.85], "pred_time_val": [40.0, 5.0, 0.1]},
+    board = pd.DataFrame({"score_val": [0.90, 0.89, 0.85], "pred_time_val_marginal": [35.0, 5.0, 0.1]},
                          index=["WeightedEnsemble_L3", "LightGBM_BAG_L1", "KNN_BAG_L1"])
     data = SimpleNamespace(n_folds=8, X=range(800), X_test=range(100))  # test predictions cost the validation's
     models = list(board.index)
+    members = {"WeightedEnsemble_L3": {"WeightedEnsemble_L3", "LightGBM_BAG_L1"},
+               "LightGBM_BAG_L1": {"LightGBM_BAG_L1"}, "KNN_BAG_L1": {"KNN_BAG_L1"}}
     now = time.time()
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, None) == "WeightedEnsemble_L3"
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 40 + 5) == \
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, None, members) == "WeightedEnsemble_L3"
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 40 + 5, members) == \
         "WeightedEnsemble_L3"
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 5 + 2) == "LightGBM_BAG_L1"
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + 1) == "KNN_BAG_L1"
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, now - 1) is None
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 5 + 2, members) == \
+        "LightGBM_BAG_L1"
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + 1, members) == "KNN_BAG_L1"
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, now - 1, members) is None
+    # its level-1 input predicted the test set as the fit went: the stack costs only its own top
+    members["WeightedEnsemble_L3"] = {"WeightedEnsemble_L3"}
+    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 35 + 2, members) == \
+        "WeightedEnsemble_L3"
+
+
+@pytest.mark.parametrize(("task", "rows"), [("hpc_class", 400), ("ames_house", 300), ("titanic", 300)])
+def test_test_predictions_made_as_the_fit_goes_are_those_of_the_finished_predictor(task, rows, corpus, tmp_path):
+    """Under a deadline every core model predicts the test set once fitted, stacked models from their inputs'
+    predictions; the candidates' test predictions equal what the saved predictor gives for the same rows."""
+    import time
+
+    from autogluon.tabular import TabularPredictor
+
+    from strategies.autogluon import _as_prediction
+
+    data = corpus(task, rows)
+    strategy = AutoGluonStrategy(tmp_path / "ag", num_stack_levels=1, verbosity=0, fold_fitting="sequential_local",
+                                 hyperparameters={"GBM": {"num_boost_round": 20}, "RF": {"n_estimators": 20}},
+                                 test_models="best")
+    budget = Budget(120, 1, 4.0, deadline=time.time() + 120, predict_deadline=time.time() + 150)
+    result = strategy.search(data.competition, data.dataset, budget)
+    candidates = result.candidates
+    predictor = TabularPredictor.load(str(tmp_path / "ag"))
+    comp, X_test = data.competition, data.dataset.X_test
+    saved = predictor.predict_proba_multi(X_test) if comp.is_classification else predictor.predict_multi(X_test)
+    with_test = {c.model: c.test for c in candidates if c.test is not None}
+    core = [m for m in predictor.model_names() if not m.startswith("WeightedEnsemble")]
+    assert set(core) <= set(with_test) and any(m.endswith("_L2") for m in core), (core, list(with_test))
+    assert result.summary["test_predicted_as_fitted"] == len(core)
+    for model, test in with_test.items():
+        np.testing.assert_allclose(test, _as_prediction(saved[model], comp), rtol=1e-6, atol=1e-9, err_msg=model)
 
 
 def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus, tmp_path):
@@ -172,8 +208,10 @@ def test_a_model_the_fit_lets_start_leaves_a_stack_the_test_set_can_still_be_pre
     from strategies.autogluon import _affordable, predict_factor
     from strategies.autogluon_deadline import predict_reason
 
-    board = pd.DataFrame({"score_val": [0.90, 0.89], "pred_time_val": [4.0, 0.5]},
+    board = pd.DataFrame({"score_val": [0.90, 0.89], "pred_time_val_marginal": [3.5, 0.5]},
                          index=["WeightedEnsemble_L2", "LightGBM_BAG_L1"])
+    members = {"WeightedEnsemble_L2": {"WeightedEnsemble_L2", "LightGBM_BAG_L1"},
+               "LightGBM_BAG_L1": {"LightGBM_BAG_L1"}}
     data = SimpleNamespace(n_folds=8, X=range(800), X_test=range(1000))  # the test set costs 10x the validation
     allowed = 0
     for left in np.arange(1.5, 200.0):  # never on the boundary, where the chooser's clock has moved on
@@ -181,5 +219,5 @@ def test_a_model_the_fit_lets_start_leaves_a_stack_the_test_set_can_still_be_pre
             if predict_reason(predict_factor(data) * 4.0, fit, left) is None:
                 allowed += 1
                 assert _affordable(board, "WeightedEnsemble_L2", list(board.index), data,
-                                   time.time() + left - fit) == "WeightedEnsemble_L2", (left, fit)
+                                   time.time() + left - fit, members) == "WeightedEnsemble_L2", (left, fit)
     assert allowed > 0

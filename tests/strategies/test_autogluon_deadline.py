@@ -49,6 +49,48 @@ def test_a_model_starts_only_if_the_fitted_ones_can_still_predict_the_test_set()
     assert predict_reason(0.0, 40.0, 10.0) is None  # the first model: AutoGluon's limits hold it
 
 
+class Trainer:
+    """What the callback reads of AutoGluon's trainer: the fitted models and their recorded times."""
+
+    def __init__(self, predict_time: dict[str, float]):
+        self.predict_time, self.logged = predict_time, []
+
+    def get_model_names(self):
+        return list(self.predict_time)
+
+    def get_model_attribute(self, name, attribute):
+        return {"predict_time": self.predict_time[name], "fit_time": 5.0}[attribute]
+
+    def log(self, level, message):
+        self.logged.append(message)
+
+
+def test_models_that_predicted_the_test_set_as_they_were_fitted_cost_nothing_more():
+    """Five level-1 models that each cost 10 s to predict the test set leave no room for a 10 s fit 40 s before
+    the predictions are due; once four of them have predicted as they were fitted, the rest (10 s), the new
+    model's own (priced as the costliest fitted model's: 10 s) and its fit (10 s) hold in the 40 s."""
+    from types import SimpleNamespace
+
+    trainer = Trainer({f"M{k}_BAG_L1": 1.0 for k in range(5)})
+    model = SimpleNamespace(name="CatBoost_BAG_L1")
+    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 40, test_per_validation=10.0,
+                                test_features=lambda: None)
+    assert callback._before_model_fit(trainer, model, time_limit=10.0) == (False, True)
+    assert "would take about 60 s" in trainer.logged[-1]
+    callback.test_predictions = {f"M{k}_BAG_L1": None for k in range(4)}
+    assert callback._before_model_fit(trainer, model, time_limit=10.0) == (False, False)
+
+
+def test_the_saved_trainer_never_holds_the_test_rows_or_their_predictions():
+    import pickle
+
+    callback = DeadlineCallback(time.time() + 600, test_features=lambda: "test rows")
+    callback.test_predictions, callback._features = {"LightGBM_BAG_L1": [0.5]}, "test rows"
+    restored = pickle.loads(pickle.dumps(callback))
+    assert restored.test_predictions == {} and restored.test_features is None and restored._features is None
+    assert restored.deadline == callback.deadline and callback.test_predictions  # the live one keeps them
+
+
 def test_a_real_fit_starts_no_model_its_stack_could_not_predict_in_time(tmp_path):
     """A real AutoGluon fit whose test set would cost 10^6 times the OOF predict time: after its first model,
     every other core model is skipped, and the weighted ensemble is still fitted."""
