@@ -15,6 +15,7 @@ MIN_MODEL_SECONDS = 3.0  # a bagged model starts its fold workers first: less th
 # A stacked model learns from the original features and every lower model's predictions: more columns than
 # its twin, so a longer fit (docs/benchmarks.md, figures behind design choices).
 STACKED_COST = 2.0
+MEASURED_SAFETY = 2.0  # a model's test predictions, planned from those measured in the same fit
 
 
 class DeadlineCallback(AbstractCallback):
@@ -31,9 +32,9 @@ class DeadlineCallback(AbstractCallback):
 
     With `predict_deadline`, a model starts only if its fit (STACKED_COST times its twin's, or the time
     AutoGluon gives it), then the test predictions still to make, fit before that deadline: those of the
-    fitted models not yet predicted and, when predicting as the fit goes, the new model's own (priced as its
-    twin's one level down, or the costliest fitted model's). Each costs `test_per_validation` times the
-    model's recorded out-of-fold predict time (a safety margin included: the same figure that later decides
+    fitted models not yet predicted and, when predicting as the fit goes, the new model's own
+    (`own_test_seconds`). A model not yet predicted costs `test_per_validation` times its recorded
+    out-of-fold predict time (a safety margin included: the same figure that later decides
     which model predicts the test set). A stack whose best model cannot predict in time is worth no more than
     the cheaper models below it.
     """
@@ -69,8 +70,7 @@ class DeadlineCallback(AbstractCallback):
             cost = self.test_per_validation * sum(predict_time(name) for name in core
                                                   if name not in self.test_predictions)
             if self.test_features is not None and core:  # the new model predicts the test set once fitted
-                twin = twin_name(core, model.name)
-                cost += self.test_per_validation * (predict_time(twin) if twin else max(map(predict_time, core)))
+                cost += self.own_test_seconds(core, model.name, predict_time)
             fit = min(time_limit or left, left)
             twin_fit = twin_fit_seconds(fitted, model.name, fit_time) if level > 1 else None
             if twin_fit is not None:
@@ -80,6 +80,16 @@ class DeadlineCallback(AbstractCallback):
             trainer.log(20, f"podium: skipping {model.name}: {reason}")
             return False, True
         return False, False
+
+    def own_test_seconds(self, core: list[str], name: str, predict_time) -> float:
+        """Seconds to plan for model `name` to predict the test set once fitted: twice what its twin one level
+        down took, else twice the longest any fitted model took (measured in this fit, on this machine), else
+        the estimate from recorded out-of-fold predict times."""
+        twin = twin_name(core, name)
+        measured = self.test_seconds.get(twin) if twin else max(self.test_seconds.values(), default=None)
+        if measured is not None:
+            return MEASURED_SAFETY * measured
+        return self.test_per_validation * (predict_time(twin) if twin else max(map(predict_time, core)))
 
     def _after_model_fit(self, trainer, model_names, stack_name="core", level=1):
         """Predict the test set with the model just fitted, while its inputs' predictions are at hand; a model

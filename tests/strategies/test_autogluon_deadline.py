@@ -81,6 +81,24 @@ def test_models_that_predicted_the_test_set_as_they_were_fitted_cost_nothing_mor
     assert callback._before_model_fit(trainer, model, time_limit=10.0) == (False, False)
 
 
+def test_a_new_models_test_predictions_are_planned_from_those_measured_in_the_fit():
+    """All five fitted models predicted the test set, the longest in 3 s though their recorded predict times
+    suggest 10 s: 18 s before the predictions are due, a 10 s fit plus twice the measured 3 s holds, plus the
+    estimated 10 s would not."""
+    from types import SimpleNamespace
+
+    trainer = Trainer({f"M{k}_BAG_L1": 1.0 for k in range(5)})
+    model = SimpleNamespace(name="CatBoost_BAG_L1")
+    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 18, test_per_validation=10.0,
+                                test_features=lambda: None)
+    callback.test_predictions = {name: None for name in trainer.predict_time}
+    assert callback._before_model_fit(trainer, model, time_limit=10.0) == (False, True)  # 10 + 10 > 18
+    callback.test_seconds = {"M0_BAG_L1": 3.0, "M1_BAG_L1": 1.0}
+    assert callback._before_model_fit(trainer, model, time_limit=10.0) == (False, False)  # 10 + 2 x 3 < 18
+    stacked = SimpleNamespace(name="M1_BAG_L2")  # its twin took 1 s: 2 x 1 s
+    assert callback.own_test_seconds(list(trainer.predict_time), stacked.name, None) == 2.0
+
+
 def test_the_saved_trainer_never_holds_the_test_rows_or_their_predictions():
     import pickle
 
