@@ -187,6 +187,14 @@ def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus,
     assert 0 < latency["p50_ms_batch1"] <= latency["p99_ms_batch1"] and latency["calls"] >= 2
     assert "in memory" in latency["measured"] and latency["throughput_rows_s_batch1000"] > 0
 
+    from autogluon.tabular import TabularPredictor
+
+    from strategies.autogluon import _persist
+
+    predictor = TabularPredictor.load(str(tmp_path / "models"))
+    assert not _persist(predictor, timed[0].model, max_memory=1e-12)  # its files would not fit: left on disk
+    assert _persist(predictor, timed[0].model) and timed[0].model in predictor._trainer.models
+
     keep_latency(tmp_path, candidates)
     assert (tmp_path / PARTIAL_FIGURES).is_file()
     figures = leaderboard_figures(tmp_path, {"phases": {}, "leaderboard": {}}, executor=None, measuring=None, wait=1)
