@@ -142,6 +142,7 @@ class AutoGluonStrategy(Strategy):
             self._fit_predictor(predictor, train, data, budget, excluded, extra)
         fit_seconds = time.monotonic() - started
         predicted = callback.test_predictions if callback is not None else {}
+        features = callback.features() if callback is not None else None  # transformed once, during the fit
         as_fitted = {}
         if predicted:
             as_fitted = {"test_predicted_as_fitted": len(predicted),
@@ -149,7 +150,8 @@ class AutoGluonStrategy(Strategy):
             log.info("%d models predicted the test set as they were fitted, in %.1f s", len(predicted),
                      as_fitted["test_predict_seconds"])
         return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models,
-                               predict_deadline=budget.predict_deadline, predicted=predicted), as_fitted
+                               predict_deadline=budget.predict_deadline, predicted=predicted,
+                               test_features=features), as_fitted
 
     def _portfolio(self, competition: Competition, data: Dataset, excluded: list[str], levels: int) -> dict | None:
         """The model configurations to fit: given ones, the portfolios merged for a fit of `levels` stack
@@ -187,12 +189,13 @@ class AutoGluonStrategy(Strategy):
 
     def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float,
                    test_models: str = "all", predict_deadline: float | None = None,
-                   predicted: dict | None = None) -> list[Candidate]:
+                   predicted: dict | None = None, test_features=None) -> list[Candidate]:
         """Every model with out-of-fold predictions, scored in the competition metric, best first.
 
         With `test_models="best"` only AutoGluon's best model (the one a stacked fit enters the blend with) and
         the models it is built from carry test predictions, made while the predictor is in memory, besides the
-        models that predicted the test set as they were fitted (`predicted`, AutoGluon's internal format);
+        models that predicted the test set as they were fitted (`predicted`, AutoGluon's internal format, from
+        `test_features`, the test rows as its models see them);
         `predict_test` adds the others' when a blend chooses them. Before `predict_deadline` (Unix time): when
         the best model's predictions would not be ready in time (from the validation predict time of its
         inputs not yet predicted), the best model that would be is predicted instead.
@@ -206,13 +209,14 @@ class AutoGluonStrategy(Strategy):
         best = predictor.model_best
         # AutoGluon may calibrate its best model after the fit (temperature scaling): predict that one again
         predicted = {m: p for m, p in (predicted or {}).items() if m != best and m in board.index}
-        members = {m: set(trainer.get_minimum_model_set(m)) - set(predicted) for m in models}
+        needs = {m: set(trainer.get_minimum_model_set(m)) for m in models}  # each model and those it is built from
+        members = {m: needs[m] - set(predicted) for m in models}
         chosen = None
         if test_models == "all":
             wanted = models
         else:  # the chosen model's inputs are predicted on the way to it: keeping them costs nothing more
             chosen = _affordable(board, best, models, data, predict_deadline, members)
-            wanted = [] if chosen is None else [m for m in models if m in set(trainer.get_minimum_model_set(chosen))]
+            wanted = [] if chosen is None else [m for m in models if m in needs[chosen]]
             if chosen != best:
                 log.warning("AutoGluon's best model %s would not predict the test set in time (about %.0f s): %s",
                             best, _predict_estimate(board, members[best], data),
@@ -220,7 +224,8 @@ class AutoGluonStrategy(Strategy):
         in_memory = chosen is not None
         if in_memory:  # the chosen model and its inputs stay loaded for the latency
             in_memory = _persist(predictor, chosen)
-        test_all = _predict_multi(predictor, data.X_test, wanted, predicted) if wanted or predicted else {}
+        test_all = _predict_multi(predictor, data.X_test, wanted, predicted, test_features) \
+            if wanted or predicted else {}
         latency = _latency_in_memory(predictor, competition, data, chosen, predict_deadline) if in_memory else None
         candidates = []
         for model in models:
@@ -238,7 +243,7 @@ class AutoGluonStrategy(Strategy):
                 artifact=str(self.path), model=model, level=int(board.loc[model, "stack_level"]),
                 # from the fold models' validation predictions
                 predict_seconds_estimate=_predict_estimate(board, members[model], data), strategy_best=model == best,
-                stacked=bool(stackers & set(trainer.get_minimum_model_set(model))),
+                stacked=bool(stackers & needs[model]),
                 latency=latency if model == chosen else None, family=learner_family(model),
             ))
         metric = competition.metric
@@ -420,11 +425,13 @@ def _weighted_ensemble(trainer, model: str) -> bool:
     return issubclass(trainer.get_model_attribute(model, "type"), WeightedEnsembleModel)
 
 
-def _predict_multi(predictor, X, models: list[str], predicted: dict | None = None) -> dict:
+def _predict_multi(predictor, X, models: list[str], predicted: dict | None = None, features=None) -> dict:
     """Test predictions (as `predict_proba_multi` gives them) of `models`, their inputs and the models in
-    `predicted` (AutoGluon's internal format, made as the fit went: reused, not predicted again)."""
+    `predicted` (AutoGluon's internal format, made as the fit went: reused, not predicted again); `features`:
+    `X` as the models see it, when already transformed."""
     learner = predictor._learner
-    internal = predictor._trainer.get_model_pred_proba_dict(learner.transform_features(X), models,
+    features = learner.transform_features(X) if features is None else features
+    internal = predictor._trainer.get_model_pred_proba_dict(features, models,
                                                             model_pred_proba_dict=dict(predicted or {}))
     return {model: learner._post_process_predict_proba(proba, index=X.index) for model, proba in internal.items()}
 
