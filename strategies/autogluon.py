@@ -380,7 +380,7 @@ def served(predictor, problem_type: str, model: str | None = None):
 def _persist(predictor, model: str, max_memory: float = PERSIST_MAX_MEMORY) -> bool:
     """Load `model` and the models it needs into memory, when their files take at most `max_memory` of the
     available memory. AutoGluon's own check (`persist(max_memory=...)`) sizes each model by pickling it and
-    collecting garbage, which took 26 s for a 17-model stack on 40k rows: the files on disk hold the same bytes."""
+    collecting garbage, seconds per large model (docs/time-plan.md): the files on disk hold the same bytes."""
     import psutil
 
     trainer = predictor._trainer
