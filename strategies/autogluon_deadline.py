@@ -48,6 +48,7 @@ class DeadlineCallback(AbstractCallback):
         self.test_features = test_features
         self.test_predictions: dict[str, object] = {}  # model name -> its test predictions, internal format
         self.test_seconds: dict[str, float] = {}       # model name -> seconds its test predictions took
+        self.planned_test_seconds: dict[str, float] = {}  # model name -> seconds planned for them before its fit
         self._features = None
 
     def __getstate__(self) -> dict:
@@ -70,7 +71,8 @@ class DeadlineCallback(AbstractCallback):
             cost = self.test_per_validation * sum(predict_time(name) for name in core
                                                   if name not in self.test_predictions)
             if self.test_features is not None and core:  # the new model predicts the test set once fitted
-                cost += self.own_test_seconds(core, model.name, predict_time)
+                self.planned_test_seconds[model.name] = self.own_test_seconds(core, model.name, predict_time)
+                cost += self.planned_test_seconds[model.name]
             fit = min(time_limit or left, left)
             twin_fit = twin_fit_seconds(fitted, model.name, fit_time) if level > 1 else None
             if twin_fit is not None:
@@ -93,13 +95,15 @@ class DeadlineCallback(AbstractCallback):
 
     def _after_model_fit(self, trainer, model_names, stack_name="core", level=1):
         """Predict the test set with the model just fitted, while its inputs' predictions are at hand; a model
-        whose predictions would end past the predict deadline is left for later (or for none)."""
+        whose predictions would end past the predict deadline is left for later (or for none). Judged with the
+        seconds planned for them before its fit, so that a model allowed to start is not refused them later."""
         if self.test_features is None or stack_name != "core":
             return False
         for name in model_names:
-            predict_time = float(trainer.get_model_attribute(name, "predict_time") or 0.0)
-            if self.predict_deadline is not None and \
-                    time.time() + self.test_per_validation * predict_time > self.predict_deadline:
+            planned = self.planned_test_seconds.get(name)
+            if planned is None:
+                planned = self.test_per_validation * float(trainer.get_model_attribute(name, "predict_time") or 0.0)
+            if self.predict_deadline is not None and time.time() + planned > self.predict_deadline:
                 trainer.log(20, f"podium: {name} is not predicting the test set now: the predict deadline is near")
                 continue
             started = time.time()

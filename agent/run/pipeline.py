@@ -175,8 +175,7 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
 
     cpus = options.cpus or executor.node_cpus() or os.cpu_count() or 1
     options = replace(options, memory_gb=options.memory_gb or _available_memory_gb())
-    plan = make_plan(settings.run.time_limit, cpus, len(data.train), len(data.test), settings.run.folds,
-                     production_share=settings.production.time_share,
+    plan = make_plan(settings.run.time_limit, cpus, production_share=settings.production.time_share,
                      predict_share=settings.leaderboard.predict_reserve,
                      autogluon_share=settings.search.autogluon_share if settings.search.learners else 1.0,
                      origin=started)

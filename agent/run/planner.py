@@ -36,18 +36,19 @@ SEARCH_SHARE_OF_PRODUCTION = 0.6   # the compact search, before AutoGluon; the r
 # plot) takes seconds.
 SEARCH_MIN, SEARCH_MIN_SHARE = 4.0, 0.1
 TAIL_MIN, TAIL_MIN_SHARE = 10.0, 0.2
-FINAL_SECONDS, FINAL_SHARE = 4.0, 0.02
+FINAL_SECONDS, FINAL_SHARE, FINAL_MAX = 4.0, 0.02, 10.0  # the report and manifest: seconds, whatever the limit
 # AutoGluon's task must hand back its candidates by its deadline. Before that: turning the fit into
 # candidates (POSTFIT), and before that the fit's own hard stop, where podium's callback ends it between
-# models. AutoGluon's time_limit leaves a margin before the hard stop for its overrun (its last weighted
-# ensemble, saving) and for starting the Ray task (DISPATCH).
+# models. AutoGluon's time_limit leaves a margin before the hard stop for its overrun (its last model and
+# weighted ensemble, saving) and for starting the Ray task (DISPATCH). The overrun is one model's, not a share
+# of the fit: capped, so that a long fit does not keep minutes idle.
 POSTFIT_SECONDS, POSTFIT_SHARE = 2.0, 0.02
-OVERRUN_SECONDS, OVERRUN_SHARE = 2.0, 0.05
+OVERRUN_SECONDS, OVERRUN_SHARE, OVERRUN_MAX = 2.0, 0.05, 20.0
 # The chosen AutoGluon model's single-row latency, timed in its task while it is in memory (for the card).
 LATENCY_SECONDS, LATENCY_SHARE, LATENCY_MAX = 1.0, 0.02, 6.0
-PREDICT_COST_PER_RATIO = 0.02      # test predictions, per unit of folds x test rows / train rows
-MIN_PREDICT_RESERVE, MAX_PREDICT_RESERVE = 0.05, 0.30
-PREDICT_MIN_SECONDS = 3.0          # AutoGluon's test predictions, whatever the data
+# AutoGluon's models predict the test set as they are fitted; after the fit only its best model predicts again
+# (AutoGluon may calibrate it), mostly from its inputs' predictions: a few seconds, whatever the test set.
+PREDICT_SHARE, PREDICT_MIN_SECONDS, PREDICT_MAX_SECONDS = 0.05, 3.0, 12.0
 # After the fitting window: the blend, and test predictions of any chosen model AutoGluon's best did not use.
 BLEND_SECONDS, BLEND_SHARE = 3.0, 0.02
 
@@ -69,15 +70,15 @@ class Piece:
         return self.deadline - self.start
 
 
-def predict_reserve(configured: str | float, train_rows: int, test_rows: int, folds: int) -> float:
-    """Share of AutoGluon's piece kept for predicting the test set with its best model and that model's inputs.
+def predict_reserve(configured: str | float, piece_seconds: float) -> float:
+    """Seconds kept in AutoGluon's piece, after its fit, for its best model's test predictions.
 
-    Each bagged model predicts the test set once per fold, so the cost grows with folds x test / train rows.
+    `auto`: a share of the piece within a few seconds (the models predicted the test set as they were fitted);
+    a number: that share of the piece, at least PREDICT_MIN_SECONDS.
     """
-    if configured != "auto":
-        return float(configured)
-    ratio = folds * test_rows / max(1, train_rows)
-    return min(MAX_PREDICT_RESERVE, max(MIN_PREDICT_RESERVE, PREDICT_COST_PER_RATIO * ratio))
+    if configured == "auto":
+        return min(PREDICT_MAX_SECONDS, max(PREDICT_MIN_SECONDS, PREDICT_SHARE * piece_seconds))
+    return max(PREDICT_MIN_SECONDS, float(configured) * piece_seconds)
 
 
 @dataclass
@@ -155,10 +156,9 @@ class Plan:
                 "autogluon_predict_seconds": round(self.autogluon_predict_seconds, 3), "pieces": pieces}
 
 
-def make_plan(time_limit: float, cpus: int, train_rows: int, test_rows: int, folds: int, *,
-              production_share: float, predict_share: str | float = "auto", autogluon_share: float = 1.0,
-              origin: float | None = None, clock: Clock = time.monotonic) -> Plan:
-    """The plan from now (`clock()`; the run started at `origin`) to the limit, for data of this size.
+def make_plan(time_limit: float, cpus: int, *, production_share: float, predict_share: str | float = "auto",
+              autogluon_share: float = 1.0, origin: float | None = None, clock: Clock = time.monotonic) -> Plan:
+    """The plan from now (`clock()`; the run started at `origin`) to the limit.
 
     AutoGluon gets `autogluon_share` of the fitting window; the Optuna studies run until its end.
     """
@@ -166,7 +166,7 @@ def make_plan(time_limit: float, cpus: int, train_rows: int, test_rows: int, fol
     now = clock() - origin
     limit = float(time_limit)
     cpus = max(1, int(cpus))
-    final = FINAL_SECONDS + FINAL_SHARE * limit
+    final = min(FINAL_MAX, FINAL_SECONDS + FINAL_SHARE * limit)
     production = production_share * limit
     search = max(min(SEARCH_MIN, SEARCH_MIN_SHARE * limit), SEARCH_SHARE_OF_PRODUCTION * production)
     tail = max(min(TAIL_MIN, TAIL_MIN_SHARE * limit), production - SEARCH_SHARE_OF_PRODUCTION * production)
@@ -179,9 +179,7 @@ def make_plan(time_limit: float, cpus: int, train_rows: int, test_rows: int, fol
     blend = BLEND_SECONDS + BLEND_SHARE * max(0.0, tail_start - autogluon_start)
     fit_end = tail_start - blend
     autogluon_end = autogluon_start + autogluon_share * max(0.0, fit_end - autogluon_start)
-    # AutoGluon predicts the test set with its best model (and that model's inputs) inside its own piece
-    predict = max(PREDICT_MIN_SECONDS, predict_reserve(predict_share, train_rows, test_rows, folds)
-                  * max(0.0, autogluon_end - autogluon_start))
+    predict = predict_reserve(predict_share, max(0.0, autogluon_end - autogluon_start))
     pieces = [
         Piece(CHECKS, now, now + checks, 1, anchored="start"),
         Piece(PRODUCTION_SEARCH, search_start, autogluon_start, cpus, guaranteed=True, anchored="start"),
@@ -215,5 +213,5 @@ def autogluon_limits(plan: Plan) -> AutoGluonLimits:
     left = max(0.0, plan.seconds_left(AUTOGLUON))
     latency = min(LATENCY_MAX, LATENCY_SECONDS + LATENCY_SHARE * left)
     hard_stop = left - POSTFIT_SECONDS - POSTFIT_SHARE * left - plan.autogluon_predict_seconds - latency
-    return AutoGluonLimits(time_limit=max(5.0, hard_stop - OVERRUN_SECONDS - OVERRUN_SHARE * left),
+    return AutoGluonLimits(time_limit=max(5.0, hard_stop - min(OVERRUN_MAX, OVERRUN_SECONDS + OVERRUN_SHARE * left)),
                            hard_stop=hard_stop)

@@ -64,6 +64,10 @@ class Trainer:
     def log(self, level, message):
         self.logged.append(message)
 
+    def get_model_pred_proba_dict(self, features, models, model_pred_proba_dict):
+        model_pred_proba_dict.update({name: f"{name} on {features}" for name in models})
+        return model_pred_proba_dict
+
 
 def test_models_that_predicted_the_test_set_as_they_were_fitted_cost_nothing_more():
     """Five level-1 models that each cost 10 s to predict the test set leave no room for a 10 s fit 40 s before
@@ -97,6 +101,26 @@ def test_a_new_models_test_predictions_are_planned_from_those_measured_in_the_fi
     assert callback._before_model_fit(trainer, model, time_limit=10.0) == (False, False)  # 10 + 2 x 3 < 18
     stacked = SimpleNamespace(name="M1_BAG_L2")  # its twin took 1 s: 2 x 1 s
     assert callback.own_test_seconds(list(trainer.predict_time), stacked.name, None) == 2.0
+
+
+def test_a_model_allowed_to_start_predicts_with_the_seconds_planned_for_it():
+    """Planned at twice the measured 3 s before its fit, a model is not refused its test predictions after it
+    because its recorded out-of-fold predict time suggests 25 s; a model never planned is judged from that."""
+    from types import SimpleNamespace
+
+    trainer = Trainer({f"M{k}_BAG_L1": 1.0 for k in range(3)})
+    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 20, test_per_validation=10.0,
+                                test_features=lambda: "test rows")
+    callback.test_predictions = {name: None for name in trainer.predict_time}
+    callback.test_seconds = {"M0_BAG_L1": 3.0}
+    assert callback._before_model_fit(trainer, SimpleNamespace(name="CatBoost_BAG_L1"), time_limit=10.0) == \
+        (False, False)  # 10 s to fit + 6 s to predict < 20 s
+    trainer.predict_time.update({"CatBoost_BAG_L1": 2.5, "XGBoost_BAG_L1": 2.5})
+    callback._after_model_fit(trainer, ["CatBoost_BAG_L1"])
+    callback._after_model_fit(trainer, ["XGBoost_BAG_L1"])
+    assert callback.test_predictions["CatBoost_BAG_L1"] == "CatBoost_BAG_L1 on test rows"
+    assert "XGBoost_BAG_L1" not in callback.test_predictions
+    assert trainer.logged[-1].startswith("podium: XGBoost_BAG_L1 is not predicting the test set now")
 
 
 def test_the_saved_trainer_never_holds_the_test_rows_or_their_predictions():
