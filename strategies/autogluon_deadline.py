@@ -71,7 +71,9 @@ class DeadlineCallback(AbstractCallback):
             cost = self.test_per_validation * sum(predict_time(name) for name in core
                                                   if name not in self.test_predictions)
             if self.test_features is not None and core:  # the new model predicts the test set once fitted
-                self.planned_test_seconds[model.name] = self.own_test_seconds(core, model.name, predict_time)
+                kind = getattr(model, "_child_type", type(model))  # a bag's: the model its folds are
+                kin = [name for name in core if trainer.get_model_attribute(name, "type_inner") is kind]
+                self.planned_test_seconds[model.name] = self.own_test_seconds(core, model.name, predict_time, kin)
                 cost += self.planned_test_seconds[model.name]
             fit = min(time_limit or left, left)
             twin_fit = twin_fit_seconds(fitted, model.name, fit_time) if level > 1 else None
@@ -83,12 +85,15 @@ class DeadlineCallback(AbstractCallback):
             return False, True
         return False, False
 
-    def own_test_seconds(self, core: list[str], name: str, predict_time) -> float:
+    def own_test_seconds(self, core: list[str], name: str, predict_time, kin: list[str] = ()) -> float:
         """Seconds to plan for model `name` to predict the test set once fitted: twice what its twin one level
-        down took, else twice the longest any fitted model took (measured in this fit, on this machine), else
-        the estimate from recorded out-of-fold predict times."""
+        down took, else twice the longest a fitted model of its kind (`kin`) took, else twice the longest any
+        fitted model took (measured in this fit, on this machine), else the estimate from recorded out-of-fold
+        predict times. Kinds differ by orders of magnitude: one slow LightGBM must not price a forest."""
         twin = twin_name(core, name)
-        measured = self.test_seconds.get(twin) if twin else max(self.test_seconds.values(), default=None)
+        kin_measured = [self.test_seconds[other] for other in kin if other in self.test_seconds]
+        measured = self.test_seconds.get(twin) if twin else \
+            max(kin_measured or self.test_seconds.values(), default=None)
         if measured is not None:
             return MEASURED_SAFETY * measured
         return self.test_per_validation * (predict_time(twin) if twin else max(map(predict_time, core)))
@@ -115,6 +120,7 @@ class DeadlineCallback(AbstractCallback):
                 self.test_predictions.pop(name, None)
                 continue
             self.test_seconds[name] = round(time.time() - started, 3)
+            trainer.log(20, f"podium: {name} predicted the test set in {self.test_seconds[name]:.1f} s")
         return False
 
     def features(self):

@@ -52,14 +52,14 @@ def test_a_model_starts_only_if_the_fitted_ones_can_still_predict_the_test_set()
 class Trainer:
     """What the callback reads of AutoGluon's trainer: the fitted models and their recorded times."""
 
-    def __init__(self, predict_time: dict[str, float]):
-        self.predict_time, self.logged = predict_time, []
+    def __init__(self, predict_time: dict[str, float], kinds: dict[str, type] | None = None):
+        self.predict_time, self.kinds, self.logged = predict_time, kinds or {}, []
 
     def get_model_names(self):
         return list(self.predict_time)
 
     def get_model_attribute(self, name, attribute):
-        return {"predict_time": self.predict_time[name], "fit_time": 5.0}[attribute]
+        return {"predict_time": self.predict_time[name], "fit_time": 5.0, "type_inner": self.kinds.get(name)}[attribute]
 
     def log(self, level, message):
         self.logged.append(message)
@@ -121,6 +121,31 @@ def test_a_model_allowed_to_start_predicts_with_the_seconds_planned_for_it():
     assert callback.test_predictions["CatBoost_BAG_L1"] == "CatBoost_BAG_L1 on test rows"
     assert "XGBoost_BAG_L1" not in callback.test_predictions
     assert trainer.logged[-1].startswith("podium: XGBoost_BAG_L1 is not predicting the test set now")
+
+
+def test_a_model_without_a_twin_is_planned_from_its_own_kind_measured_in_the_fit():
+    """A slow LightGBM (28 s) does not price a new XGBoost when an XGBoost took 0.5 s: twice that, 1 s; a kind
+    not yet fitted is priced from the slowest model of any kind, 56 s."""
+    from types import SimpleNamespace
+
+    class LGBModel: ...
+
+    class XGBoostModel: ...
+
+    class KNNModel: ...
+
+    trainer = Trainer({"LightGBM_r96_BAG_L1": 1.0, "XGBoost_BAG_L1": 1.0},
+                      kinds={"LightGBM_r96_BAG_L1": LGBModel, "XGBoost_BAG_L1": XGBoostModel})
+    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 40, test_per_validation=10.0,
+                                test_features=lambda: None)
+    callback.test_predictions = {name: None for name in trainer.predict_time}
+    callback.test_seconds = {"LightGBM_r96_BAG_L1": 28.0, "XGBoost_BAG_L1": 0.5}
+    xgboost = SimpleNamespace(name="XGBoost_r33_BAG_L2", _child_type=XGBoostModel)
+    assert callback._before_model_fit(trainer, xgboost, time_limit=30.0) == (False, False)
+    assert callback.planned_test_seconds["XGBoost_r33_BAG_L2"] == 1.0
+    knn = SimpleNamespace(name="KNeighbors_BAG_L2", _child_type=KNNModel)
+    assert callback._before_model_fit(trainer, knn, time_limit=30.0) == (False, True)  # 30 + 56 > 40
+    assert callback.planned_test_seconds["KNeighbors_BAG_L2"] == 56.0
 
 
 def test_the_saved_trainer_never_holds_the_test_rows_or_their_predictions():
