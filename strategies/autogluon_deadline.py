@@ -111,10 +111,10 @@ class DeadlineCallback(AbstractCallback):
             if self.predict_deadline is not None and time.time() + planned > self.predict_deadline:
                 trainer.log(20, f"podium: {name} is not predicting the test set now: the predict deadline is near")
                 continue
-            started = time.time()
             try:
-                trainer.get_model_pred_proba_dict(self.features(), models=[name],
-                                                  model_pred_proba_dict=self.test_predictions)
+                features = self.features()  # transformed once, for every model: not this model's cost
+                started = time.time()
+                trainer.get_model_pred_proba_dict(features, models=[name], model_pred_proba_dict=self.test_predictions)
             except Exception as error:  # noqa: BLE001 - predicted after the fit instead, if there is time
                 trainer.log(30, f"podium: could not predict the test set with {name} as it was fitted: {error}")
                 self.test_predictions.pop(name, None)

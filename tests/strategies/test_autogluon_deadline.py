@@ -148,6 +148,21 @@ def test_a_model_without_a_twin_is_planned_from_its_own_kind_measured_in_the_fit
     assert callback.planned_test_seconds["KNeighbors_BAG_L2"] == 56.0
 
 
+def test_the_test_rows_transformed_once_are_not_counted_in_the_first_models_test_seconds():
+    """Transforming the test rows (AutoGluon's feature generators) happens once, before the first model
+    predicts: counted in its seconds, it would price every later model of its kind."""
+    def transform():
+        time.sleep(0.5)
+        return "test rows"
+
+    trainer = Trainer({"LightGBMXT_BAG_L1": 1.0, "LightGBM_BAG_L1": 1.0})
+    callback = DeadlineCallback(time.time() + 600, test_features=transform)
+    callback._after_model_fit(trainer, ["LightGBMXT_BAG_L1"])
+    callback._after_model_fit(trainer, ["LightGBM_BAG_L1"])
+    assert callback.test_predictions["LightGBM_BAG_L1"] == "LightGBM_BAG_L1 on test rows"
+    assert max(callback.test_seconds.values()) < 0.4
+
+
 def test_the_saved_trainer_never_holds_the_test_rows_or_their_predictions():
     import pickle
 
