@@ -66,14 +66,13 @@ class DeadlineCallback(AbstractCallback):
         fit_time = lambda name: trainer.get_model_attribute(name, "fit_time")  # noqa: E731
         reason = skip_reason(model.name, level, left, fitted, fit_time, given=time_limit)
         if reason is None and self.predict_deadline is not None:
-            predict_time = lambda name: float(trainer.get_model_attribute(name, "predict_time") or 0.0)  # noqa: E731
+            estimate = lambda name: self.estimated_test_seconds(trainer, name)  # noqa: E731
             core = [name for name in fitted if not name.startswith("WeightedEnsemble")]
-            cost = self.test_per_validation * sum(predict_time(name) for name in core
-                                                  if name not in self.test_predictions)
+            cost = sum(estimate(name) for name in core if name not in self.test_predictions)
             if self.test_features is not None and core:  # the new model predicts the test set once fitted
                 kind = getattr(model, "_child_type", type(model))  # a bag's: the model its folds are
                 kin = [name for name in core if trainer.get_model_attribute(name, "type_inner") is kind]
-                self.planned_test_seconds[model.name] = self.own_test_seconds(core, model.name, predict_time, kin)
+                self.planned_test_seconds[model.name] = self.own_test_seconds(core, model.name, estimate, kin)
                 cost += self.planned_test_seconds[model.name]
             fit = min(time_limit or left, left)
             twin_fit = twin_fit_seconds(fitted, model.name, fit_time) if level > 1 else None
@@ -85,18 +84,24 @@ class DeadlineCallback(AbstractCallback):
             return False, True
         return False, False
 
-    def own_test_seconds(self, core: list[str], name: str, predict_time, kin: list[str] = ()) -> float:
+    def estimated_test_seconds(self, trainer, name: str) -> float:
+        """Seconds for model `name` to predict the test set, from the out-of-fold predict time AutoGluon recorded
+        (`test_per_validation` carries the test/validation rows ratio and a safety margin)."""
+        return self.test_per_validation * float(trainer.get_model_attribute(name, "predict_time") or 0.0)
+
+    def own_test_seconds(self, core: list[str], name: str, estimate: Callable[[str], float],
+                         kin: list[str] = ()) -> float:
         """Seconds to plan for model `name` to predict the test set once fitted: twice what its twin one level
         down took, else twice the longest a fitted model of its kind (`kin`) took, else twice the longest any
         fitted model took (measured in this fit, on this machine), else the estimate from recorded out-of-fold
-        predict times. Kinds differ by orders of magnitude: one slow LightGBM must not price a forest."""
+        predict times (`estimate`). Kinds differ by orders of magnitude: one slow LightGBM must not price a forest."""
         twin = twin_name(core, name)
         kin_measured = [self.test_seconds[other] for other in kin if other in self.test_seconds]
         measured = self.test_seconds.get(twin) if twin else \
             max(kin_measured or self.test_seconds.values(), default=None)
         if measured is not None:
             return MEASURED_SAFETY * measured
-        return self.test_per_validation * (predict_time(twin) if twin else max(map(predict_time, core)))
+        return estimate(twin) if twin else max(map(estimate, core))
 
     def _after_model_fit(self, trainer, model_names, stack_name="core", level=1):
         """Predict the test set with the model just fitted, while its inputs' predictions are at hand; a model
@@ -107,7 +112,7 @@ class DeadlineCallback(AbstractCallback):
         for name in model_names:
             planned = self.planned_test_seconds.get(name)
             if planned is None:
-                planned = self.test_per_validation * float(trainer.get_model_attribute(name, "predict_time") or 0.0)
+                planned = self.estimated_test_seconds(trainer, name)
             if self.predict_deadline is not None and time.time() + planned > self.predict_deadline:
                 trainer.log(20, f"podium: {name} is not predicting the test set now: the predict deadline is near")
                 continue
