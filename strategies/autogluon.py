@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -138,6 +139,7 @@ class AutoGluonStrategy(Strategy):
                                         test_features=lambda: predictor._learner.transform_features(data.X_test))
             extra["callbacks"] = [callback]
         started = time.monotonic()
+        reuse_fold_workers()
         with distributed_mode(self.fold_fitting == DISTRIBUTED):
             self._fit_predictor(predictor, train, data, budget, excluded, extra)
         fit_seconds = time.monotonic() - started
@@ -271,6 +273,29 @@ def distributed_mode(on: bool):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def reuse_fold_workers() -> None:
+    """AutoGluon starts a fresh Ray worker for every fold it fits in parallel (`max_calls=1`, so that a
+    worker's GPU is released), and each new worker imports AutoGluon and the model's library before it fits:
+    seconds per bagged model, which stop models from being fitted in the same time. A fit without GPUs
+    (podium's) reuses its fold workers instead; a fold cancelled at its time limit still ends its worker."""
+    from autogluon.core.models.ensemble import fold_fitting_strategy as folds
+
+    strategy = folds.ParallelFoldFittingStrategy
+    if getattr(strategy, "reuses_workers", False):
+        return
+    initialise = strategy.__init__
+
+    @functools.wraps(initialise)
+    def __init__(self, *args, **kwargs):
+        initialise(self, *args, **kwargs)
+        if not self.num_gpus:
+            retries = {"max_retries": 0} if os.getenv("RAY_DISABLE_RETRIES") == "1" else {}
+            self._ray_fit = self.ray.remote(max_calls=0, **retries)(folds._ray_fit)
+
+    strategy.__init__ = __init__
+    strategy.reuses_workers = True
 
 
 def _complete_ray_resource_manager() -> None:

@@ -229,3 +229,24 @@ def test_a_model_the_fit_lets_start_leaves_a_stack_the_test_set_can_still_be_pre
                 assert _affordable(board, "WeightedEnsemble_L2", list(board.index), data,
                                    time.time() + left - fit, members) == "WeightedEnsemble_L2", (left, fit)
     assert allowed > 0
+
+
+def test_a_parallel_fit_reuses_its_fold_workers(ray_local, corpus, tmp_path):
+    """AutoGluon alone starts a Ray worker for every fold it fits in parallel; podium's fit reuses them, so
+    its folds, fitted two at a time in other processes, are fitted by fewer processes than folds."""
+    import os
+
+    from tests.strategies.process_model import ProcessRecordingModel
+
+    data = corpus("hpc_class", 400)
+    strategy = AutoGluonStrategy(tmp_path / "ag", num_stack_levels=0, verbosity=0, fold_fitting="parallel_local",
+                                 hyperparameters={ProcessRecordingModel: {}})
+    strategy.search(data.competition, data.dataset, Budget(120, 2, 4.0))
+    from autogluon.tabular import TabularPredictor
+
+    trainer = TabularPredictor.load(str(tmp_path / "ag"))._trainer
+    bag = trainer.load_model(next(m for m in trainer.get_model_names() if not m.startswith("Weighted")))
+    processes = [bag.load_child(child).fitted_pid for child in bag.models]
+    assert len(processes) == data.dataset.n_folds
+    assert os.getpid() not in processes  # fitted in parallel, by Ray workers
+    assert len(set(processes)) < len(processes), processes
