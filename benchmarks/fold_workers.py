@@ -5,9 +5,9 @@
 For each corpus competition at full size (at most 60,000 training rows): the same bagged fit (8 folds, two
 fitted at a time on 2 CPUs, a fixed portfolio of LightGBM twice, XGBoost and CatBoost, no time limit) in a
 fresh process, once as AutoGluon runs it and once after `strategies.autogluon.reuse_fold_workers()`, the two
-alternating --rounds times so that both see the same machine. Prints the fit's wall seconds side by side,
-each model's fit seconds, and whether both fits gave the same validation scores (they must: only the
-processes differ). Raw records: benchmarks/results/fold_workers.jsonl.
+alternating --rounds times so that both see the same machine. Prints the fit's wall seconds side by side and
+whether both fits gave the same validation scores (they must: only the processes differ); each model's fit
+seconds are in the raw records, benchmarks/results/fold_workers.jsonl.
 """
 
 from __future__ import annotations
