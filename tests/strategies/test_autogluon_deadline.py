@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 from strategies.autogluon_deadline import MIN_MODEL_SECONDS, DeadlineCallback, predict_reason, skip_reason
 
@@ -73,7 +74,6 @@ def test_models_that_predicted_the_test_set_as_they_were_fitted_cost_nothing_mor
     """Five level-1 models that each cost 10 s to predict the test set leave no room for a 10 s fit 40 s before
     the predictions are due; once four of them have predicted as they were fitted, the rest (10 s), the new
     model's own (priced as the costliest fitted model's: 10 s) and its fit (10 s) hold in the 40 s."""
-    from types import SimpleNamespace
 
     trainer = Trainer({f"M{k}_BAG_L1": 1.0 for k in range(5)})
     model = SimpleNamespace(name="CatBoost_BAG_L1")
@@ -89,7 +89,6 @@ def test_a_new_models_test_predictions_are_planned_from_those_measured_in_the_fi
     """All five fitted models predicted the test set, the longest in 3 s though their recorded predict times
     suggest 10 s: 18 s before the predictions are due, a 10 s fit plus twice the measured 3 s holds, plus the
     estimated 10 s would not."""
-    from types import SimpleNamespace
 
     trainer = Trainer({f"M{k}_BAG_L1": 1.0 for k in range(5)})
     model = SimpleNamespace(name="CatBoost_BAG_L1")
@@ -106,7 +105,6 @@ def test_a_new_models_test_predictions_are_planned_from_those_measured_in_the_fi
 def test_a_model_allowed_to_start_predicts_with_the_seconds_planned_for_it():
     """Planned at twice the measured 3 s before its fit, a model is not refused its test predictions after it
     because its recorded out-of-fold predict time suggests 25 s; a model never planned is judged from that."""
-    from types import SimpleNamespace
 
     trainer = Trainer({f"M{k}_BAG_L1": 1.0 for k in range(3)})
     callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 20, test_per_validation=10.0,
@@ -126,7 +124,6 @@ def test_a_model_allowed_to_start_predicts_with_the_seconds_planned_for_it():
 def test_a_model_without_a_twin_is_planned_from_its_own_kind_measured_in_the_fit():
     """A slow LightGBM (28 s) does not price a new XGBoost when an XGBoost took 0.5 s: twice that, 1 s; a kind
     not yet fitted is priced from the slowest model of any kind, 56 s."""
-    from types import SimpleNamespace
 
     class LGBModel: ...
 
@@ -148,19 +145,23 @@ def test_a_model_without_a_twin_is_planned_from_its_own_kind_measured_in_the_fit
     assert callback.planned_test_seconds["KNeighbors_BAG_L2"] == 56.0
 
 
-def test_the_test_rows_transformed_once_are_not_counted_in_the_first_models_test_seconds():
+def test_the_test_rows_transformed_once_are_not_counted_in_the_first_models_test_seconds(monkeypatch):
     """Transforming the test rows (AutoGluon's feature generators) happens once, before the first model
     predicts: counted in its seconds, it would price every later model of its kind."""
+    now = [1000.0]
+    monkeypatch.setattr("strategies.autogluon_deadline.time", SimpleNamespace(time=lambda: now[0]))
+
     def transform():
-        time.sleep(0.5)
+        now[0] += 30.0  # the clock the callback reads: only the transformation takes time here
         return "test rows"
 
     trainer = Trainer({"LightGBMXT_BAG_L1": 1.0, "LightGBM_BAG_L1": 1.0})
-    callback = DeadlineCallback(time.time() + 600, test_features=transform)
+    callback = DeadlineCallback(now[0] + 600, test_features=transform)
     callback._after_model_fit(trainer, ["LightGBMXT_BAG_L1"])
     callback._after_model_fit(trainer, ["LightGBM_BAG_L1"])
     assert callback.test_predictions["LightGBM_BAG_L1"] == "LightGBM_BAG_L1 on test rows"
-    assert max(callback.test_seconds.values()) < 0.4
+    assert now[0] == 1030.0  # transformed once
+    assert callback.test_seconds == {"LightGBMXT_BAG_L1": 0.0, "LightGBM_BAG_L1": 0.0}
 
 
 def test_the_saved_trainer_never_holds_the_test_rows_or_their_predictions():
