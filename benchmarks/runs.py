@@ -37,6 +37,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -170,7 +171,7 @@ def hidden(competition, folder: Path, submission: Path) -> tuple[float | None, s
 
 
 def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], rotation: int,
-            context: dict[str, Any]):
+            context: dict[str, Any], keep_models: bool = False):
     """Every system once on one competition, in the rotated order: one record each, yielded as each ends."""
     from agent.competition.inference import Competition
 
@@ -195,9 +196,23 @@ def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], 
             record["config"] = config
             record.update(podium_record(folder, budget, seed, out / "runs" / f"s{seed}-b{budget:g}" / system,
                                         out / "logs" / f"{name}.log", config))
+            models = Path(record["run_dir"]) / "models" if record.get("run_dir") else None
         else:
             record.update(peer_record(folder, described, budget, out / "peers" / name, system.split(":", 1)[1]))
+            models = out / "peers" / name / "ag"
+        if not keep_models and models is not None:
+            record["models_mb"] = drop_models(models)
         yield record
+
+
+def drop_models(folder: Path) -> float | None:
+    """Remove a scored run's AutoGluon models (1-3 GB each on the larger tables: a round would fill the disk);
+    the size they took, in MB, or None if there were none."""
+    if not folder.is_dir():
+        return None
+    size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    shutil.rmtree(folder)
+    return round(size / 1e6, 1)
 
 
 def wait_while_paused(flag: Path) -> None:
@@ -274,6 +289,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="competitions, run directories and logs (default: a temporary folder, removed at the end)")
     parser.add_argument("--records", type=Path, default=RECORDS, help="JSON lines, appended (default %(default)s)")
+    parser.add_argument("--keep-models", action="store_true",
+                        help="keep every run's AutoGluon models (default: removed once the run is scored)")
     parser.add_argument("--table", action="store_true", help="only print the tables of --records, run nothing")
     parser.add_argument("--markdown", action="store_true", help="the tables as Markdown")
     parser.add_argument("--all-records", action="store_true",
@@ -295,7 +312,8 @@ def main() -> None:
                 for number_, task in enumerate(args.tasks):
                     # the code each run used: read before every run (a round can outlive a commit)
                     context = {**git_state(), "variants": variants}
-                    for record in run_one(task, seed, budget, out, systems, done + number_, context):
+                    for record in run_one(task, seed, budget, out, systems, done + number_, context,
+                                          args.keep_models):
                         with args.records.open("a") as sink:
                             sink.write(json.dumps(record) + "\n")
                         print(f"{task} seed {seed} {budget:g} s {record['system']}: {fmt(score_of(record), '.5g')} "
