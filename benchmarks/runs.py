@@ -208,9 +208,11 @@ def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], 
 def drop_models(folder: Path) -> float | None:
     """Remove a scored run's AutoGluon models (1-3 GB each on the larger tables: a round would fill the disk);
     the size they took, in MB, or None if there were none."""
+    from agent.runtime.files import directory_bytes
+
     if not folder.is_dir():
         return None
-    size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    size = directory_bytes(folder)
     shutil.rmtree(folder)
     return round(size / 1e6, 1)
 

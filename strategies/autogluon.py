@@ -17,6 +17,7 @@ import pandas as pd
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition, _label_key
 from agent.competition.metrics import REGRESSION, score_prediction
+from agent.runtime.files import directory_bytes
 from strategies.base import Budget, Candidate, SearchResult, Strategy
 
 log = logging.getLogger("podium.autogluon")
@@ -410,7 +411,7 @@ def _persist(predictor, model: str, max_memory: float = PERSIST_MAX_MEMORY) -> b
 
     trainer = predictor._trainer
     folders = [Path(trainer.path) / name for name in trainer.get_minimum_model_set(model)]
-    size = sum(f.stat().st_size for folder in folders for f in folder.rglob("*") if f.is_file())
+    size = sum(map(directory_bytes, folders))
     if size > max_memory * psutil.virtual_memory().available:
         log.info("%s and its inputs take %.0f MB: not kept in memory", model, size / 1e6)
         return False

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.config import ServeSettings
 from agent.errors import InputError
+from agent.runtime.files import directory_bytes
 from agent.services.serve.app import build_app
 from agent.services.serve.service import PredictionService
 
@@ -34,7 +35,7 @@ APP_PREFIX = "podium-"
 
 def pack(artifact_dir: Path) -> bytes:
     """The artifact folder as one gzipped tar, for the object store."""
-    size = sum(f.stat().st_size for f in artifact_dir.rglob("*") if f.is_file())
+    size = directory_bytes(artifact_dir)
     if size > MAX_ARTIFACT_BYTES:
         raise InputError(f"The artifact holds {size:,} bytes; Ray Serve replicas take at most "
                          f"{MAX_ARTIFACT_BYTES:,}", where=str(artifact_dir),
