@@ -63,6 +63,7 @@ class LeaderboardSettings(_Section):
     presets: str
     portfolio: PortfolioSettings
     log_target: bool
+    absolute_error: bool
     predict_reserve: Literal["auto"] | Annotated[float, Field(ge=0, lt=0.9)]
     num_stack_levels: int | None
     excluded_model_types: list[str]

@@ -60,7 +60,8 @@ class AutoGluonStrategy(Strategy):
     def __init__(self, path: Path, presets: str = "best_quality", num_stack_levels: int | None = None,
                  excluded_model_types: list[str] | None = None, verbosity: int = 2,
                  fold_fitting: str = "parallel_local", seed: int = 0, hyperparameters: dict | None = None,
-                 test_models: str = "all", portfolio: dict[str, list[str]] | None = None, log_target: bool = False):
+                 test_models: str = "all", portfolio: dict[str, list[str]] | None = None, log_target: bool = False,
+                 absolute_error: bool = False):
         self.path = Path(path)
         self.presets = presets
         self.num_stack_levels = num_stack_levels
@@ -73,6 +74,7 @@ class AutoGluonStrategy(Strategy):
         # and one that does not ("single_level"); a missing or empty list: the preset's own portfolio
         self.portfolio = portfolio or {}
         self.log_target = log_target  # a LightGBM on log1p(y) joins a skewed regression target's portfolio
+        self.absolute_error = absolute_error  # a LightGBM on absolute error joins an MAE metric's portfolio
         self.test_models = test_models  # "all", or "best": the others' later, if a blend chooses them
 
     def search(self, competition: Competition, data: Dataset, budget: Budget) -> SearchResult:
@@ -158,9 +160,16 @@ class AutoGluonStrategy(Strategy):
 
     def _portfolio(self, competition: Competition, data: Dataset, excluded: list[str], levels: int) -> dict | None:
         """The model configurations to fit: given ones, the portfolios merged for a fit of `levels` stack
-        levels, or (None) the preset's own; with the log-target LightGBM third in line when the target wants it."""
+        levels, or (None) the preset's own; with the regression models AutoGluon does not fit third in line
+        where the target or the metric wants them (strategies/target_transform.py)."""
         from strategies.portfolio import PRESET_PORTFOLIOS, merge
-        from strategies.target_transform import log_target_configs, wants_log_target
+        from strategies.target_transform import (
+            absolute_error_configs,
+            log_target_configs,
+            wants_absolute_error,
+            wants_log_target,
+            with_models,
+        )
 
         if self.hyperparameters is not None:
             return self.hyperparameters
@@ -168,10 +177,16 @@ class AutoGluonStrategy(Strategy):
         names = chosen or ([self.presets] if self.presets in PRESET_PORTFOLIOS else [])
         if chosen:
             log.info("Portfolio for a fit of %d stack level(s): %s", levels + 1, " + ".join(chosen))
-        if not (self.log_target and names and wants_log_target(competition, data.y)):
+        extra: dict = {}
+        if names and self.log_target and wants_log_target(competition, data.y):
+            log.info("The target is non-negative and right-skewed: a LightGBM on log1p(target) joins the portfolio")
+            extra.update(log_target_configs(priority=-1.5))
+        if names and self.absolute_error and "GBM" not in excluded and wants_absolute_error(competition):
+            log.info("The metric is on absolute errors: a LightGBM learning them joins the portfolio")
+            extra = with_models(extra, absolute_error_configs(priority=-1.5))
+        if not extra:
             return merge(chosen, competition.problem_type, excluded) if chosen else None
-        log.info("The target is non-negative and right-skewed: a LightGBM on log1p(target) joins the portfolio")
-        return {**merge(names, competition.problem_type, excluded), **log_target_configs(priority=-1.5)}
+        return with_models(merge(names, competition.problem_type, excluded), extra)
 
     def _fit_predictor(self, predictor, train, data: Dataset, budget: Budget, excluded: list[str],
                        extra: dict) -> None:

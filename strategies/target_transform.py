@@ -1,9 +1,11 @@
-"""A LightGBM that learns log1p of a skewed, non-negative regression target: a model AutoGluon does not fit.
+"""Regression models AutoGluon does not fit: a LightGBM on log1p of a skewed target, a LightGBM on absolute error.
 
 Prices, durations and counts are often right-skewed with multiplicative structure; trees fitted on the raw
-target spend their splits on the few large values. The model joins AutoGluon's portfolio as one more bagged
-model on the run's folds (its out-of-fold predictions back on the target's scale), so the stack and the blend
-decide, in the competition's own metric, whether it helps. RMSLE already trains every model on log1p.
+target spend their splits on the few large values. And AutoGluon's LightGBM and XGBoost learn squared error
+(the mean) whatever the metric, while an absolute-error metric is won by the median (its CatBoost alone
+learns MAE). Each joins AutoGluon's portfolio as more bagged models on the run's folds (out-of-fold
+predictions on the target's scale), so the stack and the blend decide, in the competition's own metric,
+whether they help. RMSLE already trains every model on log1p.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from agent.competition.inference import Competition
 from agent.competition.metrics import REGRESSION
 
 # Metrics on the target's own scale that a log-scale model may still serve well.
-RAW_SCALE_METRICS = {"Root Mean Squared Error", "Mean Absolute Error", "Mean Squared Error",
-                     "Median Absolute Error", "R2 Score"}
+RAW_SCALE_METRICS = {"Root Mean Squared Error", "Mean Absolute Error", "Mean Squared Error", "R2"}
 MIN_SKEW = 1.0  # sample skewness from which a target counts as right-skewed
+ABSOLUTE_ERROR_METRICS = {"Mean Absolute Error"}  # won by the conditional median
 
 
 class LogTargetLGBModel(LGBModel):
@@ -55,3 +57,25 @@ def log_target_configs(priority: float) -> dict:
         {"learning_rate": 0.03, "num_leaves": 64, "feature_fraction": 0.7, "min_data_in_leaf": 10,
          "ag_args": {"name_suffix": "Wide", "priority": priority - 0.5}},
     ]}
+
+
+def wants_absolute_error(competition: Competition) -> bool:
+    """A regression metric on absolute errors, which AutoGluon's LightGBM does not learn."""
+    return competition.problem_type == REGRESSION and competition.metric_name in ABSOLUTE_ERROR_METRICS
+
+
+def absolute_error_configs(priority: float) -> dict:
+    """The portfolio entry: LightGBM's defaults and the wider variant, both on LightGBM's `l1` objective."""
+    return {"GBM": [
+        {"objective": "l1", "ag_args": {"name_suffix": "L1", "priority": priority}},
+        {"objective": "l1", "learning_rate": 0.03, "num_leaves": 64, "feature_fraction": 0.7, "min_data_in_leaf": 10,
+         "ag_args": {"name_suffix": "L1Wide", "priority": priority - 0.5}},
+    ]}
+
+
+def with_models(portfolio: dict, extra: dict) -> dict:
+    """`portfolio` with the configurations of `extra` added to those of the same model type."""
+    combined = {kind: list(configs) for kind, configs in portfolio.items()}
+    for kind, configs in extra.items():
+        combined.setdefault(kind, []).extend(configs)
+    return combined

@@ -56,7 +56,8 @@ def autogluon_task(models: str, competition: dict, data: Dataset, budget: Budget
                                      excluded_model_types=board["excluded_model_types"],
                                      fold_fitting=fold_fitting(board["fold_fitting"], budget.cpus),
                                      seed=settings["run"]["seed"], test_models="best", portfolio=board["portfolio"],
-                                     log_target=board["log_target"])
+                                     log_target=board["log_target"],
+                                     absolute_error=board["absolute_error"])
         return strategy.search(Competition.from_dict(competition), data, budget)
 
 

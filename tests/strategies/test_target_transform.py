@@ -1,5 +1,6 @@
-"""The log-target LightGBM: which targets want it, and a real bagged fit whose out-of-fold predictions are on
-the target's scale and never come from a model that saw the row."""
+"""The regression models AutoGluon does not fit (log-target LightGBM, absolute-error LightGBM): which
+competitions want them, and real bagged fits whose out-of-fold predictions are on the target's scale and never
+come from a model that saw the row."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import pandas as pd
 
 from strategies.autogluon import AutoGluonStrategy
 from strategies.base import Budget
-from strategies.target_transform import wants_log_target
+from strategies.target_transform import wants_absolute_error, wants_log_target
 from tests.artifacts import corpus_from_folder
 from tests.conftest import make_tables, write_competition
 
 
-def skewed_competition(tmp_path, metric: str = "Root Mean Squared Error", shift: float = 0.0):
-    frame = make_tables(360, seed=5, target_values=lambda score: 100 * np.exp(1.5 * score) + shift)
+def skewed_competition(tmp_path, metric: str = "Root Mean Squared Error", shift: float = 0.0, target_values=None):
+    frame = make_tables(360, seed=5, target_values=target_values or (lambda score: 100 * np.exp(1.5 * score) + shift))
     train, test = frame.iloc[:300], frame.iloc[300:].drop(columns="target")
     sample = pd.DataFrame({"id": test["id"], "target": 0.0})
     folder = write_competition(tmp_path / f"skewed-{len(metric)}-{shift}", train, test, sample,
@@ -49,17 +50,53 @@ def test_a_skewed_target_gets_log_models_whose_oof_predictions_are_honest(tmp_pa
     for candidate in log_models:
         assert candidate.oof.min() > -1 and 0.5 < candidate.oof.mean() / y.mean() < 2  # the target's scale
         assert np.corrcoef(candidate.oof, y)[0, 1] > 0.5
+    honest(tmp_path / "fit", log_models[0].model, data.dataset)
 
+
+def skewed_noise(score: np.ndarray) -> np.ndarray:
+    """A learnable signal plus right-skewed noise, whose median lies far below its mean."""
+    return 3 * score + np.random.default_rng(7).lognormal(mean=1.0, sigma=1.2, size=len(score))
+
+
+def honest(strategy_path, name: str, dataset) -> None:
+    """Fold model k of bagged model `name` predicted exactly the rows of fold k, and no others."""
     from autogluon.tabular import TabularPredictor
 
-    predictor = TabularPredictor.load(str(tmp_path / "fit"))
-    trainer = predictor._trainer
-    name = log_models[0].model
-    bag = trainer.load_model(name)
-    features = predictor.transform_features(data.dataset.X)
-    oof = trainer.get_model_oof(name)
-    folds = data.dataset.folds
-    assert len(bag.models) == data.dataset.n_folds
-    for k, child in enumerate(bag.models):  # fold model k predicted exactly the rows it never saw
-        rows = folds == k
+    predictor = TabularPredictor.load(str(strategy_path))
+    bag = predictor._trainer.load_model(name)
+    features = predictor.transform_features(dataset.X)
+    oof = predictor._trainer.get_model_oof(name)
+    assert len(bag.models) == dataset.n_folds
+    for k, child in enumerate(bag.models):
+        rows = dataset.folds == k
         np.testing.assert_allclose(bag.load_child(child).predict(features[rows]), oof[rows], rtol=1e-6)
+
+
+def test_only_absolute_error_metrics_on_regression_want_the_l1_lightgbm(tmp_path):
+    assert wants_absolute_error(skewed_competition(tmp_path, metric="Mean Absolute Error").competition)
+    assert not wants_absolute_error(skewed_competition(tmp_path, metric="Mean Absolute Percentage Error").competition)
+    assert not wants_absolute_error(skewed_competition(tmp_path).competition)  # RMSE: squared error is right
+    strategy = AutoGluonStrategy(tmp_path / "ag", portfolio={"stacked": ["best_quality"]}, absolute_error=True)
+    data = skewed_competition(tmp_path, metric="Mean Absolute Error")
+    configs = strategy._portfolio(data.competition, data.dataset, [], levels=1)
+    l1 = [c for c in configs["GBM"] if c.get("objective") == "l1"]
+    assert [c["ag_args"]["name_suffix"] for c in l1] == ["L1", "L1Wide"]
+    assert len(configs["GBM"]) > len(l1)  # added to the portfolio's own LightGBMs, not in their place
+    assert strategy._portfolio(data.competition, data.dataset, ["GBM"], levels=1).get("GBM") is None
+    off = AutoGluonStrategy(tmp_path / "off", portfolio={"stacked": ["best_quality"]})
+    assert not [c for c in off._portfolio(data.competition, data.dataset, [], levels=1)["GBM"] if "objective" in c]
+
+
+def test_the_l1_lightgbm_learns_the_median_and_its_oof_predictions_are_honest(tmp_path):
+    data = skewed_competition(tmp_path, metric="Mean Absolute Error", target_values=skewed_noise)
+    quick = {"num_boost_round": 500, "ag_args": {"name_suffix": "Squared"}}  # L1 steps are small: many rounds
+    only = {"GBM": [quick, {**quick, "objective": "l1", "ag_args": {"name_suffix": "L1"}}]}
+    strategy = AutoGluonStrategy(tmp_path / "fit", hyperparameters=only, num_stack_levels=0, verbosity=0,
+                                 fold_fitting="sequential_local")
+    candidates = {c.model: c for c in strategy.search(data.competition, data.dataset, Budget(120, 1, 4.0)).candidates}
+    y = data.dataset.y
+    squared, l1 = candidates["LightGBMSquared_BAG_L1"].oof, candidates["LightGBML1_BAG_L1"].oof
+    # squared error aims at the mean, above the noise's median; absolute error aims at the median
+    assert abs(np.median(y - l1)) < abs(np.median(y - squared))
+    assert np.abs(y - l1).mean() < np.abs(y - squared).mean()
+    honest(tmp_path / "fit", "LightGBML1_BAG_L1", data.dataset)
