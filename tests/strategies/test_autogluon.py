@@ -10,6 +10,7 @@ from strategies.autogluon import AutoGluonStrategy
 from strategies.base import Budget
 from tests.artifacts import corpus_from_folder, make_corpus
 from tests.conftest import make_tables, write_competition
+from tests.strategies.bagged import assert_folds_held_out
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +40,8 @@ def test_level_one_fold_models_are_the_run_folds(task, rows, corpus, tmp_path):
     """Fold model k predicts exactly the rows of the run's fold k to give AutoGluon's OOF predictions."""
     data = corpus(task, rows)
     predictor, candidates = fit(data, tmp_path / "ag", {"GBM": {"num_boost_round": 30}})
-    trainer = predictor._trainer
-    name = next(m for m in trainer.get_model_names() if m.startswith("LightGBM"))
-    bag = trainer.load_model(name)
-    folds = data.dataset.folds
-    assert len(bag.models) == data.dataset.n_folds
-    features = predictor.transform_features(data.dataset.X)
-    oof = trainer.get_model_oof(name)
-    for k, child in enumerate(bag.models):
-        rows_k = folds == k
-        predicted = bag.load_child(child).predict_proba(features[rows_k])
-        np.testing.assert_allclose(predicted, oof[rows_k], rtol=1e-6, atol=1e-9,
-                                   err_msg=f"fold model {child} did not hold out the run's fold {k}")
+    name = next(m for m in predictor._trainer.get_model_names() if m.startswith("LightGBM"))
+    assert_folds_held_out(predictor, name, data.dataset, atol=1e-9)
     assert any(c.model == name for c in candidates)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from strategies.portfolio import _fit_key, merge, portfolio, ranked, stack_levels
+from tests.strategies.bagged import assert_folds_held_out
 
 UNAVAILABLE = ["NN_TORCH", "FASTAI"]
 
@@ -96,12 +96,5 @@ def test_a_merged_portfolio_fits_models_of_both(tmp_path):
     from autogluon.tabular import TabularPredictor
 
     predictor = TabularPredictor.load(str(tmp_path / "ag"))
-    trainer = predictor._trainer
     name = next(m for m in models if m.startswith("LightGBMPrep"))
-    bag, oof, folds = trainer.load_model(name), trainer.get_model_oof(name), data.dataset.folds
-    features = predictor.transform_features(data.dataset.X)
-    assert len(bag.models) == data.dataset.n_folds
-    for k, child in enumerate(bag.models):
-        rows = folds == k
-        np.testing.assert_allclose(bag.load_child(child).predict_proba(features[rows]), oof[rows], rtol=1e-6,
-                                   atol=1e-9)
+    assert_folds_held_out(predictor, name, data.dataset, atol=1e-9)

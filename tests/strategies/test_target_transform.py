@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from autogluon.tabular import TabularPredictor
 
 from strategies.autogluon import AutoGluonStrategy
 from strategies.base import Budget
 from strategies.target_transform import wants_absolute_error, wants_log_target
 from tests.artifacts import corpus_from_folder
 from tests.conftest import make_tables, write_competition
+from tests.strategies.bagged import assert_folds_held_out
 
 
 def skewed_competition(tmp_path, metric: str = "Root Mean Squared Error", shift: float = 0.0, target_values=None):
@@ -50,26 +52,13 @@ def test_a_skewed_target_gets_log_models_whose_oof_predictions_are_honest(tmp_pa
     for candidate in log_models:
         assert candidate.oof.min() > -1 and 0.5 < candidate.oof.mean() / y.mean() < 2  # the target's scale
         assert np.corrcoef(candidate.oof, y)[0, 1] > 0.5
-    honest(tmp_path / "fit", log_models[0].model, data.dataset)
+    assert_folds_held_out(TabularPredictor.load(str(tmp_path / "fit")), log_models[0].model, data.dataset,
+                          method="predict")
 
 
 def skewed_noise(score: np.ndarray) -> np.ndarray:
     """A learnable signal plus right-skewed noise, whose median lies far below its mean."""
     return 3 * score + np.random.default_rng(7).lognormal(mean=1.0, sigma=1.2, size=len(score))
-
-
-def honest(strategy_path, name: str, dataset) -> None:
-    """Fold model k of bagged model `name` predicted exactly the rows of fold k, and no others."""
-    from autogluon.tabular import TabularPredictor
-
-    predictor = TabularPredictor.load(str(strategy_path))
-    bag = predictor._trainer.load_model(name)
-    features = predictor.transform_features(dataset.X)
-    oof = predictor._trainer.get_model_oof(name)
-    assert len(bag.models) == dataset.n_folds
-    for k, child in enumerate(bag.models):
-        rows = dataset.folds == k
-        np.testing.assert_allclose(bag.load_child(child).predict(features[rows]), oof[rows], rtol=1e-6)
 
 
 def test_only_absolute_error_metrics_on_regression_want_the_l1_lightgbm(tmp_path):
@@ -99,4 +88,5 @@ def test_the_l1_lightgbm_learns_the_median_and_its_oof_predictions_are_honest(tm
     # squared error aims at the mean, above the noise's median; absolute error aims at the median
     assert abs(np.median(y - l1)) < abs(np.median(y - squared))
     assert np.abs(y - l1).mean() < np.abs(y - squared).mean()
-    honest(tmp_path / "fit", "LightGBML1_BAG_L1", data.dataset)
+    assert_folds_held_out(TabularPredictor.load(str(tmp_path / "fit")), "LightGBML1_BAG_L1", data.dataset,
+                          method="predict")
