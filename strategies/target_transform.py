@@ -21,6 +21,8 @@ from agent.competition.metrics import REGRESSION
 RAW_SCALE_METRICS = {"Root Mean Squared Error", "Mean Absolute Error", "Mean Squared Error", "R2"}
 MIN_SKEW = 1.0  # sample skewness from which a target counts as right-skewed
 ABSOLUTE_ERROR_METRICS = {"Mean Absolute Error"}  # won by the conditional median
+# The slower, wider LightGBM each entry adds beside LightGBM's defaults.
+WIDE = {"learning_rate": 0.03, "num_leaves": 64, "feature_fraction": 0.7, "min_data_in_leaf": 10}
 
 
 class LogTargetLGBModel(LGBModel):
@@ -54,8 +56,7 @@ def log_target_configs(priority: float) -> dict:
     """The portfolio entry: LightGBM's defaults and a slower, wider variant, both on the log target."""
     return {LogTargetLGBModel: [
         {"ag_args": {"priority": priority}},
-        {"learning_rate": 0.03, "num_leaves": 64, "feature_fraction": 0.7, "min_data_in_leaf": 10,
-         "ag_args": {"name_suffix": "Wide", "priority": priority - 0.5}},
+        {**WIDE, "ag_args": {"name_suffix": "Wide", "priority": priority - 0.5}},
     ]}
 
 
@@ -68,8 +69,7 @@ def absolute_error_configs(priority: float) -> dict:
     """The portfolio entry: LightGBM's defaults and the wider variant, both on LightGBM's `l1` objective."""
     return {"GBM": [
         {"objective": "l1", "ag_args": {"name_suffix": "L1", "priority": priority}},
-        {"objective": "l1", "learning_rate": 0.03, "num_leaves": 64, "feature_fraction": 0.7, "min_data_in_leaf": 10,
-         "ag_args": {"name_suffix": "L1Wide", "priority": priority - 0.5}},
+        {"objective": "l1", **WIDE, "ag_args": {"name_suffix": "L1Wide", "priority": priority - 0.5}},
     ]}
 
 
