@@ -4,7 +4,7 @@
 
 For each corpus competition at full size (at most 60,000 training rows): the same bagged fit (8 folds, two
 fitted at a time on 2 CPUs, a fixed portfolio of LightGBM twice, XGBoost and CatBoost, no time limit) in a
-fresh process, once as AutoGluon runs it and once after `strategies.autogluon.reuse_fold_workers()`, the two
+fresh process, once as AutoGluon runs it and once after `strategies.autogluon_folds.patch_fold_fitting()`, the two
 alternating --rounds times so that both see the same machine. Prints the fit's wall seconds side by side and
 whether both fits gave the same validation scores (they must: only the processes differ); each model's fit
 seconds are in the raw records, benchmarks/results/fold_workers.jsonl.
@@ -35,9 +35,9 @@ def fit_once(mode: str, folder: str, out: str, cpus: int) -> dict:
     from autogluon.tabular import TabularPredictor
 
     if mode == "reused":
-        from strategies.autogluon import reuse_fold_workers
+        from strategies.autogluon_folds import patch_fold_fitting
 
-        reuse_fold_workers()
+        patch_fold_fitting()
     grading = yaml.safe_load((Path(folder) / "competition.yaml").read_text())["grading"]
     train = pd.read_csv(Path(folder) / "public" / "train.csv").drop(columns=[grading["id_column"]])
     ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR")

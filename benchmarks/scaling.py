@@ -114,7 +114,7 @@ def fixed_fit(nodes: int, folder: Path, out: Path) -> dict:
         task = executor.submit(_fit_fixed, str(out), data.competition, data.dataset, cpus, num_cpus=1)
         record = {"kind": "fixed", "nodes": nodes, **executor.result(task)}
         if record["fold_fitting"] == "parallel_distributed":
-            from strategies.autogluon import fold_nodes
+            from strategies.autogluon_folds import fold_nodes
 
             record["fold_nodes"] = fold_nodes()
         return record

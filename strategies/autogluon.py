@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import logging
-import os
 import shutil
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +15,8 @@ from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition, _label_key
 from agent.competition.metrics import REGRESSION, score_prediction
 from agent.runtime.files import directory_bytes
+from strategies.autogluon_folds import DISTRIBUTED, distributed_mode, fold_deadline, patch_fold_fitting
+from strategies.autogluon_saved import load_test_predictions
 from strategies.base import Budget, Candidate, SearchResult, Strategy
 
 log = logging.getLogger("podium.autogluon")
@@ -33,8 +32,7 @@ IN_TASK_LATENCY_SECONDS = 5.0
 PERSIST_MAX_MEMORY = 0.4  # share of the available memory the chosen model and its inputs may take, loaded
 LATENCY_OVERHEAD_CALLS = 8  # the warm-up calls, the last timed call and a batch, counted in single calls
 DONE = "autogluon.done"  # marker: the predictor in the strategy's folder finished fitting (resume reuses it)
-DISTRIBUTED = "parallel_distributed"  # AutoGluon's fold fitting over every node of a Ray cluster
-DISTRIBUTED_ENVIRONMENT = {"AG_DISTRIBUTED_MODE": "1", "AG_DISTRIBUTED_FILESYSTEM": "NFS"}
+TEST_PREDICTIONS = "podium_test_predictions"  # each model's test predictions, saved as the fit makes them
 
 
 def unavailable_model_types() -> list[str]:
@@ -108,6 +106,32 @@ class AutoGluonStrategy(Strategy):
         return SearchResult(candidates, budget.cpus * seconds,
                             f"{budget.cpus} CPUs held x wall time (folds ran in parallel workers)", summary, resumed)
 
+    def salvage(self, competition: Competition, data: Dataset) -> SearchResult | None:
+        """What a fit that never returned (cancelled past its deadline, or its task died) left on disk: every
+        model the trainer saved, with the out-of-fold predictions saved in it and the test predictions saved as
+        it was fitted; None when nothing usable is there. AutoGluon saves the predictor before its fit and the
+        trainer after every model, so that an interrupted fit can predict."""
+        from autogluon.tabular import TabularPredictor
+
+        started = time.monotonic()
+        try:
+            predictor = TabularPredictor.load(str(self.path), require_py_version_match=False, verbosity=0)
+            saved = load_test_predictions(self.path / TEST_PREDICTIONS, predictor._trainer.get_model_names())
+            candidates = self.candidates(predictor, competition, data, fit_seconds=0.0, test_models="saved",
+                                         predicted=saved)
+        except Exception as error:  # noqa: BLE001 - nothing usable: the run goes on without AutoGluon
+            log.warning("Nothing could be recovered from the AutoGluon fit in %s: %s: %s", self.path,
+                        type(error).__name__, error)
+            return None
+        if not candidates:
+            return None
+        summary = {"models": len(candidates), "best": next((c.model for c in candidates if c.strategy_best), None),
+                   "seconds": round(time.monotonic() - started, 3), "salvaged": True,
+                   "with_test_predictions": sum(c.test is not None for c in candidates)}
+        log.info("Recovered %d AutoGluon models from disk (%d with test predictions) in %.1f s", len(candidates),
+                 summary["with_test_predictions"], summary["seconds"])
+        return SearchResult(candidates, 0.0, "not measured: the fit's task never returned", summary)
+
     def _fit(self, competition: Competition, data: Dataset, budget: Budget) -> tuple[list[Candidate], dict]:
         """The candidates, and how many models predicted the test set as they were fitted, in how many seconds."""
         from autogluon.tabular import TabularPredictor
@@ -139,11 +163,12 @@ class AutoGluonStrategy(Strategy):
 
             # the learner's feature generators are fitted before the first model: the callback asks them then
             callback = DeadlineCallback(budget.deadline, budget.predict_deadline, predict_factor(data),
-                                        test_features=lambda: predictor._learner.transform_features(data.X_test))
+                                        test_features=lambda: predictor._learner.transform_features(data.X_test),
+                                        saved_to=str(self.path / TEST_PREDICTIONS))
             extra["callbacks"] = [callback]
         started = time.monotonic()
-        reuse_fold_workers()
-        with distributed_mode(self.fold_fitting == DISTRIBUTED):
+        patch_fold_fitting()
+        with distributed_mode(self.fold_fitting == DISTRIBUTED), fold_deadline(budget.deadline):
             self._fit_predictor(predictor, train, data, budget, excluded, extra)
         fit_seconds = time.monotonic() - started
         predicted = callback.test_predictions if callback is not None else {}
@@ -216,7 +241,9 @@ class AutoGluonStrategy(Strategy):
         `test_features`, the test rows as its models see them);
         `predict_test` adds the others' when a blend chooses them. Before `predict_deadline` (Unix time): when
         the best model's predictions would not be ready in time (from the validation predict time of its
-        inputs not yet predicted), the best model that would be is predicted instead.
+        inputs not yet predicted), the best model that would be is predicted instead. With
+        `test_models="saved"` nothing is predicted: the models carry the `predicted` ones alone (a fit that
+        never returned, whose best model was never calibrated after it).
         """
         board = predictor.leaderboard(silent=True).set_index("model")  # extra_info loads every model: seconds
         trainer = predictor._trainer
@@ -226,12 +253,13 @@ class AutoGluonStrategy(Strategy):
         models = [m for m in oof_all if m in board.index]
         best = predictor.model_best
         # AutoGluon may calibrate its best model after the fit (temperature scaling): predict that one again
-        predicted = {m: p for m, p in (predicted or {}).items() if m != best and m in board.index}
+        recalibrated = best if test_models != "saved" else None
+        predicted = {m: p for m, p in (predicted or {}).items() if m != recalibrated and m in board.index}
         needs = {m: set(trainer.get_minimum_model_set(m)) for m in models}  # each model and those it is built from
         members = {m: needs[m] - set(predicted) for m in models}
         chosen = None
-        if test_models == "all":
-            wanted = models
+        if test_models in ("all", "saved"):
+            wanted = models if test_models == "all" else []
         else:  # the chosen model's inputs are predicted on the way to it: keeping them costs nothing more
             chosen = _affordable(board, best, models, data, predict_deadline, members)
             wanted = [] if chosen is None else [m for m in models if m in needs[chosen]]
@@ -268,94 +296,6 @@ class AutoGluonStrategy(Strategy):
         candidates.sort(key=lambda c: metric.signed(c.score), reverse=True)
         _keep_best_params(predictor, candidates)
         return candidates
-
-
-@contextmanager
-def distributed_mode(on: bool):
-    """AutoGluon's distributed mode for the fit: its folds become Ray tasks on any node of the cluster, and its
-    resource checks count the cluster's CPUs. The run directory is on storage every node mounts (podium checks
-    it at the start), so fold models are written in place: AutoGluon's NFS mode, no syncing through S3."""
-    if not on:
-        yield
-        return
-    _complete_ray_resource_manager()
-    saved = {key: os.environ.get(key) for key in DISTRIBUTED_ENVIRONMENT}
-    os.environ.update(DISTRIBUTED_ENVIRONMENT)
-    try:
-        yield
-    finally:  # a Ray worker runs other tasks afterwards: leave its environment as it was
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def reuse_fold_workers() -> None:
-    """AutoGluon starts a fresh Ray worker for every fold it fits in parallel (`max_calls=1`, so that a
-    worker's GPU is released), and each new worker imports AutoGluon and the model's library before it fits:
-    seconds per bagged model, which stop models from being fitted in the same time. A fit without GPUs
-    (podium's) reuses its fold workers instead; a fold cancelled at its time limit still ends its worker."""
-    from autogluon.core.models.ensemble import fold_fitting_strategy as folds
-
-    strategy = folds.ParallelFoldFittingStrategy
-    if getattr(strategy, "reuses_workers", False):
-        return
-    initialise = strategy.__init__
-
-    @functools.wraps(initialise)
-    def __init__(self, *args, **kwargs):
-        initialise(self, *args, **kwargs)
-        if not self.num_gpus:
-            retries = {"max_retries": 0} if os.getenv("RAY_DISABLE_RETRIES") == "1" else {}
-            self._ray_fit = self.ray.remote(max_calls=0, **retries)(folds._ray_fit)
-
-    strategy.__init__ = __init__
-    strategy.reuses_workers = True
-
-
-def _complete_ray_resource_manager() -> None:
-    """AutoGluon 1.6.3's `fit` asks its resource manager for `get_gpu_count_torch`, which the cluster's
-    (RayResourceManager, used in distributed mode) does not define: the fit fails at once. Its GPUs are the
-    cluster's GPUs, which it does count."""
-    from autogluon.common.utils.resource_utils import RayResourceManager
-
-    if not hasattr(RayResourceManager, "get_gpu_count_torch"):
-        counted = RayResourceManager.get_gpu_count
-        RayResourceManager.get_gpu_count_torch = staticmethod(lambda cuda_only=False: counted())
-
-
-def fold_nodes(settle_seconds: float = 1.5, reads: int = 4) -> dict[str, int] | None:
-    """AutoGluon's fold fits per Ray node in this job (node ids shortened), from Ray's state API; None where
-    it is not served (a local Ray without its dashboard). Each node reports its task events in batches (every
-    second by default), so the counts are read again until two reads agree: read by the driver after the fit,
-    never inside the fit's task, whose deadline it would take from."""
-    counts = _fold_counts()
-    for _ in range(reads - 1):
-        time.sleep(settle_seconds)
-        again = _fold_counts()
-        if again == counts:
-            break
-        counts = again
-    return counts
-
-
-def _fold_counts() -> dict[str, int] | None:
-    try:
-        import ray
-        from ray.util.state import list_tasks
-
-        context = ray.get_runtime_context()
-        tasks = list_tasks(address=context.gcs_address, limit=10_000, raise_on_missing_output=False, timeout=10,
-                           filters=[("func_or_class_name", "=", "_ray_fit"), ("job_id", "=", context.get_job_id())])
-    except Exception as error:  # noqa: BLE001 - a record of where folds ran, never a reason to fail the fit
-        log.info("Could not read where AutoGluon's folds ran: %s", error)
-        return None
-    counts: dict[str, int] = {}
-    for task in tasks:
-        node = (task.node_id or "unknown")[:12]
-        counts[node] = counts.get(node, 0) + 1
-    return counts
 
 
 # AutoGluon's model names by the podium learner they are (the Optuna studies start from their best one's
@@ -471,9 +411,10 @@ def _predict_multi(predictor, X, models: list[str], predicted: dict | None = Non
     `predicted` (AutoGluon's internal format, made as the fit went: reused, not predicted again); `features`:
     `X` as the models see it, when already transformed."""
     learner = predictor._learner
-    features = learner.transform_features(X) if features is None else features
-    internal = predictor._trainer.get_model_pred_proba_dict(features, models,
-                                                            model_pred_proba_dict=dict(predicted or {}))
+    internal = dict(predicted or {})
+    if models:
+        features = learner.transform_features(X) if features is None else features
+        internal = predictor._trainer.get_model_pred_proba_dict(features, models, model_pred_proba_dict=internal)
     return {model: learner._post_process_predict_proba(proba, index=X.index) for model, proba in internal.items()}
 
 

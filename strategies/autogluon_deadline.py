@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from autogluon.core.callbacks import AbstractCallback
+
+from strategies.autogluon_saved import save_test_predictions
 
 MIN_MODEL_SECONDS = 3.0  # a bagged model starts its fold workers first: less than this always overruns
 # A stacked model learns from the original features and every lower model's predictions: more columns than
@@ -37,12 +40,16 @@ class DeadlineCallback(AbstractCallback):
     out-of-fold predict time (a safety margin included: the same figure that later decides
     which model predicts the test set). A stack whose best model cannot predict in time is worth no more than
     the cheaper models below it.
+
+    With `saved_to` (a folder), each model's test predictions are also written there as they are made
+    (`save_test_predictions`), so that they outlive a fit task that is cancelled or dies before it returns.
     """
 
     def __init__(self, deadline: float, predict_deadline: float | None = None, test_per_validation: float = 0.0,
-                 test_features: Callable[[], object] | None = None):
+                 test_features: Callable[[], object] | None = None, saved_to: str | None = None):
         super().__init__()
         self.deadline = deadline
+        self.saved_to = saved_to
         self.predict_deadline = predict_deadline
         self.test_per_validation = test_per_validation
         self.test_features = test_features
@@ -126,6 +133,8 @@ class DeadlineCallback(AbstractCallback):
                 continue
             self.test_seconds[name] = round(time.time() - started, 3)
             trainer.log(20, f"podium: {name} predicted the test set in {self.test_seconds[name]:.1f} s")
+            if self.saved_to is not None:
+                save_test_predictions(Path(self.saved_to), name, self.test_predictions[name])
         return False
 
     def features(self):
@@ -184,3 +193,4 @@ def twin_name(fitted: list[str], name: str) -> str | None:
         return None
     return next((f"{base}_L{lower}" for lower in range(int(level) - 1, 0, -1) if f"{base}_L{lower}" in fitted),
                 None)
+

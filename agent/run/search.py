@@ -30,6 +30,8 @@ from strategies.ensemble import blend_pool, blend_test, greedy_ensemble, guarded
 log = logging.getLogger("podium.leaderboard")
 AUTO, PARALLEL, SEQUENTIAL, DISTRIBUTED = "auto", "parallel_local", "sequential_local", "parallel_distributed"
 PREDICT_MARGIN = 1.0  # seconds between AutoGluon's test predictions and the end of its piece (handing them back)
+RETURN_GRACE = 2.0  # seconds past its piece's end that AutoGluon's task may take to hand back its candidates
+SALVAGE_SECONDS = 20.0  # at least this long to read what a fit that never returned left on disk
 
 
 @dataclass
@@ -59,6 +61,14 @@ def autogluon_task(models: str, competition: dict, data: Dataset, budget: Budget
                                      log_target=board["log_target"],
                                      absolute_error=board["absolute_error"])
         return strategy.search(Competition.from_dict(competition), data, budget)
+
+
+def autogluon_salvage_task(models: str, competition: dict, data: Dataset, log_path: str) -> SearchResult | None:
+    """The models a fit that never returned left in `models`, as candidates (a Ray task, logging to the run's log)."""
+    from strategies.autogluon import AutoGluonStrategy
+
+    with run_log(Path(log_path)):
+        return AutoGluonStrategy(Path(models)).salvage(Competition.from_dict(competition), data)
 
 
 def fold_fitting(configured: str, cpus: int) -> str:
@@ -197,25 +207,44 @@ def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: P
     plan.note(AUTOGLUON, f"time_limit {limits.time_limit:.1f} s, hard stop in {limits.hard_stop:.1f} s, "
                          f"{ag_cpus} CPUs")
     began = time.monotonic()
-    task = executor.submit(autogluon_task, str(run_dir / "models"), competition.to_dict(), data, budget,
-                           settings.dump(), str(run_dir / "podium.log"), name="autogluon-fit",
-                           num_cpus=cpus, memory_gb=memory_gb, max_retries=1)
+    models, log_path = str(run_dir / "models"), str(run_dir / "podium.log")
+    task = executor.submit(autogluon_task, models, competition.to_dict(), data, budget, settings.dump(), log_path,
+                           name="autogluon-fit", num_cpus=cpus, memory_gb=memory_gb, max_retries=1)
     try:
-        fitted = executor.result(task, timeout=max(1.0, plan.seconds_left(LEADERBOARD_PREDICT)))
-    except Exception as error:  # noqa: BLE001 - a timeout or a crash: the other candidates stand
+        fitted = executor.result(task, timeout=max(1.0, plan.seconds_left(AUTOGLUON) + RETURN_GRACE))
+    except Exception as error:  # noqa: BLE001 - a timeout or a crash: what it finished is on disk
         executor.cancel(task)
-        note = "cancelled at the predict deadline" if "Timeout" in type(error).__name__ else \
+        note = "cancelled past its deadline" if "Timeout" in type(error).__name__ else \
             f"failed: {type(error).__name__}: {error}"
-        plan.note(AUTOGLUON, note)
-        log.warning("AutoGluon %s; the blend goes on without it", note)
-        return None
+        log.warning("AutoGluon's fit %s; recovering the models it finished from disk", note)
+        fitted = _salvage(executor, models, competition, data, log_path, plan, cpus)
+        timings["autogluon"] = round(time.monotonic() - began, 3)
+        recovered = "" if fitted is None else f"; {len(fitted.candidates)} models recovered from disk " \
+            f"({fitted.summary['with_test_predictions']} with test predictions)"
+        plan.note(AUTOGLUON, note + (recovered or "; nothing recovered"))
+        return fitted
     timings["autogluon"] = round(time.monotonic() - began, 3)
     log.info("AutoGluon gave %d candidates in %.1fs", len(fitted.candidates), timings["autogluon"])
     if fitted.summary.get("fold_fitting") == DISTRIBUTED:
-        from strategies.autogluon import fold_nodes
+        from strategies.autogluon_folds import fold_nodes
 
         fitted.summary["fold_nodes"] = fold_nodes()
     return fitted
+
+
+def _salvage(executor, models: str, competition: Competition, data: Dataset, log_path: str, plan: Plan,
+             cpus: int) -> SearchResult | None:
+    """The models a fit that never returned left on disk, read in a task of their own (None if none)."""
+    if not any(Path(models).glob("models/*/model.pkl")):  # AutoGluon's layout: not one model was saved
+        return None
+    task = executor.submit(autogluon_salvage_task, models, competition.to_dict(), data, log_path,
+                           name="autogluon-salvage", num_cpus=min(cpus, 1))
+    try:
+        return executor.result(task, timeout=max(SALVAGE_SECONDS, plan.seconds_left(LEADERBOARD_PREDICT)))
+    except Exception as error:  # noqa: BLE001 - nothing recovered: the other candidates stand
+        executor.cancel(task)
+        log.warning("Could not recover AutoGluon's models from disk (%s: %s)", type(error).__name__, error)
+        return None
 
 
 def _run_studies(competition, data, settings, executor, run_dir: Path, plan: Plan, trial_cpus: int,
