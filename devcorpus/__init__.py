@@ -66,6 +66,12 @@ def _rodents() -> pd.DataFrame:
     return _strings_as_object(frame[frame["species_id"].isin(top)].reset_index(drop=True))
 
 
+def _laptops() -> pd.DataFrame:
+    """London laptop sales of 2008 (mlba's textbook data, read by path: importing mlba draws plots)."""
+    path = Path(importlib.util.find_spec("mlba").origin).parent / "csvFiles" / "LaptopSales.csv.gz"
+    return _strings_as_object(pd.read_csv(path))
+
+
 TASKS: dict[str, Task] = {
     t.name: t
     for t in [
@@ -80,6 +86,8 @@ TASKS: dict[str, Task] = {
              lambda: _strings_as_object(_rdata("ggplot2", "diamonds"))),
         Task("deliveries", "time_to_delivery", "regression", "Mean Absolute Error",
              lambda: _strings_as_object(_rdata("modeldata", "deliveries"))),
+        # 284,129 labelled rows: the large competition of the whole-run benchmark
+        Task("laptop_sales", "Retail Price", "regression", "Mean Absolute Error", _laptops),
     ]
 }
 

@@ -177,6 +177,8 @@ class AutoGluonStrategy(Strategy):
         if predicted:
             as_fitted = {"test_predicted_as_fitted": len(predicted),
                          "test_predict_seconds": round(sum(callback.test_seconds.values()), 3)}
+            if callback.some_folds:  # models whose test predictions average some of their fold models
+                as_fitted["test_predicted_by_some_folds"] = dict(callback.some_folds)
             log.info("%d models predicted the test set as they were fitted, in %.1f s", len(predicted),
                      as_fitted["test_predict_seconds"])
         return self.candidates(predictor, competition, data, fit_seconds, test_models=self.test_models,

@@ -19,6 +19,8 @@ MIN_MODEL_SECONDS = 3.0  # a bagged model starts its fold workers first: less th
 # its twin, so a longer fit (docs/benchmarks.md, figures behind design choices).
 STACKED_COST = 2.0
 MEASURED_SAFETY = 2.0  # a model's test predictions, planned from those measured in the same fit
+# A bag starts only if at least this share of its fold models could predict the test set after its fit.
+MIN_FOLDS_SHARE = 0.25
 
 
 class DeadlineCallback(AbstractCallback):
@@ -35,9 +37,10 @@ class DeadlineCallback(AbstractCallback):
 
     With `predict_deadline`, a model starts only if its fit (STACKED_COST times its twin's, or the time
     AutoGluon gives it), then the test predictions still to make, fit before that deadline: those of the
-    fitted models not yet predicted and, when predicting as the fit goes, the new model's own
-    (`own_test_seconds`). A model not yet predicted costs `test_per_validation` times its recorded
-    out-of-fold predict time (a safety margin included: the same figure that later decides
+    fitted models not yet predicted (but those that could not predict in time: they will not) and, when
+    predicting as the fit goes, the new model's own (`own_test_seconds`; a bag's at MIN_FOLDS_SHARE, since
+    it may predict with some of its fold models). A model not yet predicted costs `test_per_validation` times
+    its recorded out-of-fold predict time (a safety margin included: the same figure that later decides
     which model predicts the test set). A stack whose best model cannot predict in time is worth no more than
     the cheaper models below it.
 
@@ -56,6 +59,8 @@ class DeadlineCallback(AbstractCallback):
         self.test_predictions: dict[str, object] = {}  # model name -> its test predictions, internal format
         self.test_seconds: dict[str, float] = {}       # model name -> seconds its test predictions took
         self.planned_test_seconds: dict[str, float] = {}  # model name -> seconds planned for them before its fit
+        self.some_folds: dict[str, str] = {}  # model name -> "k/n": test predictions from k of its n fold models
+        self.given_up: set[str] = set()  # models that could not predict the test set in time: never priced again
         self._features = None
 
     def __getstate__(self) -> dict:
@@ -75,12 +80,15 @@ class DeadlineCallback(AbstractCallback):
         if reason is None and self.predict_deadline is not None:
             estimate = lambda name: self.estimated_test_seconds(trainer, name)  # noqa: E731
             core = [name for name in fitted if not name.startswith("WeightedEnsemble")]
-            cost = sum(estimate(name) for name in core if name not in self.test_predictions)
+            cost = sum(estimate(name) for name in core if name not in self.test_predictions
+                       and name not in self.given_up)
             if self.test_features is not None and core:  # the new model predicts the test set once fitted
                 kind = getattr(model, "_child_type", type(model))  # a bag's: the model its folds are
                 kin = [name for name in core if trainer.get_model_attribute(name, "type_inner") is kind]
                 self.planned_test_seconds[model.name] = self.own_test_seconds(core, model.name, estimate, kin)
-                cost += self.planned_test_seconds[model.name]
+                # a bag may predict with some of its fold models (predict_some_folds): a share of them must fit
+                share = MIN_FOLDS_SHARE if hasattr(model, "_child_type") else 1.0
+                cost += share * self.planned_test_seconds[model.name]
             fit = min(time_limit or left, left)
             twin_fit = twin_fit_seconds(fitted, model.name, fit_time) if level > 1 else None
             if twin_fit is not None:
@@ -103,39 +111,76 @@ class DeadlineCallback(AbstractCallback):
         fitted model took (measured in this fit, on this machine), else the estimate from recorded out-of-fold
         predict times (`estimate`). Kinds differ by orders of magnitude: one slow LightGBM must not price a forest."""
         twin = twin_name(core, name)
-        kin_measured = [self.test_seconds[other] for other in kin if other in self.test_seconds]
-        measured = self.test_seconds.get(twin) if twin else \
-            max(kin_measured or self.test_seconds.values(), default=None)
+        seconds = {other: self.whole_test_seconds(other) for other in self.test_seconds}
+        kin_measured = [seconds[other] for other in kin if other in seconds]
+        measured = seconds.get(twin) if twin else max(kin_measured or seconds.values(), default=None)
         if measured is not None:
             return MEASURED_SAFETY * measured
         return estimate(twin) if twin else max(map(estimate, core))
 
     def _after_model_fit(self, trainer, model_names, stack_name="core", level=1):
-        """Predict the test set with the model just fitted, while its inputs' predictions are at hand; a model
-        whose predictions would end past the predict deadline is left for later (or for none). Judged with the
-        seconds planned for them before its fit, so that a model allowed to start is not refused them later."""
+        """Predict the test set with the model just fitted, while its inputs' predictions are at hand. When the
+        seconds planned for it (before its fit, so that a model allowed to start is not refused them later)
+        would end past the predict deadline, a bag predicts with as many of its fold models as the time left
+        holds (`predict_some_folds`): a model fitted is a model paid for, and its fold models are models."""
         if self.test_features is None or stack_name != "core":
             return False
         for name in model_names:
             planned = self.planned_test_seconds.get(name)
             if planned is None:
                 planned = self.estimated_test_seconds(trainer, name)
-            if self.predict_deadline is not None and time.time() + planned > self.predict_deadline:
-                trainer.log(20, f"podium: {name} is not predicting the test set now: the predict deadline is near")
-                continue
+            whole = self.predict_deadline is None or time.time() + planned <= self.predict_deadline
             try:
                 features = self.features()  # transformed once, for every model: not this model's cost
                 started = time.time()
-                trainer.get_model_pred_proba_dict(features, models=[name], model_pred_proba_dict=self.test_predictions)
+                if whole:
+                    trainer.get_model_pred_proba_dict(features, models=[name],
+                                                      model_pred_proba_dict=self.test_predictions)
+                elif not self.predict_some_folds(trainer, name, features):
+                    trainer.log(20, f"podium: {name} is not predicting the test set now: the predict deadline is near")
+                    self.given_up.add(name)
+                    continue
             except Exception as error:  # noqa: BLE001 - predicted after the fit instead, if there is time
                 trainer.log(30, f"podium: could not predict the test set with {name} as it was fitted: {error}")
                 self.test_predictions.pop(name, None)
                 continue
             self.test_seconds[name] = round(time.time() - started, 3)
-            trainer.log(20, f"podium: {name} predicted the test set in {self.test_seconds[name]:.1f} s")
+            folds = f" with {self.some_folds[name]} of its fold models" if name in self.some_folds else ""
+            trainer.log(20, f"podium: {name} predicted the test set{folds} in {self.test_seconds[name]:.1f} s")
             if self.saved_to is not None:
                 save_test_predictions(Path(self.saved_to), name, self.test_predictions[name])
         return False
+
+    def whole_test_seconds(self, name: str) -> float:
+        """Seconds model `name` took to predict the test set, or would have with every fold model."""
+        used, count = map(int, self.some_folds.get(name, "1/1").split("/"))
+        return self.test_seconds[name] * count / used
+
+    def predict_some_folds(self, trainer, name: str, features) -> bool:
+        """The test predictions of bag `name` averaged over the fold models that predict before the predict
+        deadline, one after the other, judged from the slowest measured so far (with MEASURED_SAFETY); False
+        when the model is not a bag or not even its first fold model would. Recorded in `some_folds`."""
+        model = trainer.load_model(name)
+        count = len(getattr(model, "models", []) or [])
+        if count < 2 or not hasattr(model, "predict_proba_children"):
+            return False
+        inputs = trainer.get_inputs_to_model(model, features, model_pred_proba_dict=dict(self.test_predictions))
+        inputs = model.preprocess(inputs, model=model.load_child(model.models[0]))
+        total, used, slowest = None, 0, 0.0
+        for index in range(count):
+            if time.time() + MEASURED_SAFETY * slowest > self.predict_deadline:
+                break
+            started = time.time()
+            predicted = model.predict_proba_children(inputs, children_idx=[index], preprocess_nonadaptive=False)[0]
+            slowest = max(slowest, time.time() - started)
+            total = predicted if total is None else total + predicted
+            used += 1
+        if total is None or time.time() > self.predict_deadline:
+            return False
+        self.test_predictions[name] = total / used
+        if used < count:
+            self.some_folds[name] = f"{used}/{count}"
+        return True
 
     def features(self):
         """The test rows as the fit's models see them (AutoGluon's feature generators, applied once)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
+import numpy as np
+
 from strategies.autogluon_deadline import MIN_MODEL_SECONDS, DeadlineCallback, predict_reason, skip_reason
 
 # a level-1 fit on a large table that ran out of time before its forests (the case the rule is for)
@@ -64,6 +66,9 @@ class Trainer:
 
     def log(self, level, message):
         self.logged.append(message)
+
+    def load_model(self, name):
+        return SimpleNamespace(name=name)  # not a bag: it cannot predict with some of its fold models
 
     def get_model_pred_proba_dict(self, features, models, model_pred_proba_dict):
         model_pred_proba_dict.update({name: f"{name} on {features}" for name in models})
@@ -221,3 +226,50 @@ class DeadlinePassesAtLevelTwo(DeadlineCallback):
         if level == 2 and stack_name == "core":
             self.deadline = time.time() - 1.0
         return False
+
+
+def _bagged_lightgbm(path):
+    """A real bag of 4 LightGBM fold models, fitted in this process, and the test rows as it sees them."""
+    from autogluon.tabular import TabularPredictor
+
+    from tests.conftest import make_tables
+
+    frame = make_tables(n=240, seed=2).drop(columns=["id"])
+    predictor = TabularPredictor(label="target", path=str(path), verbosity=0)
+    predictor.fit(frame.iloc[:200], hyperparameters={"GBM": [{"num_boost_round": 30}]}, num_bag_folds=4,
+                  fit_weighted_ensemble=False, ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
+    features = predictor._learner.transform_features(frame.iloc[200:].drop(columns=["target"]))
+    return predictor._trainer, features
+
+
+def test_a_bag_short_of_time_predicts_the_test_set_with_the_fold_models_the_time_holds(tmp_path, monkeypatch):
+    """Each fold model takes 10 s to predict (a controlled clock) and 35 s are left: two predict (after the
+    second, the slowest doubled would pass the deadline), and the test predictions are their average; with
+    time for all, the average of every fold model is the bag's own prediction."""
+    trainer, features = _bagged_lightgbm(tmp_path / "ag")
+    bag = trainer.load_model("LightGBM_BAG_L1")
+    whole = trainer.get_model_pred_proba_dict(features, models=["LightGBM_BAG_L1"])["LightGBM_BAG_L1"]
+    inputs = bag.preprocess(features, model=bag.load_child(bag.models[0]))
+    first_two = bag.predict_proba_children(inputs, children_idx=[0, 1], preprocess_nonadaptive=False)
+
+    roomy = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 600)
+    assert roomy.predict_some_folds(trainer, "LightGBM_BAG_L1", features)
+    assert "LightGBM_BAG_L1" not in roomy.some_folds
+    np.testing.assert_allclose(roomy.test_predictions["LightGBM_BAG_L1"], whole, rtol=1e-9)
+
+    now = [1000.0]
+    monkeypatch.setattr("strategies.autogluon_deadline.time", SimpleNamespace(time=lambda: now[0]))
+    predict = type(bag).predict_proba_children
+
+    def slow(self, *args, **kwargs):
+        now[0] += 10.0
+        return predict(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(bag), "predict_proba_children", slow)
+    short = DeadlineCallback(now[0] + 600, predict_deadline=now[0] + 35)
+    assert short.predict_some_folds(trainer, "LightGBM_BAG_L1", features)
+    assert short.some_folds == {"LightGBM_BAG_L1": "2/4"}
+    np.testing.assert_allclose(short.test_predictions["LightGBM_BAG_L1"], (first_two[0] + first_two[1]) / 2,
+                               rtol=1e-9)
+    late = DeadlineCallback(now[0] + 600, predict_deadline=now[0] + 5)  # the first fold model would end late
+    assert not late.predict_some_folds(trainer, "LightGBM_BAG_L1", features)
