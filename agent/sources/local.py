@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agent.config import read_yaml
 from agent.errors import InputError
+from agent.names import safe_component
 from agent.sources.base import FetchedCompetition, Source, find_tables
 
 DECLARATION = "competition.yaml"
@@ -19,7 +20,11 @@ class LocalSource(Source):
 
     @property
     def slug(self) -> str:
-        return self._declared().get("slug") or self.folder.name
+        """competition.yaml's `slug`, else the folder's name: one folder name under --out, or refused."""
+        declared = self._declared().get("slug")
+        if declared is not None and declared != "":
+            return safe_component(declared, "`slug` in competition.yaml", str(self.folder / DECLARATION))
+        return safe_component(self.folder.name, "competition folder's name (the run's slug)", str(self.folder))
 
     def _declared(self) -> dict:
         path = self.folder / DECLARATION
