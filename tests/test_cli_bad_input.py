@@ -128,3 +128,37 @@ def test_missing_folder_and_bad_config(ray_local, tmp_path):
     result = runner.invoke(app, ["run", str(folder), "--config", str(config), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "not valid YAML" in result.output
     shutil.rmtree(tmp_path / "r", ignore_errors=True)
+
+
+def _read_only_folder() -> Path:
+    """A place no process can write, root included (sysfs refuses new entries); skipped where there is none."""
+    folder = Path("/sys/podium-output-test")
+    try:
+        folder.mkdir()
+    except OSError:
+        return folder
+    folder.rmdir()
+    pytest.skip("no read-only location on this machine")
+
+
+def _one_paragraph(result, code: int = 2) -> str:
+    assert result.exit_code == code, result.output
+    assert "failed unexpectedly" not in result.output and "podium.log" not in result.output
+    return " ".join(result.output.split())
+
+
+def test_output_folders_that_cannot_be_written_are_refused_before_any_work(tmp_path):
+    folder = good_folder(tmp_path)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    for out, message in ((a_file, "--out (run.out) names a file, not a folder"),
+                         (a_file / "runs", "runs through a file"),
+                         (_read_only_folder() / "runs", "podium cannot write there")):
+        output = _one_paragraph(runner.invoke(app, ["run", str(folder), "--time-limit", "30", "--out", str(out)]))
+        assert message in output and str(out) in output.replace(" ", "")
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(f"competitions: [{{source: {folder}}}]\n")
+    output = _one_paragraph(runner.invoke(app, ["batch", str(batch), "--out", str(a_file)]))
+    assert "--out names a file, not a folder" in output
+    assert a_file.read_text() == "not a folder"
+

@@ -23,6 +23,7 @@ from agent.config import CONFIG_DIR, Settings, load_settings, read_yaml
 from agent.errors import InputError, PodiumError
 from agent.executor import RayExecutor, check_shared_path
 from agent.logs import run_log
+from agent.outputs import output_folder
 from agent.report import failure_reported, report_run
 from agent.run.planner import (
     CHECKS,
@@ -105,6 +106,7 @@ def _open_run(options: RunOptions):
         raise InputError("Nothing to run", fix="pass a competition folder or slug, or --resume RUN_DIR")
     source = _source(options.source, options)
     settings, layers = resolve_settings(options, source.slug)
+    output_folder(settings.run.out, "--out (run.out)")  # before any work, not as an OSError at the end
     source.configure(settings)
     run = Run.create(Path(settings.run.out), source.slug, run_id=options.run_id, source=options.source,
                      time_limit=settings.run.time_limit, seed=settings.run.seed,

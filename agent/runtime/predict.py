@@ -9,6 +9,7 @@ import pandas as pd
 
 from agent.atomic import write_csv
 from agent.errors import InputError
+from agent.outputs import output_file
 from agent.runtime.model import load_model
 
 
@@ -35,6 +36,7 @@ def read_rows(path: Path) -> pd.DataFrame:
 
 def predict_file(artifact_dir: Path, data: Path, output: Path, strict: bool = False) -> PredictReport:
     """Predict every row of `data`; any invalid input raises before anything is written."""
+    output = output_file(output, "--output")
     model = load_model(artifact_dir)
     frame = read_rows(data)
     report = model.schema.validate(frame, where=str(data), unseen="error" if strict else None)

@@ -67,3 +67,18 @@ def test_a_folder_that_is_not_an_artifact_is_refused(tmp_path):
     pd.DataFrame({"a": [1]}).to_csv(data, index=False)
     result = CliRunner().invoke(app, ["predict", str(tmp_path), str(data), "-o", str(tmp_path / "out.csv")])
     assert result.exit_code == 2 and "not a podium production artifact" in result.output
+
+
+def test_an_output_that_cannot_be_a_file_is_refused_before_predicting(run, titanic, tmp_path):
+    data = tmp_path / "rows.csv"
+    titanic.test.to_csv(data, index=False)
+    folder, a_file = tmp_path / "a-folder", tmp_path / "a-file"
+    folder.mkdir()
+    a_file.write_text("kept")
+    for output, message in ((folder, "--output names a folder, not a file"),
+                            (a_file / "predictions.csv", "runs through a file")):
+        result = run(data, output)
+        assert result.exit_code == 2, result.output
+        text = " ".join(result.output.split())
+        assert message in text and "failed unexpectedly" not in text and "podium.log" not in text
+    assert list(folder.iterdir()) == [] and a_file.read_text() == "kept"
