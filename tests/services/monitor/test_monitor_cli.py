@@ -98,3 +98,13 @@ def test_an_out_that_is_a_file_is_refused_before_reading(artifact_dir, unshifted
     assert result.exit_code == 2, result.output
     assert "--out names a file, not a folder" in " ".join(result.output.split())
     assert "failed unexpectedly" not in result.output and out.read_text() == "kept"
+
+
+def test_json_nested_too_deeply_is_bad_input_naming_the_line(artifact_dir, tmp_path):
+    log = tmp_path / "deep.jsonl"
+    log.write_text('{"carat": 1}\n' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "\n")
+    result = monitor(artifact_dir, log, "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "Line 2 is not valid JSON (it nests arrays or objects too deeply)" in output
+    assert "failed unexpectedly" not in output and not (tmp_path / "out").exists()
