@@ -98,7 +98,7 @@ def test_bad_input_fails_clearly(ray_local, tmp_path, corrupt, message):
     folder = good_folder(tmp_path)
     corrupt(folder)
     out = tmp_path / "runs"
-    result = runner.invoke(app, ["run", str(folder), "--time-limit", "20", "--out", str(out)])
+    result = runner.invoke(app, ["run", str(folder), "--time-limit", "25", "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
@@ -162,3 +162,13 @@ def test_output_folders_that_cannot_be_written_are_refused_before_any_work(tmp_p
     assert "--out names a file, not a folder" in output
     assert a_file.read_text() == "not a folder"
 
+
+
+def test_a_time_limit_too_short_to_hold_is_refused_with_the_shortest_that_holds(tmp_path):
+    from agent.run.planner import MIN_TIME_LIMIT
+
+    folder = good_folder(tmp_path)
+    output = _one_paragraph(runner.invoke(app, ["run", str(folder), "--time-limit", "5", "--out",
+                                                str(tmp_path / "runs")]))
+    assert "A time limit of 5 s is too short" in output and f"is {MIN_TIME_LIMIT:g} s" in output
+    assert f"pass --time-limit {MIN_TIME_LIMIT:g} or more" in output and not (tmp_path / "runs").exists()
