@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.checks import run_checks
-from agent.columns import decoded, encoded
+from agent.columns import autogluon_name, decoded, encoded
 from agent.config import QualitySettings
 from agent.runtime import load_model
 from strategies.learners import Task, fit_predict, prepare_features
@@ -22,11 +22,15 @@ ODD = ['a,b"c', "new\nline", "it's \"quoted\"", "back\\slash", "{brace}: [x]", "
        "sp_ace", "ünï €"]
 
 
-@given(st.lists(st.text(min_size=1), min_size=1, max_size=20, unique=True))
+@given(st.lists(st.one_of(st.text(min_size=1), st.from_regex(r"[a-z_]{0,3}col__[0-9a-f]{2,6}[a-z.]{0,4}",
+                                                              fullmatch=True)), min_size=1, max_size=20, unique=True))
 def test_the_encoding_is_one_to_one_and_plain(names):
     codes = [encoded(name) for name in names]
     assert len(set(codes)) == len(codes) and [decoded(code) for code in codes] == names
     assert all(all(c.isalnum() and c.isascii() or c in "_.-" for c in code) for code in codes)
+    for_autogluon = [autogluon_name(name) for name in names]
+    assert len(set(for_autogluon)) == len(names) and [decoded(code) for code in for_autogluon] == names
+    assert not [code for code in for_autogluon if "\n" in code or "\r" in code]
 
 
 def odd_table(n: int = 1200) -> pd.DataFrame:
@@ -60,16 +64,39 @@ def test_the_optuna_learners_fit_on_odd_names(learner):
     assert list(X.columns) == [c for c in frame.columns if c != "target"]  # the caller's frames keep their names
 
 
+RENAMES = {"age": ODD[0], "fare": ODD[1], "sex": ODD[2], "embarked": ODD[6], "pclass": ODD[7],
+           "parch": "_private", "sibsp": "model_config"}  # pydantic refuses or hides the last two
+
+
+def odd_titanic(build_corpus, folder):
+    """titanic with odd column names, as a competition folder."""
+    source = build_corpus("titanic", rows=400) / "public"
+    folder.mkdir()
+    for name in ("train.csv", "test.csv", "sample_submission.csv"):
+        pd.read_csv(source / name).rename(columns=RENAMES).to_csv(folder / name, index=False)
+    return folder
+
+
+def test_autogluon_fits_and_predicts_on_odd_names(build_corpus, tmp_path):
+    from strategies.autogluon import AutoGluonStrategy, predict_test
+    from strategies.base import Budget
+
+    corpus = corpus_from_folder(odd_titanic(build_corpus, tmp_path / "odd"))
+    strategy = AutoGluonStrategy(tmp_path / "ag", num_stack_levels=0, verbosity=0, fold_fitting="sequential_local",
+                                 hyperparameters={"GBM": {"num_boost_round": 30}, "XGB": {"n_estimators": 30}})
+    candidates = strategy.search(corpus.competition, corpus.dataset, Budget(120, 1, 4.0)).candidates
+    fitted = {c.model.split("_")[0] for c in candidates if np.isfinite(c.oof).all()}
+    assert {"LightGBM", "XGBoost"} <= fitted, fitted  # AutoGluon's LightGBM failed on a line break in a name
+    tested = predict_test(str(tmp_path / "ag"), corpus.competition.to_dict(), corpus.dataset.X_test,
+                          [c.model for c in candidates])
+    assert all(np.isfinite(p).all() and len(p) == len(corpus.test) for p in tested.values())
+
+
 def test_a_production_model_fits_and_predicts_on_odd_names(build_corpus, tmp_path):
     from strategies.production import build_production_model
 
-    source = build_corpus("titanic", rows=400) / "public"
-    renames = {"age": ODD[0], "fare": ODD[1], "sex": ODD[2], "embarked": ODD[6], "pclass": ODD[7],
-               "parch": "_private", "sibsp": "model_config"}  # pydantic refuses or hides these two
-    folder = tmp_path / "odd"
-    folder.mkdir()
-    for name in ("train.csv", "test.csv", "sample_submission.csv"):
-        pd.read_csv(source / name).rename(columns=renames).to_csv(folder / name, index=False)
+    renames = RENAMES
+    folder = odd_titanic(build_corpus, tmp_path / "odd")
     corpus = corpus_from_folder(folder)
     assert set(renames.values()) <= set(corpus.competition.features)
     board = quick_leaderboard(corpus)
