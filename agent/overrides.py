@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.competition.declaration import ALIASES, FIELDS, check_keys
 from agent.competition.inference import OVERRIDABLE
-
-ALIASES = {"metric": "evaluation_metric", "problem_type": "task", "id": "id_column", "label": "target"}
 
 
 def normalise(fields: dict[str, Any]) -> dict[str, Any]:
@@ -20,10 +19,14 @@ def normalise(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def collect(layers: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Merge layers in order (later wins); return the values and, per field, the name of the winning layer."""
+    """Merge layers in order (later wins); return the values and, per field, the name of the winning layer.
+
+    A key that is no field (a typo) is refused, naming the layer: dropped, it would run the wrong task."""
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name, fields in layers:
+        check_keys(fields or {}, name, FIELDS, "the competition fields",
+                   fix=f"correct or remove it; the fields are {', '.join(FIELDS)}")
         for key, value in normalise(fields).items():
             values[key] = value
             sources[key] = name

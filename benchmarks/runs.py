@@ -8,12 +8,12 @@
     .venv/bin/python benchmarks/runs.py --table --system podium:merged      # the variant against the peers
 
 For seed in --seeds, for budget in --budgets, for task in --tasks: build the competition (every row, at most
-60,000 in train but in the large competition; built once per task and seed and cached in --out), then run each of --systems in a fresh
-process with the same time, one right after the other, the order rotated from one competition to the next so
-that every system takes every place (the machine is shared and its load drifts): `podium run --time-limit
-BUDGET --seed SEED` (Ray start included; wall seconds measured around the process), and AutoGluon alone with
-each preset of --peers (benchmarks/peers.py). Every submission is scored on the hidden answers
-(tests/grading.py).
+60,000 in train but in the large competition; built once per task and seed and cached in --out), then run each
+of --systems in a fresh process with the same time, one right after the other, the order rotated from one
+competition to the next so that every system takes every place (the machine is shared and its load drifts):
+`podium run --time-limit BUDGET --seed SEED` (Ray start included; wall seconds measured around the process),
+and AutoGluon alone with each preset of --peers (benchmarks/peers.py). Every submission is scored on the
+hidden answers (tests/grading.py).
 
 Each system run is APPENDED to --records as one JSON line (benchmarks/records.py), so a round can be run in
 pieces across sessions (pass the same --out to reuse the built competitions); running a system again on the

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agent.columns import autogluon_name, with_encoded_names
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition, _label_key
 from agent.competition.metrics import REGRESSION, score_prediction
@@ -82,6 +83,7 @@ class AutoGluonStrategy(Strategy):
         CPUs the fit held times its wall time, what a cluster bills for it.
         """
         started, started_cpu = time.monotonic(), time.process_time()
+        data = encoded_features(data)
         resumed = (self.path / DONE).is_file()
         as_fitted: dict = {}
         if resumed:
@@ -427,13 +429,22 @@ def _predict_estimate(board, members: set[str], data: Dataset) -> float:
     return seconds * predict_factor(data, safety=1.0)
 
 
+def encoded_features(data: Dataset) -> Dataset:
+    """The data as AutoGluon is fitted on it: a feature name with a line break encoded (agent/columns.py), since
+    its LightGBM fails on one; every other name as it is."""
+    from dataclasses import replace
+
+    return replace(data, X=with_encoded_names(data.X, autogluon_name),
+                   X_test=with_encoded_names(data.X_test, autogluon_name))
+
+
 def predict_test(path: str, competition: dict, X_test, models: list[str]) -> dict[str, np.ndarray]:
     """Test predictions of the named AutoGluon models (a Ray task: loads the predictor from `path`)."""
     from autogluon.tabular import TabularPredictor
 
     comp = Competition.from_dict(competition)
     predictor = TabularPredictor.load(path, require_py_version_match=False, verbosity=0)
-    frames = _predict_multi(predictor, X_test, models)
+    frames = _predict_multi(predictor, with_encoded_names(X_test, autogluon_name), models)
     return {model: _as_prediction(frames[model], comp) for model in models}
 
 

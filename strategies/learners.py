@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agent.columns import with_encoded_names
 from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION
 
 LEARNERS = ("lightgbm", "xgboost", "catboost")
@@ -69,7 +70,10 @@ def _inner_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_predict(learner: str, params: dict[str, Any], task: Task, X: pd.DataFrame, y: np.ndarray,
                 X_valid: pd.DataFrame, X_test: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
-    """Fit on (X, y); return predictions for X_valid and X_test and the number of trees kept."""
+    """Fit on (X, y); return predictions for X_valid and X_test and the number of trees kept.
+
+    The libraries see encoded column names (agent/columns.py): each refuses some names a CSV header may hold."""
+    X, X_valid, X_test = (with_encoded_names(frame) for frame in (X, X_valid, X_test))
     params = dict(params)
     rounds = int(params.pop("n_estimators", 1000))
     patience = int(params.pop("early_stopping_rounds", 50))

@@ -52,6 +52,8 @@ def quick_leaderboard(corpus: Corpus) -> Candidate:
     """A real, cheap leaderboard model: LightGBM per fold on pandas categoricals, OOF and averaged test."""
     import lightgbm
 
+    from agent.columns import with_encoded_names
+
     competition, dataset = corpus.competition, corpus.dataset
     X, X_test = dataset.X.copy(), dataset.X_test.copy()
     for column in X.columns:
@@ -59,6 +61,7 @@ def quick_leaderboard(corpus: Corpus) -> Candidate:
             dtype = pd.CategoricalDtype(pd.concat([X[column], X_test[column]]).dropna().astype(str).unique())
             X[column] = X[column].astype(str).where(X[column].notna()).astype(dtype)
             X_test[column] = X_test[column].astype(str).where(X_test[column].notna()).astype(dtype)
+    X, X_test = with_encoded_names(X), with_encoded_names(X_test)  # LightGBM refuses some names a CSV may hold
     params = {"n_estimators": 150, "learning_rate": 0.05, "num_leaves": 15, "verbose": -1, "n_jobs": 1}
     model_cls = lightgbm.LGBMRegressor if competition.problem_type == REGRESSION else lightgbm.LGBMClassifier
     y = dataset.y

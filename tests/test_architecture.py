@@ -40,7 +40,8 @@ RULES = {
     # the foundation everything stands on
     **{module: ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime")
        for module in ("agent.config", "agent.errors", "agent.atomic", "agent.logs", "agent.records",
-                      "agent.overrides", "agent.executor", "agent.versions")},
+                      "agent.overrides", "agent.executor", "agent.versions", "agent.names", "agent.columns",
+                      "agent.outputs")},
 }
 EXCEPTIONS = {
     # loads an AutoGluon artifact: imported only when such an artifact is loaded

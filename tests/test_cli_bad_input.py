@@ -98,7 +98,7 @@ def test_bad_input_fails_clearly(ray_local, tmp_path, corrupt, message):
     folder = good_folder(tmp_path)
     corrupt(folder)
     out = tmp_path / "runs"
-    result = runner.invoke(app, ["run", str(folder), "--time-limit", "20", "--out", str(out)])
+    result = runner.invoke(app, ["run", str(folder), "--time-limit", "25", "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
@@ -128,3 +128,47 @@ def test_missing_folder_and_bad_config(ray_local, tmp_path):
     result = runner.invoke(app, ["run", str(folder), "--config", str(config), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "not valid YAML" in result.output
     shutil.rmtree(tmp_path / "r", ignore_errors=True)
+
+
+def _read_only_folder() -> Path:
+    """A place no process can write, root included (sysfs refuses new entries); skipped where there is none."""
+    folder = Path("/sys/podium-output-test")
+    try:
+        folder.mkdir()
+    except OSError:
+        return folder
+    folder.rmdir()
+    pytest.skip("no read-only location on this machine")
+
+
+def _one_paragraph(result, code: int = 2) -> str:
+    assert result.exit_code == code, result.output
+    assert "failed unexpectedly" not in result.output and "podium.log" not in result.output
+    return " ".join(result.output.split())
+
+
+def test_output_folders_that_cannot_be_written_are_refused_before_any_work(tmp_path):
+    folder = good_folder(tmp_path)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    for out, message in ((a_file, "--out (run.out) names a file, not a folder"),
+                         (a_file / "runs", "runs through a file"),
+                         (_read_only_folder() / "runs", "podium cannot write there")):
+        output = _one_paragraph(runner.invoke(app, ["run", str(folder), "--time-limit", "30", "--out", str(out)]))
+        assert message in output and str(out) in output.replace(" ", "")
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(f"competitions: [{{source: {folder}}}]\n")
+    output = _one_paragraph(runner.invoke(app, ["batch", str(batch), "--out", str(a_file)]))
+    assert "--out names a file, not a folder" in output
+    assert a_file.read_text() == "not a folder"
+
+
+
+def test_a_time_limit_too_short_to_hold_is_refused_with_the_shortest_that_holds(tmp_path):
+    from agent.run.planner import MIN_TIME_LIMIT
+
+    folder = good_folder(tmp_path)
+    output = _one_paragraph(runner.invoke(app, ["run", str(folder), "--time-limit", "5", "--out",
+                                                str(tmp_path / "runs")]))
+    assert "A time limit of 5 s is too short" in output and f"is {MIN_TIME_LIMIT:g} s" in output
+    assert f"pass --time-limit {MIN_TIME_LIMIT:g} or more" in output and not (tmp_path / "runs").exists()

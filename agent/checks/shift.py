@@ -11,6 +11,7 @@ import pandas as pd
 from agent.checks.context import NUMERIC, CheckContext, column_kind, sample_positions
 from agent.checks.onefeature import make_folds, one_feature_strength
 from agent.checks.report import Bound, Finding
+from agent.columns import with_encoded_names
 
 log = logging.getLogger("podium.quality")
 MIN_ROWS_PER_SIDE = 30
@@ -85,6 +86,7 @@ def check_adversarial_validation(ctx: CheckContext) -> list[Finding]:
                         f"test and one feature with values (train {len(train)}, test {len(test)} rows)",
                         (), {"train_rows": len(train), "test_rows": len(test)})]
     X = _model_frame(train, test, features)
+    named = with_encoded_names(X)  # LightGBM refuses some names a CSV header may hold; findings keep the originals
     is_test = np.r_[np.zeros(len(train), dtype=int), np.ones(len(test), dtype=int)]
     oof = np.zeros(len(X))
     gain = np.zeros(len(features))
@@ -98,8 +100,8 @@ def check_adversarial_validation(ctx: CheckContext) -> list[Finding]:
         model = LGBMClassifier(n_estimators=TREES, learning_rate=0.1, num_leaves=31, subsample=0.8, subsample_freq=1,
                                colsample_bytree=0.8, random_state=ctx.seed, n_jobs=ctx.n_jobs, verbose=-1)
         clock = _fold_clock(ctx, len(splits) - index)
-        model.fit(X.iloc[fit_rows], is_test[fit_rows], **({"callbacks": [clock]} if clock else {}))
-        oof[held_out] = model.predict_proba(X.iloc[held_out])[:, 1]
+        model.fit(named.iloc[fit_rows], is_test[fit_rows], **({"callbacks": [clock]} if clock else {}))
+        oof[held_out] = model.predict_proba(named.iloc[held_out])[:, 1]
         scored[held_out] = True
         gain += model.booster_.feature_importance(importance_type="gain")
         folds_done += 1

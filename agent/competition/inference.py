@@ -127,7 +127,8 @@ def infer_competition(
             raise InputError(f"The id column '{id_column}' is not in the {role} file",
                              fix="set `id_column` in competition.yaml to the column that names each test row")
 
-    target, class_columns = _resolve_target(given("target"), id_column, train, test, sample, provenance)
+    target, class_columns = _resolve_target(given("target"), id_column, train, test, sample, provenance,
+                                            data.files.get("test"))
     labels = train[target]
     if labels.isna().all():
         raise InputError(f"The target column '{target}' is empty in train")
@@ -182,6 +183,8 @@ def infer_competition(
 
     drop = list(given("drop") or [])
     features, dropped = _resolve_features(train, test, id_column, target, drop, provenance)
+    _check_ids_present(test, id_column, "test", data.files.get("test"))
+    _check_ids_present(sample, id_column, "sample submission", data.files.get("sample_submission"))
     _check_sample_matches_test(sample, test, id_column, data.files.get("test"))
 
     for name in ("id_column", "target", "task", "evaluation_metric", "submission_format"):
@@ -204,7 +207,8 @@ def _infer_id_column(test: pd.DataFrame, sample: pd.DataFrame, provenance: dict[
     return shared[0]
 
 
-def _resolve_target(given_target, id_column, train, test, sample, provenance) -> tuple[str, list[str]]:
+def _resolve_target(given_target, id_column, train, test, sample, provenance,
+                    test_file: Path | None = None) -> tuple[str, list[str]]:
     rest = [c for c in sample.columns if c != id_column]
     if not rest:
         raise InputError("The sample submission has only the id column: nothing to predict")
@@ -220,6 +224,13 @@ def _resolve_target(given_target, id_column, train, test, sample, provenance) ->
     if len(in_train) > 1:
         raise InputError(f"The sample submission names {len(in_train)} targets {in_train}; podium learns one target",
                          fix="set `target` in competition.yaml to the one to predict")
+    in_both = [c for c in rest if c in train.columns and c in test.columns]
+    if in_both and not in_train:
+        names = ", ".join(f"'{c}'" for c in in_both)
+        raise InputError(
+            f"The sample submission's column {names} is in train, but test holds it too, so it cannot be told "
+            "apart from a feature (a test file has no target column)", where=str(test_file) if test_file else None,
+            fix=f"drop {names} from the test file, or pass --target {in_both[0]} (`target` in competition.yaml)")
     train_only = [c for c in train.columns if c not in test.columns and c != id_column]
     for column in train_only:
         mapping = _class_columns_for(train[column], rest, column)
@@ -354,6 +365,19 @@ def _resolve_features(train, test, id_column, target, drop, provenance) -> tuple
     if train_only:
         provenance["dropped_columns"] = "inferred: in train but not in test, so unusable at prediction time"
     return features, [*drop, *train_only]
+
+
+def _check_ids_present(table: pd.DataFrame, id_column: str, role: str, where: Path | None = None) -> None:
+    """Every row needs an id: a blank one would reach the submission, which Kaggle refuses (and so does podium)."""
+    ids = table[id_column]
+    blank = ids.isna().to_numpy() | ids.map(lambda value: isinstance(value, str) and not value.strip()).to_numpy()
+    if blank.any():
+        rows = np.flatnonzero(blank)
+        lines = ", ".join(str(row + 2) for row in rows[:5]) + (" ..." if len(rows) > 5 else "")
+        raise InputError(
+            f"The {role} file has {len(rows):,} row(s) without an id in '{id_column}' (line {lines}, the header "
+            "being line 1)", where=str(where) if where else None,
+            fix="give every row its id, or remove the rows without one from both test and the sample submission")
 
 
 def _check_sample_matches_test(sample: pd.DataFrame, test: pd.DataFrame, id_column: str,

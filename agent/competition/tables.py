@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agent.competition.decompress import Limits, TooLarge, open_table
+from agent.competition.decompress import Limits, TooLarge, check_size, open_table
 from agent.config import KaggleSettings
 from agent.errors import InputError
 
@@ -33,7 +33,10 @@ class CompetitionData:
 
 def read_table(path: Path, role: str, limits: Limits | None = None) -> pd.DataFrame:
     """Read one CSV (plain or compressed, decompressed within `limits`); refuse a missing, empty, oversized or
-    non-tabular file clearly, and a header that repeats a name (pandas would silently rename it `name.1`)."""
+    non-tabular file clearly, and a header that repeats a name (pandas would silently rename it `name.1`).
+
+    The table's size is counted first, in constant memory (decompress.check_size): only a table within the
+    limits reaches pandas, so the limits bound what reading it can take."""
     path = Path(path)
     limits = limits or KaggleSettings().decompress_limits()
     if not path.is_file():
@@ -42,6 +45,7 @@ def read_table(path: Path, role: str, limits: Limits | None = None) -> pd.DataFr
     if path.stat().st_size == 0:
         raise InputError(f"The {role} file is empty", where=str(path), fix="download the competition's files again")
     try:
+        check_size(path, limits)
         header = _header(path, role, limits)
         with open_table(path, limits) as stream:
             frame = pd.read_csv(stream, low_memory=False)

@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent.atomic import write_csv, write_text
 from agent.config import read_yaml
 from agent.errors import ConfigError, InputError, PodiumError
+from agent.names import safe_component
+from agent.outputs import output_folder
 from agent.records import Record
 from agent.run.rundir import FAILED, MANIFEST, SUCCEEDED, Run
 
@@ -155,8 +157,8 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
               time_limit: float | None = None) -> tuple[list[BatchRow], Path]:
     """Run every competition of a batch file; return one row per competition and the batch folder."""
     spec = load_batch(path, time_limit)
-    name = spec.name or Path(path).stem
-    out = Path(out).expanduser().resolve()
+    name = safe_component(spec.name or Path(path).stem, "batch `name`", str(path))  # batches/<name>/ under out
+    out = output_folder(Path(out).expanduser().resolve(), "--out")
     folder = out / "batches" / name
     state_file = folder / "batch.json"
     state = BatchState.read(state_file) if state_file.is_file() else BatchState()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.atomic import write_json
+from agent.columns import autogluon_name, decoded, with_encoded_names
 
 log = logging.getLogger("podium.leaderboard")
 PARTIAL_FIGURES = ".leaderboard-latency.json"  # the latency as soon as it is known (fit task or figures task)
@@ -38,6 +39,7 @@ def autogluon_figures(models: str, rows, problem_type: str, seconds: float, top:
     from strategies.autogluon import served
 
     predictor = TabularPredictor.load(models, require_py_version_match=False, verbosity=0)
+    rows = with_encoded_names(rows, autogluon_name)  # the names AutoGluon was fitted on (strategies/autogluon.py)
     started = time.monotonic()
     figures: dict[str, Any] = {}
     if latency:
@@ -66,7 +68,7 @@ def _importance(predictor, seconds: float, top: int) -> list[dict[str, Any]]:
     frame = bag.compute_feature_importance(trainer.load_X(), trainer.load_y(), is_oof=True,
                                            time_limit=max(1.0, seconds), silent=True, num_shuffle_sets=2)
     frame = frame.sort_values("importance", ascending=False).head(top)
-    return [{"feature": str(name), "importance": float(row["importance"]),
+    return [{"feature": decoded(str(name)), "importance": float(row["importance"]),
              "std": 0.0 if math.isnan(row["stddev"]) else float(row["stddev"])} for name, row in frame.iterrows()]
 
 

@@ -23,6 +23,7 @@ from agent.config import CONFIG_DIR, Settings, load_settings, read_yaml
 from agent.errors import InputError, PodiumError
 from agent.executor import RayExecutor, check_shared_path
 from agent.logs import run_log
+from agent.outputs import output_folder
 from agent.report import failure_reported, report_run
 from agent.run.planner import (
     CHECKS,
@@ -30,6 +31,7 @@ from agent.run.planner import (
     FIRST_SUBMISSION,
     LEADERBOARD_FIGURES,
     LEADERBOARD_PREDICT,
+    MIN_TIME_LIMIT,
     PRODUCTION_FINAL,
     PRODUCTION_SEARCH,
     Plan,
@@ -97,6 +99,7 @@ def _open_run(options: RunOptions):
         if options.time_limit:
             layers.append(("command line", {"run": {"time_limit": options.time_limit}}))
         settings = load_settings(*layers)
+        check_time_limit(settings.run.time_limit)
         layers = [(name, layer) for name, layer in layers if name != "command line"]
         run.resume()
         source.configure(settings)
@@ -105,12 +108,23 @@ def _open_run(options: RunOptions):
         raise InputError("Nothing to run", fix="pass a competition folder or slug, or --resume RUN_DIR")
     source = _source(options.source, options)
     settings, layers = resolve_settings(options, source.slug)
+    check_time_limit(settings.run.time_limit)
+    output_folder(settings.run.out, "--out (run.out)")  # before any work, not as an OSError at the end
     source.configure(settings)
     run = Run.create(Path(settings.run.out), source.slug, run_id=options.run_id, source=options.source,
                      time_limit=settings.run.time_limit, seed=settings.run.seed,
                      kaggle_endpoint=getattr(source, "endpoint", None))
     write_text(run.file("config.yaml"), yaml.safe_dump(settings.dump(), sort_keys=False))
     return run, source, settings, layers
+
+
+def check_time_limit(seconds: float) -> None:
+    """A limit the run cannot hold within 1.1x is refused, naming the shortest one that it can."""
+    if seconds < MIN_TIME_LIMIT:
+        raise InputError(f"A time limit of {seconds:g} s is too short: starting Ray, checking the data and writing "
+                         f"the production model and the report take about 20 s whatever the limit, so the "
+                         f"shortest limit a run holds (within 1.1x) is {MIN_TIME_LIMIT:g} s",
+                         where="--time-limit (run.time_limit)", fix=f"pass --time-limit {MIN_TIME_LIMIT:g} or more")
 
 
 def run_competition(options: RunOptions, notify: Notify = lambda message: None) -> Run:

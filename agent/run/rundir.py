@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from agent import __version__
 from agent.atomic import write_json
 from agent.errors import InputError, PodiumError
+from agent.names import safe_component
 from agent.records import Record
 from agent.versions import package_versions
 
@@ -100,8 +101,8 @@ class Run:
 
     @classmethod
     def create(cls, out: Path, slug: str, run_id: str | None = None, **fields: Any) -> Run:
-        run_id = run_id or new_run_id()
-        path = Path(out).expanduser().resolve() / slug / run_id
+        run_id = safe_component(run_id or new_run_id(), "run id")
+        path = Path(out).expanduser().resolve() / safe_component(slug, "competition slug") / run_id
         path.mkdir(parents=True, exist_ok=False)
         manifest = {
             "podium_version": __version__, "run_id": run_id, "competition_slug": slug, "status": RUNNING,

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agent.columns import autogluon_name, with_encoded_names
 from agent.competition.inference import _label_key
 
 
@@ -29,6 +30,7 @@ class AutoGluonRuntime:
         self.predictor.persist(models=[self.model])
 
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
+        frame = with_encoded_names(frame, autogluon_name)  # the names it was fitted on (strategies/autogluon.py)
         if self.problem_type == "regression":
             return self.predictor.predict(frame, model=self.model).to_numpy(dtype=float)
         proba = self.predictor.predict_proba(frame, model=self.model)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from agent.errors import InputError
-from agent.runtime.schema import CATEGORICAL, Schema, category_key, is_missing, to_numbers
+from agent.runtime.schema import CATEGORICAL, Schema, category_key, is_missing, position, to_numbers
 
 SMALL_FRAME_ROWS = 16  # below this a DataFrame goes through the per-row dict path, which is faster
 
@@ -101,7 +101,7 @@ class Encoder:
                 try:
                     value = record[name]
                 except KeyError:
-                    self.schema.check_columns(record.keys(), where=f"row {r}")
+                    self.schema.check_columns(record.keys(), where=position(r))
                     raise
                 lookup = self._lookup[j]
                 if lookup is None:
@@ -150,7 +150,7 @@ class Encoder:
         column = self.schema.columns[j]
         if self._complete[j] and self.schema.unseen == "error":
             raise InputError(f"Column '{column.name}' holds {value!r}, a category never seen in training",
-                             where=f"row {row}", fix=f"use one of the categories of '{column.name}' listed in "
+                             where=position(row), fix=f"use one of the categories of '{column.name}' listed in "
                              "schema.json, or an empty value (missing)")
         return float(self.other_code.get(column.name, len(self.codes.get(column.name, []))))
 
@@ -163,5 +163,5 @@ def _number(value: Any, name: str, row: int) -> float:
     except (TypeError, ValueError):
         if is_missing(value):
             return math.nan
-        raise InputError(f"Column '{name}' expects a number but got {value!r}", where=f"row {row}",
+        raise InputError(f"Column '{name}' expects a number but got {value!r}", where=position(row),
                          fix=f"send a number (or an empty value for missing) in '{name}'") from None

@@ -24,7 +24,7 @@ from agent.runtime.encoder import Encoder
 from agent.runtime.files import MANIFEST
 from agent.runtime.output import OutputSpec
 from agent.runtime.runtimes import runtime_class
-from agent.runtime.schema import Schema
+from agent.runtime.schema import Schema, position
 
 log = logging.getLogger("podium.production")
 FORMAT = "podium-production/1"
@@ -96,8 +96,8 @@ def _refuse_infinite(matrix: np.ndarray, column_names: Callable[[], list[str]]) 
     if infinite.any():
         names = column_names()
         row, column = (int(i) for i in np.argwhere(infinite)[0])
-        raise InputError(f"Column '{names[column]}' holds an infinite number ({matrix[row, column]:g}); "
-                         f"{int(infinite.sum())} infinite value(s) in all", where=f"row {row}",
+        raise InputError(f"Column '{names[column]}' holds an infinite number ({matrix[row, column]:g}) at "
+                         f"{position(row)}; {int(infinite.sum())} infinite value(s) in all", where="input",
                          fix=f"send a finite number in '{names[column]}', or an empty value for missing")
 
 

@@ -9,7 +9,9 @@ import pandas as pd
 
 from agent.atomic import write_csv
 from agent.errors import InputError
+from agent.outputs import output_file
 from agent.runtime.model import load_model
+from agent.runtime.schema import file_lines
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,11 @@ def read_rows(path: Path) -> pd.DataFrame:
 
 def predict_file(artifact_dir: Path, data: Path, output: Path, strict: bool = False) -> PredictReport:
     """Predict every row of `data`; any invalid input raises before anything is written."""
+    output = output_file(output, "--output")
     model = load_model(artifact_dir)
     frame = read_rows(data)
-    report = model.schema.validate(frame, where=str(data), unseen="error" if strict else None)
+    report = model.schema.validate(frame, where=str(data), unseen="error" if strict else None,
+                                   lines=file_lines(frame))  # errors name the file's lines (header: line 1)
     id_column = model.output.id_column
     ids = frame[id_column] if id_column in frame.columns else None
     predictions = model.predict_frame(frame, ids)

@@ -12,6 +12,7 @@ Handling of surprises, documented here and in docs/production.md:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Literal
@@ -40,6 +41,18 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, str):
         return not value.strip()
     return bool(isinstance(value, np.floating) and np.isnan(value))
+
+
+def position(row: int, lines: Sequence[int] | None = None) -> str:
+    """Where a row is, one convention for every message: in a file, its line (the header is line 1);
+    in rows given in memory (a DataFrame, a list of dicts, a JSON body), its 0-based position."""
+    return f"line {int(lines[row])}" if lines is not None else f"row {row}"
+
+
+def file_lines(frame: pd.DataFrame, first: int = 2) -> np.ndarray:
+    """The file line of each row of a table read whole from a CSV with a header (rows may since be filtered:
+    their RangeIndex labels are kept)."""
+    return np.asarray(frame.index, dtype=np.int64) + first
 
 
 def category_key(value: Any) -> str:
@@ -121,29 +134,35 @@ class Schema(Record):
                              where=where, fix=f"send every column of schema.json ({len(self.names)} in all); "
                              "use an empty value for unknowns")
 
-    def validate(self, frame: pd.DataFrame, where: str = "input", unseen: str | None = None) -> ValidationReport:
-        """Check a whole table: raise on missing columns and wrong types, report unseen categories and ranges.
+    def validate(self, frame: pd.DataFrame, where: str = "input", unseen: str | None = None,
+                 lines: Sequence[int] | None = None) -> ValidationReport:
+        """Check a whole table: raise on missing columns, wrong types and infinite numbers, report unseen
+        categories and ranges. `lines` (a file's line per row) makes errors name lines, not positions.
 
         `unseen` overrides the schema's policy for this call ("error" makes unseen categories an InputError).
         """
         self.check_columns(frame.columns, where)
         unseen_counts: dict[str, int] = {}
+        first_unseen: dict[str, int] = {}
         out_of_range: dict[str, int] = {}
         for column in self.columns:
             values = frame[column.name]
             if column.kind == NUMERIC:
-                numbers = to_numbers(values, column.name, where)
+                numbers = to_numbers(values, column.name, where, lines)
+                _refuse_infinite(numbers, column.name, where, lines)
                 outside = int(((numbers < column.min) | (numbers > column.max)).sum()) if column.min is not None else 0
                 if outside:
                     out_of_range[column.name] = outside
             elif column.categories_complete:
                 allowed = set(column.categories)
-                count = sum(1 for v in values if not is_missing(v) and category_key(v) not in allowed)
-                if count:
-                    unseen_counts[column.name] = count
+                new = [i for i, v in enumerate(values) if not is_missing(v) and category_key(v) not in allowed]
+                if new:
+                    unseen_counts[column.name], first_unseen[column.name] = len(new), new[0]
         if unseen_counts and (unseen or self.unseen) == "error":
             name, count = next(iter(unseen_counts.items()))
-            raise InputError(f"{count} value(s) of column '{name}' were never seen in training",
+            row = first_unseen[name]
+            raise InputError(f"{count} value(s) of column '{name}' were never seen in training, first "
+                             f"{frame[name].iloc[row]!r} at {position(row, lines)}",
                              where=where, fix=f"use one of the categories listed for '{name}' in schema.json, "
                              "or leave the value empty (missing)")
         return ValidationReport(unseen_counts, out_of_range)
@@ -160,8 +179,9 @@ class Schema(Record):
         return pd.DataFrame(out, index=frame.index)
 
 
-def to_numbers(values: pd.Series, name: str, where: str) -> pd.Series:
-    """Parse a numeric column; a value that is present but not a number is an error naming its row."""
+def to_numbers(values: pd.Series, name: str, where: str, lines: Sequence[int] | None = None) -> pd.Series:
+    """Parse a numeric column; a value that is present but not a number is an error naming its row
+    (its file line when `lines` is given)."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype(float)
     present = values.notna()
@@ -172,9 +192,19 @@ def to_numbers(values: pd.Series, name: str, where: str) -> pd.Series:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(f"Column '{name}' expects numbers but holds {int(bad.sum())} non-numeric value(s), "
-                         f"first {values.iloc[row]!r} in data row {row + 1}", where=where,
+                         f"first {values.iloc[row]!r} at {position(row, lines)}", where=where,
                          fix=f"send numbers (or an empty value for missing) in '{name}'")
     return numbers.astype(float)
+
+
+def _refuse_infinite(numbers: pd.Series, name: str, where: str, lines: Sequence[int] | None) -> None:
+    """Infinity is no input (standard JSON cannot even carry it): refused like `podium serve` refuses it."""
+    infinite = np.isinf(numbers.to_numpy(dtype=float))
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise InputError(f"Column '{name}' holds an infinite number ({numbers.iloc[row]:g}) at "
+                         f"{position(row, lines)}; {int(infinite.sum())} infinite value(s) in all", where=where,
+                         fix=f"send a finite number in '{name}', or an empty value for missing")
 
 
 def _infer_column(name: str, values: pd.Series) -> ColumnSchema:

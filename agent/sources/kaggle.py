@@ -19,6 +19,7 @@ from agent.atomic import staged_directory, write_json
 from agent.config import KaggleSettings
 from agent.errors import InputError, RemoteError
 from agent.kaggle.endpoint import resolve_endpoint
+from agent.names import safe_component
 from agent.sources.base import FetchedCompetition, Source, find_tables
 
 log = logging.getLogger("podium.sources")
@@ -45,7 +46,7 @@ class KaggleSource(Source):
         if parsed is None:
             raise InputError(f"'{slug}' is neither a competition slug nor a competition URL",
                              fix="pass e.g. titanic or https://www.kaggle.com/competitions/titanic")
-        self._slug = parsed
+        self._slug = safe_component(parsed, "competition slug")
         self.given_endpoint = endpoint
         self.refresh = refresh
         self.settings = settings or KaggleSettings()

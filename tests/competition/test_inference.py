@@ -124,3 +124,33 @@ def test_metric_that_does_not_fit_the_problem_type():
     frame = make_tables(target_values=lambda s: np.digitize(s, [-1, 0, 1]))
     with pytest.raises(InputError, match="one column"):
         infer_competition("c", split(frame, {"target": 0}), {"evaluation_metric": "AUC"})
+
+
+@pytest.mark.parametrize("blank", ["", " "])
+def test_a_test_row_without_an_id_is_refused_naming_its_line(tmp_path, blank):
+    from agent.competition.tables import read_competition
+
+    data = split(make_tables(target_values=lambda s: (s > 0.5).astype(int)), {"target": 0.5})
+    ids = data.test["id"].astype(str).tolist()
+    ids[3] = blank  # the fourth data row: line 5 of the file
+    data.train.to_csv(tmp_path / "train.csv", index=False)
+    data.test.assign(id=ids).to_csv(tmp_path / "test.csv", index=False)
+    data.sample_submission.assign(id=ids).to_csv(tmp_path / "sample_submission.csv", index=False)
+    read = read_competition(tmp_path / "train.csv", tmp_path / "test.csv", tmp_path / "sample_submission.csv")
+    assert (tmp_path / "test.csv").read_text().splitlines()[4].startswith(f"{blank},")
+    with pytest.raises(InputError) as caught:
+        infer_competition("c", read, {"evaluation_metric": "AUC"})
+    assert "test file has 1 row(s) without an id in 'id' (line 5" in caught.value.what
+    assert caught.value.where == str(tmp_path / "test.csv")
+
+
+def test_a_target_that_test_holds_too_is_named_as_such():
+    data = split(make_tables(target_values=lambda s: (s > 0.5).astype(int)), {"target": 0.5})
+    data = CompetitionData(data.train, data.test.assign(target=0), data.sample_submission)
+    with pytest.raises(InputError) as caught:
+        infer_competition("c", data, {"evaluation_metric": "AUC"})
+    assert "'target' is in train, but test holds it too" in caught.value.what
+    assert "not in train" not in caught.value.what
+    assert "drop 'target' from the test file" in caught.value.fix and "--target target" in caught.value.fix
+    chosen = infer_competition("c", data, {"evaluation_metric": "AUC", "target": "target"})
+    assert chosen.target == "target" and "target" not in chosen.features

@@ -34,21 +34,21 @@ def test_the_shipped_example_runs_as_written_with_a_short_time_limit(tmp_path):
     spec = yaml.safe_load(EXAMPLE.read_text())
     for entry in spec["competitions"]:  # the folders the example's header says to build
         devcorpus.build(Path(entry["source"]).name, tmp_path / entry["source"], rows=300)
-    result = _batch(EXAMPLE, tmp_path, "--time-limit", "20")
+    result = _batch(EXAMPLE, tmp_path, "--time-limit", "25")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     table = _table(tmp_path, spec["name"])
     assert list(table["status"]) == ["succeeded"] * len(spec["competitions"]), table.to_string()
     assert table["validation_score"].notna().all()
     for run_dir in table["run_dir"]:
         manifest = yaml.safe_load((Path(run_dir) / "manifest.json").read_text())
-        assert manifest["time_limit"] == 20  # the command line replaced the file's 300 s and 200 s
+        assert manifest["time_limit"] == 25  # the command line replaced the file's 300 s and 200 s
         assert (Path(run_dir) / "submission.csv").is_file()
 
 
 def test_a_batch_without_any_resource_settings_runs_on_a_laptop(build_corpus, tmp_path):
     folders = [build_corpus("titanic", rows=300), build_corpus("deliveries", rows=300)]
     batch = tmp_path / "bare.yaml"
-    batch.write_text(yaml.safe_dump({"competitions": [{"source": str(f), "time_limit": 20} for f in folders]}))
+    batch.write_text(yaml.safe_dump({"competitions": [{"source": str(f), "time_limit": 25} for f in folders]}))
     result = _batch(batch, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     table = _table(tmp_path, "bare")

@@ -117,3 +117,57 @@ def test_a_runaway_header_line_is_refused_without_reading_it_all(tmp_path):
         out.write(",".join(f"c{i}" for i in range(MAX_HEADER_BYTES // 4)))
     with pytest.raises(InputError, match="header line is longer than"):
         read_table(path, "train")
+
+
+MEMORY_SCRIPT = """
+import resource, sys
+from agent.competition.decompress import Limits
+from agent.competition.tables import read_table
+
+def virtual_bytes():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+
+read_table(sys.argv[2], "warm-up")  # the reader's own code paths loaded before the cap
+headroom = int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_AS, (virtual_bytes() + headroom, resource.RLIM_INFINITY))
+try:
+    read_table(sys.argv[1], "train", Limits(max_bytes=int(sys.argv[4]), max_ratio=10**6))
+except MemoryError:
+    print("MemoryError")
+except Exception as error:
+    print(type(error).__name__, str(error).replace(chr(10), " "))
+else:
+    print("read")
+"""
+
+
+@pytest.mark.parametrize("kind", ["gzip members", "plain"])
+def test_the_limit_bounds_the_memory_of_reading(tmp_path, kind):
+    """A reader capped at 512 MiB of address space above its start refuses a table an unbounded read would
+    need gigabytes for (the bytes limit is 200 MB: parsing that much takes over 1 GB), with podium's error."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    block = b"1,2\n" * 25_000_000  # 100 MB of the densest numeric CSV: the parser needs ~14 bytes per byte
+    if kind == "gzip members":  # members concatenated, as `cat a.gz b.gz` makes them: one gzip stream to readers
+        path = tmp_path / "train.csv.gz"
+        member = gzip.compress(block, compresslevel=1)
+        path.write_bytes(gzip.compress(b"a,b\n", compresslevel=1) + member * 6)
+        assert path.stat().st_size < 3_000_000
+    else:
+        path = tmp_path / "train.csv"
+        with path.open("wb") as out:
+            out.write(b"a,b\n")
+            for _ in range(3):
+                out.write(block)
+    small = tmp_path / "small.csv"
+    small.write_text("a,b\n1,2\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path), str(small), str(512 * 2**20),
+                           str(200_000_000)], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = done.stdout.strip()
+    assert answer.startswith("TooLarge The train file is too large to read"), answer
+    assert "200,000,000" in answer

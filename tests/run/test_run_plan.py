@@ -111,3 +111,23 @@ def test_a_table_of_50000_columns_ends_inside_its_limit_with_a_valid_submission(
     assert quality["bounds"], "the checks ran on every one of 50,000 columns inside a 3 s deadline"
     schema = json.loads((run_dir / "production" / "schema.json").read_text())
     assert len(schema["columns"]) == 2000  # the production models saw the screened columns only
+
+
+@pytest.mark.slow
+def test_a_run_at_the_shortest_time_limit_ends_within_1_1_times_it(build_corpus, tmp_path):
+    from agent.run.planner import MIN_TIME_LIMIT
+
+    folder = build_corpus("titanic", rows=600)
+    limit = int(MIN_TIME_LIMIT)
+    started = time.monotonic()
+    process = _start_run(folder, tmp_path / "runs", limit)
+    try:
+        process.wait(timeout=4 * limit)
+    finally:
+        if process.poll() is None:
+            _kill_everything(process)
+    wall = time.monotonic() - started
+    assert process.returncode == 0
+    manifest = json.loads((next((tmp_path / "runs").glob("*/*/manifest.json"))).read_text())
+    assert manifest["status"] == "succeeded" and manifest["seconds"] <= 1.1 * limit
+    assert wall <= 1.1 * limit, f"{wall:.1f} s, interpreter start included"

@@ -47,7 +47,7 @@ def test_validate_names_missing_column_and_wrong_type(frame):
     assert "new.csv" in missing.value.message and "schema.json" in missing.value.message
     bad = frame.astype({"age": object})
     bad.loc[7, "age"] = "old"
-    with pytest.raises(InputError, match=r"'age' expects numbers.*'old' in data row 8"):
+    with pytest.raises(InputError, match=r"'age' expects numbers.*'old' at row 7"):
         schema.validate(bad)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from agent.atomic import write_with
 from agent.config import read_yaml
 from agent.errors import InputError
+from agent.names import safe_component
 
 log = logging.getLogger("podium.arena")
 DECLARATION = "competition.yaml"
@@ -121,7 +122,11 @@ class Catalog:
 
     def get(self, slug: str) -> ArenaCompetition | None:
         """The competition named `slug`, or None; `slug` must be one folder name, nothing more."""
-        if not slug or slug.startswith(".") or "/" in slug or "\\" in slug or slug != Path(slug).name:
+        try:
+            safe_component(slug, "competition slug")
+        except InputError:
+            return None
+        if slug.startswith("."):  # hidden folders (the arena's state) are no competitions
             return None
         folder = self.root / slug
         declaration = folder / DECLARATION

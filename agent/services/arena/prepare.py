@@ -19,6 +19,7 @@ import yaml
 from agent.atomic import staged_directory, write_text
 from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION, get_metric
 from agent.errors import InputError
+from agent.names import safe_component
 
 DEFAULT_RULES = "Be kind. One account per person. No hand labelling of the test set."
 
@@ -42,6 +43,7 @@ def prepare_competition(
 ) -> Path:
     """Write a competition folder at `out`; the whole folder appears at once or not at all."""
     out = Path(out)
+    safe_component(out.name, "competition slug (the last folder of --out)", str(out))
     if target not in labelled.columns:
         raise InputError(f"The target column '{target}' is not in the table",
                          fix=f"pick one of {list(labelled.columns)}")

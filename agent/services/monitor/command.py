@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from agent.config import MonitorSettings, load_settings, read_yaml
 from agent.errors import InputError
+from agent.outputs import output_folder
 from agent.runtime.profile import REFERENCE_PROFILE, Profile
 from agent.services.monitor.drift import DRIFT, DriftReport, compare
 from agent.services.monitor.reader import read_new_data
@@ -37,9 +38,10 @@ def run_monitor(artifact_dir: str | os.PathLike, new_data: str | os.PathLike, ou
         raise InputError("The artifact folder does not exist", where=str(artifact_dir),
                          fix=f"pass the production model's folder (the one holding {REFERENCE_PROFILE})")
     profile = Profile.load(artifact_dir / REFERENCE_PROFILE)
+    folder = output_folder(out if out is not None else artifact_dir / DEFAULT_OUT, "--out")
     frame = read_new_data(new_data)
     report = compare(profile, frame, settings or load_settings().monitor, where=str(new_data))
-    paths = report.write(Path(out) if out is not None else artifact_dir / DEFAULT_OUT)
+    paths = report.write(folder)
     return report, paths
 
 

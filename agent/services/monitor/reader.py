@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from agent.errors import InputError
+from agent.services import jsontext
 
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json", ".log"}
 FIX_JSON = ('write one JSON object per line: a row such as {"age": 41, "city": "Oslo"}, '
@@ -50,18 +50,19 @@ def _json_rows(path: Path) -> list[dict[str, Any]]:
     except UnicodeDecodeError as exc:
         raise InputError(f"The request log is not UTF-8 text ({exc})", where=str(path), fix=FIX_JSON) from exc
     try:  # a whole-file JSON document ({"rows": [...]} or [...]) spread over several lines
-        return _rows_of(json.loads(text), f"{path}")
-    except json.JSONDecodeError:
-        pass
+        return _rows_of(jsontext.loads(text, allow_nan=True), f"{path}")
+    except jsontext.JSONProblem:
+        pass  # one record per line: the line at fault is named below
     rows: list[dict[str, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"Line {number} is not valid JSON ({exc.msg} at column {exc.colno})",
-                             where=f"{path}, line {number}", fix=FIX_JSON) from exc
+            record = jsontext.loads(line, allow_nan=True)
+        except jsontext.JSONProblem as problem:
+            detail = problem.detail.replace("at line 1, column", "at column")
+            raise InputError(f"Line {number} is not valid JSON ({detail})", where=f"{path}, line {number}",
+                             fix=FIX_JSON) from None
         rows.extend(_rows_of(record, f"{path}, line {number}"))
     return rows
 

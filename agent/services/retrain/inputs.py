@@ -21,7 +21,7 @@ from agent.config import Settings, load_settings, read_yaml
 from agent.errors import InputError
 from agent.run.rundir import Run
 from agent.runtime import ProductionModel, load_model
-from agent.runtime.schema import Schema, is_missing
+from agent.runtime.schema import Schema, file_lines, is_missing
 
 MIN_CLASS_ROWS = 5  # rows of every class in the new data: enough for a stratified holdout and the folds
 
@@ -96,8 +96,8 @@ def read_labelled(path: str | Path, competition: Competition, schema: Schema, ro
     notes = []
     if len(labelled) < len(frame):
         notes.append(f"{len(frame) - len(labelled)} row(s) of the {role} have no '{target}' value and were left out")
-    X = labelled[schema.names].reset_index(drop=True)
-    schema.validate(X, where=where, unseen="other")  # wrong types raise; new categories are what new data brings
+    schema.validate(labelled[schema.names], where=where, unseen="other", lines=file_lines(labelled))
+    X = labelled[schema.names].reset_index(drop=True)  # wrong types raised; new categories are what new data brings
     try:
         y = competition.encode_target(labelled[target])
     except (InputError, ValueError) as exc:

@@ -31,6 +31,7 @@ from agent.competition.dataset import Dataset, make_folds
 from agent.competition.metrics import score_prediction
 from agent.errors import BudgetError, InputError
 from agent.logs import run_log
+from agent.outputs import output_folder
 from agent.report import failure_reported, report_run
 from agent.run.rundir import Run
 from agent.runtime import load_model, staged_directory
@@ -124,13 +125,13 @@ def retrain(run_dir: str | Path, data: str | Path, out: str | Path | None = None
     """Retrain the run's production model on `data` into a new run directory; the parent run is only read."""
     notify("Reading the run and the new data")
     parent = load_parent(run_dir)
+    out_root = output_folder(Path(out) if out is not None else parent.run.path.parent.parent, "--out")
     prepared = prepare(parent, data, holdout, holdout_data)
     settings = parent.settings
     budget = time_budget_s or settings.retrain.time_budget_s or \
         settings.production.time_share * settings.run.time_limit
     if budget <= 0:
         raise InputError(f"--time-budget {budget} is not a number of seconds", fix="pass a positive number")
-    out_root = Path(out) if out is not None else parent.run.path.parent.parent
     run = Run.create(out_root, parent.run.manifest["competition_slug"], kind="retrain",
                      parent_run=str(parent.run.path), parent_run_id=parent.run.manifest.get("run_id"),
                      source=prepared.record["data"]["path"], seed=settings.run.seed, time_limit=round(budget, 1))

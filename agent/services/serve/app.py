@@ -30,6 +30,7 @@ from agent.services.serve.metrics import CONTENT_TYPE, ServeMetrics
 from agent.services.serve.openapi import add_to_openapi, request_models
 from agent.services.serve.payload import RequestError
 from agent.services.serve.service import PredictionService
+from agent.services.webserver import REFUSED
 
 log = logging.getLogger("podium.serve")
 ROUTES = {"/health": "GET", "/predict": "POST", "/metrics": "GET", "/openapi.json": "GET", "/docs": "GET"}
@@ -170,7 +171,7 @@ class ServeApp:
             status, answer = await predict_answer(self.service, self.metrics, headers, receive)
             response = json_response(status, answer)
             await response(scope, receive, send)
-            self.metrics.observe(path, status, time.perf_counter() - started)
+            self.metrics.observe(path, scope.get(REFUSED, status), time.perf_counter() - started)
             return
         status = 500
 
@@ -183,7 +184,13 @@ class ServeApp:
         try:
             await self.api(scope, receive, sent)
         finally:
-            self.metrics.observe(path if path in ROUTES else "other", status, time.perf_counter() - started)
+            self.metrics.observe(path if path in ROUTES else "other", scope.get(REFUSED, status),
+                                 time.perf_counter() - started)
+
+    def refused(self, status: int) -> None:
+        """A request the server answered before it reached this app (431, 408, not HTTP): counted under the
+        route "other", beside every answered request."""
+        self.metrics.requests.labels("other", str(status)).inc()
 
 
 def app_from_environment() -> ServeApp:

@@ -26,40 +26,51 @@ class ErrorBody(BaseModel):
     fix: str | None = None
 
 
-def _field(column: ColumnSchema, strict_categories: bool) -> tuple[Any, Any]:
+def _field(column: ColumnSchema, strict_categories: bool) -> tuple[Any, str]:
+    """A column's type and description in the request schema."""
     if column.kind == NUMERIC:
         described = "a number (a numeric string or a boolean as 0/1 is accepted); null or \"\" when missing"
         if column.min is not None and column.max is not None:
             described += f"; seen in training from {column.min:g} to {column.max:g}"
-        return float | str | bool | None, Field(description=described)
+        return float | str | bool | None, described
     if not column.categories_complete:
-        return Scalar, Field(description="any scalar (too many distinct values in training to list)")
+        return Scalar, "any scalar (too many distinct values in training to list)"
     listed = ", ".join(column.categories[:LISTED_CATEGORIES])
     more = len(column.categories) - LISTED_CATEGORIES
     described = f"one of the categories seen in training: {listed}" + (f" and {more} more" if more > 0 else "")
     if strict_categories:  # unseen categories are refused: the schema can say so exactly
-        return Literal[tuple(column.categories)] | None, Field(description=described)  # type: ignore[valid-type]
-    return Scalar, Field(description=described + "; any other value is treated like a rare category, with a warning")
+        return Literal[tuple(column.categories)] | None, described  # type: ignore[valid-type]
+    return Scalar, described + "; any other value is treated like a rare category, with a warning"
+
+
+def _model(name: str, fields: dict[str, tuple[Any, Any, str]], **config: Any) -> type[BaseModel]:
+    """A model whose JSON keys are column names as they are: each rides as an alias on a plain attribute, since
+    pydantic refuses some names a CSV header may hold (`_x`) and hides others (`model_config`)."""
+    attributes = {f"field_{i}": (kind, Field(default, alias=key, description=described))
+                  for i, (key, (kind, default, described)) in enumerate(fields.items())}
+    return create_model(name, __config__=ConfigDict(populate_by_name=True, **config), **attributes)
 
 
 def row_model(model: ProductionModel) -> type[BaseModel]:
     """One input row: every schema column (required), the id column (optional), extra keys ignored."""
-    fields: dict[str, Any] = {
-        column.name: _field(column, model.schema.unseen == "error") for column in model.schema.columns}
+    fields: dict[str, tuple[Any, Any, str]] = {}
+    for column in model.schema.columns:
+        kind, described = _field(column, model.schema.unseen == "error")
+        fields[column.name] = (kind, ..., described)
     if model.output.id_column not in fields:
-        fields[model.output.id_column] = (Scalar, Field(None, description="echoed in the prediction when sent"))
-    return create_model("Row", __config__=ConfigDict(extra="allow"), **fields)
+        fields[model.output.id_column] = (Scalar, None, "echoed in the prediction when sent")
+    return _model("Row", fields, extra="allow")
 
 
 def prediction_model(model: ProductionModel) -> type[BaseModel]:
     """One output row: the id (when sent) and the submission's prediction column(s)."""
     spec = model.output
     if spec.submission_format == CLASS_PROBABILITIES:
-        fields = {name: (float, Field(description="probability of this class")) for name in spec.class_columns}
+        fields = {name: (float, ..., "probability of this class") for name in spec.class_columns}
     else:
-        fields = {spec.prediction_columns[0]: (Scalar, Field(description=f"the predicted {spec.target}"))}
-    fields[spec.id_column] = (Scalar, Field(None, description="the request row's id, when it had one"))
-    return create_model("Prediction", **fields)
+        fields = {spec.prediction_columns[0]: (Scalar, ..., f"the predicted {spec.target}")}
+    fields[spec.id_column] = (Scalar, None, "the request row's id, when it had one")
+    return _model("Prediction", fields)
 
 
 def request_models(model: ProductionModel) -> dict[str, type[BaseModel]]:
@@ -86,6 +97,7 @@ def add_to_openapi(document: dict[str, Any], models: dict[str, type[BaseModel]])
         "description": '{"rows": [...]}, a list of rows, or one row'}
     errors = {"400": "Not JSON, or not rows", "408": "The request did not arrive in time",
               "411": "No Content-Length, or a chunked body", "413": "Too many rows or bytes",
+              "431": "A request line and headers over 64 KiB, or over 100 headers",
               "415": "Not application/json", "422": "Rows that do not match the model's input schema"}
     predict["responses"] = {"200": {"description": "One prediction per row",
                                     "content": {"application/json": {"schema": ref["PredictResponse"]}}},

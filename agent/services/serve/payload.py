@@ -9,11 +9,11 @@ an error when schema.json says `unseen_categories: error`.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from agent.runtime.schema import Schema, category_key, is_missing
+from agent.services import jsontext
 
 MAX_DETAILS = 20
 FIX_BODY = 'send {"rows": [{"column": value, ...}, ...]} (or a list of row objects, or one row object)'
@@ -36,10 +36,6 @@ class RequestError(Exception):
         return body
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_json(body: bytes) -> Any:
     """Strict JSON (no NaN or Infinity, which standard JSON lacks); a 400 naming line and column otherwise."""
     try:
@@ -50,15 +46,12 @@ def parse_json(body: bytes) -> Any:
     if not text.strip():
         raise RequestError(400, "The request body is empty", fix=FIX_BODY)
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise RequestError(400, f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                           f"column {exc.colno}", fix=FIX_BODY) from None
-    except ValueError as exc:  # NaN / Infinity
-        raise RequestError(400, f"The request body is not valid JSON: {exc}",
-                           fix="send null (or an empty string) for a missing value") from None
-    except RecursionError:
-        raise RequestError(400, "The request body nests JSON too deeply", fix=FIX_BODY) from None
+        return jsontext.loads(text)
+    except jsontext.JSONProblem as problem:
+        if problem.kind == jsontext.DEPTH:
+            raise RequestError(400, "The request body nests JSON too deeply", fix=FIX_BODY) from None
+        fix = "send null (or an empty string) for a missing value" if problem.kind == jsontext.CONSTANT else FIX_BODY
+        raise RequestError(400, f"The request body is not valid JSON: {problem.detail}", fix=fix) from None
 
 
 def extract_rows(payload: Any, max_rows: int) -> list[dict[str, Any]]:

@@ -265,3 +265,16 @@ def test_a_body_shorter_than_declared_is_a_400_even_when_the_client_half_closes(
         conn.shutdown(socket.SHUT_WR)
         answer = conn.makefile("rb").read().decode()
     assert answer.startswith("HTTP/1.1 200 ") and '"competitions"' in answer
+
+
+def test_a_request_head_over_the_limits_gets_431(arena):
+    from urllib.parse import urlsplit
+
+    from tests.services.serve.test_http import MANY_HEADERS, huge_header, send_head
+
+    address = (urlsplit(arena.url).hostname, urlsplit(arena.url).port)
+    for head, message in ((huge_header(100 << 20), b"larger than 65,536 bytes"), (MANY_HEADERS, b"more than 100")):
+        answer = send_head(address, head)
+        assert answer.split(b"\r\n")[0] == b"HTTP/1.1 431 Request Header Fields Too Large", answer[:300]
+        assert message in answer
+    assert requests.get(f"{arena.url}/", timeout=10).status_code < 500  # the arena goes on serving

@@ -88,3 +88,23 @@ def test_bad_input_exits_two_and_writes_nothing(artifact_dir, unshifted, tmp_pat
     assert result.exit_code == 2
     assert expected in " ".join(result.output.split())
     assert not out.exists()
+
+
+def test_an_out_that_is_a_file_is_refused_before_reading(artifact_dir, unshifted, tmp_path):
+    new, out = tmp_path / "new.csv", tmp_path / "a-file"
+    unshifted.to_csv(new, index=False)
+    out.write_text("kept")
+    result = monitor(artifact_dir, new, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert "--out names a file, not a folder" in " ".join(result.output.split())
+    assert "failed unexpectedly" not in result.output and out.read_text() == "kept"
+
+
+def test_json_nested_too_deeply_is_bad_input_naming_the_line(artifact_dir, tmp_path):
+    log = tmp_path / "deep.jsonl"
+    log.write_text('{"carat": 1}\n' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "\n")
+    result = monitor(artifact_dir, log, "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "Line 2 is not valid JSON (it nests arrays or objects too deeply)" in output
+    assert "failed unexpectedly" not in output and not (tmp_path / "out").exists()

@@ -67,3 +67,13 @@ def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="does not exist") as caught:
         read_new_data(tmp_path / "nope.csv")
     assert caught.value.where == str(tmp_path / "nope.csv")
+
+
+def test_json_nested_too_deeply_names_its_line(tmp_path):
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"a": 1}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(InputError, match="Line 2 is not valid JSON \\(it nests arrays or objects too deeply\\)") \
+            as caught:
+        read_new_data(path)
+    assert caught.value.where == f"{path}, line 2"
+

@@ -177,6 +177,8 @@ def test_a_client_dripping_bytes_is_cut_off_at_the_whole_request_deadline(served
         chunks.append(body)
     else:
         chunks = [head[i:i + 1].encode() for i in range(len(head))] + [body]
+    from tests.services.serve.test_web_stack import _count, _samples
+
     settings = ServeSettings(port=0, **{**LIMITS, "timeout": 10}, request_deadline=1.5)
     for server in _running(served.artifact, settings):
         answer, seconds = _drip(server, chunks, gap=0.2)
@@ -184,3 +186,50 @@ def test_a_client_dripping_bytes_is_cut_off_at_the_whole_request_deadline(served
         assert b"did not arrive within 1.5 seconds" in answer
         assert seconds < 1.5 + 2.5 < len(chunks) * 0.2  # cut off near the deadline, long before the drip ends
         assert requests.get(f"{server.url}/health", timeout=10).ok  # the server goes on serving
+        samples = _samples(server.url)  # counted once, under the route when the app had the request
+        route = "/predict" if where == "body" else "other"
+        assert _count(samples, "podium_serve_requests_total", route=route, status="408") == 1
+        assert _count(samples, "podium_serve_requests_total", status="400") == 0
+
+
+def send_head(address: tuple[str, int], head: bytes, chunk: int = 1 << 16) -> bytes:
+    """Send a request head piece by piece as a client that ignores the server; return the server's answer."""
+    import select
+    import socket
+
+    with socket.create_connection(address[:2], timeout=20) as conn:
+        for start in range(0, len(head), chunk):
+            if select.select([conn], [], [], 0)[0]:
+                break  # the server answered: stop sending, as a browser would
+            try:
+                conn.sendall(head[start:start + chunk])
+            except OSError:  # the server cut the connection off
+                break
+        answer = b""
+        try:
+            while piece := conn.recv(4096):
+                answer += piece
+        except ConnectionResetError:
+            pass
+    return answer
+
+
+def huge_header(size: int) -> bytes:
+    return b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * size + b"\r\n\r\n"
+
+
+MANY_HEADERS = b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n"
+
+
+@pytest.mark.parametrize("head, message", [(huge_header(8 << 20), b"larger than 65,536 bytes"),
+                                           (MANY_HEADERS, b"more than 100 headers")])
+def test_a_request_head_over_the_limits_gets_431_and_is_counted(server, head, message):
+    from tests.services.serve.test_web_stack import _count, _samples
+
+    before = _count(_samples(server.url), "podium_serve_requests_total", route="other", status="431")
+    answer = send_head(server.server_address, head)
+    assert answer.split(b"\r\n")[0].endswith(b" 431 Request Header Fields Too Large"), answer[:300]
+    assert message in answer and b'"fix"' in answer
+    after = _count(_samples(server.url), "podium_serve_requests_total", route="other", status="431")
+    assert after - before == 1
+    assert requests.get(f"{server.url}/health", headers={"X-Fine": "b" * 8000}, timeout=10).ok

@@ -181,3 +181,25 @@ def test_replica_bounds_are_checked_and_map_to_ray_serve_options():
                                              "target_ongoing_requests": 5}
     with pytest.raises(ValueError, match="max_replicas"):
         ServeSettings(replicas=3, max_replicas=2)
+
+
+def test_a_100_mb_header_line_is_refused_without_the_process_growing(served):
+    import psutil
+
+    from tests.services.serve.test_http import huge_header, send_head
+
+    process, url, _ = _start(served)
+    try:
+        server = psutil.Process(process.pid)
+        assert requests.get(f"{url}/health", timeout=10).ok
+        before = server.memory_info().rss
+        host, port = url.removeprefix("http://").split(":")
+        for _ in range(3):  # uvicorn alone grew about 170 MB per such connection
+            answer = send_head((host, int(port)), huge_header(100 << 20))
+            assert b" 431 " in answer.split(b"\r\n")[0], answer[:300]
+        grown = server.memory_info().rss - before
+        assert grown < 30 * 2**20, f"the server grew by {grown / 2**20:.0f} MB"
+        assert requests.get(f"{url}/health", timeout=10).ok
+        assert _count(_samples(url), "podium_serve_requests_total", route="other", status="431") == 3
+    finally:
+        _stop(process)
