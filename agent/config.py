@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -10,11 +11,32 @@ from typing import Annotated, Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agent.competition.decompress import Limits
 from agent.errors import ConfigError, PodiumError
 
 CONFIG_DIR = Path(str(files("configs")))  # package data: the same in a checkout and in an installed wheel
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+TABLE_MEMORY_SHARE = 20  # run.max_table_bytes: auto reads a table of at most 1/20 of the free memory
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What reading may decompress: at most `max_bytes` out, and at most `max_ratio` bytes out per compressed
+    byte once past `ratio_floor_bytes` (below it any ratio is harmless: small repetitive files compress
+    extremely well). `max_bytes_setting` names the setting a user raises when a genuine file is refused."""
+
+    max_bytes: int
+    max_ratio: float
+    ratio_floor_bytes: int = 64 * 2**20
+    max_bytes_setting: str = "kaggle.max_unzipped_bytes"
+
+    def allowed(self, compressed_bytes: int) -> int:
+        return int(min(self.max_bytes, max(self.ratio_floor_bytes, self.max_ratio * compressed_bytes)))
+
+
+def available_memory_bytes() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().available)
 
 
 class _Strict(BaseModel):
@@ -48,6 +70,7 @@ class RunSettings(_Section):
     seed: int
     out: str
     folds: int = Field(ge=2, le=20)
+    max_table_bytes: Literal["auto"] | Annotated[int, Field(gt=0)]
 
 
 class PortfolioSettings(_Strict):
@@ -233,6 +256,18 @@ class Settings(_Strict):
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+    def table_limits(self) -> Limits:
+        """What one table may hold once decompressed: the archive limit, and at most what parsing it in memory
+        allows (`run.max_table_bytes`; auto: a twentieth of the memory available now, since pandas holds 3.6-14
+        times a CSV's bytes: docs/running.md)."""
+        archive = self.kaggle.decompress_limits()
+        table = self.run.max_table_bytes
+        if table == "auto":
+            table = available_memory_bytes() // TABLE_MEMORY_SHARE
+        if table >= archive.max_bytes:
+            return archive
+        return Limits(max_bytes=int(table), max_ratio=archive.max_ratio, max_bytes_setting="run.max_table_bytes")
 
     @classmethod
     def sections(cls) -> dict[str, type[BaseModel]]:

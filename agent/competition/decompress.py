@@ -13,25 +13,11 @@ import gzip
 import io
 import lzma
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from agent.config import Limits
 from agent.errors import InputError
-
-
-@dataclass(frozen=True)
-class Limits:
-    """At most `max_bytes` out, and at most `max_ratio` bytes out per compressed byte once past
-    `ratio_floor_bytes` (below it any ratio is harmless: small repetitive files compress extremely well).
-    The two limits a user sets are settings (kaggle.max_unzipped_bytes, kaggle.max_compression_ratio)."""
-
-    max_bytes: int
-    max_ratio: float
-    ratio_floor_bytes: int = 64 * 2**20
-
-    def allowed(self, compressed_bytes: int) -> int:
-        return int(min(self.max_bytes, max(self.ratio_floor_bytes, self.max_ratio * compressed_bytes)))
 
 
 class TooLarge(InputError):
@@ -72,7 +58,7 @@ def too_large(where: str, seen: int, allowed: int, limits: Limits, compressed: i
         fix = "nothing was kept; if this file is genuine, raise kaggle.max_compression_ratio"
     else:
         what = f"It decompresses to more than {allowed:,} bytes (seen so far: {seen:,})"
-        fix = "nothing was kept; if this file is genuine, raise kaggle.max_unzipped_bytes"
+        fix = f"nothing was kept; if this file is genuine, raise {limits.max_bytes_setting}"
     return TooLarge(what, where=where, fix=fix)
 
 
@@ -99,7 +85,7 @@ def check_size(path: Path, limits: Limits) -> int:
             raise TooLarge(f"It holds {size:,} bytes, over the {limits.max_bytes:,} podium reads into memory (a "
                            "table in memory takes several times its file's bytes)", where=str(path),
                            fix="nothing was read; if this file is genuine and the memory is there, raise "
-                               "kaggle.max_unzipped_bytes")
+                               f"{limits.max_bytes_setting}")
         return size
     total = 0
     with open_table(path, limits) as stream:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from agent.competition.decompress import Limits, TooLarge, check_size, open_table
-from agent.config import KaggleSettings
+from agent.competition.decompress import TooLarge, check_size, open_table
+from agent.config import Limits, Settings
 from agent.errors import InputError
 
 # A header line longer than this is not a table podium can model (about a million columns).
@@ -38,7 +38,7 @@ def read_table(path: Path, role: str, limits: Limits | None = None) -> pd.DataFr
     The table's size is counted first, in constant memory (decompress.check_size): only a table within the
     limits reaches pandas, so the limits bound what reading it can take."""
     path = Path(path)
-    limits = limits or KaggleSettings().decompress_limits()
+    limits = limits or Settings().table_limits()
     if not path.is_file():
         raise InputError(f"The {role} file is missing", where=str(path),
                          fix=f"put the competition's {role} CSV there, or point podium at the right folder")

@@ -8,7 +8,8 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from agent.competition.decompress import Limits, too_large
+from agent.competition.decompress import too_large
+from agent.config import Limits
 from agent.errors import RemoteError
 
 CHUNK = 1 << 20

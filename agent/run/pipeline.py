@@ -157,7 +157,7 @@ def _fetch_and_load(run: Run, source, settings: Settings) -> tuple[Any, Competit
         run.update(competition_files={k: str(v) for k, v in fetched.files.items()}, host_metadata=fetched.metadata)
     with run.phase("load"):
         data = read_competition(fetched.files["train"], fetched.files["test"], fetched.files["sample_submission"],
-                                settings.kaggle.decompress_limits())
+                                settings.table_limits())
     return fetched, data
 
 

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.competition.decompress import Limits, TooLarge
+from agent.competition.decompress import TooLarge
 from agent.competition.inference import infer_competition
 from agent.competition.tables import MAX_HEADER_BYTES, CompetitionData, read_competition, read_table
+from agent.config import Limits
 from agent.errors import InputError
 from tests.sources.test_unzip import lying_zip
 
@@ -121,7 +122,7 @@ def test_a_runaway_header_line_is_refused_without_reading_it_all(tmp_path):
 
 MEMORY_SCRIPT = """
 import resource, sys
-from agent.competition.decompress import Limits
+from agent.config import Limits
 from agent.competition.tables import read_table
 
 def virtual_bytes():
@@ -171,3 +172,20 @@ def test_the_limit_bounds_the_memory_of_reading(tmp_path, kind):
     answer = done.stdout.strip()
     assert answer.startswith("TooLarge The train file is too large to read"), answer
     assert "200,000,000" in answer
+
+
+def test_the_table_limit_follows_the_memory_available_and_names_its_setting(tmp_path, monkeypatch):
+    """auto: a twentieth of the memory available when reading; a plain table over it is refused unread, the
+    error naming run.max_table_bytes; an explicit number above the archive limit leaves the archive's."""
+    from agent.config import Settings
+
+    monkeypatch.setattr("agent.config.available_memory_bytes", lambda: 20 * 1000)
+    limits = Settings().table_limits()
+    assert (limits.max_bytes, limits.max_bytes_setting) == (1000, "run.max_table_bytes")
+    path = tmp_path / "train.csv"
+    path.write_text("a,b\n" + "1,2\n" * 400)  # 1,604 bytes
+    with pytest.raises(TooLarge, match="over the 1,000 podium reads") as refused:
+        read_table(path, "train", limits)
+    assert "run.max_table_bytes" in refused.value.fix
+    roomy = Settings(run={"max_table_bytes": 2**40})
+    assert roomy.table_limits() == roomy.kaggle.decompress_limits()

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from agent.competition.decompress import Limits
+from agent.config import Limits
 from agent.errors import RemoteError
 from agent.kaggle.unzip import UnsafeArchiveError, safe_extract
 
