@@ -7,7 +7,7 @@ a command. An older version is brought up to date by the record's `upgrade` befo
 
 The records: `schema.json` (agent/runtime/schema.py), `reference_profile.json` (agent/runtime/profile.py),
 `candidates.json` (strategies/production/listing.py), `model_card.json` (strategies/production/card.py),
-`manifest.json` (agent/run/rundir.py) and the batch table (agent/run/batch.py).
+`manifest.json` (agent/rundir.py) and the batch table (agent/run/batch.py).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ import pandas as pd
 
 from agent.columns import autogluon_name, with_encoded_names
 from agent.competition.dataset import Dataset
-from agent.competition.inference import Competition, _label_key
+from agent.competition.inference import Competition
+from agent.competition.labels import label_key
 from agent.competition.metrics import REGRESSION, score_prediction
 from agent.runtime.files import directory_bytes
 from strategies.autogluon_folds import DISTRIBUTED, distributed_mode, fold_deadline, patch_fold_fitting
@@ -453,6 +454,6 @@ def _as_prediction(frame, competition: Competition) -> np.ndarray:
     if competition.problem_type == REGRESSION:
         return np.asarray(frame, dtype=float)
     frame = pd.DataFrame(frame)
-    by_key = {_label_key(c): c for c in frame.columns}
-    matrix = np.column_stack([frame[by_key[_label_key(c)]].to_numpy(dtype=float) for c in competition.classes])
+    by_key = {label_key(c): c for c in frame.columns}
+    matrix = np.column_stack([frame[by_key[label_key(c)]].to_numpy(dtype=float) for c in competition.classes])
     return matrix[:, 1] if competition.problem_type == "binary" else matrix

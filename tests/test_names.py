@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from agent.errors import InputError
 from agent.names import safe_component
-from agent.run.rundir import Run
+from agent.rundir import Run
 from cli import app
 from tests.test_cli_bad_input import good_folder
 

@@ -11,7 +11,7 @@ import pytest
 
 from agent.errors import InputError
 from agent.run.batch import BatchRow, BatchState
-from agent.run.rundir import RunManifest
+from agent.rundir import RunManifest
 from agent.runtime.card import ModelCard
 from agent.runtime.listing import CandidateListing
 from agent.runtime.profile import Profile, profile_frame

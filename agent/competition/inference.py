@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agent.competition.labels import label_key, native
 from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION, Metric, default_metric, get_metric
 from agent.competition.tables import CompetitionData
 from agent.errors import InputError
@@ -59,8 +60,8 @@ class Competition:
         """Raw labels to codes 0..K-1 in class order (regression: floats)."""
         if not self.is_classification:
             return pd.to_numeric(values, errors="raise").to_numpy(dtype=float)
-        lookup = {_label_key(c): i for i, c in enumerate(self.classes)}
-        codes = np.array([lookup.get(_label_key(v), -1) for v in values], dtype=int)
+        lookup = {label_key(c): i for i, c in enumerate(self.classes)}
+        codes = np.array([lookup.get(label_key(v), -1) for v in values], dtype=int)
         if (codes < 0).any():
             unknown = sorted({str(v) for v, c in zip(values, codes, strict=True) if c < 0})[:5]
             raise InputError(f"Target values {unknown} are not among the competition's classes {list(self.classes)}")
@@ -68,35 +69,14 @@ class Competition:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["classes"] = [_native(c) for c in self.classes]
-        data["positive_class"] = _native(self.positive_class)
+        data["classes"] = [native(c) for c in self.classes]
+        data["positive_class"] = native(self.positive_class)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Competition:
         tuples = ("submission_columns", "features", "classes", "class_columns", "dropped_columns")
         return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items()})
-
-
-def _native(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _label_key(value: Any) -> str:
-    """Compare labels across CSV round trips: 1, 1.0, '1' and True/'True' must meet."""
-    value = _native(value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    if text.lower() in ("true", "false"):
-        return text.lower()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if number.is_integer() else text
 
 
 def infer_competition(
@@ -134,7 +114,7 @@ def infer_competition(
         raise InputError(f"The target column '{target}' is empty in train")
     if labels.dropna().nunique() < 2:
         raise InputError(
-            f"The target column '{target}' has a single value ({_native(labels.dropna().iloc[0])!r}) in train: "
+            f"The target column '{target}' has a single value ({native(labels.dropna().iloc[0])!r}) in train: "
             "there is nothing to learn", fix="check that this is the right target and the full training file")
 
     metric_name = given("evaluation_metric")
@@ -155,7 +135,7 @@ def infer_competition(
             if positive_class is None:
                 positive_class = classes[1]
                 provenance["positive_class"] = "inferred: the second class in sorted order"
-            match = [c for c in classes if _label_key(c) == _label_key(positive_class)]
+            match = [c for c in classes if label_key(c) == label_key(positive_class)]
             if not match:
                 raise InputError(f"positive_class {positive_class!r} is not one of the classes {list(classes)}")
             positive_class = match[0]
@@ -192,8 +172,8 @@ def infer_competition(
     return Competition(
         slug=slug, id_column=id_column, target=target, problem_type=problem_type, metric_name=metric.name,
         submission_format=fmt, submission_columns=tuple(sample.columns), features=tuple(features),
-        classes=tuple(_native(c) for c in classes), class_columns=tuple(class_columns),
-        positive_class=_native(positive_class), dropped_columns=tuple(dropped), provenance=provenance,
+        classes=tuple(native(c) for c in classes), class_columns=tuple(class_columns),
+        positive_class=native(positive_class), dropped_columns=tuple(dropped), provenance=provenance,
         metadata=dict(metadata or {}),
     )
 
@@ -250,13 +230,13 @@ def _class_columns_for(labels: pd.Series, columns: list[str], target: str) -> li
     """If each sample column names one class (as `cls` or `target_cls`), return them in class order."""
     if len(columns) < 2:
         return None
-    classes = {_label_key(c) for c in labels.dropna().unique()}
+    classes = {label_key(c) for c in labels.dropna().unique()}
     if len(classes) != len(columns):
         return None
     names = {}
     for column in columns:
         key = re.sub(rf"^{re.escape(target)}[_\-. ]?", "", column) if column.startswith(target) else column
-        names[_label_key(key)] = column
+        names[label_key(key)] = column
     if set(names) != classes:
         return None
     return [names[k] for k in sorted(names)]
@@ -310,10 +290,10 @@ def _order_classes(labels, class_columns, sample, id_column, target) -> tuple[tu
     except TypeError:
         unique = sorted(unique, key=str)
     if class_columns:
-        by_key = {_label_key(c): c for c in unique}
+        by_key = {label_key(c): c for c in unique}
         columns = [c for c in sample.columns if c != id_column]
         strip = [re.sub(rf"^{re.escape(target)}[_\-. ]?", "", c) if c.startswith(target) else c for c in columns]
-        order = [by_key[_label_key(s)] for s in strip]
+        order = [by_key[label_key(s)] for s in strip]
         return tuple(order), columns
     return tuple(unique), []
 
@@ -324,8 +304,8 @@ def _sample_holds_probabilities(values: pd.DataFrame, classes, class_columns) ->
     column = values.iloc[:, 0]
     if not pd.api.types.is_float_dtype(column):
         return False
-    keys = {_label_key(c) for c in classes}
-    return any(_label_key(v) not in keys for v in column.dropna().unique()[:50])
+    keys = {label_key(c) for c in classes}
+    return any(label_key(v) not in keys for v in column.dropna().unique()[:50])
 
 
 def _infer_format(problem_type, metric: Metric, class_columns, prediction_columns, provenance) -> str:

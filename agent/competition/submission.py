@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from agent.atomic import write_csv
-from agent.competition.inference import CLASS_PROBABILITIES, LABELS, PROBABILITY, VALUES, Competition, _label_key
+from agent.competition.inference import CLASS_PROBABILITIES, LABELS, PROBABILITY, VALUES, Competition
+from agent.competition.labels import label_key
 from agent.competition.metrics import to_codes
 from agent.errors import SubmissionError
 
@@ -87,8 +88,8 @@ def validate_submission(frame: pd.DataFrame, competition: Competition, sample: p
                 if worst > PROBABILITY_SUM_TOLERANCE:
                     raise SubmissionError(f"Class probabilities must sum to 1 in every row; off by up to {worst:.4g}")
     if fmt == LABELS:
-        allowed = {_label_key(c) for c in competition.classes}
-        unknown = sorted({str(v) for v in values.iloc[:, 0] if _label_key(v) not in allowed})
+        allowed = {label_key(c) for c in competition.classes}
+        unknown = sorted({str(v) for v in values.iloc[:, 0] if label_key(v) not in allowed})
         if unknown:
             raise SubmissionError(f"The submission has labels {unknown[:5]} that are not among the training labels "
                                   f"{list(competition.classes)}")

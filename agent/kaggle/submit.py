@@ -21,7 +21,7 @@ from agent.config import KaggleSettings
 from agent.errors import InputError, PodiumError, RemoteError, SubmissionError
 from agent.kaggle.client import UPLOAD_FAILED, KaggleRemote
 from agent.kaggle.endpoint import resolve_endpoint
-from agent.run.rundir import Run, utc_now
+from agent.rundir import Run, utc_now
 
 log = logging.getLogger("podium.kaggle")
 MAX_POLL_INTERVAL = 15.0

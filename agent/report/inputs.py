@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.errors import InputError
 from agent.records import Record
-from agent.run.rundir import MANIFEST, Run
+from agent.rundir import MANIFEST, Run
 from agent.runtime.card import MODEL_CARD as CARD
 from agent.runtime.card import ModelCard
 from agent.runtime.listing import CANDIDATES, CandidateListing
@@ -52,7 +52,7 @@ def read_run(run_dir: Path) -> RunInputs:
     if not (run_dir / MANIFEST).is_file():
         raise InputError("This is not a podium run directory (no manifest.json)", where=str(run_dir),
                          fix=FIX)
-    # Read as it is, not through the typed record (agent/run/rundir.py): a report is for damaged runs too, so a
+    # Read as it is, not through the typed record (agent/rundir.py): a report is for damaged runs too, so a
     # wrongly shaped section becomes a note in its section rather than no report at all.
     run_dir = run_dir.resolve()
     try:

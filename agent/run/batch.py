@@ -25,7 +25,7 @@ from agent.errors import ConfigError, InputError, PodiumError
 from agent.names import safe_component
 from agent.outputs import output_folder
 from agent.records import Record
-from agent.run.rundir import FAILED, MANIFEST, SUCCEEDED, Run
+from agent.rundir import FAILED, MANIFEST, SUCCEEDED, Run
 
 log = logging.getLogger("podium.batch")
 COMPETITION_FIELDS = ("metric", "evaluation_metric", "target", "id_column", "task", "positive_class",

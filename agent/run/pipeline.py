@@ -37,7 +37,7 @@ from agent.run.planner import (
     Plan,
     make_plan,
 )
-from agent.run.rundir import SUCCEEDED, Run
+from agent.rundir import SUCCEEDED, Run
 from agent.sources import resolve_source
 
 log = logging.getLogger("podium.pipeline")

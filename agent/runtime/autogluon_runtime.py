@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from agent.columns import autogluon_name, with_encoded_names
-from agent.competition.inference import _label_key
+from agent.competition.labels import label_key
 
 
 class AutoGluonRuntime:
@@ -34,8 +34,8 @@ class AutoGluonRuntime:
         if self.problem_type == "regression":
             return self.predictor.predict(frame, model=self.model).to_numpy(dtype=float)
         proba = self.predictor.predict_proba(frame, model=self.model)
-        by_key = {_label_key(c): c for c in proba.columns}
-        matrix = np.column_stack([proba[by_key[_label_key(c)]].to_numpy(dtype=float) for c in self.classes])
+        by_key = {label_key(c): c for c in proba.columns}
+        matrix = np.column_stack([proba[by_key[label_key(c)]].to_numpy(dtype=float) for c in self.classes])
         return matrix[:, 1] if self.problem_type == "binary" else matrix
 
     def describe(self) -> dict[str, Any]:

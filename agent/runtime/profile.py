@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from agent.competition.inference import _label_key
+from agent.competition.labels import label_key
 from agent.errors import InputError
 from agent.records import Record
 
@@ -38,7 +38,7 @@ def feature_kind(values: pd.Series) -> str:
 def category_keys(values: pd.Series) -> pd.Series:
     """Each value as the text podium compares labels by (1, 1.0 and '1' meet), None where missing or blank."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    keys = [_label_key(u) for u in uniques]
+    keys = [label_key(u) for u in uniques]
     table = np.array([k if k != "" else None for k in keys] + [None], dtype=object)
     return pd.Series(table[codes], index=values.index, dtype=object)
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.competition.inference import _label_key
+from agent.competition.labels import label_key
 from agent.errors import InputError
 from agent.records import Record
 
@@ -57,7 +57,7 @@ def file_lines(frame: pd.DataFrame, first: int = 2) -> np.ndarray:
 
 def category_key(value: Any) -> str:
     """Compare categories across CSV round trips: 1, 1.0 and '1' meet; so do True and 'true'."""
-    return _label_key(value)
+    return label_key(value)
 
 
 class ColumnSchema(BaseModel):

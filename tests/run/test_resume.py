@@ -91,7 +91,7 @@ def test_resume_after_sigkill_keeps_finished_trials(ray_local, build_corpus, tmp
 
 
 def test_resume_refuses_a_run_whose_driver_still_runs(tmp_path):
-    from agent.run.rundir import Run
+    from agent.rundir import Run
 
     run = Run.create(tmp_path / "runs", "some-competition", source=str(tmp_path / "folder"), time_limit=60)
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

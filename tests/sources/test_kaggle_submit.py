@@ -17,7 +17,7 @@ from agent.competition.tables import read_competition
 from agent.errors import RemoteError, SubmissionError
 from agent.kaggle.client import KaggleRemote
 from agent.kaggle.submit import submit_run
-from agent.run.rundir import Run
+from agent.rundir import Run
 from agent.services.arena.grading import grade_file
 from agent.sources import KaggleSource
 from cli import app

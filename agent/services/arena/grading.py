@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agent.competition.inference import BINARY, CLASS_PROBABILITIES, LABELS, Competition, _label_key, infer_competition
+from agent.competition.inference import BINARY, CLASS_PROBABILITIES, LABELS, Competition, infer_competition
+from agent.competition.labels import label_key
 from agent.competition.metrics import score_prediction
 from agent.competition.submission import validate_submission
 from agent.competition.tables import CompetitionData
@@ -150,7 +151,7 @@ def _column_of(competition: Competition, label) -> str:
     target = re.escape(competition.target)
     for column in competition.class_columns:
         name = re.sub(rf"^{target}[_\-. ]?", "", column) if column.startswith(competition.target) else column
-        if _label_key(name) == _label_key(label):
+        if label_key(name) == label_key(label):
             return column
     raise GradingError(f"No column of the submission holds the probability of class {label!r}")
 

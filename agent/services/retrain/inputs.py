@@ -19,7 +19,7 @@ from agent.competition.inference import Competition
 from agent.competition.tables import read_table
 from agent.config import Settings, load_settings, read_yaml
 from agent.errors import InputError
-from agent.run.rundir import Run
+from agent.rundir import Run
 from agent.runtime import ProductionModel, load_model
 from agent.runtime.schema import Schema, file_lines, is_missing
 

@@ -33,7 +33,7 @@ from agent.errors import BudgetError, InputError
 from agent.logs import run_log
 from agent.outputs import output_folder
 from agent.report import failure_reported, report_run
-from agent.run.rundir import Run
+from agent.rundir import Run
 from agent.runtime import load_model, staged_directory
 from agent.runtime.card import MODEL_CARD, ModelCard
 from agent.services.retrain.checks import check_new_data

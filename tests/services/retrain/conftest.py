@@ -12,7 +12,7 @@ import yaml
 
 import devcorpus
 from agent.config import load_settings
-from agent.run.rundir import Run
+from agent.rundir import Run
 from tests.artifacts import make_corpus, quick_leaderboard
 
 ORIGINAL_ROWS = 600  # devcorpus rows the parent run's competition was built from; the rest are fresh
