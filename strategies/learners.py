@@ -86,19 +86,13 @@ def fit_predict(learner: str, params: dict[str, Any], task: Task, X: pd.DataFram
 
 
 def _lightgbm(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience):
-    import lightgbm as lgb
+    from strategies.lightgbm_fit import objective_for, train
 
-    objective = {BINARY: "binary", MULTICLASS: "multiclass"}.get(task.problem_type, "regression")
-    objective = {"Mean Absolute Error": "regression_l1", "Mean Absolute Percentage Error": "mape"}.get(
-        task.metric_name, objective) if task.problem_type == REGRESSION else objective
-    base = {"objective": objective, "verbosity": -1, "seed": task.seed, "num_threads": task.cpus,
-            "bagging_freq": 1, "max_cat_to_onehot": 8, **params}
+    base = {"objective": objective_for(task.problem_type, task.metric_name), "verbosity": -1, "seed": task.seed,
+            "num_threads": task.cpus, "bagging_freq": 1, "max_cat_to_onehot": 8, **params}
     if task.problem_type == MULTICLASS:
         base["num_class"] = task.n_classes
-    train = lgb.Dataset(X, y)
-    stop = lgb.Dataset(X_stop, y_stop, reference=train)
-    booster = lgb.train(base, train, num_boost_round=rounds, valid_sets=[stop],
-                        callbacks=[lgb.early_stopping(patience, verbose=False)])
+    booster = train(base, X, y, rounds, stop=(X_stop, y_stop), patience=patience)
     trees = booster.best_iteration or rounds
     return (booster.predict(X_valid, num_iteration=trees), booster.predict(X_test, num_iteration=trees), trees)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from agent.competition.metrics import BINARY, MULTICLASS
 from agent.runtime.runtimes import IDENTITY, SIGMOID, SOFTMAX, LightGBMRuntime
+from strategies.lightgbm_fit import objective_for, train
 from strategies.production.problem import Problem
 
 # Cheap to rich, tried first (FLAML's lesson: a search that starts cheap finds the small good models early).
@@ -53,7 +54,7 @@ def lightgbm_params(problem: Problem, params: dict[str, Any], soft: bool) -> tup
     out = {"verbose": -1, "seed": problem.seed, "num_threads": problem.threads, "deterministic": True,
            "force_row_wise": True, "max_bin": 127, "max_cat_to_onehot": 8, "cat_smooth": 10.0,
            "min_data_per_group": 20, **params}
-    objective = problem.objective()
+    objective = objective_for(problem.problem_type, problem.output.metric)
     if soft and problem.problem_type == BINARY:
         objective = "cross_entropy"
     if problem.problem_type == MULTICLASS:
@@ -84,8 +85,6 @@ def _link(problem: Problem) -> str:
 def fit_booster(problem: Problem, params: dict[str, Any], rows: np.ndarray, target: np.ndarray,
                 soft: bool = False) -> LightGBMRuntime:
     """Fit one booster on `rows` of the encoded matrix; `target` is indexed like the full training set."""
-    import lightgbm
-
     lgb_params, rounds = lightgbm_params(problem, params, soft)
     label = target[rows]
     base = [0.0]
@@ -96,10 +95,9 @@ def fit_booster(problem: Problem, params: dict[str, Any], rows: np.ndarray, targ
         base = (prior - prior.mean()).tolist()
         init_score = np.tile(base, (len(label), 1))
         label = label.argmax(axis=1).astype(float)  # unused by the custom objective, but LightGBM wants one
-    data = lightgbm.Dataset(problem.X[rows], label=label, init_score=init_score,
-                            categorical_feature=problem.encoder.categorical_indices or "auto",
-                            free_raw_data=True, params={"verbose": -1, "max_bin": lgb_params["max_bin"]})
-    booster = lightgbm.train(lgb_params, data, num_boost_round=rounds)
+    booster = train(lgb_params, problem.X[rows], label, rounds,
+                    categorical=problem.encoder.categorical_indices or "auto", init_score=init_score,
+                    dataset_params={"verbose": -1, "max_bin": lgb_params["max_bin"]})
     return LightGBMRuntime(booster, _link(problem), base, problem.log_target)
 
 

@@ -12,15 +12,12 @@ import pandas as pd
 
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
-from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION, Metric, get_metric, score_prediction
+from agent.competition.metrics import MULTICLASS, REGRESSION, Metric, get_metric, score_prediction
 from agent.runtime.encoder import Encoder
 from agent.runtime.output import OutputSpec
 from agent.runtime.schema import Schema
 
 LATENCY_SAMPLE_ROWS = 1000
-REGRESSION_OBJECTIVES = {"Mean Absolute Error": "l1", "Mean Absolute Percentage Error": "mape"}
-
-
 @dataclass
 class Problem:
     """Everything a compact model needs to be fitted and scored out-of-fold on the run's folds."""
@@ -54,13 +51,6 @@ class Problem:
     @property
     def n_folds(self) -> int:
         return int(self.folds.max()) + 1
-
-    def objective(self) -> str:
-        if self.problem_type == BINARY:
-            return "binary"
-        if self.problem_type == MULTICLASS:
-            return "multiclass"
-        return REGRESSION_OBJECTIVES.get(self.output.metric, "l2")
 
     def score(self, prediction: np.ndarray) -> float:
         return score_prediction(self.metric, self.y, prediction)
