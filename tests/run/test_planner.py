@@ -169,7 +169,7 @@ def test_an_autogluon_fit_past_every_deadline_is_cancelled_and_the_blend_goes_on
     from agent.competition.inference import infer_competition
     from agent.competition.metrics import score_prediction
     from agent.competition.tables import CompetitionData
-    from agent.run.search import fit_leaderboard
+    from agent.run.search import RETURN_GRACE, fit_leaderboard
     from strategies.base import Candidate
     from tests.conftest import make_tables
 
@@ -189,14 +189,16 @@ def test_an_autogluon_fit_past_every_deadline_is_cancelled_and_the_blend_goes_on
     settings = load_settings()
     result = fit_leaderboard(competition, dataset, settings, executor, tmp_path, plan, 2, 1.0, extra=early)
     assert executor.cancelled == ["autogluon-fit"]
-    assert plan.now() <= plan.pieces[LEADERBOARD_PREDICT].deadline + 1e-6  # cancelled at the predict deadline
+    # cancelled 2 s after its piece ends (nothing on disk to recover), before the predict deadline
+    pieces = plan.pieces
+    assert plan.now() <= pieces[AUTOGLUON].deadline + RETURN_GRACE + 1e-6 < pieces[LEADERBOARD_PREDICT].deadline
     assert "cancelled" in plan.pieces[AUTOGLUON].actual["note"]
     assert plan.pieces[OPTUNA].actual["status"] == "skipped" and "no time" in plan.pieces[OPTUNA].actual["note"]
     assert all(s["ran"] is False and "no time" in s["why"] for s in result.studies)
     assert set(result.ensemble.weights) <= {"production/0", "production/1"}
     assert result.ensemble.test is not None and len(result.ensemble.test) == len(test)
     plan.begin(PRODUCTION_FINAL)  # what comes after still has all of its time
-    assert plan.seconds_left(PRODUCTION_FINAL) == pytest.approx(plan.pieces[PRODUCTION_FINAL].seconds, abs=0.01)
+    assert plan.seconds_left(PRODUCTION_FINAL) >= plan.pieces[PRODUCTION_FINAL].seconds - 0.01  # the tail untouched
 
 
 def test_a_share_below_one_gives_the_optuna_studies_the_end_of_the_fitting_window():
