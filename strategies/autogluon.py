@@ -16,6 +16,7 @@ from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
 from agent.competition.labels import label_key
 from agent.competition.metrics import REGRESSION, score_prediction
+from agent.deadline import Deadline
 from agent.runtime.files import directory_bytes
 from strategies.autogluon_folds import DISTRIBUTED, distributed_mode, fold_deadline, patch_fold_fitting
 from strategies.autogluon_saved import load_test_predictions
@@ -236,7 +237,7 @@ class AutoGluonStrategy(Strategy):
         )
 
     def candidates(self, predictor, competition: Competition, data: Dataset, fit_seconds: float,
-                   test_models: str = "all", predict_deadline: float | None = None,
+                   test_models: str = "all", predict_deadline: Deadline | None = None,
                    predicted: dict | None = None, test_features=None) -> list[Candidate]:
         """Every model with out-of-fold predictions, scored in the competition metric, best first.
 
@@ -244,7 +245,7 @@ class AutoGluonStrategy(Strategy):
         the models it is built from carry test predictions, made while the predictor is in memory, besides the
         models that predicted the test set as they were fitted (`predicted`, AutoGluon's internal format, from
         `test_features`, the test rows as its models see them);
-        `predict_test` adds the others' when a blend chooses them. Before `predict_deadline` (Unix time): when
+        `predict_test` adds the others' when a blend chooses them. Before `predict_deadline`: when
         the best model's predictions would not be ready in time (from the validation predict time of its
         inputs not yet predicted), the best model that would be is predicted instead. With
         `test_models="saved"` nothing is predicted: the models carry the `predicted` ones alone (a fit that
@@ -332,13 +333,13 @@ def _keep_best_params(predictor, candidates: list[Candidate]) -> None:
             log.info("No hyperparameters for %s: %s", candidate.model, error)
 
 
-def _affordable(board, best: str, models: list[str], data: Dataset, deadline: float | None,
+def _affordable(board, best: str, models: list[str], data: Dataset, deadline: Deadline | None,
                 members: dict[str, set[str]]) -> str | None:
     """`best` if its test predictions can be ready by `deadline`, else the best-scoring model that can; each
     model's cost is that of `members[model]`, the models it needs whose test predictions are still to make."""
     if deadline is None:
         return best
-    left = deadline - time.time()
+    left = deadline.remaining()
     ranked = [best] + sorted((m for m in models if m != best), key=lambda m: -float(board.loc[m, "score_val"]))
     return next((m for m in ranked if PREDICT_SAFETY * _predict_estimate(board, members[m], data) <= left), None)
 
@@ -379,9 +380,9 @@ def _persist(predictor, model: str, max_memory: float = PERSIST_MAX_MEMORY) -> b
 
 
 def _latency_in_memory(predictor, competition: Competition, data: Dataset, model: str,
-                       deadline: float | None) -> dict | None:
+                       deadline: Deadline | None) -> dict | None:
     """The model card's latency block for `model`, timed in this task while it is in memory (the plan keeps a
-    few seconds for it before `deadline`, Unix time); None when the time left could not hold it, judged from
+    few seconds for it before `deadline`); None when the time left could not hold it, judged from
     one timed call (a stacked model can take a second a row, and the task must return before its deadline)."""
     from agent.runtime import measure_latency
 
@@ -391,7 +392,7 @@ def _latency_in_memory(predictor, competition: Competition, data: Dataset, model
         started = time.perf_counter()
         model_of.predict(rows.iloc[0].to_dict())
         one_call = time.perf_counter() - started
-        left = 4 * IN_TASK_LATENCY_SECONDS if deadline is None else deadline - time.time()
+        left = 4 * IN_TASK_LATENCY_SECONDS if deadline is None else deadline.remaining()
         # the warm-up, the last timed call and one batch call, and a second to hand the candidates back
         seconds = min(IN_TASK_LATENCY_SECONDS, left - LATENCY_OVERHEAD_CALLS * one_call - 1.0)
         if seconds < 1:

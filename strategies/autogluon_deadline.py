@@ -6,12 +6,13 @@ name), and importing AutoGluon's callback base is heavy: only the fit imports th
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from autogluon.core.callbacks import AbstractCallback
 
+import agent.deadline as clocks
+from agent.deadline import Deadline
 from strategies.autogluon_saved import save_test_predictions
 
 MIN_MODEL_SECONDS = 3.0  # a bagged model starts its fold workers first: less than this always overruns
@@ -24,7 +25,7 @@ MIN_FOLDS_SHARE = 0.25
 
 
 class DeadlineCallback(AbstractCallback):
-    """Before each model: past `deadline` (Unix time) every further model is skipped, keeping every model the
+    """Before each model: past `deadline` every further model is skipped, keeping every model the
     fit finished; a model the time left cannot hold (`skip_reason`) is skipped too, since AutoGluon's own limit
     does not hold every model (a forest at level 2 can run many times the seconds it was given). Weighted
     ensembles are never skipped: they take seconds at most, and the last one is often the fit's best model
@@ -48,7 +49,7 @@ class DeadlineCallback(AbstractCallback):
     (`save_test_predictions`), so that they outlive a fit task that is cancelled or dies before it returns.
     """
 
-    def __init__(self, deadline: float, predict_deadline: float | None = None, test_per_validation: float = 0.0,
+    def __init__(self, deadline: Deadline, predict_deadline: Deadline | None = None, test_per_validation: float = 0.0,
                  test_features: Callable[[], object] | None = None, saved_to: str | None = None):
         super().__init__()
         self.deadline = deadline
@@ -68,7 +69,7 @@ class DeadlineCallback(AbstractCallback):
         return {**self.__dict__, "test_features": None, "test_predictions": {}, "_features": None}
 
     def _before_model_fit(self, trainer, model, time_limit=None, stack_name="core", level=1, **kwargs):
-        left = self.deadline - time.time()
+        left = self.deadline.remaining()
         if stack_name != "core":  # a weighted ensemble: seconds at most, and the level's best model
             return False, False
         if left <= 0:
@@ -93,7 +94,7 @@ class DeadlineCallback(AbstractCallback):
             twin_fit = twin_fit_seconds(fitted, model.name, fit_time) if level > 1 else None
             if twin_fit is not None:
                 fit = min(fit, STACKED_COST * twin_fit)
-            reason = predict_reason(cost, fit, self.predict_deadline - time.time())
+            reason = predict_reason(cost, fit, self.predict_deadline.remaining())
         if reason:
             trainer.log(20, f"podium: skipping {model.name}: {reason}")
             return False, True
@@ -129,10 +130,10 @@ class DeadlineCallback(AbstractCallback):
             planned = self.planned_test_seconds.get(name)
             if planned is None:
                 planned = self.estimated_test_seconds(trainer, name)
-            whole = self.predict_deadline is None or time.time() + planned <= self.predict_deadline
+            whole = self.predict_deadline is None or planned <= self.predict_deadline.remaining()
             try:
                 features = self.features()  # transformed once, for every model: not this model's cost
-                started = time.time()
+                started = clocks.clock()
                 if whole:
                     trainer.get_model_pred_proba_dict(features, models=[name],
                                                       model_pred_proba_dict=self.test_predictions)
@@ -144,7 +145,7 @@ class DeadlineCallback(AbstractCallback):
                 trainer.log(30, f"podium: could not predict the test set with {name} as it was fitted: {error}")
                 self.test_predictions.pop(name, None)
                 continue
-            self.test_seconds[name] = round(time.time() - started, 3)
+            self.test_seconds[name] = round(clocks.clock() - started, 3)
             folds = f" with {self.some_folds[name]} of its fold models" if name in self.some_folds else ""
             trainer.log(20, f"podium: {name} predicted the test set{folds} in {self.test_seconds[name]:.1f} s")
             if self.saved_to is not None:
@@ -168,14 +169,14 @@ class DeadlineCallback(AbstractCallback):
         inputs = model.preprocess(inputs, model=model.load_child(model.models[0]))
         total, used, slowest = None, 0, 0.0
         for index in range(count):
-            if time.time() + MEASURED_SAFETY * slowest > self.predict_deadline:
+            if MEASURED_SAFETY * slowest > self.predict_deadline.remaining():
                 break
-            started = time.time()
+            started = clocks.clock()
             predicted = model.predict_proba_children(inputs, children_idx=[index], preprocess_nonadaptive=False)[0]
-            slowest = max(slowest, time.time() - started)
+            slowest = max(slowest, clocks.clock() - started)
             total = predicted if total is None else total + predicted
             used += 1
-        if total is None or time.time() > self.predict_deadline:
+        if total is None or self.predict_deadline.passed():
             return False
         self.test_predictions[name] = total / used
         if used < count:

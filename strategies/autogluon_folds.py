@@ -17,16 +17,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from agent.deadline import Deadline
+
 log = logging.getLogger("podium.autogluon")
 DISTRIBUTED = "parallel_distributed"  # AutoGluon's fold fitting over every node of a Ray cluster
 DISTRIBUTED_ENVIRONMENT = {"AG_DISTRIBUTED_MODE": "1", "AG_DISTRIBUTED_FILESYSTEM": "NFS"}
-# The Unix time past which a bag stops waiting for its folds (None: no bound); set around one fit.
-_deadline: list[float | None] = [None]
+# The moment past which a bag stops waiting for its folds (None: no bound); set around one fit.
+_deadline: list[Deadline | None] = [None]
 
 
 @contextmanager
-def fold_deadline(deadline: float | None) -> Iterator[None]:
-    """Within the block, a bag fitting its folds in parallel gives up on them at `deadline` (Unix time)."""
+def fold_deadline(deadline: Deadline | None) -> Iterator[None]:
+    """Within the block, a bag fitting its folds in parallel gives up on them at `deadline`."""
     saved = _deadline[0]
     _deadline[0] = deadline
     try:
@@ -42,17 +44,17 @@ class DeadlineRay:
     them and the bag fails with AutoGluon's TimeLimitExceeded, which the trainer takes as "skip this model".
     """
 
-    def __init__(self, ray, strategy, deadline: float):
+    def __init__(self, ray, strategy, deadline: Deadline):
         self._ray, self._strategy, self._deadline = ray, strategy, deadline
 
     def __getattr__(self, name: str):
         return getattr(self._ray, name)
 
     def wait(self, refs, *args, timeout: float | None = None, **kwargs):
-        left = max(0.0, self._deadline - time.time())
+        left = max(0.0, self._deadline.remaining())
         done, pending = self._ray.wait(refs, *args, timeout=left if timeout is None else min(timeout, left),
                                        **kwargs)
-        if not done and pending and time.time() >= self._deadline:
+        if not done and pending and self._deadline.passed():
             from autogluon.core.utils.exceptions import TimeLimitExceeded
 
             log.warning("The fit's deadline passed with %d fold(s) of a model still fitting: that model is skipped",

@@ -10,21 +10,21 @@ import numpy as np
 
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
+from agent.deadline import Deadline
 
 
 @dataclass(frozen=True)
 class Budget:
     """Resources one search may use: wall-clock seconds, CPUs, memory, and a hard deadline.
 
-    `deadline` is a Unix time (time.time(): the same on every process of a host, unlike monotonic clocks'
-    zero across machines); a search stops starting work past it. None: `seconds` alone bounds it.
+    `deadline`: a search starts no work past it; None: `seconds` alone bounds it.
     """
 
     seconds: float
     cpus: int
     memory_gb: float
-    deadline: float | None = None
-    predict_deadline: float | None = None  # Unix time by which test predictions must be made, if any
+    deadline: Deadline | None = None
+    predict_deadline: Deadline | None = None  # by which test predictions must be made, if any
 
 
 @dataclass

@@ -22,6 +22,7 @@ from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
 from agent.competition.metrics import score_prediction
 from agent.config import CONFIG_DIR
+from agent.deadline import Deadline
 from agent.errors import ConfigError
 from strategies.base import Budget, Candidate, SearchResult, Strategy
 from strategies.learners import LEARNERS, Task, fit_predict, prepare_features
@@ -237,7 +238,7 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
     """
     from optuna.trial import TrialState
 
-    deadline = time.monotonic() + budget.seconds
+    deadline = Deadline.after(budget.seconds)
     metric = competition.metric
     executor = searches[0].executor
     cpus_per_trial = searches[0].cpus_per_trial
@@ -254,7 +255,7 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
 
     def time_for_a_fold(learner: str) -> bool:
         typical = float(np.median(fold_seconds[learner])) if fold_seconds[learner] else 0.0
-        return time.monotonic() + typical < deadline
+        return typical < deadline.remaining()
 
     def trial_steps(search: OptunaSearch) -> TrialSteps:
         study = studies[search.learner]

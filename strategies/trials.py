@@ -11,11 +11,11 @@ RayExecutor (jobs as Ray tasks, side by side) or the LocalExecutor (in this proc
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from agent.deadline import Deadline
 from agent.executor import Executor
 
 log = logging.getLogger("podium.trials")
@@ -48,8 +48,8 @@ TrialSteps = Generator[Job, Any, None]
 Starter = Callable[[], TrialSteps | None]  # a new trial of one study, or None when it should start none now
 
 
-def run_trials(executor: Executor, starters: list[Starter], slots: int, deadline: float) -> int:
-    """Run trials until no study starts another and none runs, or `deadline` (time.monotonic()) passes.
+def run_trials(executor: Executor, starters: list[Starter], slots: int, deadline: Deadline) -> int:
+    """Run trials until no study starts another and none runs, or `deadline` passes.
 
     Returns how many trials were started.
     """
@@ -76,11 +76,11 @@ def run_trials(executor: Executor, starters: list[Starter], slots: int, deadline
         return False
 
     while True:
-        while len(active) < slots and time.monotonic() < deadline and start_one():
+        while len(active) < slots and not deadline.passed() and start_one():
             pass
         if not active:
             return started
-        done, _ = executor.wait(list(active), timeout=max(0.1, deadline - time.monotonic()))
+        done, _ = executor.wait(list(active), timeout=max(0.1, deadline.remaining()))
         if not done:  # out of time: stop what is still running
             for task, steps in active.items():
                 executor.cancel(task)

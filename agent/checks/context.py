@@ -1,12 +1,11 @@
 """What every data check reads: the competition, its tables, the thresholds, and column kinds computed once.
 
-It also holds the checks' time: `deadline` (a `time.monotonic()` value, None for no bound) and the share of it
+It also holds the checks' time: `deadline` (None for no bound) and the share of it
 the running check may use, and collects the `Bound` records of checks that skipped or sampled work.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +16,7 @@ import pandas as pd
 from agent.checks.report import Bound
 from agent.competition.inference import Competition
 from agent.config import QualitySettings
+from agent.deadline import Deadline
 
 NUMERIC, TEXT, DATETIME = "numeric", "text", "datetime"
 
@@ -66,8 +66,8 @@ class CheckContext:
     seed: int = 0
     n_jobs: int = 1
     cache: dict = field(default_factory=dict)  # work shared between checks, e.g. the leakage sample
-    deadline: float | None = None  # time.monotonic() by which all checks must be done; None: no bound
-    check_deadline: float | None = None  # the running check's share of it, set by run_checks
+    deadline: Deadline | None = None  # by which all checks must be done; None: no bound
+    check_deadline: Deadline | None = None  # the running check's share of it, set by run_checks
     bounds: list[Bound] = field(default_factory=list)  # what checks skipped or sampled, for the report
 
     @property
@@ -95,7 +95,7 @@ class CheckContext:
     def out_of_time(self) -> bool:
         """Has the running check used its share of the deadline (or, outside run_checks, the deadline)?"""
         end = self.check_deadline if self.check_deadline is not None else self.deadline
-        return end is not None and time.monotonic() >= end
+        return end is not None and end.passed()
 
     def sample_columns(self, check: str, columns: Sequence[str], unit: str = "columns") -> list[str]:
         """The columns a costly per-column check examines. Under a deadline, at most `settings.max_columns` of

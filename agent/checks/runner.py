@@ -12,6 +12,7 @@ from agent.checks.report import Bound, Finding, QualityReport
 from agent.competition.inference import Competition
 from agent.competition.tables import CompetitionData
 from agent.config import QualitySettings
+from agent.deadline import Deadline
 
 log = logging.getLogger("podium.quality")
 Check = Callable[[CheckContext], list[Finding]]
@@ -37,13 +38,13 @@ CHECK_NAMES: tuple[str, ...] = tuple(name for _, names in CHECKS for name in nam
 
 def run_checks(competition: Competition, data: CompetitionData, settings: QualitySettings | None = None, *,
                allow: Iterable[str] = (), seed: int = 0, n_jobs: int = 1,
-               deadline: float | None = None) -> QualityReport:
+               deadline: Deadline | None = None) -> QualityReport:
     """Check the data before any training. `allow` (with `settings.allow`) names checks whose errors may pass.
 
     `n_jobs` is LightGBM's thread count for adversarial validation. One thread is the default: on busy
     shared cores, OpenMP threads stall each other (docs/benchmarks.md).
 
-    `deadline` is a `time.monotonic()` value by which the checks must be done (None: no bound, every check
+    `deadline` is the moment by which the checks must be done (None: no bound, every check
     on every column). A check that would start after it is skipped; each check that starts may use an equal
     share of the time left (what a quick check leaves over goes to the next ones), and the per-column checks
     examine at most `settings.max_columns` columns and stop at the end of their share. Everything skipped or
@@ -61,7 +62,7 @@ def run_checks(competition: Competition, data: CompetitionData, settings: Qualit
                            rows={"train": len(data.train), "test": len(data.test)},
                            features=len(competition.features), seconds={},
                            allow=frozenset(settings.allow) | frozenset(allow), known_checks=frozenset(CHECK_NAMES),
-                           seconds_allowed=None if deadline is None else max(0.0, deadline - time.monotonic()))
+                           seconds_allowed=None if deadline is None else max(0.0, deadline.remaining()))
     report.blocking()  # an unknown name in allow fails now, before seconds are spent on checks
     ctx = CheckContext(competition, data.train, data.test, settings, seed=seed, n_jobs=n_jobs, deadline=deadline,
                        bounds=report.bounds)
@@ -69,7 +70,7 @@ def run_checks(competition: Competition, data: CompetitionData, settings: Qualit
     for index, (check, names) in enumerate(CHECKS):
         key = check.__name__.removeprefix("check_")
         begun = time.perf_counter()
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and deadline.passed():
             report.bounds.append(Bound(key, "skipped", "deadline reached"))
             report.findings.append(Finding(
                 names[0], "warning", "Skipped: the data checks reached their deadline before this check started, "
@@ -78,8 +79,7 @@ def run_checks(competition: Competition, data: CompetitionData, settings: Qualit
             report.seconds[key] = 0.0
             continue
         if deadline is not None:
-            now = time.monotonic()
-            ctx.check_deadline = now + (deadline - now) / (len(CHECKS) - index)
+            ctx.check_deadline = Deadline.after(deadline.remaining() / (len(CHECKS) - index))
         first_bound = len(report.bounds)
         try:
             report.findings.extend(check(ctx))

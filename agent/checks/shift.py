@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 import pandas as pd
@@ -12,6 +11,7 @@ from agent.checks.context import NUMERIC, CheckContext, column_kind, sample_posi
 from agent.checks.onefeature import make_folds, one_feature_strength
 from agent.checks.report import Bound, Finding
 from agent.columns import with_encoded_names
+from agent.deadline import Deadline
 
 log = logging.getLogger("podium.quality")
 MIN_ROWS_PER_SIDE = 30
@@ -30,11 +30,11 @@ class _FoldClock:
     """A LightGBM callback that ends boosting once this fold's share of the check's time is used; the trees
     built so far make the model. `fired` tells a stop for time from LightGBM running out of splits."""
 
-    def __init__(self, end: float):
+    def __init__(self, end: Deadline):
         self.end, self.fired = end, False
 
     def __call__(self, env) -> None:
-        if time.monotonic() >= self.end:
+        if self.end.passed():
             from lightgbm.callback import EarlyStopException
 
             self.fired = True
@@ -46,8 +46,7 @@ def _fold_clock(ctx: CheckContext, folds_left: int) -> _FoldClock | None:
     end = ctx.check_deadline if ctx.check_deadline is not None else ctx.deadline
     if end is None:
         return None
-    now = time.monotonic()
-    return _FoldClock(now + max(0.0, end - now) / folds_left)
+    return _FoldClock(Deadline.after(max(0.0, end.remaining()) / folds_left))
 
 
 def _model_frame(train: pd.DataFrame, test: pd.DataFrame, features: list[str]) -> pd.DataFrame:

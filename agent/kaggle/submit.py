@@ -18,6 +18,7 @@ from agent.competition.inference import Competition
 from agent.competition.submission import validate_submission
 from agent.competition.tables import read_table
 from agent.config import KaggleSettings
+from agent.deadline import Deadline
 from agent.errors import InputError, PodiumError, RemoteError, SubmissionError
 from agent.kaggle.client import UPLOAD_FAILED, KaggleRemote
 from agent.kaggle.endpoint import resolve_endpoint
@@ -122,7 +123,7 @@ def _check_allowance(remote: KaggleRemote, slug: str) -> None:
 
 def _poll(remote: KaggleRemote, slug: str, record: dict[str, Any], wait: float, interval: float, run: Run) -> None:
     """Update `record` from the server until it is scored or `wait` seconds pass (then it stays PENDING)."""
-    deadline = time.monotonic() + wait
+    deadline = Deadline.after(wait)
     while True:
         submission = remote.submission(record["ref"], slug)
         status = submission.status.name if submission.status is not None else PENDING
@@ -133,7 +134,7 @@ def _poll(remote: KaggleRemote, slug: str, record: dict[str, Any], wait: float, 
             record["scored_at"] = utc_now()
             run.update(submission=record)
             return
-        if time.monotonic() + interval > deadline:
+        if interval > deadline.remaining():
             log.warning("Submission %s is not scored after %.0f s; it stays PENDING in the manifest",
                         record["ref"], wait)
             run.update(submission=record)

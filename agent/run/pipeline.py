@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+import agent.deadline as deadlines
 from agent import overrides
 from agent.atomic import write_text
 from agent.competition.dataset import Dataset, build_dataset
@@ -129,7 +130,7 @@ def check_time_limit(seconds: float) -> None:
 
 def run_competition(options: RunOptions, notify: Notify = lambda message: None) -> Run:
     """Run one competition end to end; the returned Run's manifest says how it went."""
-    started = time.monotonic()
+    started = deadlines.now()
     run, source, settings, layers = _open_run(options)
     executor = RayExecutor(address=options.ray_address or settings.ray.address, num_cpus=options.cpus,
                            object_store_gb=settings.ray.object_store_gb)

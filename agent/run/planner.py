@@ -9,17 +9,19 @@ elsewhere shows up as a late finish, never as a starved production model. Every 
 for its deadline; none computes a share of the time.
 
 Times in the plan are seconds since the run started (the clock's zero); `deadline()` turns them into the
-clock's own values.
+`Deadline` every other module takes.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import agent.deadline as deadlines
+from agent.deadline import Deadline
 
 log = logging.getLogger("podium.planner")
 Clock = Callable[[], float]
@@ -94,7 +96,7 @@ class Plan:
     cpus: int
     pieces: dict[str, Piece]
     origin: float               # the clock's value when the run started
-    clock: Clock = time.monotonic
+    clock: Clock = deadlines.now
     planned_at: float = 0.0
     autogluon_predict_seconds: float = 0.0  # kept inside AutoGluon's piece for its test predictions
 
@@ -102,9 +104,9 @@ class Plan:
         """Seconds since the run started."""
         return self.clock() - self.origin
 
-    def deadline(self, name: str) -> float:
-        """The piece's deadline on the clock (for code that compares against time.monotonic())."""
-        return self.origin + self._deadline(self.pieces[name])
+    def deadline(self, name: str) -> Deadline:
+        """The piece's deadline, as the one Deadline every other module takes (agent/deadline.py)."""
+        return Deadline.after(self.seconds_left(name))
 
     def seconds_left(self, name: str) -> float:
         return self._deadline(self.pieces[name]) - self.now()
@@ -162,7 +164,7 @@ class Plan:
 
 
 def make_plan(time_limit: float, cpus: int, *, production_share: float, predict_share: str | float = "auto",
-              autogluon_share: float = 1.0, origin: float | None = None, clock: Clock = time.monotonic) -> Plan:
+              autogluon_share: float = 1.0, origin: float | None = None, clock: Clock = deadlines.now) -> Plan:
     """The plan from now (`clock()`; the run started at `origin`) to the limit.
 
     AutoGluon gets `autogluon_share` of the fitting window; the Optuna studies run until its end.

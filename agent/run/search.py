@@ -22,6 +22,7 @@ import numpy as np
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
 from agent.config import Settings
+from agent.deadline import Deadline
 from agent.logs import run_log
 from agent.run.planner import AUTOGLUON, LEADERBOARD_PREDICT, OPTUNA, Plan, autogluon_limits
 from strategies.base import Blend, Budget, Candidate, SearchResult
@@ -200,9 +201,9 @@ def _fit_autogluon(competition, data, settings, executor, run_dir: Path, plan: P
     """The AutoGluon task (holding `cpus` on its node; its fit uses `ag_cpus`, more on a cluster), awaited at
     most until the predict deadline; past it, it is cancelled (None)."""
     limits = autogluon_limits(plan)
-    now = time.time()
-    budget = Budget(seconds=limits.time_limit, cpus=ag_cpus, memory_gb=memory_gb, deadline=now + limits.hard_stop,
-                    predict_deadline=now + plan.seconds_left(AUTOGLUON) - PREDICT_MARGIN)
+    budget = Budget(seconds=limits.time_limit, cpus=ag_cpus, memory_gb=memory_gb,
+                    deadline=Deadline.after(limits.hard_stop),
+                    predict_deadline=plan.deadline(AUTOGLUON) - PREDICT_MARGIN)
     timings["autogluon_time_limit"] = round(limits.time_limit, 1)
     plan.note(AUTOGLUON, f"time_limit {limits.time_limit:.1f} s, hard stop in {limits.hard_stop:.1f} s, "
                          f"{ag_cpus} CPUs")

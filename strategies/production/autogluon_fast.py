@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from agent.deadline import Deadline
 from agent.runtime.autogluon_runtime import AutoGluonRuntime
 from strategies.base import Candidate
 from strategies.production.candidate import SKIPPED, Budgets, ProductionCandidate
@@ -29,7 +30,7 @@ PARENT_SOURCE = "out-of-fold score of the bagged parent (AutoGluon's refit_full 
 
 
 def autogluon_candidates(problem: Problem, path: Path, leaderboard: list[Candidate], leaderboard_score: float,
-                         budgets: Budgets, rows: pd.DataFrame, work: Path, deadline: float,
+                         budgets: Budgets, rows: pd.DataFrame, work: Path, deadline: Deadline,
                          calls: int = 200) -> list[ProductionCandidate]:
     from autogluon.tabular import TabularPredictor
 
@@ -47,7 +48,7 @@ def autogluon_candidates(problem: Problem, path: Path, leaderboard: list[Candida
     if limited is None:
         out.append(ProductionCandidate("autogluon/infer_limit", "autogluon", status=SKIPPED, note=limit_note))
     targets = _affordable(board, [m for m in dict.fromkeys(options.values()) if m], problem.n_folds,
-                          deadline - time.monotonic())
+                          deadline.remaining())
     for option, model in options.items():
         if model and model not in targets and (option != "infer_limit" or limited):
             out.append(ProductionCandidate(f"autogluon/{option}", "autogluon", status=SKIPPED,
@@ -64,7 +65,7 @@ def autogluon_candidates(problem: Problem, path: Path, leaderboard: list[Candida
         full = refit_map.get(model) if model in targets else None
         if full is None or full in done:
             continue
-        if time.monotonic() > deadline:
+        if deadline.passed():
             out.append(ProductionCandidate(f"autogluon/{option}", "autogluon", status=SKIPPED,
                                            note=f"{full} was refitted but no time was left to measure it"))
             continue

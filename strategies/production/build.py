@@ -23,6 +23,7 @@ import numpy as np
 from agent.atomic import write_text
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
+from agent.deadline import Deadline
 from agent.errors import BudgetError
 from agent.runtime import LatencyReport, load_model
 from agent.runtime.card import MODEL_CARD, CardLeaderboard, CardRetrain, CardTraining, ModelCard
@@ -116,8 +117,8 @@ class ProductionSearch:
         except Exception as error:  # noqa: BLE001 - the search below tries the same shape again
             log.warning("The quick compact GBM failed: %s", error)
 
-    def search(self, deadline: float) -> None:
-        """The Optuna study of compact LightGBM models until `deadline` (time.monotonic())."""
+    def search(self, deadline: Deadline) -> None:
+        """The Optuna study of compact LightGBM models until `deadline`."""
         quick = any(c.name.startswith("lightgbm/quick") for c in self.candidates)
         self.candidates += _search(self.problem, self.budgets, self.rows, self.work, deadline, self.prod,
                                    self.executor, self.calls, skip_first_seed=quick)
@@ -165,7 +166,7 @@ class ProductionSearch:
                           "from raw rows (AutoGluon had no finished fit)")
 
     def finish(self, leaderboard_candidates: list[Candidate], leaderboard_oof: np.ndarray, leaderboard_score: float,
-               deadline: float, autogluon_path: Path | None = None,
+               deadline: Deadline, autogluon_path: Path | None = None,
                leaderboard_test: np.ndarray | None = None) -> ProductionResult:
         """Students, AutoGluon's options, re-measurement, choice and export, all before `deadline`.
 
@@ -175,8 +176,7 @@ class ProductionSearch:
         if np.shape(leaderboard_oof)[:1] != (len(dataset.y),):
             raise ValueError(f"leaderboard_oof has {np.shape(leaderboard_oof)[:1]} rows; the dataset has "
                              f"{len(dataset.y)}")
-        began = time.monotonic()
-        window = max(0.0, deadline - began)
+        window = max(0.0, deadline.remaining())
         export_reserve = max(4.0, EXPORT_SHARE * window)
         autogluon_seconds = AUTOGLUON_SHARE * window if (
             autogluon_path is not None and prod.autogluon_options
@@ -206,8 +206,8 @@ class ProductionSearch:
         return ProductionResult(self.out_dir, chosen, card, self.candidates, self.budgets,
                                 time.monotonic() - self.started)
 
-    def _export(self, inputs: ExportInputs, importance_deadline: float,
-                deadline: float) -> tuple[ProductionCandidate, ModelCard]:
+    def _export(self, inputs: ExportInputs, importance_deadline: Deadline,
+                deadline: Deadline) -> tuple[ProductionCandidate, ModelCard]:
         """Export the best candidate that fits on the export's own measurement; the next one if it does not.
 
         A model that ships beats a phase that ends on time with none: past `deadline` a few more candidates
@@ -224,7 +224,7 @@ class ProductionSearch:
         refused: list[str] = []
         late = 0
         for chosen in ranked:
-            if time.monotonic() > deadline:
+            if deadline.passed():
                 late += 1
                 if late > LATE_EXPORTS:
                     refused.append("no time left to try the next candidate")
@@ -274,16 +274,15 @@ def build_production_model(
         raise ValueError(f"leaderboard_oof has {np.shape(leaderboard_oof)[:1]} rows; the dataset has {len(dataset.y)}")
     if time_budget_s <= 0:
         raise ValueError(f"time_budget_s must be positive, got {time_budget_s}")
-    started = time.monotonic()
-    deadline = started + time_budget_s
+    deadline = Deadline.after(time_budget_s)
     production = ProductionSearch(competition, dataset, out_dir, settings, executor)
     prod = production.prod
     try:
         production.floor()
         autogluon_share = AUTOGLUON_SHARE if (autogluon_path is not None and prod.autogluon_options
                                               and AUTOGLUON_SHARE * time_budget_s >= MIN_AUTOGLUON_SECONDS) else 0.0
-        production.search(min(started + prod.search_share * (1 - autogluon_share) * time_budget_s,
-                              deadline - max(5.0, SEARCH_END_RESERVE * time_budget_s)))
+        search_end = deadline - (1 - prod.search_share * (1 - autogluon_share)) * time_budget_s
+        production.search(min(search_end, deadline - max(5.0, SEARCH_END_RESERVE * time_budget_s)))
         result = production.finish(leaderboard_candidates, leaderboard_oof, leaderboard_score, deadline,
                                    autogluon_path=autogluon_path, leaderboard_test=leaderboard_test)
     finally:
@@ -311,7 +310,7 @@ def _search(problem, budgets, rows, work, end, prod, executor, calls,
     from strategies.production.gbm import SEED_PARAMS
     from strategies.production.search import search_compact
 
-    if time.monotonic() >= end:
+    if end.passed():
         return [ProductionCandidate("lightgbm/search", "lightgbm", status=SKIPPED, note="no time left")]
     return search_compact(problem, budgets, rows, work, end, prod.search_trials, prod.max_trees, prod.max_leaves,
                           executor=executor, calls=calls, seeds=SEED_PARAMS[1:] if skip_first_seed else None)
@@ -344,7 +343,7 @@ def _students(problem, dataset, candidates, budgets, teacher_oof, teacher_test, 
     X_test, _ = problem.encoder.encode_frame(dataset.X_test)
     out = []
     for params, expected in shapes:
-        if time.monotonic() + expected >= end:  # a student costs what its hard-target twin cost
+        if expected >= end.remaining():  # a student costs what its hard-target twin cost
             out.append(ProductionCandidate("distilled", "distilled", status=SKIPPED, note="no time left"))
             break
         name = f"distilled/L{params['num_leaves']}-T{params['n_estimators']}"
@@ -367,7 +366,7 @@ def _autogluon(problem, path, leaderboard, leaderboard_score, budgets, rows, wor
                calls) -> list[ProductionCandidate]:
     # Copying, loading and timing a stacked predictor takes tens of seconds before any refit: measured 64 s
     # for a 4-class best_quality fit, so these extras run only when that much time is really left.
-    if time.monotonic() + MIN_AUTOGLUON_SECONDS >= end:
+    if end.remaining() <= MIN_AUTOGLUON_SECONDS:
         return [ProductionCandidate("autogluon", "autogluon", status=SKIPPED,
                                     note=f"less than {MIN_AUTOGLUON_SECONDS:.0f} s left for AutoGluon's options")]
     try:
@@ -379,7 +378,7 @@ def _autogluon(problem, path, leaderboard, leaderboard_score, budgets, rows, wor
         return [ProductionCandidate("autogluon", "autogluon", status=FAILED, note=f"{type(error).__name__}: {error}")]
 
 
-def _remeasure(candidates, budgets, competition, rows, calls: int, deadline: float | None = None) -> None:
+def _remeasure(candidates, budgets, competition, rows, calls: int, deadline: Deadline | None = None) -> None:
     """Measure again, quietly (no trials running), the candidates selection will look at, best first, until
     `deadline` (the export measures its choice once more in any case)."""
     front = frontier(candidates, competition.metric)
@@ -387,7 +386,7 @@ def _remeasure(candidates, budgets, competition, rows, calls: int, deadline: flo
     picked = list({id(c): c for c in front + near if c.family != "autogluon"}.values())
     picked.sort(key=lambda c: -competition.metric.signed(c.score) if not math.isnan(c.score) else math.inf)
     for candidate in picked[:REMEASURE_LIMIT]:
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is not None and deadline.passed():
             log.info("Re-measurement stopped at its deadline")
             break
         remeasure(candidate, rows, max(calls, QUIET_CALLS))

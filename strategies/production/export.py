@@ -19,6 +19,7 @@ import pandas as pd
 
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
+from agent.deadline import Deadline
 from agent.runtime.card import ModelCard
 from agent.runtime.files import artifact_size, directory_bytes, staged_directory
 from agent.runtime.latency import measure_latency
@@ -55,7 +56,7 @@ class OutsideBudgets(Exception):
 
 
 def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[ProductionCandidate], inputs: ExportInputs,
-           deadline: float, refused: list[str] | None = None) -> ModelCard:
+           deadline: Deadline, refused: list[str] | None = None) -> ModelCard:
     """Write the folder for `chosen` and return its model card, unwritten (agent/runtime/card.py says who
     writes it); raise OutsideBudgets (writing nothing) if its measurement here misses.
 
@@ -106,7 +107,7 @@ def _check_budgets(latency, size: int, budgets: Budgets) -> None:
 
 
 def _importance(inputs: ExportInputs, chosen: ProductionCandidate,
-                deadline: float) -> tuple[list[dict[str, Any]] | None, str]:
+                deadline: Deadline) -> tuple[list[dict[str, Any]] | None, str]:
     method = (f"permutation importance on the validation folds in {inputs.competition.metric.name} "
               "(mean drop of the higher-is-better score when the feature is shuffled; 3 repeats)")
     try:  # past the deadline, one fold still runs: a card without top features is not worth the seconds saved

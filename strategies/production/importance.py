@@ -7,12 +7,12 @@ column at a time (encoding is per column, so this equals shuffling the raw colum
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+from agent.deadline import Deadline
 from strategies.production.candidate import ProductionCandidate
 from strategies.production.problem import Problem
 
@@ -44,7 +44,7 @@ def validation_models(problem: Problem, candidate: ProductionCandidate,
 
 
 def permutation_importance(problem: Problem, models: Iterable[tuple[Any, np.ndarray]], names: list[str],
-                           repeats: int = 3, deadline: float | None = None) -> list[dict[str, Any]]:
+                           repeats: int = 3, deadline: Deadline | None = None) -> list[dict[str, Any]]:
     """Mean drop in the (higher-is-better) signed score when a feature is shuffled, over folds and repeats.
 
     Past `deadline` it stops, even inside a fold, once the first fold has scored ALWAYS_SCORED features (all of
@@ -61,14 +61,14 @@ def permutation_importance(problem: Problem, models: Iterable[tuple[Any, np.ndar
         X, y = problem.X[index], problem.y[index]
         base = problem.signed(_score(problem, y, runtime.raw(X)))
         for visited, j in enumerate(order):
-            if deadline is not None and time.monotonic() > deadline and (drops[j] or visited >= ALWAYS_SCORED):
+            if deadline is not None and deadline.passed() and (drops[j] or visited >= ALWAYS_SCORED):
                 break
             column = X[:, j].copy()
             for _ in range(repeats):
                 X[:, j] = rng.permutation(column)
                 drops[j].append(base - problem.signed(_score(problem, y, runtime.raw(X))))
             X[:, j] = column
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is not None and deadline.passed():
             log.info("Permutation importance stopped early at the time budget")
             break
     table = [{"feature": name, "importance": float(np.nanmean(d)), "std": float(np.nanstd(d))}

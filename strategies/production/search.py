@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from agent.deadline import Deadline
 from agent.executor import LocalExecutor
 from strategies.production.candidate import MB, Budgets, ProductionCandidate
 from strategies.production.gbm import SEED_PARAMS, FitResult, run_trial
@@ -41,10 +42,10 @@ def _constraints(frozen) -> list[float]:
     return frozen.user_attrs.get("constraints", [1.0, 1.0])
 
 
-def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work: Path, deadline: float,
+def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work: Path, deadline: Deadline,
                    max_trials: int, max_trees: int, max_leaves: int, executor=None, calls: int = 200,
                    seeds: list[dict[str, Any]] | None = None) -> list[ProductionCandidate]:
-    """Run the study until `max_trials` or `deadline` (time.monotonic()); return every measured trial.
+    """Run the study until `max_trials` or `deadline`; return every measured trial.
 
     `seeds` are the points tried first (default SEED_PARAMS, cheap to rich).
     """

@@ -13,6 +13,7 @@ from agent.checks import duplicates, leakage, run_checks, shift, write_quality_r
 from agent.checks import runner as quality_runner
 from agent.checks.context import sample_positions
 from agent.config import QualitySettings
+from agent.deadline import Deadline
 from tests.checks.conftest import context, split_competition, synthetic
 
 WIDE_COLUMNS = 50_000
@@ -36,9 +37,9 @@ def wide():
 @pytest.fixture(scope="module")
 def wide_run(wide):
     """The report of a 10 s deadline on the wide table, with the deadline and the moment the checks returned."""
-    deadline = time.monotonic() + 10
+    deadline = Deadline.after(10)
     report = run_checks(*wide, QualitySettings(), deadline=deadline)
-    return report, deadline, time.monotonic()
+    return report, deadline.at, time.monotonic()
 
 
 def test_wide_table_finishes_inside_its_deadline_and_says_what_it_sampled(wide_run):
@@ -65,7 +66,7 @@ def test_duplicate_rows_stay_exact_on_a_wide_table(wide):
     test["id"] = np.arange(len(test)) + 10_000
     competition, data = split_competition(train, "target", test=test, shuffle=False)
     ctx = context(competition, data)
-    ctx.deadline = time.monotonic() + 60
+    ctx.deadline = Deadline.after(60)
     findings = {f.check: f for f in duplicates.check_duplicate_rows(ctx)}
     assert findings["duplicate_rows"].measured["repeated_rows"] == 2
     assert findings["train_test_duplicates"].measured["test_rows_in_train"] == 1
@@ -74,7 +75,7 @@ def test_duplicate_rows_stay_exact_on_a_wide_table(wide):
 
 def test_past_deadline_skips_every_check_and_records_it():
     competition, data = split_competition(synthetic(600), "target")
-    report = run_checks(competition, data, QualitySettings(), deadline=time.monotonic() - 1)
+    report = run_checks(competition, data, QualitySettings(), deadline=Deadline.after(-1))
     checks = [check.__name__.removeprefix("check_") for check, _ in quality_runner.CHECKS]
     assert [(b.check, b.action, b.reason) for b in report.bounds] == [(c, "skipped", "deadline reached")
                                                                         for c in checks]
@@ -87,7 +88,7 @@ def test_past_deadline_skips_every_check_and_records_it():
 def test_a_check_out_of_time_stops_and_records_what_it_left():
     competition, data = split_competition(synthetic(600), "target")
     ctx = context(competition, data)
-    ctx.deadline = time.monotonic() - 1
+    ctx.deadline = Deadline.after(-1)
     assert leakage.check_single_feature_leak(ctx) == []
     (bound,) = ctx.bounds
     assert (bound.check, bound.used, bound.total) == ("single_feature_leak", 0, len(competition.features))
@@ -96,7 +97,7 @@ def test_a_check_out_of_time_stops_and_records_what_it_left():
 
 def test_adversarial_validation_out_of_time_scores_the_fold_it_fitted(adult):
     ctx = context(*adult, shift_max_rows=600)
-    ctx.deadline = time.monotonic() - 1
+    ctx.deadline = Deadline.after(-1)
     (finding,) = shift.check_adversarial_validation(ctx)
     assert 0.0 <= finding.measured["auc"] <= 1.0
     bounds = {b.unit: b for b in ctx.bounds if b.deadline}
@@ -114,7 +115,7 @@ def test_sampled_leak_check_finds_a_planted_leak_in_its_sample_and_lists_what_it
     for column in (inside, outside):
         data.train[column] = (data.train["target"] == "yes") * 3.5 + 1.0  # the label, re-coded as numbers
     ctx = context(competition, data, max_columns=100)
-    ctx.deadline = time.monotonic() + 60
+    ctx.deadline = Deadline.after(60)
     errors = [f for f in leakage.check_single_feature_leak(ctx) if f.severity == "error"]
     assert [f.columns for f in errors] == [(inside,)]
     (bound,) = [b for b in ctx.bounds if b.unit == "columns"]
@@ -127,7 +128,7 @@ def test_generous_deadline_changes_nothing_on_a_normal_table():
         verdict=lambda f: np.where(f["target"] == "yes", "approved", "rejected")), "target")
     settings = QualitySettings(shift_max_rows=300, leak_max_rows=800)
     unbounded = run_checks(competition, data, settings)
-    generous = run_checks(competition, data, settings, deadline=time.monotonic() + 600)
+    generous = run_checks(competition, data, settings, deadline=Deadline.after(600))
     assert generous.findings == unbounded.findings
     assert generous.bounds == unbounded.bounds and all(not b.deadline for b in generous.bounds)
     assert generous.complete and {b.check for b in generous.bounds} == {  # the row caps of every run, recorded

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agent.deadline import Deadline
 from strategies.autogluon import AutoGluonStrategy
 from strategies.base import Budget
 from tests.artifacts import corpus_from_folder, make_corpus
@@ -110,7 +111,6 @@ def test_stacked_models_are_flagged_and_represented_by_autogluons_choice(corpus,
 
 def test_the_best_model_that_can_predict_the_test_set_in_time_is_the_one_predicted():
     """A model costs the test predictions of the models it needs not yet made as the fit went."""
-    import time
     from types import SimpleNamespace
 
     from strategies.autogluon import PREDICT_SAFETY, _affordable
@@ -121,25 +121,23 @@ def test_the_best_model_that_can_predict_the_test_set_in_time_is_the_one_predict
     models = list(board.index)
     members = {"WeightedEnsemble_L3": {"WeightedEnsemble_L3", "LightGBM_BAG_L1"},
                "LightGBM_BAG_L1": {"LightGBM_BAG_L1"}, "KNN_BAG_L1": {"KNN_BAG_L1"}}
-    now = time.time()
     assert _affordable(board, "WeightedEnsemble_L3", models, data, None, members) == "WeightedEnsemble_L3"
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 40 + 5, members) == \
-        "WeightedEnsemble_L3"
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 5 + 2, members) == \
-        "LightGBM_BAG_L1"
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + 1, members) == "KNN_BAG_L1"
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, now - 1, members) is None
+    def affordable(seconds: float) -> str | None:
+        return _affordable(board, "WeightedEnsemble_L3", models, data, Deadline.after(seconds), members)
+
+    assert affordable(PREDICT_SAFETY * 40 + 5) == "WeightedEnsemble_L3"
+    assert affordable(PREDICT_SAFETY * 5 + 2) == "LightGBM_BAG_L1"
+    assert affordable(1) == "KNN_BAG_L1"
+    assert affordable(-1) is None
     # its level-1 input predicted the test set as the fit went: the stack costs only its own top
     members["WeightedEnsemble_L3"] = {"WeightedEnsemble_L3"}
-    assert _affordable(board, "WeightedEnsemble_L3", models, data, now + PREDICT_SAFETY * 35 + 2, members) == \
-        "WeightedEnsemble_L3"
+    assert affordable(PREDICT_SAFETY * 35 + 2) == "WeightedEnsemble_L3"
 
 
 @pytest.mark.parametrize(("task", "rows"), [("hpc_class", 400), ("ames_house", 300), ("titanic", 300)])
 def test_test_predictions_made_as_the_fit_goes_are_those_of_the_finished_predictor(task, rows, corpus, tmp_path):
     """Under a deadline every core model predicts the test set once fitted, stacked models from their inputs'
     predictions; the candidates' test predictions equal what the saved predictor gives for the same rows."""
-    import time
 
     from autogluon.tabular import TabularPredictor
 
@@ -149,7 +147,7 @@ def test_test_predictions_made_as_the_fit_goes_are_those_of_the_finished_predict
     strategy = AutoGluonStrategy(tmp_path / "ag", num_stack_levels=1, verbosity=0, fold_fitting="sequential_local",
                                  hyperparameters={"GBM": {"num_boost_round": 20}, "RF": {"n_estimators": 20}},
                                  test_models="best")
-    budget = Budget(120, 1, 4.0, deadline=time.time() + 120, predict_deadline=time.time() + 150)
+    budget = Budget(120, 1, 4.0, deadline=Deadline.after(120), predict_deadline=Deadline.after(150))
     result = strategy.search(data.competition, data.dataset, budget)
     candidates = result.candidates
     predictor = TabularPredictor.load(str(tmp_path / "ag"))
@@ -201,7 +199,6 @@ def test_a_model_the_fit_lets_start_leaves_a_stack_the_test_set_can_still_be_pre
     """The deadline callback and the choice of the model that predicts the test set plan with one figure:
     whenever the callback lets a model start (its fit, then the fitted models' test predictions, before the
     deadline), the best model is still affordable once that fit is done, so no model is fitted for nothing."""
-    import time
     from types import SimpleNamespace
 
     from strategies.autogluon import _affordable, predict_factor
@@ -218,7 +215,7 @@ def test_a_model_the_fit_lets_start_leaves_a_stack_the_test_set_can_still_be_pre
             if predict_reason(predict_factor(data) * 4.0, fit, left) is None:
                 allowed += 1
                 assert _affordable(board, "WeightedEnsemble_L2", list(board.index), data,
-                                   time.time() + left - fit, members) == "WeightedEnsemble_L2", (left, fit)
+                                   Deadline.after(left - fit), members) == "WeightedEnsemble_L2", (left, fit)
     assert allowed > 0
 
 

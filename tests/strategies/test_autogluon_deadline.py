@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import numpy as np
 
+from agent.deadline import Deadline
 from strategies.autogluon_deadline import MIN_MODEL_SECONDS, DeadlineCallback, predict_reason, skip_reason
 
 # a level-1 fit on a large table that ran out of time before its forests (the case the rule is for)
@@ -82,7 +82,7 @@ def test_models_that_predicted_the_test_set_as_they_were_fitted_cost_nothing_mor
 
     trainer = Trainer({f"M{k}_BAG_L1": 1.0 for k in range(5)})
     model = SimpleNamespace(name="CatBoost_BAG_L1")
-    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 40, test_per_validation=10.0,
+    callback = DeadlineCallback(Deadline.after(600), predict_deadline=Deadline.after(40), test_per_validation=10.0,
                                 test_features=lambda: None)
     assert callback._before_model_fit(trainer, model, time_limit=10.0) == (False, True)
     assert "would take about 60 s" in trainer.logged[-1]
@@ -97,7 +97,7 @@ def test_a_new_models_test_predictions_are_planned_from_those_measured_in_the_fi
 
     trainer = Trainer({f"M{k}_BAG_L1": 1.0 for k in range(5)})
     model = SimpleNamespace(name="CatBoost_BAG_L1")
-    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 18, test_per_validation=10.0,
+    callback = DeadlineCallback(Deadline.after(600), predict_deadline=Deadline.after(18), test_per_validation=10.0,
                                 test_features=lambda: None)
     callback.test_predictions = {name: None for name in trainer.predict_time}
     assert callback._before_model_fit(trainer, model, time_limit=10.0) == (False, True)  # 10 + 10 > 18
@@ -112,7 +112,7 @@ def test_a_model_allowed_to_start_predicts_with_the_seconds_planned_for_it():
     because its recorded out-of-fold predict time suggests 25 s; a model never planned is judged from that."""
 
     trainer = Trainer({f"M{k}_BAG_L1": 1.0 for k in range(3)})
-    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 20, test_per_validation=10.0,
+    callback = DeadlineCallback(Deadline.after(600), predict_deadline=Deadline.after(20), test_per_validation=10.0,
                                 test_features=lambda: "test rows")
     callback.test_predictions = {name: None for name in trainer.predict_time}
     callback.test_seconds = {"M0_BAG_L1": 3.0}
@@ -138,7 +138,7 @@ def test_a_model_without_a_twin_is_planned_from_its_own_kind_measured_in_the_fit
 
     trainer = Trainer({"LightGBM_r96_BAG_L1": 1.0, "XGBoost_BAG_L1": 1.0},
                       kinds={"LightGBM_r96_BAG_L1": LGBModel, "XGBoost_BAG_L1": XGBoostModel})
-    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 40, test_per_validation=10.0,
+    callback = DeadlineCallback(Deadline.after(600), predict_deadline=Deadline.after(40), test_per_validation=10.0,
                                 test_features=lambda: None)
     callback.test_predictions = {name: None for name in trainer.predict_time}
     callback.test_seconds = {"LightGBM_r96_BAG_L1": 28.0, "XGBoost_BAG_L1": 0.5}
@@ -154,14 +154,14 @@ def test_the_test_rows_transformed_once_are_not_counted_in_the_first_models_test
     """Transforming the test rows (AutoGluon's feature generators) happens once, before the first model
     predicts: counted in its seconds, it would price every later model of its kind."""
     now = [1000.0]
-    monkeypatch.setattr("strategies.autogluon_deadline.time", SimpleNamespace(time=lambda: now[0]))
+    monkeypatch.setattr("agent.deadline.clock", lambda: now[0])
 
     def transform():
         now[0] += 30.0  # the clock the callback reads: only the transformation takes time here
         return "test rows"
 
     trainer = Trainer({"LightGBMXT_BAG_L1": 1.0, "LightGBM_BAG_L1": 1.0})
-    callback = DeadlineCallback(now[0] + 600, test_features=transform)
+    callback = DeadlineCallback(Deadline(now[0] + 600), test_features=transform)
     callback._after_model_fit(trainer, ["LightGBMXT_BAG_L1"])
     callback._after_model_fit(trainer, ["LightGBM_BAG_L1"])
     assert callback.test_predictions["LightGBM_BAG_L1"] == "LightGBM_BAG_L1 on test rows"
@@ -172,7 +172,7 @@ def test_the_test_rows_transformed_once_are_not_counted_in_the_first_models_test
 def test_the_saved_trainer_never_holds_the_test_rows_or_their_predictions():
     import pickle
 
-    callback = DeadlineCallback(time.time() + 600, test_features=lambda: "test rows")
+    callback = DeadlineCallback(Deadline.after(600), test_features=lambda: "test rows")
     callback.test_predictions, callback._features = {"LightGBM_BAG_L1": [0.5]}, "test rows"
     restored = pickle.loads(pickle.dumps(callback))
     assert restored.test_predictions == {} and restored.test_features is None and restored._features is None
@@ -188,7 +188,7 @@ def test_a_real_fit_starts_no_model_its_stack_could_not_predict_in_time(tmp_path
 
     train = make_tables(n=200, seed=0)
     predictor = TabularPredictor(label="target", path=str(tmp_path / "ag"), verbosity=0)
-    callback = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 600, test_per_validation=1e6)
+    callback = DeadlineCallback(Deadline.after(600), predict_deadline=Deadline.after(600), test_per_validation=1e6)
     predictor.fit(train.drop(columns=["id"]), hyperparameters={"GBM": [{}], "RF": [{"n_estimators": 20}],
                                                                  "XT": [{"n_estimators": 20}]},
                   num_bag_folds=2, fit_strategy="sequential", callbacks=[callback],
@@ -211,7 +211,7 @@ def test_past_the_deadline_the_models_are_skipped_but_the_weighted_ensemble_is_f
     predictor.fit(make_tables(n=200, seed=1).drop(columns=["id"]),
                   hyperparameters={"GBM": [{}], "RF": [{"n_estimators": 20}], "XT": [{"n_estimators": 20}]},
                   num_bag_folds=2, num_stack_levels=1, fit_strategy="sequential",
-                  callbacks=[DeadlinePassesAtLevelTwo(time.time() + 600)],
+                  callbacks=[DeadlinePassesAtLevelTwo(Deadline.after(600))],
                   ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
     names = predictor.model_names()
     assert [m for m in names if m.endswith("_L2") and not m.startswith("WeightedEnsemble")] == ["LightGBM_BAG_L2"]
@@ -224,7 +224,7 @@ class DeadlinePassesAtLevelTwo(DeadlineCallback):
 
     def _after_model_fit(self, trainer, model_names, stack_name="core", level=1):
         if level == 2 and stack_name == "core":
-            self.deadline = time.time() - 1.0
+            self.deadline = Deadline.after(-1.0)
         return False
 
 
@@ -252,13 +252,13 @@ def test_a_bag_short_of_time_predicts_the_test_set_with_the_fold_models_the_time
     inputs = bag.preprocess(features, model=bag.load_child(bag.models[0]))
     first_two = bag.predict_proba_children(inputs, children_idx=[0, 1], preprocess_nonadaptive=False)
 
-    roomy = DeadlineCallback(time.time() + 600, predict_deadline=time.time() + 600)
+    roomy = DeadlineCallback(Deadline.after(600), predict_deadline=Deadline.after(600))
     assert roomy.predict_some_folds(trainer, "LightGBM_BAG_L1", features)
     assert "LightGBM_BAG_L1" not in roomy.some_folds
     np.testing.assert_allclose(roomy.test_predictions["LightGBM_BAG_L1"], whole, rtol=1e-9)
 
     now = [1000.0]
-    monkeypatch.setattr("strategies.autogluon_deadline.time", SimpleNamespace(time=lambda: now[0]))
+    monkeypatch.setattr("agent.deadline.clock", lambda: now[0])
     predict = type(bag).predict_proba_children
 
     def slow(self, *args, **kwargs):
@@ -266,10 +266,11 @@ def test_a_bag_short_of_time_predicts_the_test_set_with_the_fold_models_the_time
         return predict(self, *args, **kwargs)
 
     monkeypatch.setattr(type(bag), "predict_proba_children", slow)
-    short = DeadlineCallback(now[0] + 600, predict_deadline=now[0] + 35)
+    short = DeadlineCallback(Deadline(now[0] + 600), predict_deadline=Deadline(now[0] + 35))
     assert short.predict_some_folds(trainer, "LightGBM_BAG_L1", features)
     assert short.some_folds == {"LightGBM_BAG_L1": "2/4"}
     np.testing.assert_allclose(short.test_predictions["LightGBM_BAG_L1"], (first_two[0] + first_two[1]) / 2,
                                rtol=1e-9)
-    late = DeadlineCallback(now[0] + 600, predict_deadline=now[0] + 5)  # the first fold model would end late
+    # the first fold model would end late
+    late = DeadlineCallback(Deadline(now[0] + 600), predict_deadline=Deadline(now[0] + 5))
     assert not late.predict_some_folds(trainer, "LightGBM_BAG_L1", features)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
+from agent.deadline import Deadline
 from strategies.base import Budget
 from tests.artifacts import make_corpus
 
@@ -22,11 +21,11 @@ def test_a_model_still_fitting_its_folds_at_the_deadline_is_cut_and_the_models_b
     to its weighted ensemble and returns at once, with the LightGBM and its test predictions."""
     from tests.strategies.hanging_model import fit_then_hang
 
-    now = time.time()
-    deadline = now + 20
+    deadline = Deadline.after(20)
     result = fit_then_hang(str(tmp_path / "ag"), titanic_small.competition, titanic_small.dataset,
-                           Budget(120, 2, 4.0, deadline=deadline, predict_deadline=now + 120), "parallel_local")
-    assert time.time() < deadline + 15  # without the bound: ten minutes
+                           Budget(120, 2, 4.0, deadline=deadline, predict_deadline=Deadline.after(120)),
+                           "parallel_local")
+    assert deadline.remaining() > -15  # without the bound: ten minutes
     models = {c.model: c for c in result.candidates}
     assert "LightGBM_BAG_L1" in models and not any(name.startswith("Hanging") for name in models), list(models)
     assert models["LightGBM_BAG_L1"].test is not None

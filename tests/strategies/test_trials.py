@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from agent.deadline import Deadline
 from agent.executor import LocalExecutor, Task
 from strategies.trials import Cancelled, Job, JobFailed, run_trials
 
@@ -74,7 +75,7 @@ def _boom(name):
 def test_slots_bound_the_jobs_in_flight_and_studies_take_turns():
     executor, told = Stepped(), []
     started = run_trials(executor, [_study("a", 3, 2, told), _study("b", 3, 2, told)], slots=2,
-                         deadline=time.monotonic() + 30)
+                         deadline=Deadline.after(30))
     assert started == 6 and executor.most == 2
     assert executor.order[:2] == ["a0.0", "b0.0"]  # the first free slots went to each study in turn
     done = sorted((label, number, results) for label, number, kind, *results in told if kind == "done")
@@ -84,7 +85,7 @@ def test_slots_bound_the_jobs_in_flight_and_studies_take_turns():
 def test_a_failed_job_fails_its_trial_only():
     told = []
     run_trials(LocalExecutor(), [_study("a", 3, 2, told, fail_job="a1.1")], slots=1,
-               deadline=time.monotonic() + 30)
+               deadline=Deadline.after(30))
     assert ("a", 1, "fail", "a1.1 broke") in told
     assert [t[:3] for t in told if t[2] == "done"] == [("a", 0, "done"), ("a", 2, "done")]
 
@@ -92,7 +93,7 @@ def test_a_failed_job_fails_its_trial_only():
 def test_at_the_deadline_running_jobs_are_cancelled_and_nothing_new_starts():
     executor, told = Stepped(hang={"a1.0"}), []
     began = time.monotonic()
-    started = run_trials(executor, [_study("a", 50, 1, told)], slots=2, deadline=began + 0.5)
+    started = run_trials(executor, [_study("a", 50, 1, told)], slots=2, deadline=Deadline(began + 0.5))
     assert time.monotonic() - began < 3
     assert ("a", 1, "cancelled") in told and executor.cancelled == ["a1.0"]
     assert started == len(told)  # every trial it started was told how it ended

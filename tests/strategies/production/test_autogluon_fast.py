@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
+from agent.deadline import Deadline
 from agent.runtime import load_model
 from strategies.production.candidate import Budgets
 from strategies.production.problem import latency_rows, make_problem
@@ -29,7 +28,7 @@ def test_autogluon_fast_options_are_measured_and_load(titanic, tmp_path):
     problem = make_problem(competition, dataset)
     rows = latency_rows(dataset)
     found = autogluon_candidates(problem, tmp_path / "ag", board, board[0].score, Budgets(1.0, 5_000_000),
-                                 rows, tmp_path / "work", time.monotonic() + 120)
+                                 rows, tmp_path / "work", Deadline.after(120))
     by_name = {c.name: c for c in found}
     assert by_name["autogluon/best-deploy"].measured and by_name["autogluon/refit_full"].measured
     assert "infer_limit" in " ".join(by_name) and "autogluon/single" in by_name
@@ -47,5 +46,5 @@ def test_trials_run_on_a_real_local_ray(titanic, tmp_path, ray_local):
 
     problem = make_problem(titanic.competition, titanic.dataset)
     found = search_compact(problem, Budgets(50.0, 50_000_000), latency_rows(titanic.dataset), tmp_path / "w",
-                           time.monotonic() + 120, max_trials=4, max_trees=50, max_leaves=15, executor=ray_local)
+                           Deadline.after(120), max_trials=4, max_trees=50, max_leaves=15, executor=ray_local)
     assert len(found) == 4 and all(c.measured for c in found)

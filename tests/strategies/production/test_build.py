@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from agent.competition.metrics import score_prediction
+from agent.deadline import Deadline
 from agent.errors import BudgetError
 from agent.runtime import artifact_size, load_model, measure_latency
 from strategies.production import build_production_model
@@ -116,7 +117,6 @@ def _slow_on_export(monkeypatch, slow=None):
 
 def test_a_model_that_misses_its_budget_on_the_export_measurement_gives_way_to_the_next(titanic, titanic_board,
                                                                                           tmp_path, monkeypatch):
-    import time
 
     from strategies.production import ProductionSearch
     from strategies.production.select import ranked_within_budgets
@@ -125,12 +125,12 @@ def test_a_model_that_misses_its_budget_on_the_export_measurement_gives_way_to_t
     production = ProductionSearch(titanic.competition, titanic.dataset, tmp_path / "production", settings)
     try:
         production.floor()
-        production.search(deadline=time.monotonic() + 20)
+        production.search(deadline=Deadline.after(20))
         ranked = ranked_within_budgets(production.candidates, production.budgets, titanic.competition.metric)
         assert len(ranked) >= 2
         tried = _slow_on_export(monkeypatch, {ranked[0].name})
         result = production.finish([titanic_board], titanic_board.oof, titanic_board.score,
-                                   deadline=time.monotonic() + 30)
+                                   deadline=Deadline.after(30))
     finally:
         production.close()
     assert tried[:2] == [ranked[0].name, ranked[1].name]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
+from agent.deadline import Deadline
 from strategies.production import linear
 from strategies.production.candidate import ProductionCandidate
 from strategies.production.importance import permutation_importance, validation_models
@@ -18,7 +17,7 @@ def test_a_passed_deadline_stops_the_fold_refits_too(titanic, monkeypatch):
     chosen = ProductionCandidate("linear/C1", "linear", params={"C": 1.0})
 
     table = permutation_importance(problem, validation_models(problem, chosen, None), problem.schema.names,
-                                   deadline=time.monotonic() - 1)
+                                   deadline=Deadline.after(-1))
     assert len(fits) == 1 < problem.n_folds  # one fold, then the deadline: the other refits never ran
     assert {row["feature"] for row in table} == set(problem.schema.names)
 

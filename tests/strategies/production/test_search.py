@@ -4,12 +4,12 @@ and whole builds for a multiclass and a regression competition."""
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
 
 from agent.competition.metrics import get_metric
+from agent.deadline import Deadline
 from agent.errors import BudgetError
 from agent.executor import LocalExecutor
 from agent.runtime import load_model
@@ -39,7 +39,7 @@ def test_trials_run_through_an_executor_and_every_model_is_measured(titanic, tmp
     problem = make_problem(titanic.competition, titanic.dataset)
     executor = InlineExecutor()
     candidates = search_compact(problem, Budgets(50.0, 50_000_000), latency_rows(titanic.dataset), tmp_path,
-                                time.monotonic() + 60, max_trials=5, max_trees=60, max_leaves=15,
+                                Deadline.after(60), max_trials=5, max_trees=60, max_leaves=15,
                                 executor=executor)
     assert executor.submitted == ["production-trial"] * 5
     assert len(candidates) == 5 and all(c.measured for c in candidates)
