@@ -18,6 +18,10 @@ clock = time.monotonic  # the one clock (tests replace it to drive time by hand)
 wall_clock = time.time  # only to carry a deadline to another process
 
 
+class PastDeadline(Exception):
+    """Work that stopped itself because its deadline passed (a boosting loop between two rounds)."""
+
+
 def now() -> float:
     """The one clock's reading (through `clock`, so that replacing it moves every reader)."""
     return clock()

@@ -195,8 +195,14 @@ class RayExecutor:
         return ray.get(task.ref, timeout=timeout)
 
     def cancel(self, task: Task) -> None:
+        """Stop a task still running (its worker is killed). The last resort: a cancel that arrives while the
+        task's result is being handed back races it inside Ray, so podium's work stops itself at its deadline
+        (agent/deadline.py) and is cancelled only when it did not; each cancel is logged."""
         import ray
 
+        if ray.wait([task.ref], timeout=0)[0]:
+            return  # finished: nothing to stop
+        log.info("Cancelling the Ray task %s", task.name)
         ray.cancel(task.ref, force=True)
 
     def shutdown(self) -> None:

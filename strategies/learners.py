@@ -15,6 +15,7 @@ import pandas as pd
 
 from agent.columns import with_encoded_names
 from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION
+from agent.deadline import Deadline, PastDeadline
 
 LEARNERS = ("lightgbm", "xgboost", "catboost")
 MAX_CATEGORY_SHARE = 0.5  # object columns with more distinct values than this share of rows are id-like
@@ -69,10 +70,13 @@ def _inner_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_predict(learner: str, params: dict[str, Any], task: Task, X: pd.DataFrame, y: np.ndarray,
-                X_valid: pd.DataFrame, X_test: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+                X_valid: pd.DataFrame, X_test: pd.DataFrame,
+                deadline: Deadline | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Fit on (X, y); return predictions for X_valid and X_test and the number of trees kept.
 
-    The libraries see encoded column names (agent/columns.py): each refuses some names a CSV header may hold."""
+    Past `deadline` the fit stops itself between two boosting rounds (PastDeadline): work that ends on its own
+    needs no cancelling. The libraries see encoded column names (agent/columns.py): each refuses some names a
+    CSV header may hold."""
     X, X_valid, X_test = (with_encoded_names(frame) for frame in (X, X_valid, X_test))
     params = dict(params)
     rounds = int(params.pop("n_estimators", 1000))
@@ -81,23 +85,23 @@ def fit_predict(learner: str, params: dict[str, Any], task: Task, X: pd.DataFram
     target = _target_transform(task, y)
     fitter = {"lightgbm": _lightgbm, "xgboost": _xgboost, "catboost": _catboost}[learner]
     valid_pred, test_pred, trees = fitter(params, task, X.iloc[fit_rows], target[fit_rows], X.iloc[stop_rows],
-                                          target[stop_rows], X_valid, X_test, rounds, patience)
+                                          target[stop_rows], X_valid, X_test, rounds, patience, deadline)
     return _inverse_transform(task, valid_pred), _inverse_transform(task, test_pred), trees
 
 
-def _lightgbm(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience):
+def _lightgbm(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience, deadline):
     from strategies.lightgbm_fit import objective_for, train
 
     base = {"objective": objective_for(task.problem_type, task.metric_name), "verbosity": -1, "seed": task.seed,
             "num_threads": task.cpus, "bagging_freq": 1, "max_cat_to_onehot": 8, **params}
     if task.problem_type == MULTICLASS:
         base["num_class"] = task.n_classes
-    booster = train(base, X, y, rounds, stop=(X_stop, y_stop), patience=patience)
+    booster = train(base, X, y, rounds, stop=(X_stop, y_stop), patience=patience, deadline=deadline)
     trees = booster.best_iteration or rounds
     return (booster.predict(X_valid, num_iteration=trees), booster.predict(X_test, num_iteration=trees), trees)
 
 
-def _xgboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience):
+def _xgboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience, deadline):
     import xgboost as xgb
 
     objective = {BINARY: "binary:logistic", MULTICLASS: "multi:softprob"}.get(task.problem_type, "reg:squarederror")
@@ -110,7 +114,9 @@ def _xgboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patien
     matrices = [xgb.DMatrix(frame, label=label, enable_categorical=True)
                 for frame, label in ((X, y), (X_stop, y_stop), (X_valid, None), (X_test, None))]
     booster = xgb.train(base, matrices[0], num_boost_round=rounds, evals=[(matrices[1], "stop")],
-                        early_stopping_rounds=patience, verbose_eval=False)
+                        early_stopping_rounds=patience, verbose_eval=False,
+                        callbacks=[] if deadline is None else [_xgboost_deadline(deadline)])
+    _raise_if_passed(deadline)
     limit = (0, booster.best_iteration + 1)
     return (booster.predict(matrices[2], iteration_range=limit), booster.predict(matrices[3], iteration_range=limit),
             booster.best_iteration + 1)
@@ -124,7 +130,7 @@ def _catboost_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return frame, categorical
 
 
-def _catboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience):
+def _catboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience, deadline):
     from catboost import CatBoostClassifier, CatBoostRegressor
 
     (X, cats), (X_stop, _), (X_valid, _), (X_test, _) = map(_catboost_frame, (X, X_stop, X_valid, X_test))
@@ -136,7 +142,9 @@ def _catboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patie
     else:
         model = CatBoostClassifier(loss_function="Logloss" if task.problem_type == BINARY else "MultiClass",
                                    class_names=list(range(task.n_classes)), **common)
-    model.fit(X, y, eval_set=(X_stop, y_stop), early_stopping_rounds=patience)
+    model.fit(X, y, eval_set=(X_stop, y_stop), early_stopping_rounds=patience,
+              callbacks=None if deadline is None else [_CatBoostDeadline(deadline)])
+    _raise_if_passed(deadline)
     trees = model.get_best_iteration() + 1 if model.get_best_iteration() is not None else rounds
     if task.problem_type == REGRESSION:
         return model.predict(X_valid), model.predict(X_test), trees
@@ -144,3 +152,30 @@ def _catboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patie
     if task.problem_type == BINARY:
         return valid[:, 1], test[:, 1], trees
     return valid, test, trees
+
+
+def _raise_if_passed(deadline: Deadline | None) -> None:
+    """XGBoost and CatBoost end their loop when a callback asks; past the deadline that is PastDeadline."""
+    if deadline is not None and deadline.passed():
+        raise PastDeadline("stopped between two boosting rounds: the deadline passed")
+
+
+def _xgboost_deadline(deadline: Deadline):
+    """An XGBoost training callback that ends the loop once the deadline has passed (after_iteration: True)."""
+    import xgboost
+
+    class StopAtDeadline(xgboost.callback.TrainingCallback):
+        def after_iteration(self, model, epoch, evals_log) -> bool:
+            return deadline.passed()
+
+    return StopAtDeadline()
+
+
+class _CatBoostDeadline:
+    """A CatBoost callback that ends the loop once the deadline has passed (after_iteration: False)."""
+
+    def __init__(self, deadline: Deadline):
+        self.deadline = deadline
+
+    def after_iteration(self, info) -> bool:
+        return not self.deadline.passed()

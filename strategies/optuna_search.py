@@ -75,12 +75,15 @@ def within_space(params: dict[str, Any], space: dict[str, Any]) -> dict[str, Any
     return {name: start[name] for name in space["params"] if name in start}
 
 
-def fit_fold(learner: str, params: dict[str, Any], task: Task, shared: tuple, fold: int) -> dict[str, Any]:
-    """One fold of one trial (a Ray task): fit on the other folds, predict this fold and the test set."""
+def fit_fold(learner: str, params: dict[str, Any], task: Task, shared: tuple, fold: int,
+             deadline: Deadline | None = None) -> dict[str, Any]:
+    """One fold of one trial (a Ray task): fit on the other folds, predict this fold and the test set; past
+    `deadline` it stops itself (PastDeadline)."""
     X, y, X_test, folds = shared
     started, started_cpu = time.monotonic(), time.process_time()
     train, valid = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
-    valid_pred, test_pred, trees = fit_predict(learner, params, task, X.iloc[train], y[train], X.iloc[valid], X_test)
+    valid_pred, test_pred, trees = fit_predict(learner, params, task, X.iloc[train], y[train], X.iloc[valid], X_test,
+                                               deadline)
     return {"fold": fold, "valid": valid, "valid_pred": valid_pred, "test_pred": test_pred, "trees": trees,
             "seconds": time.monotonic() - started, "cpu_seconds": time.process_time() - started_cpu}
 
@@ -264,7 +267,7 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
         params = {**search.space.get("fixed", {}), **state.params}
         for fold in range(data.n_folds):
             try:
-                result = yield Job(fit_fold, (search.learner, params, task, shared, fold),
+                result = yield Job(fit_fold, (search.learner, params, task, shared, fold, deadline),
                                    name=f"{search.name}-t{trial.number}-f{fold}", num_cpus=cpus_per_trial,
                                    max_retries=1)
             except JobFailed as failed:  # a failed trial must not stop the search

@@ -2,10 +2,11 @@
 
 A trial is a generator: it yields the jobs it needs one after the other (a fold each for the leaderboard's
 studies, one whole fit for the production study), receives each job's result, and tells its study itself. A
-job that raised comes back into the trial as `JobFailed`; a job still running at the deadline is cancelled
-and the trial hears `Cancelled`. The runner keeps at most `slots` jobs in flight (one per trial), offers free
-slots to the studies in turn, and starts nothing once the deadline has passed. The executor is the
-RayExecutor (jobs as Ray tasks, side by side) or the LocalExecutor (in this process, one at a time).
+job that raised comes back into the trial as `JobFailed`; a job that stopped itself at the deadline, or was
+still running well past it, makes the trial hear `Cancelled`. The runner keeps at most `slots` jobs in flight
+(one per trial), offers free slots to the studies in turn, and starts nothing once the deadline has passed.
+The executor is the RayExecutor (jobs as Ray tasks, side by side) or the LocalExecutor (in this process, one
+at a time).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.deadline import Deadline
+from agent.deadline import Deadline, PastDeadline
 from agent.executor import Executor
 
 log = logging.getLogger("podium.trials")
@@ -46,11 +47,16 @@ class Cancelled(Exception):
 
 TrialSteps = Generator[Job, Any, None]
 Starter = Callable[[], TrialSteps | None]  # a new trial of one study, or None when it should start none now
+STOP_GRACE = 5.0  # seconds past the deadline for the jobs in flight to stop themselves before they are cancelled
 
 
 def run_trials(executor: Executor, starters: list[Starter], slots: int, deadline: Deadline) -> int:
     """Run trials until no study starts another and none runs, or `deadline` passes.
 
+    Jobs are given the deadline and stop themselves at it (PastDeadline; the trial hears `Cancelled`): the
+    runner waits STOP_GRACE seconds past the deadline for them, and cancels only those still running then.
+    Cancelling a job from here races its completion inside Ray (a cancel arriving as the job's reply is
+    processed aborted Ray's core worker, and the run with it: docs/benchmarks.md), so it is the last resort.
     Returns how many trials were started.
     """
     active: dict[Any, TrialSteps] = {}  # the job in flight -> its trial
@@ -60,6 +66,9 @@ def run_trials(executor: Executor, starters: list[Starter], slots: int, deadline
         try:
             job = steps.throw(error) if error is not None else steps.send(result)
         except StopIteration:
+            return
+        if deadline.passed():  # nothing new starts past the deadline
+            _cancel(steps)
             return
         active[executor.submit(job.fn, *job.args, name=job.name, num_cpus=job.num_cpus,
                                max_retries=job.max_retries)] = steps
@@ -80,8 +89,13 @@ def run_trials(executor: Executor, starters: list[Starter], slots: int, deadline
             pass
         if not active:
             return started
-        done, _ = executor.wait(list(active), timeout=max(0.1, deadline.remaining()))
-        if not done:  # out of time: stop what is still running
+        end = deadline if not deadline.passed() else deadline + STOP_GRACE
+        done, _ = executor.wait(list(active), timeout=max(0.1, end.remaining()))
+        if not done:
+            if not (deadline + STOP_GRACE).passed():
+                continue  # the deadline has just passed: the jobs are stopping themselves
+            log.warning("Cancelling %d job(s) still running %.0f s past the deadline: %s", len(active), STOP_GRACE,
+                        ", ".join(task.name for task in active))
             for task, steps in active.items():
                 executor.cancel(task)
                 _cancel(steps)
@@ -90,6 +104,9 @@ def run_trials(executor: Executor, starters: list[Starter], slots: int, deadline
             steps = active.pop(task)
             try:
                 result = executor.result(task)
+            except PastDeadline:
+                _cancel(steps)
+                continue
             except Exception as error:  # noqa: BLE001 - the trial decides what a failed job means
                 advance(steps, error=JobFailed(error))
                 continue

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from agent.competition.metrics import BINARY, MULTICLASS
+from agent.deadline import Deadline
 from agent.runtime.runtimes import IDENTITY, SIGMOID, SOFTMAX, LightGBMRuntime
 from strategies.lightgbm_fit import objective_for, train
 from strategies.production.problem import Problem
@@ -83,8 +84,9 @@ def _link(problem: Problem) -> str:
 
 
 def fit_booster(problem: Problem, params: dict[str, Any], rows: np.ndarray, target: np.ndarray,
-                soft: bool = False) -> LightGBMRuntime:
-    """Fit one booster on `rows` of the encoded matrix; `target` is indexed like the full training set."""
+                soft: bool = False, deadline: Deadline | None = None) -> LightGBMRuntime:
+    """Fit one booster on `rows` of the encoded matrix; `target` is indexed like the full training set. Past
+    `deadline` it stops itself (PastDeadline)."""
     lgb_params, rounds = lightgbm_params(problem, params, soft)
     label = target[rows]
     base = [0.0]
@@ -97,19 +99,19 @@ def fit_booster(problem: Problem, params: dict[str, Any], rows: np.ndarray, targ
         label = label.argmax(axis=1).astype(float)  # unused by the custom objective, but LightGBM wants one
     booster = train(lgb_params, problem.X[rows], label, rounds,
                     categorical=problem.encoder.categorical_indices or "auto", init_score=init_score,
-                    dataset_params={"verbose": -1, "max_bin": lgb_params["max_bin"]})
+                    dataset_params={"verbose": -1, "max_bin": lgb_params["max_bin"]}, deadline=deadline)
     return LightGBMRuntime(booster, _link(problem), base, problem.log_target)
 
 
 def fit_and_validate(problem: Problem, params: dict[str, Any], target: np.ndarray, soft: bool = False,
-                     keep_fold_models: bool = False) -> FitResult:
+                     keep_fold_models: bool = False, deadline: Deadline | None = None) -> FitResult:
     """Out-of-fold predictions on the run's folds, scored against the true target, then a fit on every row."""
     started = time.monotonic()
     oof: np.ndarray | None = None
     fold_runtimes = []
     for fold in range(problem.n_folds):
         valid = problem.folds == fold
-        runtime = fit_booster(problem, params, np.flatnonzero(~valid), target, soft)
+        runtime = fit_booster(problem, params, np.flatnonzero(~valid), target, soft, deadline)
         prediction = runtime.raw(problem.X[valid])
         if oof is None:
             oof = np.zeros((len(problem.y),) + prediction.shape[1:])
@@ -118,7 +120,7 @@ def fit_and_validate(problem: Problem, params: dict[str, Any], target: np.ndarra
             fold_runtimes.append(runtime)
     oof_seconds = time.monotonic() - started
     started = time.monotonic()
-    final = fit_booster(problem, params, np.arange(len(problem.y)), target, soft)
+    final = fit_booster(problem, params, np.arange(len(problem.y)), target, soft, deadline)
     fit_seconds = time.monotonic() - started
     return FitResult(params=dict(params), oof=oof, score=problem.score(oof),
                      model_text=final.booster.model_to_string(), link=final.link, base=final.base.tolist(),
@@ -133,6 +135,6 @@ def hard_target(problem: Problem) -> np.ndarray:
     return problem.regression_target(problem.y)
 
 
-def run_trial(problem: Problem, params: dict[str, Any]) -> FitResult:
-    """One search trial (module level so Ray can ship it)."""
-    return fit_and_validate(problem, params, hard_target(problem))
+def run_trial(problem: Problem, params: dict[str, Any], deadline: Deadline | None = None) -> FitResult:
+    """One search trial (module level so Ray can ship it); past `deadline` it stops itself."""
+    return fit_and_validate(problem, params, hard_target(problem), deadline=deadline)

@@ -67,7 +67,8 @@ def search_compact(problem: Problem, budgets: Budgets, rows: pd.DataFrame, work:
     def trial_steps() -> TrialSteps:
         trial = study.ask()
         try:
-            result = yield Job(run_trial, (payload, suggest(trial, max_trees, max_leaves)), name="production-trial")
+            result = yield Job(run_trial, (payload, suggest(trial, max_trees, max_leaves), deadline),
+                               name="production-trial")
         except JobFailed as failed:
             log.warning("Trial %d failed: %s", trial.number, failed.error)
             study.tell(trial, state=optuna.trial.TrialState.FAIL)

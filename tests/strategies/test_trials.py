@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from agent.deadline import Deadline
+from agent.deadline import Deadline, PastDeadline
 from agent.executor import LocalExecutor, Task
-from strategies.trials import Cancelled, Job, JobFailed, run_trials
+from strategies.trials import STOP_GRACE, Cancelled, Job, JobFailed, run_trials
 
 
 class Stepped:
@@ -90,10 +90,42 @@ def test_a_failed_job_fails_its_trial_only():
     assert [t[:3] for t in told if t[2] == "done"] == [("a", 0, "done"), ("a", 2, "done")]
 
 
-def test_at_the_deadline_running_jobs_are_cancelled_and_nothing_new_starts():
+def test_a_job_still_running_past_the_deadline_and_its_grace_is_cancelled_and_nothing_new_starts():
     executor, told = Stepped(hang={"a1.0"}), []
     began = time.monotonic()
     started = run_trials(executor, [_study("a", 50, 1, told)], slots=2, deadline=Deadline(began + 0.5))
-    assert time.monotonic() - began < 3
+    assert 0.5 + STOP_GRACE <= time.monotonic() - began < 3 + STOP_GRACE
     assert ("a", 1, "cancelled") in told and executor.cancelled == ["a1.0"]
     assert started == len(told)  # every trial it started was told how it ended
+
+
+def test_jobs_that_stop_themselves_at_the_deadline_are_never_cancelled():
+    """Jobs that stop themselves at the deadline as the learners do (PastDeadline): their trials hear
+    Cancelled, the runner returns within the grace and cancels nothing; no job starts past the deadline."""
+    executor, told = LocalExecutor(), []
+    cancelled: list[str] = []
+    executor.cancel = lambda task: cancelled.append(task.name)
+    deadline = Deadline.after(0.3)
+
+    def steps():
+        try:
+            yield Job(_sleep_then_stop, (0.1, deadline), name="first")
+            yield Job(_sleep_then_stop, (5.0, deadline), name="second")  # stops itself at the deadline
+            told.append("third job started")
+            yield Job(_sleep_then_stop, (0.1, deadline), name="third")
+        except Cancelled:
+            told.append("cancelled")
+
+    began = time.monotonic()
+    trials = [steps()]
+    assert run_trials(executor, [lambda: trials.pop() if trials else None], slots=1, deadline=deadline) == 1
+    assert time.monotonic() - began < STOP_GRACE and told == ["cancelled"] and cancelled == []
+
+
+def _sleep_then_stop(seconds: float, deadline: Deadline) -> float:
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        if deadline.passed():
+            raise PastDeadline("stopped")
+        time.sleep(0.01)
+    return seconds
