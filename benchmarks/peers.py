@@ -37,7 +37,7 @@ def main(folder: str, manifest: str, budget: str, out: str, presets: str = "best
     sys.path.insert(0, str(ROOT))
     from agent.competition.inference import Competition
     from agent.competition.submission import build_submission
-    from strategies.autogluon import _as_prediction
+    from strategies.autogluon_predict import as_prediction
 
     comp = Competition.from_dict(json.loads(Path(manifest).read_text())["competition"])
     train = pd.read_csv(f"{folder}/public/train.csv")
@@ -49,7 +49,7 @@ def main(folder: str, manifest: str, budget: str, out: str, presets: str = "best
                                  positive_class=comp.positive_class if comp.problem_type == "binary" else None)
     predictor.fit(train[features + [comp.target]], presets=presets, time_limit=float(budget))
     raw = predictor.predict_proba(test[features]) if comp.is_classification else predictor.predict(test[features])
-    frame = build_submission(comp, sample, test[comp.id_column], _as_prediction(raw, comp))
+    frame = build_submission(comp, sample, test[comp.id_column], as_prediction(raw, comp))
     frame.to_csv(f"{out}/submission.csv", index=False)
 
 

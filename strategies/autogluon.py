@@ -9,16 +9,22 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from agent.columns import autogluon_name, with_encoded_names
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
-from agent.competition.labels import label_key
-from agent.competition.metrics import REGRESSION, score_prediction
+from agent.competition.metrics import score_prediction
 from agent.deadline import Deadline
-from agent.runtime.files import directory_bytes
 from strategies.autogluon_folds import DISTRIBUTED, distributed_mode, fold_deadline, patch_fold_fitting
+from strategies.autogluon_latency import latency_in_memory, persist
+from strategies.autogluon_predict import (
+    affordable,
+    as_prediction,
+    predict_estimate,
+    predict_factor,
+    predict_multi,
+    weighted_ensemble,
+)
 from strategies.autogluon_saved import load_test_predictions
 from strategies.base import Budget, Candidate, SearchResult, Strategy
 
@@ -26,14 +32,6 @@ log = logging.getLogger("podium.autogluon")
 # AutoGluon model types and the library each needs. podium installs neither (torch and fastai pull in a CUDA
 # torch of several GB), so these are left out up front instead of failing at every stack level.
 OPTIONAL_LIBRARIES = {"FASTAI": "fastai", "NN_TORCH": "torch"}
-# Test predictions take up to twice what the validation predict time suggests when the machine is busy (the
-# estimate, from AutoGluon's own timings, does not count loading or other work on the CPUs).
-PREDICT_SAFETY = 2.0
-# Seconds of single-row calls timed while the chosen model is in memory (loading a stacked predictor again
-# elsewhere can take half a minute; a deployment pays that once, at start).
-IN_TASK_LATENCY_SECONDS = 5.0
-PERSIST_MAX_MEMORY = 0.4  # share of the available memory the chosen model and its inputs may take, loaded
-LATENCY_OVERHEAD_CALLS = 8  # the warm-up calls, the last timed call and a batch, counted in single calls
 DONE = "autogluon.done"  # marker: the predictor in the strategy's folder finished fitting (resume reuses it)
 TEST_PREDICTIONS = "podium_test_predictions"  # each model's test predictions, saved as the fit makes them
 
@@ -253,7 +251,7 @@ class AutoGluonStrategy(Strategy):
         """
         board = predictor.leaderboard(silent=True).set_index("model")  # extra_info loads every model: seconds
         trainer = predictor._trainer
-        stackers = {m for m in board.index if board.loc[m, "stack_level"] >= 2 and not _weighted_ensemble(trainer, m)}
+        stackers = {m for m in board.index if board.loc[m, "stack_level"] >= 2 and not weighted_ensemble(trainer, m)}
         oof_all = predictor.predict_proba_multi(data=None) if competition.is_classification else \
             predictor.predict_multi(data=None)
         models = [m for m in oof_all if m in board.index]
@@ -267,21 +265,21 @@ class AutoGluonStrategy(Strategy):
         if test_models in ("all", "saved"):
             wanted = models if test_models == "all" else []
         else:  # the chosen model's inputs are predicted on the way to it: keeping them costs nothing more
-            chosen = _affordable(board, best, models, data, predict_deadline, members)
+            chosen = affordable(board, best, models, data, predict_deadline, members)
             wanted = [] if chosen is None else [m for m in models if m in needs[chosen]]
             if chosen != best:
                 log.warning("AutoGluon's best model %s would not predict the test set in time (about %.0f s): %s",
-                            best, _predict_estimate(board, members[best], data),
+                            best, predict_estimate(board, members[best], data),
                             f"predicting {chosen} instead" if chosen else "no model of the fit can, the time is up")
         in_memory = chosen is not None
         if in_memory:  # the chosen model and its inputs stay loaded for the latency
-            in_memory = _persist(predictor, chosen)
-        test_all = _predict_multi(predictor, data.X_test, wanted, predicted, test_features) \
+            in_memory = persist(predictor, chosen)
+        test_all = predict_multi(predictor, data.X_test, wanted, predicted, test_features) \
             if wanted or predicted else {}
-        latency = _latency_in_memory(predictor, competition, data, chosen, predict_deadline) if in_memory else None
+        latency = latency_in_memory(predictor, competition, data, chosen, predict_deadline) if in_memory else None
         candidates = []
         for model in models:
-            oof = _as_prediction(oof_all[model], competition)
+            oof = as_prediction(oof_all[model], competition)
             if len(oof) != len(data.y) or np.isnan(oof).any():
                 log.warning("Skipping %s: its out-of-fold predictions do not cover every training row", model)
                 continue
@@ -289,12 +287,12 @@ class AutoGluonStrategy(Strategy):
                 name=f"autogluon/{model}",
                 strategy=self.name,
                 oof=oof,
-                test=_as_prediction(test_all[model], competition) if model in test_all else None,
+                test=as_prediction(test_all[model], competition) if model in test_all else None,
                 score=score_prediction(competition.metric, data.y, oof),
                 fit_seconds=float(board.loc[model, "fit_time"]) if model != best else fit_seconds,
                 artifact=str(self.path), model=model, level=int(board.loc[model, "stack_level"]),
                 # from the fold models' validation predictions
-                predict_seconds_estimate=_predict_estimate(board, members[model], data), strategy_best=model == best,
+                predict_seconds_estimate=predict_estimate(board, members[model], data), strategy_best=model == best,
                 stacked=bool(stackers & needs[model]),
                 latency=latency if model == chosen else None, family=learner_family(model),
             ))
@@ -333,104 +331,6 @@ def _keep_best_params(predictor, candidates: list[Candidate]) -> None:
             log.info("No hyperparameters for %s: %s", candidate.model, error)
 
 
-def _affordable(board, best: str, models: list[str], data: Dataset, deadline: Deadline | None,
-                members: dict[str, set[str]]) -> str | None:
-    """`best` if its test predictions can be ready by `deadline`, else the best-scoring model that can; each
-    model's cost is that of `members[model]`, the models it needs whose test predictions are still to make."""
-    if deadline is None:
-        return best
-    left = deadline.remaining()
-    ranked = [best] + sorted((m for m in models if m != best), key=lambda m: -float(board.loc[m, "score_val"]))
-    return next((m for m in ranked if PREDICT_SAFETY * _predict_estimate(board, members[m], data) <= left), None)
-
-
-def predict_factor(data: Dataset, safety: float = PREDICT_SAFETY) -> float:
-    """Seconds to plan for predicting the test set per second of a model's recorded out-of-fold predict time:
-    each fold model predicts every test row where it predicted 1/folds of the train rows, times PREDICT_SAFETY.
-    The deadline callback and `_affordable` plan with this one figure, so a model the fit lets start never
-    leaves a stack that cannot be predicted in time (it would be fitted for nothing)."""
-    return safety * data.n_folds * len(data.X_test) / max(1, len(data.X))
-
-
-def served(predictor, problem_type: str, model: str | None = None):
-    """What a deployment of the predictor answers (raw rows in, predictions out), for measure_latency."""
-    predict = predictor.predict if problem_type == REGRESSION else predictor.predict_proba
-
-    class Served:
-        @staticmethod
-        def predict(batch):
-            return predict(pd.DataFrame([batch]) if isinstance(batch, dict) else pd.DataFrame(batch), model=model)
-
-    return Served()
-
-
-def _persist(predictor, model: str, max_memory: float = PERSIST_MAX_MEMORY) -> bool:
-    """Load `model` and the models it needs into memory, when their files take at most `max_memory` of the
-    available memory. AutoGluon's own check (`persist(max_memory=...)`) sizes each model by pickling it and
-    collecting garbage, seconds per large model (docs/time-plan.md): the files on disk hold the same bytes."""
-    import psutil
-
-    trainer = predictor._trainer
-    folders = [Path(trainer.path) / name for name in trainer.get_minimum_model_set(model)]
-    size = sum(map(directory_bytes, folders))
-    if size > max_memory * psutil.virtual_memory().available:
-        log.info("%s and its inputs take %.0f MB: not kept in memory", model, size / 1e6)
-        return False
-    return model in predictor.persist(models=[model], max_memory=None)
-
-
-def _latency_in_memory(predictor, competition: Competition, data: Dataset, model: str,
-                       deadline: Deadline | None) -> dict | None:
-    """The model card's latency block for `model`, timed in this task while it is in memory (the plan keeps a
-    few seconds for it before `deadline`); None when the time left could not hold it, judged from
-    one timed call (a stacked model can take a second a row, and the task must return before its deadline)."""
-    from agent.runtime import measure_latency
-
-    model_of = served(predictor, competition.problem_type, model)
-    rows = data.X_test.head(200)
-    try:
-        started = time.perf_counter()
-        model_of.predict(rows.iloc[0].to_dict())
-        one_call = time.perf_counter() - started
-        left = 4 * IN_TASK_LATENCY_SECONDS if deadline is None else deadline.remaining()
-        # the warm-up, the last timed call and one batch call, and a second to hand the candidates back
-        seconds = min(IN_TASK_LATENCY_SECONDS, left - LATENCY_OVERHEAD_CALLS * one_call - 1.0)
-        if seconds < 1:
-            return None
-        report = measure_latency(model_of, rows, warmup=2, batch_size=min(100, len(rows)), repeats=1,
-                                 max_seconds=seconds)
-    except Exception as error:  # noqa: BLE001 - the card says it was not measured; the fit stands
-        log.warning("Could not time %s in memory: %s", model, error)
-        return None
-    return report.card(f"AutoGluon's {model} in memory in its fit task, raw rows in; single-row calls capped "
-                       f"at {seconds:.0f} s; batch of {report.batch_size}")
-
-
-def _weighted_ensemble(trainer, model: str) -> bool:
-    from autogluon.core.models import WeightedEnsembleModel
-
-    return issubclass(trainer.get_model_attribute(model, "type"), WeightedEnsembleModel)
-
-
-def _predict_multi(predictor, X, models: list[str], predicted: dict | None = None, features=None) -> dict:
-    """Test predictions (as `predict_proba_multi` gives them) of `models`, their inputs and the models in
-    `predicted` (AutoGluon's internal format, made as the fit went: reused, not predicted again); `features`:
-    `X` as the models see it, when already transformed."""
-    learner = predictor._learner
-    internal = dict(predicted or {})
-    if models:
-        features = learner.transform_features(X) if features is None else features
-        internal = predictor._trainer.get_model_pred_proba_dict(features, models, model_pred_proba_dict=internal)
-    return {model: learner._post_process_predict_proba(proba, index=X.index) for model, proba in internal.items()}
-
-
-def _predict_estimate(board, members: set[str], data: Dataset) -> float:
-    """Seconds to predict the test set with `members`: each bagged model's fold models predict every test row,
-    where each predicted 1/folds of the train rows."""
-    seconds = sum(float(board.loc[m, "pred_time_val_marginal"] or 0.0) for m in members if m in board.index)
-    return seconds * predict_factor(data, safety=1.0)
-
-
 def encoded_features(data: Dataset) -> Dataset:
     """The data as AutoGluon is fitted on it: a feature name with a line break encoded (agent/columns.py), since
     its LightGBM fails on one; every other name as it is."""
@@ -440,21 +340,3 @@ def encoded_features(data: Dataset) -> Dataset:
                    X_test=with_encoded_names(data.X_test, autogluon_name))
 
 
-def predict_test(path: str, competition: dict, X_test, models: list[str]) -> dict[str, np.ndarray]:
-    """Test predictions of the named AutoGluon models (a Ray task: loads the predictor from `path`)."""
-    from autogluon.tabular import TabularPredictor
-
-    comp = Competition.from_dict(competition)
-    predictor = TabularPredictor.load(path, require_py_version_match=False, verbosity=0)
-    frames = _predict_multi(predictor, with_encoded_names(X_test, autogluon_name), models)
-    return {model: _as_prediction(frames[model], comp) for model in models}
-
-
-def _as_prediction(frame, competition: Competition) -> np.ndarray:
-    """AutoGluon's output to podium's convention: values, P(positive), or a matrix in class-code order."""
-    if competition.problem_type == REGRESSION:
-        return np.asarray(frame, dtype=float)
-    frame = pd.DataFrame(frame)
-    by_key = {label_key(c): c for c in frame.columns}
-    matrix = np.column_stack([frame[by_key[label_key(c)]].to_numpy(dtype=float) for c in competition.classes])
-    return matrix[:, 1] if competition.problem_type == "binary" else matrix

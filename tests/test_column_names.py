@@ -78,7 +78,8 @@ def odd_titanic(build_corpus, folder):
 
 
 def test_autogluon_fits_and_predicts_on_odd_names(build_corpus, tmp_path):
-    from strategies.autogluon import AutoGluonStrategy, predict_test
+    from strategies.autogluon import AutoGluonStrategy
+    from strategies.autogluon_predict import predict_test
     from strategies.base import Budget
 
     corpus = corpus_from_folder(odd_titanic(build_corpus, tmp_path / "odd"))

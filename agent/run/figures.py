@@ -36,7 +36,7 @@ def autogluon_figures(models: str, rows, problem_type: str, seconds: float, top:
     from autogluon.tabular import TabularPredictor
 
     from agent.runtime import measure_latency
-    from strategies.autogluon import served
+    from strategies.autogluon_latency import served
 
     predictor = TabularPredictor.load(models, require_py_version_match=False, verbosity=0)
     rows = with_encoded_names(rows, autogluon_name)  # the names AutoGluon was fitted on (strategies/autogluon.py)

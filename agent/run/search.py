@@ -317,7 +317,7 @@ def _predict_chosen(blend: Blend, candidates: list[Candidate], competition: Comp
                     "without them", expected)
         return _blend_ready(candidates, competition, data, settings)
     if missing:
-        from strategies.autogluon import predict_test
+        from strategies.autogluon_predict import predict_test
 
         began = time.monotonic()
         models = [c.model for c in missing]

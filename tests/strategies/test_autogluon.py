@@ -113,7 +113,8 @@ def test_the_best_model_that_can_predict_the_test_set_in_time_is_the_one_predict
     """A model costs the test predictions of the models it needs not yet made as the fit went."""
     from types import SimpleNamespace
 
-    from strategies.autogluon import PREDICT_SAFETY, _affordable
+    from strategies.autogluon_predict import PREDICT_SAFETY
+    from strategies.autogluon_predict import affordable as _affordable
 
     board = pd.DataFrame({"score_val": [0.90, 0.89, 0.85], "pred_time_val_marginal": [35.0, 5.0, 0.1]},
                          index=["WeightedEnsemble_L3", "LightGBM_BAG_L1", "KNN_BAG_L1"])
@@ -141,7 +142,7 @@ def test_test_predictions_made_as_the_fit_goes_are_those_of_the_finished_predict
 
     from autogluon.tabular import TabularPredictor
 
-    from strategies.autogluon import _as_prediction
+    from strategies.autogluon_predict import as_prediction as _as_prediction
 
     data = corpus(task, rows)
     strategy = AutoGluonStrategy(tmp_path / "ag", num_stack_levels=1, verbosity=0, fold_fitting="sequential_local",
@@ -178,7 +179,7 @@ def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus,
 
     from autogluon.tabular import TabularPredictor
 
-    from strategies.autogluon import _persist
+    from strategies.autogluon_latency import persist as _persist
 
     predictor = TabularPredictor.load(str(tmp_path / "models"))
     assert not _persist(predictor, timed[0].model, max_memory=1e-12)  # its files would not fit: left on disk
@@ -201,8 +202,9 @@ def test_a_model_the_fit_lets_start_leaves_a_stack_the_test_set_can_still_be_pre
     deadline), the best model is still affordable once that fit is done, so no model is fitted for nothing."""
     from types import SimpleNamespace
 
-    from strategies.autogluon import _affordable, predict_factor
     from strategies.autogluon_deadline import predict_reason
+    from strategies.autogluon_predict import affordable as _affordable
+    from strategies.autogluon_predict import predict_factor
 
     board = pd.DataFrame({"score_val": [0.90, 0.89], "pred_time_val_marginal": [3.5, 0.5]},
                          index=["WeightedEnsemble_L2", "LightGBM_BAG_L1"])
