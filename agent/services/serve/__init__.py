@@ -9,7 +9,8 @@ promise); `--ray-address` imports Ray Serve only when asked (agent/services/serv
 """
 
 from agent.services.serve.app import build_app
-from agent.services.serve.command import Listening, Stopper, make_server, run_server, serve_settings
+from agent.services.serve.command import make_server, run_server, serve_settings
+from agent.services.serve.listening import Listening, Stopper
 from agent.services.serve.payload import RequestError
 from agent.services.serve.server import PredictionServer
 from agent.services.serve.service import PredictionService
