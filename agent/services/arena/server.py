@@ -21,6 +21,7 @@ from agent.services.arena import routes, site
 from agent.services.arena.api import ArenaApi
 from agent.services.arena.bodies import DRAIN_FACTOR, MAX_JSON_BYTES, REQUEST_DEADLINE, ArenaProtocol
 from agent.services.arena.catalog import Catalog
+from agent.services.arena.faults import Faults
 from agent.services.arena.grading import GradingError, grade_file
 from agent.services.arena.store import Store
 from agent.services.webserver import WebServer, bind, uvicorn_config
@@ -38,37 +39,6 @@ def build_app(arena: ArenaServer) -> Starlette:
     app = Starlette(routes=[*routes.ROUTES, *site.ROUTES, site.FALLBACK])
     app.state.arena = arena
     return app
-
-
-class Faults:
-    """Misbehaviour on demand, to prove clients cope: answer 429 to the next N calls, or hang until released."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._throttled = 0
-        self.retry_after: str | None = None
-        self._released = threading.Event()
-        self._released.set()
-
-    def throttle(self, times: int, retry_after: str | None = None) -> None:
-        with self._lock:
-            self._throttled, self.retry_after = times, retry_after
-
-    def take_throttle(self) -> bool:
-        with self._lock:
-            if self._throttled <= 0:
-                return False
-            self._throttled -= 1
-            return True
-
-    def hang(self) -> None:
-        self._released.clear()
-
-    def release(self) -> None:
-        self._released.set()
-
-    def wait(self) -> None:
-        self._released.wait()
 
 
 class ArenaServer:
