@@ -41,7 +41,7 @@ RULES = {
     **{module: ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime")
        for module in ("agent.config", "agent.errors", "agent.atomic", "agent.logs", "agent.records",
                       "agent.overrides", "agent.executor", "agent.versions", "agent.names", "agent.columns",
-                      "agent.outputs")},
+                      "agent.outputs", "agent.webserver")},
 }
 EXCEPTIONS = {
     # loads an AutoGluon artifact: imported only when such an artifact is loaded

@@ -3,7 +3,7 @@
 Routes: `POST /v1/<service>/<Method>` and `/api/v1/...` (RPCs, see api.py), `GET /blobs/...` (signed,
 expiring download links the RPCs redirect to), `PUT /uploads/<token>` (submission uploads), `/healthz`
 (routes.py); HTML pages under `/` and `/competitions/<slug>`, signing in and the host's private leaderboard
-(site.py). It runs on agent/services/webserver.py's uvicorn (bound at once, on a thread or in the foreground) with a
+(site.py). It runs on agent/webserver.py's uvicorn (bound at once, on a thread or in the foreground) with a
 whole-request deadline; binds 127.0.0.1 unless told otherwise. Submissions are graded on a thread of their own.
 """
 
@@ -24,7 +24,7 @@ from agent.services.arena.catalog import Catalog
 from agent.services.arena.faults import Faults
 from agent.services.arena.grading import GradingError, grade_file
 from agent.services.arena.store import Store
-from agent.services.webserver import WebServer, bind, uvicorn_config
+from agent.webserver import WebServer, bind, uvicorn_config
 
 __all__ = ["DEFAULT_UPLOAD_LIMIT", "DRAIN_FACTOR", "MAX_JSON_BYTES", "ArenaServer", "Faults", "build_app"]
 log = logging.getLogger("podium.arena")

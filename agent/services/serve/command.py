@@ -26,7 +26,7 @@ from agent.services.serve.listening import Listening, Stopper
 from agent.services.serve.metrics import MULTIPROCESS_ENV, predictions_answered
 from agent.services.serve.server import PredictionServer, serve_config
 from agent.services.serve.service import PredictionService
-from agent.services.webserver import bind, is_loopback
+from agent.webserver import bind, is_loopback
 
 log = logging.getLogger("podium.serve")
 

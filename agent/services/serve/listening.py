@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from agent.services.webserver import WebServer
+from agent.webserver import WebServer
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

@@ -111,7 +111,7 @@ def run_on_ray(artifact_dir: str | os.PathLike, settings: ServeSettings, ready: 
 
 
 def _free_port(host: str) -> int:
-    from agent.services.webserver import bind
+    from agent.webserver import bind
 
     with bind(host, 0) as sock:
         return sock.getsockname()[1]
