@@ -76,7 +76,7 @@ def row_cap(max_train: int = MAX_TRAIN_ROWS) -> int:
     """The most rows `devcorpus.build` may take so that prepare_competition's train split keeps <= max_train."""
     import inspect
 
-    from agent.services.arena.prepare import prepare_competition
+    from agent.arena.prepare import prepare_competition
 
     share = inspect.signature(prepare_competition).parameters["test_fraction"].default
     rows = int(max_train / (1 - share)) + 2

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, log_loss, mean_absolute_error, roc_auc_score
 
-from agent.services.arena.catalog import load_competition
-from agent.services.arena.grading import GradingError, grade_file
+from agent.arena.catalog import load_competition
+from agent.arena.grading import GradingError, grade_file
 
 
 def _parts(folder, submission: pd.DataFrame, id_column="id"):

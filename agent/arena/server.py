@@ -17,13 +17,13 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from agent.services.arena import routes, site
-from agent.services.arena.api import ArenaApi
-from agent.services.arena.bodies import DRAIN_FACTOR, MAX_JSON_BYTES, REQUEST_DEADLINE, ArenaProtocol
-from agent.services.arena.catalog import Catalog
-from agent.services.arena.faults import Faults
-from agent.services.arena.grading import GradingError, grade_file
-from agent.services.arena.store import Store
+from agent.arena import routes, site
+from agent.arena.api import ArenaApi
+from agent.arena.bodies import DRAIN_FACTOR, MAX_JSON_BYTES, REQUEST_DEADLINE, ArenaProtocol
+from agent.arena.catalog import Catalog
+from agent.arena.faults import Faults
+from agent.arena.grading import GradingError, grade_file
+from agent.arena.store import Store
 from agent.webserver import WebServer, bind, uvicorn_config
 
 __all__ = ["DEFAULT_UPLOAD_LIMIT", "DRAIN_FACTOR", "MAX_JSON_BYTES", "ArenaServer", "Faults", "build_app"]

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agent.arena.catalog import ArenaCompetition
 from agent.competition.inference import BINARY, CLASS_PROBABILITIES, LABELS, Competition, _label_key, infer_competition
 from agent.competition.metrics import score_prediction
 from agent.competition.submission import validate_submission
 from agent.competition.tables import CompetitionData
 from agent.errors import PodiumError
-from agent.services.arena.catalog import ArenaCompetition
 
 PUBLIC, PRIVATE = "Public", "Private"
 

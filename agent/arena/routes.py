@@ -24,11 +24,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from agent.arena.api import ApiError, Call, FileBody, Redirect
+from agent.arena.bodies import MAX_JSON_BYTES, read_all, read_body
+from agent.arena.hosting import Arena
+from agent.arena.sessions import from_authorization
 from agent.atomic import write_with
-from agent.services.arena.api import ApiError, Call, FileBody, Redirect
-from agent.services.arena.bodies import MAX_JSON_BYTES, read_all, read_body
-from agent.services.arena.hosting import Arena
-from agent.services.arena.sessions import from_authorization
 
 log = logging.getLogger("podium.arena")
 SERVICE = re.compile(r"^[A-Za-z.]+$")

@@ -15,13 +15,13 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from agent.arena.api import blob_path
+from agent.arena.catalog import ArenaCompetition
+from agent.arena.hosting import Arena
+from agent.arena.ranking import leaderboard
+from agent.arena.sessions import Session
+from agent.arena.store import now
 from agent.competition.metrics import get_metric
-from agent.services.arena.api import blob_path
-from agent.services.arena.catalog import ArenaCompetition
-from agent.services.arena.hosting import Arena
-from agent.services.arena.ranking import leaderboard
-from agent.services.arena.sessions import Session
-from agent.services.arena.store import now
 
 TABS = (("overview", "Overview", ""), ("data", "Data", "/data"), ("rules", "Rules", "/rules"),
         ("leaderboard", "Leaderboard", "/leaderboard"), ("submissions", "My submissions", "/submissions"))
@@ -61,7 +61,7 @@ def _codes(text: str) -> Markup:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("agent.services.arena", "templates"), autoescape=select_autoescape(["html"]),
+    env = Environment(loader=PackageLoader("agent.arena", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(codes=_codes, deadline=_deadline, when=_when, size=_size, score=_score,
                        score_text=lambda value: f"{value:.6g}", score_value=lambda value: repr(float(value)))

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from starlette.requests import Request
 
-from agent.services.arena.api import ApiError
+from agent.arena.api import ApiError
 from agent.webserver import PodiumProtocol
 
 MAX_JSON_BYTES = 1 << 20

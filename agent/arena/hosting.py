@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agent.services.arena.api import ArenaApi
-from agent.services.arena.catalog import Catalog
-from agent.services.arena.faults import Faults
-from agent.services.arena.store import Store
+from agent.arena.api import ArenaApi
+from agent.arena.catalog import Catalog
+from agent.arena.faults import Faults
+from agent.arena.store import Store
 
 
 class Arena(Protocol):
