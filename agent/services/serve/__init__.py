@@ -6,6 +6,8 @@
 
 FastAPI on uvicorn (agent/services/serve/app.py); importing this never imports Ray or AutoGluon (agent.runtime's
 promise); `--ray-address` imports Ray Serve only when asked (agent/services/serve/ray_serve.py).
+Imported by cli.py (`podium serve`); imports the foundation (agent/webserver.py among it), agent.runtime,
+agent.competition and agent/services/jsontext.py; never the run, the search or the arena.
 """
 
 from agent.services.serve.app import build_app
