@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## The main job end to end, offline: a local arena (demo competitions from the packaged corpus), a user,
-## `podium run titanic --kaggle-endpoint ... --submit`, the arena's leaderboard (agent/services/arena/demo_run.py).
+## `podium run titanic --kaggle-endpoint ... --submit`, the arena's leaderboard (agent/arena/demo_run.py).
 run: install
-	$(BIN)/python -m agent.services.arena.demo_run --slug titanic --budget $(DEMO_TIME) --out runs
+	$(BIN)/python -m agent.arena.demo_run --slug titanic --budget $(DEMO_TIME) --out runs
 
 ## The whole suite (slow end-to-end runs excluded; see test-slow).
 test: install chromium

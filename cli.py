@@ -411,7 +411,7 @@ def report_command(
 
 
 def _add_arena() -> None:
-    from agent.services.arena.cli import arena_app  # typer and rich only: `podium --help` stays instant
+    from agent.arena.cli import arena_app  # typer and rich only: `podium --help` stays instant
 
     app.add_typer(arena_app, name="arena")
 

@@ -13,7 +13,7 @@ of --systems in a fresh process with the same time, one right after the other, t
 competition to the next so that every system takes every place (the machine is shared and its load drifts):
 `podium run --time-limit BUDGET --seed SEED` (Ray start included; wall seconds measured around the process),
 and AutoGluon alone with each preset of --peers (benchmarks/peers.py). Every submission is scored on the
-hidden answers (tests/grading.py).
+hidden answers by the arena's grader (agent.arena.grading.grade, through tests/grading.py).
 
 Each system run is APPENDED to --records as one JSON line (benchmarks/records.py), so a round can be run in
 pieces across sessions (pass the same --out to reuse the built competitions); running a system again on the
@@ -76,7 +76,7 @@ def row_cap(max_train: int = MAX_TRAIN_ROWS) -> int:
     """The most rows `devcorpus.build` may take so that prepare_competition's train split keeps <= max_train."""
     import inspect
 
-    from agent.services.arena.prepare import prepare_competition
+    from agent.arena.prepare import prepare_competition
 
     share = inspect.signature(prepare_competition).parameters["test_fraction"].default
     rows = int(max_train / (1 - share)) + 2

@@ -102,7 +102,7 @@ def load(name: str, rows: int | None = None, seed: int = 0) -> pd.DataFrame:
 def build(name: str, out: Path, rows: int | None = None, seed: int = 0, metric: str | None = None,
           **options) -> Path:
     """A Kaggle-style competition folder (arena layout) from one corpus task."""
-    from agent.services.arena.prepare import prepare_competition
+    from agent.arena.prepare import prepare_competition
 
     task = TASKS[name]
     return prepare_competition(load(name, rows, seed), task.target, metric or task.metric, Path(out),

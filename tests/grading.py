@@ -1,4 +1,8 @@
-"""Score a submission file, or test predictions, against a competition folder's hidden answers."""
+"""Score a submission, or test predictions, against a competition folder's hidden answers.
+
+A submission is graded by agent.arena.grading, the product's one grader; `hidden_score` scores podium's own
+test predictions (in its internal format, not a submission's) and `constant_submission` writes a baseline.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agent.arena.grading import class_column
+from agent.arena.grading import grade as arena_grade
 from agent.competition.inference import CLASS_PROBABILITIES, LABELS, PROBABILITY, Competition
 from agent.competition.metrics import score_prediction
 
 
-def prediction_from_submission(competition: Competition, submission: pd.DataFrame) -> np.ndarray:
-    fmt = competition.submission_format
-    column = competition.prediction_columns[0]
-    if fmt == LABELS:
-        return competition.encode_target(submission[column])
-    if fmt == CLASS_PROBABILITIES:
-        return submission[list(competition.class_columns)].to_numpy(dtype=float)
-    if fmt == PROBABILITY:
-        return submission[column].to_numpy(dtype=float)
-    return submission[column].to_numpy(dtype=float)
-
-
 def grade(competition: Competition, folder: Path, submission: pd.DataFrame) -> float:
-    answers = pd.read_csv(Path(folder) / "private" / "answers.csv")
-    merged = answers.merge(submission, on=competition.id_column, how="left", suffixes=("_true", ""))
-    truth = merged[competition.target + "_true"] if competition.target in submission.columns else \
-        merged[competition.target]
-    return competition.metric.score(competition.encode_target(truth),
-                                    prediction_from_submission(competition, merged))
+    """`submission` scored on the folder's hidden answers by podium's one grader, the arena's."""
+    return arena_grade(competition, pd.read_csv(Path(folder) / "private" / "answers.csv", low_memory=False),
+                       submission)
 
 
 def hidden_score(competition: Competition, test_ids: pd.Series, answers: pd.DataFrame, prediction) -> float:
@@ -51,8 +42,8 @@ def constant_submission(competition: Competition, folder: Path, sample: pd.DataF
         frame[competition.prediction_columns[0]] = float(np.mean(competition.encode_target(labels) == 1))
     elif competition.submission_format == CLASS_PROBABILITIES:
         prior = np.bincount(competition.encode_target(labels), minlength=len(competition.classes)) / len(labels)
-        for column, p in zip(competition.class_columns, prior, strict=True):
-            frame[column] = p
+        for label, p in zip(competition.classes, prior, strict=True):
+            frame[class_column(competition, label)] = p
     else:
         frame[competition.prediction_columns[0]] = float(labels.median())
     return frame

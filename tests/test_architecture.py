@@ -15,33 +15,39 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEARCH_LIBRARIES = ("ray", "autogluon", "optuna")
 SERVICES = ("agent.services",)
+ARENA = ("agent.arena",)
 THE_RUN = ("agent.run",)
 THE_PIPELINE = ("agent.run.pipeline", "agent.run.search", "agent.run.batch", "agent.run.planner", "agent.run.figures")
 RULES = {
     # the searches know the competition and where work runs, never where data comes from or goes
-    "strategies": ("agent.kaggle", "agent.sources", *SERVICES, *THE_RUN, "agent.report", "cli"),
+    "strategies": ("agent.kaggle", "agent.sources", *SERVICES, *THE_RUN, "agent.report", *ARENA, "cli"),
     # the production runtime: what a deployment loads (AutoGluon only in the runtime of an AutoGluon artifact)
-    "agent.runtime": (*SEARCH_LIBRARIES, "strategies", *THE_RUN, *SERVICES, "agent.checks", "agent.executor"),
+    "agent.runtime": (*SEARCH_LIBRARIES, "strategies", *THE_RUN, *SERVICES, "agent.checks", "agent.executor", *ARENA),
     # the competition and its checks come before any search
     # (a metric names its AutoGluon scorer, imported when asked for)
     "agent.competition": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.kaggle",
-                          "agent.runtime", "ray", "optuna"),
-    "agent.checks": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.kaggle", "agent.runtime"),
-    "agent.sources": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime"),
+                          "agent.runtime", *ARENA, "ray", "optuna"),
+    "agent.checks": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.kaggle", "agent.runtime", *ARENA),
+    # podium reaches the arena only through the kaggle client, as it reaches Kaggle
+    "agent.sources": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime", *ARENA),
     # the Kaggle client fetches, and submits what a run directory holds
-    "agent.kaggle": ("strategies", *THE_PIPELINE, *SERVICES, "agent.report", "agent.checks", "agent.runtime"),
-    # services work on what runs leave behind (a run directory): never the pipeline, the search or a batch
-    "agent.services": THE_PIPELINE,
+    "agent.kaggle": ("strategies", *THE_PIPELINE, *SERVICES, "agent.report", "agent.checks", "agent.runtime", *ARENA),
+    # a run never reaches into the arena (only through the kaggle client)
+    "agent.run": ARENA,
+    # services work on what runs leave behind (a run directory): never the pipeline, the search, a batch or the arena
+    "agent.services": (*THE_PIPELINE, *ARENA),
     "agent.services.serve": ("strategies", "agent.run", "autogluon", "optuna"),
     "agent.services.monitor": ("strategies", "agent.run", *SEARCH_LIBRARIES),
-    "agent.services.arena": ("strategies", "agent.run", "agent.runtime", *SEARCH_LIBRARIES),
+    # the arena, a Kaggle stand-in used before a run: never podium's run side, its services or the production runtime
+    "agent.arena": ("strategies", *THE_RUN, *SERVICES, "agent.runtime", "agent.report", "agent.checks",
+                    "agent.sources", *SEARCH_LIBRARIES),
     # the report reads a run directory
-    "agent.report": ("strategies", *THE_PIPELINE, *SERVICES, *SEARCH_LIBRARIES),
+    "agent.report": ("strategies", *THE_PIPELINE, *SERVICES, *ARENA, *SEARCH_LIBRARIES),
     # the foundation everything stands on
-    **{module: ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime")
+    **{module: ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime", *ARENA)
        for module in ("agent.config", "agent.errors", "agent.atomic", "agent.logs", "agent.records",
                       "agent.overrides", "agent.executor", "agent.versions", "agent.names", "agent.columns",
-                      "agent.outputs")},
+                      "agent.outputs", "agent.webserver")},
 }
 EXCEPTIONS = {
     # loads an AutoGluon artifact: imported only when such an artifact is loaded

@@ -82,7 +82,7 @@ def test_a_batch_name_that_is_a_path_is_refused(tmp_path, name):
 def test_arena_prepare_refuses_a_slug_that_is_no_folder_name(tmp_path):
     import pandas as pd
 
-    from agent.services.arena.prepare import prepare_competition
+    from agent.arena.prepare import prepare_competition
 
     table = pd.DataFrame({"x": range(40), "y": [0, 1] * 20})
     with pytest.raises(InputError, match="competition slug"):

@@ -50,7 +50,7 @@ def test_the_installed_command_helps_lists_metrics_and_runs_a_competition(wheel_
 
 
 def test_the_wheel_carries_the_arena_page_templates(wheel_env, tmp_path):
-    probe = ("from agent.services.arena import pages; from agent.services.arena.sessions import Session; "
+    probe = ("from agent.arena import pages; from agent.arena.sessions import Session; "
              "print(pages.error(Session(), 'http://127.0.0.1:1', 'Not found', 'No such page')); "
              "print(pages.stylesheet().splitlines()[0])")
     shown = subprocess.run([wheel_env / "python", "-c", probe], cwd=tmp_path, env=clean_env(tmp_path), check=True,

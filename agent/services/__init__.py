@@ -1,6 +1,7 @@
-"""The services: what works on a run's outputs after the run, apart from its pipeline.
+"""agent/services: what works on a run's outputs after the run, apart from its pipeline.
 
-`serve` (a production model over HTTP), `monitor` (drift of new data against the training profile), `retrain`
-(the production recipe on new labelled rows) and `arena` (a Kaggle-compatible competition host), with the one
-web server both HTTP services run on (`webserver`). None of them imports the run's pipeline or search.
+`serve` (a production model over HTTP, on the foundation's agent/webserver.py), `monitor` (drift of new data
+against the training profile) and `retrain` (the production recipe on new labelled rows). Imported by cli.py
+only; imports the foundation, agent.runtime, agent.competition and (retrain) the checks, the report and the
+run directory; never the run's pipeline or search, nor the arena (tests/test_architecture.py).
 """

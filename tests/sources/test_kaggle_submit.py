@@ -11,6 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
+from agent.arena.grading import grade_file
 from agent.competition.inference import infer_competition
 from agent.competition.submission import build_submission, write_submission
 from agent.competition.tables import read_competition
@@ -18,10 +19,9 @@ from agent.errors import RemoteError, SubmissionError
 from agent.kaggle.client import KaggleRemote
 from agent.kaggle.submit import submit_run
 from agent.rundir import Run
-from agent.services.arena.grading import grade_file
 from agent.sources import KaggleSource
 from cli import app
-from tests.services.arena.helpers import set_declared
+from tests.arena.helpers import set_declared
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from agent.atomic import write_json
 from agent.config import MonitorSettings
 from agent.errors import InputError
 from agent.runtime.profile import NUMERIC, FeatureProfile, Profile, category_keys, numeric_values
+from agent.services.monitor.plot import write_psi_plot
 
 log = logging.getLogger("podium.monitor")
 OK, WARNING, DRIFT = "ok", "warning", "drift"
@@ -73,8 +74,6 @@ class DriftReport:
 
     def write(self, out_dir: str | os.PathLike) -> dict[str, Path]:
         """Write drift.json and drift.png into `out_dir`, each atomically."""
-        from agent.services.monitor.plot import write_psi_plot
-
         out_dir = Path(out_dir)
         png = write_psi_plot(self, out_dir / "drift.png")
         return {"json": write_json(out_dir / "drift.json", self.to_dict()), "png": png}

@@ -1,22 +1,48 @@
-"""The drift picture: PSI per feature as horizontal bars, coloured by status, with the threshold lines."""
+"""The drift picture: PSI per feature as horizontal bars, coloured by status, with the threshold lines.
+
+It draws whatever has the shape of a drift report (the Protocols below), so drift.py imports this module and
+this module never imports drift.py.
+"""
 
 from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from agent.atomic import write_bytes
-
-if TYPE_CHECKING:
-    from agent.services.monitor.drift import DriftReport
 
 MAX_BARS = 40
 COLOURS = {"ok": "#4c9a5b", "warning": "#e0a100", "drift": "#c8372d"}
 
 
-def write_psi_plot(report: DriftReport, path: str | os.PathLike) -> Path:
+class PlottedFeature(Protocol):
+    """One bar: a feature's name, its PSI (None: not measured) and its status (ok, warning, drift)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def psi(self) -> float | None: ...
+    @property
+    def status(self) -> str: ...
+
+
+class PlottedReport(Protocol):
+    """What the picture shows of a drift report (agent.services.monitor.drift.DriftReport has it)."""
+
+    @property
+    def features(self) -> Sequence[PlottedFeature]: ...
+    @property
+    def thresholds(self) -> Mapping[str, float]: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def rows(self) -> int: ...
+
+
+def write_psi_plot(report: PlottedReport, path: str | os.PathLike) -> Path:
     """Render the PNG in memory on an Agg canvas (no pyplot, no global backend), then move it into place."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -6,10 +6,13 @@
 
 FastAPI on uvicorn (agent/services/serve/app.py); importing this never imports Ray or AutoGluon (agent.runtime's
 promise); `--ray-address` imports Ray Serve only when asked (agent/services/serve/ray_serve.py).
+Imported by cli.py (`podium serve`); imports the foundation (agent/webserver.py among it), agent.runtime,
+agent.competition and agent/services/jsontext.py; never the run, the search or the arena.
 """
 
 from agent.services.serve.app import build_app
-from agent.services.serve.command import Listening, Stopper, make_server, run_server, serve_settings
+from agent.services.serve.command import make_server, run_server, serve_settings
+from agent.services.serve.listening import Listening, Stopper
 from agent.services.serve.payload import RequestError
 from agent.services.serve.server import PredictionServer
 from agent.services.serve.service import PredictionService

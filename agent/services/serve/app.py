@@ -30,7 +30,7 @@ from agent.services.serve.metrics import CONTENT_TYPE, ServeMetrics
 from agent.services.serve.openapi import add_to_openapi, request_models
 from agent.services.serve.payload import RequestError
 from agent.services.serve.service import PredictionService
-from agent.services.webserver import REFUSED
+from agent.webserver import REFUSED
 
 log = logging.getLogger("podium.serve")
 ROUTES = {"/health": "GET", "/predict": "POST", "/metrics": "GET", "/openapi.json": "GET", "/docs": "GET"}

@@ -9,13 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +22,13 @@ from pydantic import ValidationError
 from agent.config import ServeSettings, load_settings, read_yaml
 from agent.errors import InputError
 from agent.services.serve.app import ARTIFACT_ENV, SETTINGS_ENV, freeze_heap
+from agent.services.serve.listening import Listening, Stopper
 from agent.services.serve.metrics import MULTIPROCESS_ENV, predictions_answered
 from agent.services.serve.server import PredictionServer, serve_config
 from agent.services.serve.service import PredictionService
-from agent.services.webserver import WebServer, bind, is_loopback
+from agent.webserver import bind, is_loopback
 
 log = logging.getLogger("podium.serve")
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def serve_settings(config_file: str | os.PathLike | None = None, **overrides: Any) -> ServeSettings:
@@ -56,46 +54,6 @@ def make_server(service: PredictionService, host: str, port: int) -> PredictionS
 def _cannot_listen(host: str, port: int, exc: OSError) -> InputError:
     return InputError(f"Cannot listen on {host}:{port} ({exc.strerror or exc})", where="podium serve",
                       fix="choose another --port (0 picks a free one) or stop whatever holds this one")
-
-
-@dataclass(frozen=True)
-class Listening:
-    """What `ready` is told once the server answers: where, which model, how many processes."""
-
-    url: str
-    model: str
-    workers: int = 1
-    unit: str = "workers"  # or "replicas" (Ray Serve)
-
-
-class Stopper:
-    """SIGINT/SIGTERM (or `stop()` from another thread) ask the server to stop; a second signal forces it."""
-
-    def __init__(self) -> None:
-        self.stopping = False
-        self.signal: int | None = None
-        self.server: WebServer | None = None
-        self._previous: dict[int, Any] = {}
-
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return  # signals reach the main thread only; callers in other threads call stop() themselves
-        for number in STOP_SIGNALS:
-            self._previous[number] = signal.signal(number, self._handle)
-
-    def restore(self) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
-        self._previous.clear()
-
-    def stop(self) -> None:
-        self.stopping = True
-        if self.server is not None:
-            self.server.request_stop()
-
-    def _handle(self, number: int, _frame) -> None:
-        self.signal = number
-        self.stop()
 
 
 def run_server(artifact_dir: str | os.PathLike, settings: ServeSettings,

@@ -17,16 +17,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent.config import ServeSettings
 from agent.errors import InputError
 from agent.runtime.files import directory_bytes
 from agent.services.serve.app import build_app
+from agent.services.serve.listening import Listening, Stopper
 from agent.services.serve.service import PredictionService
-
-if TYPE_CHECKING:
-    from agent.services.serve.command import Listening, Stopper
 
 log = logging.getLogger("podium.serve")
 MAX_ARTIFACT_BYTES = 512 << 20  # a production artifact is megabytes; a folder this large is not one
@@ -87,7 +85,6 @@ def run_on_ray(artifact_dir: str | os.PathLike, settings: ServeSettings, ready: 
     from ray import serve
 
     from agent.executor import RayExecutor
-    from agent.services.serve.command import Listening
 
     artifact_dir = Path(artifact_dir)
     name = PredictionService.load(artifact_dir, settings.model_copy(update={"request_log": None})).model.name
@@ -114,7 +111,7 @@ def run_on_ray(artifact_dir: str | os.PathLike, settings: ServeSettings, ready: 
 
 
 def _free_port(host: str) -> int:
-    from agent.services.webserver import bind
+    from agent.webserver import bind
 
     with bind(host, 0) as sock:
         return sock.getsockname()[1]

@@ -12,7 +12,7 @@ import uvicorn
 
 from agent.services.serve.app import FIX, build_app
 from agent.services.serve.service import PredictionService
-from agent.services.webserver import WebServer, bind, uvicorn_config
+from agent.webserver import WebServer, bind, uvicorn_config
 
 # Requests in flight may finish at a stop, each within the whole-request deadline plus its prediction.
 GRACE_S = 30

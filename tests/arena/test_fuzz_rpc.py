@@ -8,7 +8,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.services.arena.api import ArenaApi
+from agent.arena.api import ArenaApi
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SERVICE = "competitions.CompetitionApiService"

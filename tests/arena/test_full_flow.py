@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
+from agent.arena.grading import grade_file
 from agent.kaggle.client import KaggleRemote
-from agent.services.arena.grading import grade_file
 from agent.sources import KaggleSource
 from cli import app
 

@@ -19,11 +19,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from agent.services.arena import pages, sessions
-from agent.services.arena.api import ApiError
-from agent.services.arena.bodies import read_all
-from agent.services.arena.routes import arena_of, base_url, elsewhere, is_api_path
-from agent.services.arena.sessions import Session
+from agent.arena import pages, sessions
+from agent.arena.api import ApiError
+from agent.arena.bodies import read_all
+from agent.arena.routes import arena_of, base_url, elsewhere, is_api_path
+from agent.arena.sessions import Session
 
 log = logging.getLogger("podium.arena")
 FORM_LIMIT = 16 << 10

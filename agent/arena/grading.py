@@ -1,5 +1,9 @@
-"""Grade a submission file against a competition's hidden answers: a public and a private score.
+"""Grade a submission against a competition's hidden answers: podium's one grader.
 
+The arena grades each upload with `grade_file` (a public and a private score); tests and benchmarks score
+podium's submissions with `grade` (one score on all the hidden answers), so both judge by the same rules.
+`submission_prediction` says what a submission predicts: label codes, P(positive) of a binary competition in
+any of its formats (a probability column, or one column per class), a class-probability matrix, or values.
 The competition's format comes from podium's own inference on the public files (with the folder's
 `grading:` section as overrides), so the arena judges by the same conventions podium writes by: labels
 compared through `Competition.encode_target`, codes and probabilities scored by `agent.competition.metrics`.
@@ -17,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agent.arena.catalog import ArenaCompetition
 from agent.competition.inference import BINARY, CLASS_PROBABILITIES, LABELS, Competition, infer_competition
 from agent.competition.labels import label_key
 from agent.competition.metrics import score_prediction
 from agent.competition.submission import validate_submission
 from agent.competition.tables import CompetitionData
 from agent.errors import PodiumError
-from agent.services.arena.catalog import ArenaCompetition
 
 PUBLIC, PRIVATE = "Public", "Private"
 
@@ -87,18 +91,34 @@ def _answer_key(competition: ArenaCompetition) -> _Key:
 def grade_file(competition: ArenaCompetition, path: Path) -> Grade:
     """Score `path`; raise GradingError for a file that does not fit the competition."""
     key = _answer_key(competition)
-    frame = _read(path)
-    aligned = _align(frame, key)
-    try:
-        validate_submission(aligned, key.competition, key.sample)
-    except PodiumError as error:
-        raise GradingError(error.what) from None
-    prediction = _prediction(aligned, key.competition)
+    prediction = _checked_prediction(_read(path), key.competition, key.sample)
     scores = {}
     for part in (PUBLIC, PRIVATE):
         mask = key.usage == part
         scores[part] = _score(key.competition, key.truth[mask], prediction[mask], part) if mask.any() else None
     return Grade(public=scores[PUBLIC], private=scores[PRIVATE])
+
+
+def grade(competition: Competition, answers: pd.DataFrame, submission: pd.DataFrame) -> float:
+    """One score of `submission` on every row of `answers` (the hidden test set, with the target column).
+
+    The arena's rules on a table in memory: rows matched by id in any order, the file checked as an upload is
+    (GradingError where the arena would refuse it), then scored as `grade_file` scores each part.
+    """
+    ids = competition.id_column
+    expected = answers[[ids]].reset_index(drop=True).reindex(columns=list(competition.submission_columns))
+    prediction = _checked_prediction(submission, competition, expected)
+    return _score(competition, competition.encode_target(answers[competition.target]), prediction, "hidden")
+
+
+def _checked_prediction(frame: pd.DataFrame, competition: Competition, sample: pd.DataFrame) -> np.ndarray:
+    """What `frame` predicts, in `sample`'s row order, once it passed the checks of an upload."""
+    aligned = _align(frame, competition, sample)
+    try:
+        validate_submission(aligned, competition, sample)
+    except PodiumError as error:
+        raise GradingError(error.what) from None
+    return submission_prediction(aligned, competition)
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -111,19 +131,19 @@ def _read(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _align(frame: pd.DataFrame, key: _Key) -> pd.DataFrame:
+def _align(frame: pd.DataFrame, competition: Competition, sample: pd.DataFrame) -> pd.DataFrame:
     """The submission's rows in the sample's order, its columns in the sample's order."""
-    expected = list(key.sample.columns)
+    expected = list(sample.columns)
     missing = [c for c in expected if c not in frame.columns]
     extra = [c for c in frame.columns if c not in expected]
     if missing or extra:
         raise GradingError(f"The submission's columns must be {expected}"
                            + (f"; missing {missing}" if missing else "") + (f"; unexpected {extra}" if extra else ""))
-    ids = key.competition.id_column
+    ids = competition.id_column
     submitted = frame[ids].astype(str)
     if submitted.duplicated().any():
         raise GradingError(f"The submission repeats ids in '{ids}', e.g. {submitted[submitted.duplicated()].iloc[0]!r}")
-    wanted = key.sample[ids].astype(str)
+    wanted = sample[ids].astype(str)
     unknown = sorted(set(submitted) - set(wanted))
     absent = sorted(set(wanted) - set(submitted))
     if unknown or absent:
@@ -131,22 +151,23 @@ def _align(frame: pd.DataFrame, key: _Key) -> pd.DataFrame:
                            + (f"; {len(absent)} test ids are missing, e.g. {absent[:3]}" if absent else "")
                            + (f"; {len(unknown)} ids are not in the test set, e.g. {unknown[:3]}" if unknown else ""))
     aligned = frame.set_index(submitted).loc[wanted, expected].reset_index(drop=True)
-    aligned[ids] = key.sample[ids].to_numpy()
+    aligned[ids] = sample[ids].to_numpy()
     return aligned
 
 
-def _prediction(frame: pd.DataFrame, competition: Competition) -> np.ndarray:
+def submission_prediction(frame: pd.DataFrame, competition: Competition) -> np.ndarray:
+    """What a submission predicts, as agent.competition.metrics scores it (a binary competition: P(positive))."""
     columns = list(competition.prediction_columns)
     if competition.submission_format == LABELS:
         return competition.encode_target(frame[columns[0]])
     if competition.submission_format == CLASS_PROBABILITIES:
         if competition.problem_type == BINARY:
-            return frame[_column_of(competition, competition.positive_class)].to_numpy(dtype=float)
+            return frame[class_column(competition, competition.positive_class)].to_numpy(dtype=float)
         return frame[list(competition.class_columns)].to_numpy(dtype=float)
     return frame[columns[0]].to_numpy(dtype=float)
 
 
-def _column_of(competition: Competition, label) -> str:
+def class_column(competition: Competition, label) -> str:
     """The class-probability column that names `label` (as `label` or `<target>_<label>`)."""
     target = re.escape(competition.target)
     for column in competition.class_columns:

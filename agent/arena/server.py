@@ -3,7 +3,7 @@
 Routes: `POST /v1/<service>/<Method>` and `/api/v1/...` (RPCs, see api.py), `GET /blobs/...` (signed,
 expiring download links the RPCs redirect to), `PUT /uploads/<token>` (submission uploads), `/healthz`
 (routes.py); HTML pages under `/` and `/competitions/<slug>`, signing in and the host's private leaderboard
-(site.py). It runs on agent/services/webserver.py's uvicorn (bound at once, on a thread or in the foreground) with a
+(site.py). It runs on agent/webserver.py's uvicorn (bound at once, on a thread or in the foreground) with a
 whole-request deadline; binds 127.0.0.1 unless told otherwise. Submissions are graded on a thread of their own.
 """
 
@@ -17,13 +17,14 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from agent.services.arena import routes, site
-from agent.services.arena.api import ArenaApi
-from agent.services.arena.bodies import DRAIN_FACTOR, MAX_JSON_BYTES, REQUEST_DEADLINE, ArenaProtocol
-from agent.services.arena.catalog import Catalog
-from agent.services.arena.grading import GradingError, grade_file
-from agent.services.arena.store import Store
-from agent.services.webserver import WebServer, bind, uvicorn_config
+from agent.arena import routes, site
+from agent.arena.api import ArenaApi
+from agent.arena.bodies import DRAIN_FACTOR, MAX_JSON_BYTES, REQUEST_DEADLINE, ArenaProtocol
+from agent.arena.catalog import Catalog
+from agent.arena.faults import Faults
+from agent.arena.grading import GradingError, grade_file
+from agent.arena.store import Store
+from agent.webserver import WebServer, bind, uvicorn_config
 
 __all__ = ["DEFAULT_UPLOAD_LIMIT", "DRAIN_FACTOR", "MAX_JSON_BYTES", "ArenaServer", "Faults", "build_app"]
 log = logging.getLogger("podium.arena")
@@ -38,37 +39,6 @@ def build_app(arena: ArenaServer) -> Starlette:
     app = Starlette(routes=[*routes.ROUTES, *site.ROUTES, site.FALLBACK])
     app.state.arena = arena
     return app
-
-
-class Faults:
-    """Misbehaviour on demand, to prove clients cope: answer 429 to the next N calls, or hang until released."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._throttled = 0
-        self.retry_after: str | None = None
-        self._released = threading.Event()
-        self._released.set()
-
-    def throttle(self, times: int, retry_after: str | None = None) -> None:
-        with self._lock:
-            self._throttled, self.retry_after = times, retry_after
-
-    def take_throttle(self) -> bool:
-        with self._lock:
-            if self._throttled <= 0:
-                return False
-            self._throttled -= 1
-            return True
-
-    def hang(self) -> None:
-        self._released.clear()
-
-    def release(self) -> None:
-        self._released.set()
-
-    def wait(self) -> None:
-        self._released.wait()
 
 
 class ArenaServer:

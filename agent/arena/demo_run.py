@@ -5,7 +5,7 @@ user and accepts the rules for them, runs `podium run SLUG --kaggle-endpoint URL
 rest of the budget, prints the arena's leaderboard and stops the arena. Every step is the podium command
 a person would type; this script only wires them together.
 
-    python -m agent.services.arena.demo_run [--slug titanic] [--budget 150] [--folder .demo]
+    python -m agent.arena.demo_run [--slug titanic] [--budget 150] [--folder .demo]
 """
 
 from __future__ import annotations

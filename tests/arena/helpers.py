@@ -1,4 +1,4 @@
-"""Fixtures shared by tests/services/arena and tests/sources: a real arena on 127.0.0.1 (random port), a Kaggle home.
+"""Fixtures shared by tests/arena and tests/sources: a real arena on 127.0.0.1 (random port), a Kaggle home.
 
 Imported by both conftest.py files. Competitions are built once per session from the development corpus
 and copied per test, so every test gets a fresh arena state.
@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 import devcorpus
+from agent.arena.server import ArenaServer
 from agent.config import KaggleSettings
-from agent.services.arena.server import ArenaServer
 
 KAGGLE_ENV = ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR", "KAGGLE_API_ENVIRONMENT",
               "PODIUM_KAGGLE_ENDPOINT", "XDG_CONFIG_HOME")

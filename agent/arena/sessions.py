@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
-from agent.services.arena.store import Store, User
+from agent.arena.store import Store, User
 
 COOKIE = "arena_session"
 MAX_AGE = 7 * 24 * 3600

@@ -28,8 +28,8 @@ def _fail(error: BaseException) -> typer.Exit:
 
 
 def _store(competitions: Path):
+    from agent.arena.store import Store
     from agent.errors import InputError
-    from agent.services.arena.store import Store
 
     if not competitions.is_dir():
         raise InputError("The competitions folder does not exist", where=str(competitions),
@@ -38,8 +38,8 @@ def _store(competitions: Path):
 
 
 def _competition(competitions: Path, slug: str):
+    from agent.arena.catalog import Catalog
     from agent.errors import InputError
-    from agent.services.arena.catalog import Catalog
 
     store = _store(competitions)
     competition = Catalog(competitions, store.state / "blobs").get(slug)
@@ -71,10 +71,10 @@ def prepare_command(
 
     Example: podium arena prepare churn.csv --target churned --metric AUC --out arena/churn-2026
     """
+    from agent.arena.catalog import parse_date
+    from agent.arena.prepare import prepare_competition
     from agent.competition.tables import read_table
     from agent.errors import InputError
-    from agent.services.arena.catalog import parse_date
-    from agent.services.arena.prepare import prepare_competition
 
     try:
         try:
@@ -108,8 +108,8 @@ def serve_command(
     """
     import logging
 
-    from agent.services.arena.demo import has_competitions, seed_demo
-    from agent.services.arena.server import ArenaServer
+    from agent.arena.demo import has_competitions, seed_demo
+    from agent.arena.server import ArenaServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -185,7 +185,7 @@ def list_command(competitions: Competitions) -> None:
 
     Example: podium arena list --competitions arena
     """
-    from agent.services.arena.catalog import Catalog
+    from agent.arena.catalog import Catalog
 
     try:
         store = _store(competitions)
@@ -206,8 +206,8 @@ def leaderboard_command(slug: str, competitions: Competitions,
 
     Example: podium arena leaderboard titanic --competitions arena
     """
+    from agent.arena.ranking import leaderboard
     from agent.competition.metrics import get_metric
-    from agent.services.arena.ranking import leaderboard
 
     try:
         store, competition = _competition(competitions, slug)

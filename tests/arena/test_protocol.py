@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import requests
 
+from agent.arena.server import ArenaServer
 from agent.errors import RemoteError
 from agent.kaggle.client import KaggleRemote, slug_of
-from agent.services.arena.server import ArenaServer
-from tests.services.arena.helpers import set_declared
+from tests.arena.helpers import set_declared
 
 SERVICE = "competitions.CompetitionApiService"
 
@@ -201,7 +201,7 @@ def test_deeply_nested_json_is_a_400_not_a_crash(arena, alice):
 
 
 def test_a_chunked_body_is_cut_off_like_a_declared_one(arena, alice):
-    from agent.services.arena.server import DRAIN_FACTOR, MAX_JSON_BYTES
+    from agent.arena.server import DRAIN_FACTOR, MAX_JSON_BYTES
 
     sent = []
 

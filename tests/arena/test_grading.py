@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.metrics import accuracy_score, log_loss, mean_absolute_error, roc_auc_score
 
-from agent.services.arena.catalog import load_competition
-from agent.services.arena.grading import GradingError, grade_file
+from agent.arena.catalog import load_competition
+from agent.arena.grading import GradingError, grade, grade_file, submission_prediction
+from agent.competition.inference import infer_competition
+from agent.competition.tables import read_competition
 
 
 def _parts(folder, submission: pd.DataFrame, id_column="id"):
@@ -109,3 +112,47 @@ def test_answers_without_usage_are_all_public(competitions, tmp_path):
     merged = answers.merge(submission, on="id", suffixes=("", "_p"))
     assert grade.private is None
     assert grade.public == pytest.approx(roc_auc_score(merged["survived"], merged["survived_p"]), abs=1e-12)
+
+
+@pytest.mark.parametrize("columns", [["survived_1", "survived_0"], ["survived_0", "survived_1"]])
+def test_a_binary_submission_with_a_column_per_class_is_graded_on_p_positive(competitions, tmp_path, columns):
+    """The case two graders once disagreed on: one grader, scoring P(positive) whatever the columns' order."""
+    folder = competitions / "titanic"
+    yaml_file = folder / "competition.yaml"
+    settings = yaml.safe_load(yaml_file.read_text())
+    settings["grading"]["positive_class"] = 1
+    yaml_file.write_text(yaml.safe_dump(settings))
+    ids = _sample(folder)["id"]
+    pd.DataFrame({"id": ids, columns[0]: 0.5, columns[1]: 0.5}).to_csv(folder / "public" / "sample_submission.csv",
+                                                                      index=False)
+    positive = np.random.default_rng(4).random(len(ids))
+    submission = pd.DataFrame({"id": ids, "survived_1": positive, "survived_0": 1 - positive})[["id", *columns]]
+    submission.sample(frac=1.0, random_state=2).to_csv(tmp_path / "sub.csv", index=False)
+    public = folder / "public"
+    competition = infer_competition("titanic", read_competition(public / "train.csv", public / "test.csv",
+                                                                public / "sample_submission.csv"),
+                                    {"evaluation_metric": "AUC", "target": "survived", "positive_class": 1})
+    assert (competition.problem_type, competition.submission_format) == ("binary", "class_probabilities")
+    assert submission_prediction(submission, competition) == pytest.approx(positive)
+
+    answers = pd.read_csv(folder / "private" / "answers.csv")
+    merged = answers.merge(submission.assign(p=positive), on="id")
+    assert grade(competition, answers, pd.read_csv(tmp_path / "sub.csv")) == pytest.approx(
+        roc_auc_score(merged["survived"], merged["p"]), abs=1e-12)
+    graded = grade_file(load_competition(folder), tmp_path / "sub.csv")
+    for part, score in (("Public", graded.public), ("Private", graded.private)):
+        rows = merged[merged["Usage"] == part]
+        assert score == pytest.approx(roc_auc_score(rows["survived"], rows["p"]), abs=1e-12)
+
+
+def test_grade_checks_a_submission_as_an_upload_is_checked(competitions):
+    folder = competitions / "titanic"
+    answers = pd.read_csv(folder / "private" / "answers.csv")
+    public = folder / "public"
+    competition = infer_competition("titanic", read_competition(public / "train.csv", public / "test.csv",
+                                                                public / "sample_submission.csv"),
+                                    {"evaluation_metric": "AUC", "target": "survived"})
+    with pytest.raises(GradingError, match="2 test ids are missing"):
+        grade(competition, answers, _sample(folder).iloc[:-2])
+    with pytest.raises(GradingError, match="Probabilities must lie in"):
+        grade(competition, answers, _sample(folder).assign(survived=1.5))

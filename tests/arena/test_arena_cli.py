@@ -15,8 +15,8 @@ import yaml
 from typer.testing import CliRunner
 
 import devcorpus
-from agent.services.arena.demo import DEMOS, seed_demo
-from agent.services.arena.store import Store
+from agent.arena.demo import DEMOS, seed_demo
+from agent.arena.store import Store
 from cli import app
 
 runner = CliRunner()

@@ -15,7 +15,6 @@ import re
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 import anyio
@@ -25,13 +24,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from agent.arena.api import ApiError, Call, FileBody, Redirect
+from agent.arena.bodies import MAX_JSON_BYTES, read_all, read_body
+from agent.arena.hosting import Arena
+from agent.arena.sessions import from_authorization
 from agent.atomic import write_with
-from agent.services.arena.api import ApiError, Call, FileBody, Redirect
-from agent.services.arena.bodies import MAX_JSON_BYTES, read_all, read_body
-from agent.services.arena.sessions import from_authorization
-
-if TYPE_CHECKING:
-    from agent.services.arena.server import ArenaServer
 
 log = logging.getLogger("podium.arena")
 SERVICE = re.compile(r"^[A-Za-z.]+$")
@@ -44,7 +41,7 @@ CHUNK = 1 << 16
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def arena_of(request: Request) -> ArenaServer:
+def arena_of(request: Request) -> Arena:
     return request.app.state.arena
 
 
@@ -99,7 +96,7 @@ async def rpc(request: Request) -> Response:
                                    request.headers.get("authorization", ""), base_url(request))
 
 
-def answer_rpc(arena: ArenaServer, service: str, method: str, body: bytes, authorization: str,
+def answer_rpc(arena: Arena, service: str, method: str, body: bytes, authorization: str,
                base: str) -> Response:
     faults = arena.faults
     faults.wait()
@@ -148,7 +145,7 @@ async def blob(request: Request) -> Response:
         "Content-Length": str(stat.st_size), "Last-Modified": formatdate(stat.st_mtime, usegmt=True)})
 
 
-def _blob_file(arena: ArenaServer, path: str, match: re.Match, expires: str, user: str, signature: str) -> Path:
+def _blob_file(arena: Arena, path: str, match: re.Match, expires: str, user: str, signature: str) -> Path:
     user_id = arena.api.verify(path, expires, user, signature)
     if user_id is None:
         raise ApiError(403, "This download link is invalid or has expired: ask the API for a new one")

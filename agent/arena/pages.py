@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from agent.arena.api import blob_path
+from agent.arena.catalog import ArenaCompetition
+from agent.arena.hosting import Arena
+from agent.arena.ranking import leaderboard
+from agent.arena.sessions import Session
+from agent.arena.store import now
 from agent.competition.metrics import get_metric
-from agent.services.arena.api import blob_path
-from agent.services.arena.catalog import ArenaCompetition
-from agent.services.arena.ranking import leaderboard
-from agent.services.arena.sessions import Session
-from agent.services.arena.store import now
-
-if TYPE_CHECKING:
-    from agent.services.arena.server import ArenaServer
 
 TABS = (("overview", "Overview", ""), ("data", "Data", "/data"), ("rules", "Rules", "/rules"),
         ("leaderboard", "Leaderboard", "/leaderboard"), ("submissions", "My submissions", "/submissions"))
@@ -63,7 +61,7 @@ def _codes(text: str) -> Markup:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("agent.services.arena", "templates"), autoescape=select_autoescape(["html"]),
+    env = Environment(loader=PackageLoader("agent.arena", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(codes=_codes, deadline=_deadline, when=_when, size=_size, score=_score,
                        score_text=lambda value: f"{value:.6g}", score_value=lambda value: repr(float(value)))
@@ -85,14 +83,14 @@ def direction(competition: ArenaCompetition) -> str:
     return "higher" if get_metric(competition.evaluation_metric).greater_is_better else "lower"
 
 
-def index(arena: ArenaServer, viewer: Session, base_url: str, text: bool = False) -> str:
+def index(arena: Arena, viewer: Session, base_url: str, text: bool = False) -> str:
     competitions = arena.catalog.all()
     entrants = {c.slug: arena.store.entrants(c.slug) for c in competitions}
     return render("index.txt" if text else "index.html", competitions=competitions, entrants=entrants,
                   viewer=viewer, base_url=base_url)
 
 
-def competition_page(arena: ArenaServer, competition: ArenaCompetition, tab: str, viewer: Session, base_url: str,
+def competition_page(arena: Arena, competition: ArenaCompetition, tab: str, viewer: Session, base_url: str,
                      heading: str, **extra: Any) -> str:
     """One tab of a competition's pages: the overview, data, rules, leaderboards and the user's submissions."""
     tabs = [(name, label, f"/competitions/{quote(competition.slug, safe='')}{suffix}") for name, label, suffix in TABS]
@@ -103,21 +101,21 @@ def competition_page(arena: ArenaServer, competition: ArenaCompetition, tab: str
                   entrants=arena.store.entrants(competition.slug), **extra)
 
 
-def competition_text(arena: ArenaServer, competition: ArenaCompetition, tab: str) -> str:
+def competition_text(arena: Arena, competition: ArenaCompetition, tab: str) -> str:
     if tab == "leaderboard":
         return render("leaderboard.txt", c=competition, rows=leaderboard(arena.store, competition))
     return render("competition.txt", c=competition)
 
 
-def overview(arena: ArenaServer, competition: ArenaCompetition, viewer: Session, base_url: str) -> str:
+def overview(arena: Arena, competition: ArenaCompetition, viewer: Session, base_url: str) -> str:
     return competition_page(arena, competition, "overview", viewer, base_url, "Overview")
 
 
-def rules(arena: ArenaServer, competition: ArenaCompetition, viewer: Session, base_url: str) -> str:
+def rules(arena: Arena, competition: ArenaCompetition, viewer: Session, base_url: str) -> str:
     return competition_page(arena, competition, "rules", viewer, base_url, "Rules")
 
 
-def data(arena: ArenaServer, competition: ArenaCompetition, viewer: Session, base_url: str) -> str:
+def data(arena: Arena, competition: ArenaCompetition, viewer: Session, base_url: str) -> str:
     """The public files and their sizes; signed download links for a signed-in user who accepted the rules."""
     user = viewer.user
     entered = user is not None and arena.store.has_accepted(user, competition.slug)
@@ -127,7 +125,7 @@ def data(arena: ArenaServer, competition: ArenaCompetition, viewer: Session, bas
     return competition_page(arena, competition, "data", viewer, base_url, "Data", files=files)
 
 
-def board(arena: ArenaServer, competition: ArenaCompetition, viewer: Session, base_url: str,
+def board(arena: Arena, competition: ArenaCompetition, viewer: Session, base_url: str,
           private: bool = False) -> str:
     """The public leaderboard (private scores once the deadline has passed), or the host's private one."""
     rows = leaderboard(arena.store, competition, private=True if private else None)
@@ -147,7 +145,7 @@ def board(arena: ArenaServer, competition: ArenaCompetition, viewer: Session, ba
                             private=private, caption=caption, explanation=explanation)
 
 
-def submissions(arena: ArenaServer, competition: ArenaCompetition, viewer: Session, base_url: str) -> str:
+def submissions(arena: Arena, competition: ArenaCompetition, viewer: Session, base_url: str) -> str:
     """The signed-in user's own submissions (never anyone else's): status, scores, errors."""
     rows = arena.store.submissions(competition.slug, viewer.user)
     today, total = arena.store.counts(viewer.user, competition.slug)

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 
 from starlette.requests import Request
 
-from agent.services.arena.api import ApiError
-from agent.services.webserver import PodiumProtocol
+from agent.arena.api import ApiError
+from agent.webserver import PodiumProtocol
 
 MAX_JSON_BYTES = 1 << 20
 DRAIN_FACTOR = 64  # a body over the limit is read at most this many times the limit before the cut-off

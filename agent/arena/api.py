@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from agent.services.arena.catalog import ArenaCompetition, Catalog
-from agent.services.arena.ranking import leaderboard
-from agent.services.arena.store import LimitReached, Store, User, iso, now
+from agent.arena.catalog import ArenaCompetition, Catalog
+from agent.arena.ranking import leaderboard
+from agent.arena.store import LimitReached, Store, User, iso, now
 
 RULES_MESSAGE = "You must accept this competition's rules before you'll be able to download files."
 SUBMIT_RULES_MESSAGE = "You must accept this competition's rules before you'll be able to submit."

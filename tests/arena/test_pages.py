@@ -17,11 +17,11 @@ import pytest
 import requests
 from PIL import Image
 
+from agent.arena.ranking import leaderboard
+from agent.arena.server import ArenaServer
 from agent.competition.metrics import get_metric
-from agent.services.arena.ranking import leaderboard
-from agent.services.arena.server import ArenaServer
-from tests.services.arena.helpers import set_declared
-from tests.services.arena.showcase import chromium, populate, predictions
+from tests.arena.helpers import set_declared
+from tests.arena.showcase import chromium, populate, predictions
 
 MARKUP_TITLE = "<script>alert('title')</script> & <b>bold</b> Titanic"
 MARKUP_RULES = "<img src=x onerror=alert(1)> Be kind."

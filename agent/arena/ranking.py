@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.arena.catalog import ArenaCompetition
+from agent.arena.store import COMPLETE, Store, iso, now
 from agent.competition.metrics import get_metric
-from agent.services.arena.catalog import ArenaCompetition
-from agent.services.arena.store import COMPLETE, Store, iso, now
 
 
 def leaderboard(store: Store, competition: ArenaCompetition, private: bool | None = None) -> list[dict[str, Any]]:

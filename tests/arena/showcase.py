@@ -1,10 +1,10 @@
 """An arena with people in it: users, accepted rules, and real submissions scored by the arena's grader.
 
 Submissions go through the protocol itself (StartSubmissionUpload, the PUT, CreateSubmission), so what the
-pages show is what a participant's kaggle client produced. Used by tests/services/arena/test_pages.py, and run as a
+pages show is what a participant's kaggle client produced. Used by tests/arena/test_pages.py, and run as a
 script to remake the docs' screenshot of a leaderboard:
 
-    .venv/bin/python -m tests.services.arena.showcase docs/images/arena-leaderboard.png
+    .venv/bin/python -m tests.arena.showcase docs/images/arena-leaderboard.png
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def screenshot(out: Path) -> Path:
     from PIL import Image
 
     import devcorpus
-    from agent.services.arena.demo import DEMOS
-    from agent.services.arena.server import ArenaServer
+    from agent.arena.demo import DEMOS
+    from agent.arena.server import ArenaServer
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = devcorpus.build("titanic", Path(scratch) / "titanic", rows=800, title=DEMOS["titanic"][1])
