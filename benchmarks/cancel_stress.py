@@ -110,10 +110,10 @@ def run_blocks(args) -> None:
 
 
 def run_runs(args) -> None:
-    import devcorpus
+    from agent.arena.demo import build_from_corpus
 
     with tempfile.TemporaryDirectory(prefix="podium-stress-") as scratch:
-        folder = devcorpus.build(args.task, Path(scratch) / args.task, rows=args.rows)
+        folder = build_from_corpus(args.task, Path(scratch) / args.task, rows=args.rows)
         for number in range(args.runs):
             out = Path(scratch) / "runs"
             started = time.monotonic()

@@ -61,6 +61,7 @@ def run_fit(mode: str, folder: Path, out: Path, cpus: int) -> dict:
 
 def main() -> None:
     import devcorpus
+    from agent.arena.demo import build_from_corpus
     from benchmarks.runs import row_cap
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -78,7 +79,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="podium-fold-workers-") as scratch:
         for task in args.tasks:
-            folder = devcorpus.build(task, Path(scratch) / "data" / task, rows=row_cap())
+            folder = build_from_corpus(task, Path(scratch) / "data" / task, rows=row_cap())
             for round_ in range(args.rounds):
                 for mode in MODES if round_ % 2 == 0 else MODES[::-1]:  # alternate: the same machine for both
                     record = {"task": task, "round": round_, "cpus": args.cpus,

@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import devcorpus  # noqa: E402
+from agent.arena.demo import build_from_corpus  # noqa: E402
 from agent.config import load_settings  # noqa: E402
 from agent.runtime import directory_bytes, load_model  # noqa: E402
 from strategies.autogluon import AutoGluonStrategy  # noqa: E402
@@ -36,7 +36,7 @@ MB = 1_000_000
 
 
 def prepare(task: str, root: Path):
-    corpus = corpus_from_folder(devcorpus.build(task, root / task))  # as `podium run` reads it; 5 folds
+    corpus = corpus_from_folder(build_from_corpus(task, root / task))  # as `podium run` reads it; 5 folds
     return corpus.competition, corpus.dataset, pd.read_csv(corpus.folder / "private" / "answers.csv")
 
 

@@ -73,7 +73,7 @@ RECORDS = ROOT / "benchmarks" / "results" / "runs.jsonl"
 # ---------------------------------------------------------------- running
 
 def row_cap(max_train: int = MAX_TRAIN_ROWS) -> int:
-    """The most rows `devcorpus.build` may take so that prepare_competition's train split keeps <= max_train."""
+    """The most rows `build_from_corpus` may take so that prepare_competition's train split keeps <= max_train."""
     import inspect
 
     from agent.arena.prepare import prepare_competition
@@ -87,11 +87,11 @@ def row_cap(max_train: int = MAX_TRAIN_ROWS) -> int:
 
 def competition_folder(task: str, seed: int, out: Path) -> Path:
     """The task's competition for this seed, built once and kept in `out` (prepare_competition is atomic)."""
-    import devcorpus
+    from agent.arena.demo import build_from_corpus
 
     folder = out / "competitions" / f"s{seed}" / task  # the folder's name is the competition's slug
     if not (folder / "competition.yaml").is_file():
-        devcorpus.build(task, folder, rows=None if task in UNCAPPED else row_cap(), seed=seed)
+        build_from_corpus(task, folder, rows=None if task in UNCAPPED else row_cap(), seed=seed)
     return folder
 
 
@@ -105,8 +105,8 @@ def csv_rows(path: Path) -> int | None:
 def competition_file(folder: Path) -> Path:
     """The competition as podium infers it (target, metric, format), once per folder: what the peers answer."""
     from agent.competition.inference import infer_competition
+    from agent.competition.overrides import collect
     from agent.competition.tables import read_competition
-    from agent.overrides import collect
     from agent.sources.local import LocalSource
 
     path = folder.parent / f"{folder.name}.competition.json"

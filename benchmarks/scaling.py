@@ -139,12 +139,12 @@ def _fit_fixed(path: str, competition, dataset, cpus: int) -> dict:
 
 
 def single(args) -> None:
-    import devcorpus
+    from agent.arena.demo import build_from_corpus
 
     records = ROOT / "benchmarks" / "results" / "scaling.jsonl"
     with tempfile.TemporaryDirectory(prefix="podium-scaling-") as scratch:
         scratch = Path(scratch)
-        folder = devcorpus.build(args.task, scratch / "data" / args.task, rows=args.rows)
+        folder = build_from_corpus(args.task, scratch / "data" / args.task, rows=args.rows)
         rows = []
         for round_ in range(args.rounds):
             order = (1, 2) if round_ % 2 == 0 else (2, 1)  # alternate: both clusters see the same machine
@@ -172,6 +172,7 @@ def single(args) -> None:
 
 def main() -> None:
     import devcorpus
+    from agent.arena.demo import build_from_corpus
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--competitions", type=int, default=4)
@@ -186,7 +187,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="podium-scaling-") as scratch:
         scratch = Path(scratch)
-        folders = [devcorpus.build(t, scratch / "data" / t, rows=args.rows) for t in TASKS[: args.competitions]]
+        folders = [build_from_corpus(t, scratch / "data" / t, rows=args.rows) for t in TASKS[: args.competitions]]
         spec = {"name": "scaling", "defaults": {"time_limit": args.time_limit, "cpus": 1, "memory_gb": 1.0},
                 "competitions": [{"source": str(f)} for f in folders]}
         batch = scratch / "scaling.yaml"

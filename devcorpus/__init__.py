@@ -1,6 +1,8 @@
 """The public development corpus: real tabular data shipped inside packages (no download at run time).
 
-Used by tests, benchmarks and the demo competitions. Never imported by `agent/` or `strategies/`.
+Labelled tables and what each asks for (target, task, metric); nothing else. Competition folders are built
+from them by the arena (`agent.arena.demo.build_from_corpus`, `podium arena demo TASK`), for tests,
+benchmarks and demos. It imports nothing of podium; only the arena's demo imports it, lazily.
 """
 
 from __future__ import annotations
@@ -97,13 +99,3 @@ def load(name: str, rows: int | None = None, seed: int = 0) -> pd.DataFrame:
     frame = TASKS[name].load()
     frame = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     return frame.iloc[:rows].reset_index(drop=True) if rows else frame
-
-
-def build(name: str, out: Path, rows: int | None = None, seed: int = 0, metric: str | None = None,
-          **options) -> Path:
-    """A Kaggle-style competition folder (arena layout) from one corpus task."""
-    from agent.arena.prepare import prepare_competition
-
-    task = TASKS[name]
-    return prepare_competition(load(name, rows, seed), task.target, metric or task.metric, Path(out),
-                               task=task.task, seed=seed, **options)

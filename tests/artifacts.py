@@ -28,14 +28,14 @@ class Corpus:
 
 
 def make_corpus(name: str, root: Path, rows: int) -> Corpus:
-    import devcorpus
+    from agent.arena.demo import build_from_corpus
 
-    return corpus_from_folder(devcorpus.build(name, root / name, rows=rows))
+    return corpus_from_folder(build_from_corpus(name, root / name, rows=rows))
 
 
 def corpus_from_folder(folder: Path) -> Corpus:
     """A competition folder read and inferred as `podium run` does, with the run's folds (5, seed 0)."""
-    from agent import overrides
+    from agent.competition import overrides
     from agent.competition.dataset import build_dataset
     from agent.competition.inference import infer_competition
     from agent.competition.tables import read_competition

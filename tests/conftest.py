@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import devcorpus
+from agent.arena.demo import build_from_corpus
 from strategies.base import Candidate
 from tests.artifacts import Corpus, fast_settings, make_corpus, quick_leaderboard
 
@@ -27,7 +27,7 @@ def build_corpus(corpus_dir):
         key = (task, rows, tuple(sorted(options.items())))
         if key not in built:
             name = f"{task}-{rows}-{len(built)}"
-            built[key] = devcorpus.build(task, corpus_dir / name, rows=rows, **options)
+            built[key] = build_from_corpus(task, corpus_dir / name, rows=rows, **options)
         return built[key]
 
     return build

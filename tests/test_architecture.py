@@ -17,7 +17,9 @@ SEARCH_LIBRARIES = ("ray", "autogluon", "optuna")
 SERVICES = ("agent.services",)
 ARENA = ("agent.arena",)
 THE_RUN = ("agent.run",)
-THE_PIPELINE = ("agent.run.pipeline", "agent.run.search", "agent.run.batch", "agent.run.planner", "agent.run.figures")
+FOUNDATION = ("agent.config", "agent.errors", "agent.atomic", "agent.logs", "agent.records",
+              "agent.executor", "agent.versions", "agent.names", "agent.columns", "agent.outputs", "agent.webserver",
+              "agent.rundir", "agent.deadline")
 RULES = {
     # the searches know the competition and where work runs, never where data comes from or goes
     "strategies": ("agent.kaggle", "agent.sources", *SERVICES, *THE_RUN, "agent.report", *ARENA, "cli"),
@@ -31,23 +33,25 @@ RULES = {
     # podium reaches the arena only through the kaggle client, as it reaches Kaggle
     "agent.sources": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime", *ARENA),
     # the Kaggle client fetches, and submits what a run directory holds
-    "agent.kaggle": ("strategies", *THE_PIPELINE, *SERVICES, "agent.report", "agent.checks", "agent.runtime", *ARENA),
+    "agent.kaggle": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime", *ARENA),
     # a run never reaches into the arena (only through the kaggle client)
     "agent.run": ARENA,
     # services work on what runs leave behind (a run directory): never the pipeline, the search, a batch or the arena
-    "agent.services": (*THE_PIPELINE, *ARENA),
+    "agent.services": (*THE_RUN, *ARENA),
     "agent.services.serve": ("strategies", "agent.run", "autogluon", "optuna"),
     "agent.services.monitor": ("strategies", "agent.run", *SEARCH_LIBRARIES),
     # the arena, a Kaggle stand-in used before a run: never podium's run side, its services or the production runtime
     "agent.arena": ("strategies", *THE_RUN, *SERVICES, "agent.runtime", "agent.report", "agent.checks",
                     "agent.sources", *SEARCH_LIBRARIES),
     # the report reads a run directory
-    "agent.report": ("strategies", *THE_PIPELINE, *SERVICES, *ARENA, *SEARCH_LIBRARIES),
-    # the foundation everything stands on
-    **{module: ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime", *ARENA)
-       for module in ("agent.config", "agent.errors", "agent.atomic", "agent.logs", "agent.records",
-                      "agent.overrides", "agent.executor", "agent.versions", "agent.names", "agent.columns",
-                      "agent.outputs", "agent.webserver")},
+    "agent.report": ("strategies", *THE_RUN, *SERVICES, *ARENA, *SEARCH_LIBRARIES),
+    # the foundation everything stands on (the run directory's records among it: kaggle, the report and the
+    # services read a run directory without importing the run)
+    **{module: ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime", *ARENA,
+                "agent.competition", "agent.kaggle", "agent.sources")
+       for module in FOUNDATION},
+    # the development corpus is data: it imports nothing of podium (the arena's demo builds competitions from it)
+    "devcorpus": ("agent", "strategies", "cli"),
 }
 EXCEPTIONS = {
     # loads an AutoGluon artifact: imported only when such an artifact is loaded
@@ -59,7 +63,8 @@ EXCEPTIONS = {
 
 def modules() -> dict[str, Path]:
     found = {}
-    for path in [*ROOT.glob("agent/**/*.py"), *ROOT.glob("strategies/**/*.py")]:
+    for path in [*ROOT.glob("agent/**/*.py"), *ROOT.glob("strategies/**/*.py"), *ROOT.glob("devcorpus/**/*.py"),
+                 ROOT / "cli.py"]:
         name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         found[name.removesuffix(".__init__")] = path
     return found
@@ -105,3 +110,62 @@ def test_imports_inside_functions_are_seen(tmp_path):
     source.write_text("import os\n\n\ndef later():\n    from agent.run.pipeline import run_competition\n")
     assert ("agent.run.pipeline", 5) in imports(source)
     assert within("agent.run.pipeline", "agent.run") and not within("agent.runtime", "agent.run")
+
+
+def imported_modules(name: str, path: Path, names: dict[str, Path]) -> set[str]:
+    """The project's modules `name` imports: `from package import module` is an arrow to that module, any other
+    name an arrow to the module it is imported from (a package's __init__ included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name in names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                target = f"{node.module}.{alias.name}"
+                found.add(target if target in names else node.module)
+    return (found & set(names)) - {name}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every group of modules that import each other, directly or around a loop (Tarjan's strongly connected
+    components of more than one module, or a module importing itself)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1 or node in graph[node]:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_modules_import_each_other_in_a_loop():
+    """Imports inside functions and for type hints count: a loop through either still ties two modules."""
+    names = modules()
+    graph = {name: imported_modules(name, path, names) for name, path in names.items()}
+    assert not cycles(graph), "\n".join(" <-> ".join(group) for group in cycles(graph))
+
+
+def test_a_loop_is_found():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []

@@ -90,6 +90,27 @@ def prepare_command(
     console.print(f"Prepared {folder}: public/ is what participants download, private/answers.csv stays hidden.")
 
 
+@arena_app.command("demo")
+def demo_command(
+    task: Annotated[str, typer.Argument(help="A task of the development corpus, e.g. titanic, deliveries.")],
+    out: Annotated[Path, typer.Option("--out", help="The new competition folder.")],
+    rows: Annotated[int | None, typer.Option("--rows", help="At most this many labelled rows (default: all).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Fixes the shuffle and the split.")] = 0,
+    overwrite: Annotated[bool, typer.Option("--overwrite")] = False,
+) -> None:
+    """Build one competition from the packaged development corpus (the dev extra), for a demo or a test bed.
+
+    Example: podium arena demo titanic --out .demo/titanic
+    """
+    from agent.arena.demo import build_from_corpus
+
+    try:
+        folder = build_from_corpus(task, out, rows=rows, seed=seed, overwrite=overwrite)
+    except Exception as error:  # noqa: BLE001
+        raise _fail(error) from None
+    console.print(f"Prepared {folder}: public/ is what participants download, private/answers.csv stays hidden.")
+
+
 @arena_app.command("serve")
 def serve_command(
     competitions: Competitions,

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 import agent.deadline as deadlines
-from agent import overrides
 from agent.atomic import write_text
+from agent.competition import overrides
 from agent.competition.dataset import Dataset, build_dataset
 from agent.competition.inference import Competition, infer_competition
 from agent.competition.submission import build_submission, write_submission

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import devcorpus
+from agent.arena.demo import build_from_corpus
 from agent.arena.server import ArenaServer
 from agent.config import KaggleSettings
 
@@ -32,7 +32,7 @@ COMPETITIONS = {
 def arena_template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("arena-template")
     for slug, (task, rows, metric) in COMPETITIONS.items():
-        devcorpus.build(task, root / slug, rows=rows, metric=metric, max_daily_submissions=5)
+        build_from_corpus(task, root / slug, rows=rows, metric=metric, max_daily_submissions=5)
     return root
 
 

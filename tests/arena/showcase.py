@@ -97,12 +97,11 @@ def screenshot(out: Path) -> Path:
     """Build a demo arena with five participants and save its leaderboard page as a small PNG."""
     from PIL import Image
 
-    import devcorpus
-    from agent.arena.demo import DEMOS
+    from agent.arena.demo import DEMOS, build_from_corpus
     from agent.arena.server import ArenaServer
 
     with tempfile.TemporaryDirectory() as scratch:
-        folder = devcorpus.build("titanic", Path(scratch) / "titanic", rows=800, title=DEMOS["titanic"][1])
+        folder = build_from_corpus("titanic", Path(scratch) / "titanic", rows=800, title=DEMOS["titanic"][1])
         skills = {"ada": 0.92, "grace": 0.85, "alan": 0.8, "edsger": 0.6, "barbara": 0.3}
         plan = {name: [("titanic", predictions(folder, skill, seed), f"blend v{seed + 1}")
                        for seed in range(2)] for name, skill in skills.items()}

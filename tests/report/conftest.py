@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import devcorpus
+from agent.arena.demo import build_from_corpus
 
 _REAL: dict[str, Path] = {}
 
@@ -20,7 +20,7 @@ def real_run(ray_local, tmp_path_factory) -> Path:
         from cli import app
 
         base = tmp_path_factory.mktemp("report-real")
-        folder = devcorpus.build("titanic", base / "titanic", rows=300)
+        folder = build_from_corpus("titanic", base / "titanic", rows=300)
         config = base / "config.yaml"
         config.write_text("search:\n  blend_guard: true\n")  # the guard's record is in the report too
         result = CliRunner().invoke(app, ["run", str(folder), "--time-limit", "50", "--out", str(base / "runs"),

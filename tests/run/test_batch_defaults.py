@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-import devcorpus
+from agent.arena.demo import build_from_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "configs" / "batch" / "example.yaml"
@@ -33,7 +33,7 @@ def _table(cwd: Path, name: str) -> pd.DataFrame:
 def test_the_shipped_example_runs_as_written_with_a_short_time_limit(tmp_path):
     spec = yaml.safe_load(EXAMPLE.read_text())
     for entry in spec["competitions"]:  # the folders the example's header says to build
-        devcorpus.build(Path(entry["source"]).name, tmp_path / entry["source"], rows=300)
+        build_from_corpus(Path(entry["source"]).name, tmp_path / entry["source"], rows=300)
     result = _batch(EXAMPLE, tmp_path, "--time-limit", "25")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     table = _table(tmp_path, spec["name"])

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from agent import overrides
+from agent.competition import overrides
 from agent.competition.declaration import KEYS
 from agent.errors import InputError
 from agent.sources import LocalSource
