@@ -19,7 +19,7 @@ ARENA = ("agent.arena",)
 THE_RUN = ("agent.run",)
 FOUNDATION = ("agent.config", "agent.errors", "agent.atomic", "agent.logs", "agent.records",
               "agent.executor", "agent.versions", "agent.names", "agent.columns", "agent.outputs", "agent.webserver",
-              "agent.rundir", "agent.deadline")
+              "agent.rundir", "agent.deadline", "agent.console")
 RULES = {
     # the searches know the competition and where work runs, never where data comes from or goes
     "strategies": ("agent.kaggle", "agent.sources", *SERVICES, *THE_RUN, "agent.report", *ARENA, "cli"),

@@ -6,25 +6,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from agent.console import console, fail
 
 arena_app = typer.Typer(help="Host Kaggle-compatible competitions: prepare, serve, users, rules, leaderboards.",
                         no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-errors = Console(stderr=True)
 Competitions = Annotated[Path, typer.Option("--competitions", "-C", envvar="PODIUM_ARENA",
                                             help="The arena's folder: one sub-folder per competition, plus its "
                                                  "state (.arena/). Env: PODIUM_ARENA.")]
 
-
-def _fail(error: BaseException) -> typer.Exit:
-    from agent.errors import PodiumError
-
-    if isinstance(error, PodiumError):
-        errors.print(f"[bold red]error:[/] {error.message}", highlight=False)
-        return typer.Exit(error.exit_code)
-    raise error
 
 
 def _store(competitions: Path):
@@ -86,7 +77,7 @@ def prepare_command(
             test_fraction=test_fraction, public_fraction=public_fraction, seed=seed, max_daily_submissions=max_daily,
             deadline=moment, overwrite=overwrite)
     except Exception as error:  # noqa: BLE001
-        raise _fail(error) from None
+        raise fail(error) from None
     console.print(f"Prepared {folder}: public/ is what participants download, private/answers.csv stays hidden.")
 
 
@@ -107,7 +98,7 @@ def demo_command(
     try:
         folder = build_from_corpus(task, out, rows=rows, seed=seed, overwrite=overwrite)
     except Exception as error:  # noqa: BLE001
-        raise _fail(error) from None
+        raise fail(error) from None
     console.print(f"Prepared {folder}: public/ is what participants download, private/answers.csv stays hidden.")
 
 
@@ -140,7 +131,7 @@ def serve_command(
             console.print(f"Seeded {len(built)} demo competitions: {', '.join(built)}")
         server = ArenaServer(competitions, host=host, port=port, upload_limit=int(upload_limit_mb * 2**20))
     except Exception as error:  # noqa: BLE001
-        raise _fail(error) from None
+        raise fail(error) from None
     server.faults.throttle(throttle)
     count = len(server.catalog.all())
     console.print(f"Arena serving {count} competition{'' if count == 1 else 's'} from {competitions} at "
@@ -161,7 +152,7 @@ def add_user_command(name: Annotated[str, typer.Argument(help="Letters, digits, 
     try:
         key = _store(competitions).add_user(name)
     except Exception as error:  # noqa: BLE001
-        raise _fail(error) from None
+        raise fail(error) from None
     console.print(f"Created user {name}. Use KAGGLE_USERNAME={name} and this key (shown once): {key}",
                   highlight=False, soft_wrap=True)
 
@@ -175,7 +166,7 @@ def host_key_command(competitions: Competitions) -> None:
     try:
         key = _store(competitions).new_host_key()
     except Exception as error:  # noqa: BLE001
-        raise _fail(error) from None
+        raise fail(error) from None
     console.print("New host key (shown once; any earlier one stops working). Sign in with it at /host on the "
                   f"arena's pages: {key}", highlight=False, soft_wrap=True)
 
@@ -196,7 +187,7 @@ def accept_rules_command(slug: str, user: Annotated[str, typer.Option("--user", 
             raise InputError(f"No user '{user}' in the arena", fix=f"create it: podium arena add-user {user}")
         store.accept_rules(participant, competition.slug)
     except Exception as error:  # noqa: BLE001
-        raise _fail(error) from None
+        raise fail(error) from None
     console.print(f"{user} accepted the rules of {slug}.")
 
 
@@ -211,7 +202,7 @@ def list_command(competitions: Competitions) -> None:
     try:
         store = _store(competitions)
     except Exception as error:  # noqa: BLE001
-        raise _fail(error) from None
+        raise fail(error) from None
     table = Table("slug", "title", "metric", "deadline", "daily", "entrants")
     for c in Catalog(competitions, store.state / "blobs").all():
         table.add_row(c.slug, c.title, c.evaluation_metric, str(c.deadline or "-"), str(c.max_daily_submissions),
@@ -234,7 +225,7 @@ def leaderboard_command(slug: str, competitions: Competitions,
         store, competition = _competition(competitions, slug)
         rows = leaderboard(store, competition, private=private or None)
     except Exception as error:  # noqa: BLE001
-        raise _fail(error) from None
+        raise fail(error) from None
     direction = "higher" if get_metric(competition.evaluation_metric).greater_is_better else "lower"
     table = Table("rank", "user", "score", "submission", "date",
                   title=f"{competition.title}: {'private' if private else 'public'} leaderboard "
@@ -259,5 +250,5 @@ def kaggle_command(
     try:
         code = run(list(ctx.args), endpoint)
     except Exception as error:  # noqa: BLE001
-        raise _fail(error) from None
+        raise fail(error) from None
     raise typer.Exit(code)
