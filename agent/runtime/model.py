@@ -23,7 +23,7 @@ from agent.errors import InputError
 from agent.runtime.encoder import Encoder
 from agent.runtime.files import MANIFEST
 from agent.runtime.output import OutputSpec
-from agent.runtime.runtimes import runtime_class
+from agent.runtime.runtimes import Runtime, runtime_class
 from agent.runtime.schema import Schema, position
 
 log = logging.getLogger("podium.production")
@@ -33,7 +33,7 @@ FORMAT = "podium-production/1"
 class ProductionModel:
     """Schema + encoder + runtime + output spec. `predict` accepts a dict, a list of dicts or a DataFrame."""
 
-    def __init__(self, schema: Schema, encoder: Encoder | None, runtime: Any, output: OutputSpec,
+    def __init__(self, schema: Schema, encoder: Encoder | None, runtime: Runtime, output: OutputSpec,
                  name: str = "model", info: dict[str, Any] | None = None):
         self.schema = schema
         self.encoder = encoder

@@ -10,13 +10,31 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 from agent.atomic import write_bytes, write_json
 
 SIGMOID, SOFTMAX, IDENTITY = "sigmoid", "softmax", "identity"
+
+
+class Runtime(Protocol):
+    """What serving needs of one model family: its raw predictions (podium's convention before the output
+    spec turns them into a submission's), a description for the card, and a folder of its own to live in.
+    Each family is one class here (or beside, for AutoGluon), named in RUNTIMES."""
+
+    kind: ClassVar[str]
+    input: ClassVar[str]  # what `raw` takes: "matrix", the encoder's numbers, or "frame", the typed rows
+
+    def raw(self, inputs) -> np.ndarray: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def save(self, folder: Path) -> dict[str, Any]: ...
+
+    @classmethod
+    def load(cls, root: Path, config: dict[str, Any]) -> Runtime: ...
 
 
 def apply_link(raw: np.ndarray, link: str, log_target: bool = False) -> np.ndarray:
@@ -155,13 +173,21 @@ class LinearRuntime:
                    config["link"], config.get("log_target", False))
 
 
-RUNTIMES: dict[str, Any] = {"lightgbm": LightGBMRuntime, "linear": LinearRuntime}
+# Every model family a production artifact can hold, by the `kind` its production.json names: the one registry
+# `load_model` reads. Classes are named, not imported: AutoGluon's runtime loads AutoGluon, and only an
+# artifact holding an AutoGluon model may pay for that.
+RUNTIMES: dict[str, str] = {
+    LightGBMRuntime.kind: "agent.runtime.runtimes:LightGBMRuntime",
+    LinearRuntime.kind: "agent.runtime.runtimes:LinearRuntime",
+    "autogluon": "agent.runtime.autogluon_runtime:AutoGluonRuntime",
+}
 
 
-def runtime_class(kind: str):
-    """The runtime for a kind; AutoGluon's is imported only when an artifact needs it."""
-    if kind == "autogluon":
-        from agent.runtime.autogluon_runtime import AutoGluonRuntime
+def runtime_class(kind: str) -> type[Runtime]:
+    """The runtime class of a kind, imported when first asked for."""
+    import importlib
 
-        return AutoGluonRuntime
-    return RUNTIMES[kind]
+    if kind not in RUNTIMES:
+        raise ValueError(f"Unknown model kind {kind!r}: podium knows {', '.join(sorted(RUNTIMES))}")
+    module, name = RUNTIMES[kind].split(":")
+    return getattr(importlib.import_module(module), name)

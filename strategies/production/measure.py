@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ import pandas as pd
 from agent.runtime.files import artifact_size, staged_directory
 from agent.runtime.latency import measure_latency
 from agent.runtime.model import ProductionModel, load_model
+from agent.runtime.runtimes import Runtime
 from strategies.production.candidate import FAILED, ProductionCandidate
 from strategies.production.problem import Problem
 
@@ -27,7 +27,7 @@ def folder_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "model"
 
 
-def package(problem: Problem, runtime: Any, candidate: ProductionCandidate, work: Path, rows: pd.DataFrame,
+def package(problem: Problem, runtime: Runtime, candidate: ProductionCandidate, work: Path, rows: pd.DataFrame,
             calls: int = 200, max_seconds: float | None = None) -> ProductionCandidate:
     """Save, reload, check the reload predicts the same, then measure; a failure marks the candidate failed."""
     encoder = problem.encoder if runtime.input == "matrix" else None

@@ -86,3 +86,19 @@ def test_output_spec_formats():
     frame = labels.frame(labels.format(raw_binary), pd.Series([10, 11]))
     assert list(frame.columns) == ["id", "y"] and frame["y"].tolist() == ["no", "yes"]
     assert OutputSpec.from_dict(labels.to_dict()) == labels
+
+
+def test_every_runtime_in_the_registry_is_a_runtime():
+    """One registry names every model family a production artifact can hold; each class has what serving
+    calls (the Runtime protocol), and an unknown kind is a clear error."""
+    import pytest
+
+    from agent.runtime.runtimes import RUNTIMES, runtime_class
+
+    for kind in RUNTIMES:
+        cls = runtime_class(kind)
+        assert cls.kind == kind and cls.input in ("matrix", "frame")
+        assert all(callable(getattr(cls, name, None)) for name in ("raw", "describe", "save", "load"))
+
+    with pytest.raises(ValueError, match="Unknown model kind 'xgboost'"):
+        runtime_class("xgboost")
