@@ -6,7 +6,9 @@ import importlib.util
 import logging
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from strategies.autogluon_predict import (
     predict_estimate,
     predict_factor,
     predict_multi,
+    predict_test,
     weighted_ensemble,
 )
 from strategies.autogluon_saved import load_test_predictions
@@ -34,6 +37,16 @@ log = logging.getLogger("podium.autogluon")
 OPTIONAL_LIBRARIES = {"FASTAI": "fastai", "NN_TORCH": "torch"}
 DONE = "autogluon.done"  # marker: the predictor in the strategy's folder finished fitting (resume reuses it)
 TEST_PREDICTIONS = "podium_test_predictions"  # each model's test predictions, saved as the fit makes them
+
+
+@dataclass
+class AutoGluonCandidate(Candidate):
+    """One of AutoGluon's models: its stack level besides what every candidate carries."""
+
+    level: int = 1  # stack level: 1 learns from the features alone
+
+    def strategy_fields(self) -> dict[str, Any]:
+        return {"stack_level": self.level, "stacked": self.stacked, "strategy_best": self.strategy_best}
 
 
 def unavailable_model_types() -> list[str]:
@@ -107,6 +120,10 @@ class AutoGluonStrategy(Strategy):
                                 resumed)
         return SearchResult(candidates, budget.cpus * seconds,
                             f"{budget.cpus} CPUs held x wall time (folds ran in parallel workers)", summary, resumed)
+
+    def predict_test(self, competition: Competition, X_test, models: list[str]) -> dict[str, np.ndarray]:
+        """The chosen models' test predictions, from the predictor in the strategy's folder."""
+        return predict_test(str(self.path), competition.to_dict(), X_test, models)
 
     def salvage(self, competition: Competition, data: Dataset) -> SearchResult | None:
         """What a fit that never returned (cancelled past its deadline, or its task died) left on disk: every
@@ -283,7 +300,7 @@ class AutoGluonStrategy(Strategy):
             if len(oof) != len(data.y) or np.isnan(oof).any():
                 log.warning("Skipping %s: its out-of-fold predictions do not cover every training row", model)
                 continue
-            candidates.append(Candidate(
+            candidates.append(AutoGluonCandidate(
                 name=f"autogluon/{model}",
                 strategy=self.name,
                 oof=oof,
@@ -315,7 +332,7 @@ def learner_family(model: str) -> str | None:
     return None
 
 
-def _keep_best_params(predictor, candidates: list[Candidate]) -> None:
+def _keep_best_params(predictor, candidates: list[AutoGluonCandidate]) -> None:
     """The hyperparameters of the best level-1 model of each learner family (`candidates` best first), for the
     studies' warm starts."""
     seen: set[str] = set()

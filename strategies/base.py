@@ -45,13 +45,13 @@ class Candidate:
     artifact: str | None = None
     family: str | None = None  # the kind of model (a production family, a learner)
     model: str | None = None  # the strategy's own name for it, to ask for its test predictions later
-    level: int = 1  # stack level: 1 learns from the features alone
     # learnt from other models' OOF predictions (itself or through its inputs): its OOF score is optimistic
     # next to a level-1 model's (stacked information leakage)
     stacked: bool = False
     strategy_best: bool = False  # the strategy's own choice among its models (AutoGluon's best model)
     predict_seconds_estimate: float | None = None  # seconds to predict the test set once, when test is None
-    params: dict[str, Any] | None = None  # the hyperparameters a search chose
+    # the hyperparameters a search chose; a study of the same `family` may start from them (warm start)
+    params: dict[str, Any] | None = None
     trees: list[int] | None = None  # trees per fold model (early stopping)
     latency: dict[str, Any] | None = None  # the model card's latency block, when measured while in memory
 
@@ -60,12 +60,15 @@ class Candidate:
         """P(positive) from which a binary label submission says positive."""
         return 0.5
 
+    def strategy_fields(self) -> dict[str, Any]:
+        """What only this candidate's strategy knows of it, for the manifest (a subclass's own fields)."""
+        return {}
+
     def summary(self) -> dict[str, Any]:
         """What the manifest records: the common fields, then the typed ones that are set."""
         typed = {"family": self.family, "model": self.model, "params": self.params, "trees": self.trees,
-                 "predict_seconds_estimate": self.predict_seconds_estimate, "latency": self.latency}
-        if self.strategy == "autogluon":
-            typed.update(stack_level=self.level, stacked=self.stacked, strategy_best=self.strategy_best)
+                 "predict_seconds_estimate": self.predict_seconds_estimate, "latency": self.latency,
+                 **self.strategy_fields()}
         return {"name": self.name, "strategy": self.strategy, "oof_score": self.score,
                 "fit_seconds": round(self.fit_seconds, 3), "artifact": self.artifact,
                 **{key: value for key, value in typed.items() if value is not None}}
@@ -115,3 +118,43 @@ class Strategy(ABC):
     @abstractmethod
     def search(self, competition: Competition, data: Dataset, budget: Budget) -> SearchResult:
         """Fit models within `budget` (or reuse the finished work in the strategy's folder)."""
+
+    def predict_test(self, competition: Competition, X_test, models: list[str]) -> dict[str, np.ndarray]:
+        """Test predictions of candidates returned without them (`test` None), by their `model` names: a
+        search whose models are costly to predict leaves it to the blend to ask for the ones it chose."""
+        raise NotImplementedError(f"{self.name} returns its candidates with their test predictions")
+
+
+class TwoPhaseSearch(ABC):
+    """A search that runs on both sides of the leaderboard's: the production model's. Before it, the cheapest
+    candidates at once (`floor`: the first submission comes from them) and a search within a deadline; after
+    it, what needs the leaderboard model (its students, its own fast options), the choice within budgets and
+    the export (`finish`). The run drives it through these methods only, in that order, and always `close`s it.
+    """
+
+    name: str
+
+    @abstractmethod
+    def floor(self) -> None:
+        """The cheapest candidates, fitted at once."""
+
+    @abstractmethod
+    def search(self, deadline: Deadline) -> None:
+        """Search until `deadline`, before the leaderboard's search starts."""
+
+    @abstractmethod
+    def leaderboard_candidates(self) -> list[Candidate]:
+        """The best candidates so far, with test predictions, offered to the leaderboard's blend."""
+
+    @abstractmethod
+    def blend_latency(self, names: list[str]) -> dict[str, Any] | None:
+        """What a blend of this search's candidates (by name) costs to predict one row, if they are all its own."""
+
+    @abstractmethod
+    def finish(self, leaderboard_candidates: list[Candidate], leaderboard_oof: np.ndarray, leaderboard_score: float,
+               deadline: Deadline, **context: Any) -> Any:
+        """Everything that needs the leaderboard model, the choice and the export, before `deadline`."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Remove the search's scratch files."""

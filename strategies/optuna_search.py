@@ -219,6 +219,31 @@ class OptunaSearch(Strategy):
         return SearchResult(candidates, self.cpu_seconds_, "measured in the trials' tasks", summary, resumed)
 
 
+class OptunaStudies(Strategy):
+    """One study per learner, side by side within one budget (`search_together`), as one search: the best
+    trials of every study are its candidates, each study's summary and CPU in its result's summary. Each study
+    starts from its learner's cheap first trial, then from the hyperparameters of the `known` candidates of
+    its family (warm starts), then samples."""
+
+    name = "optuna"
+
+    def __init__(self, learners: list[str], study_dir: Path, executor, seed: int = 0, keep_best: int = 3,
+                 cpus_per_trial: int = 1, known: list[Candidate] | None = None):
+        self.searches = [OptunaSearch(learner, study_dir, executor, seed=seed, keep_best=keep_best,
+                                      cpus_per_trial=cpus_per_trial,
+                                      warm_start=[c.params for c in known or [] if c.family == learner and c.params])
+                         for learner in learners]
+
+    def search(self, competition: Competition, data: Dataset, budget: Budget) -> SearchResult:
+        results = search_together(self.searches, competition, data, budget)
+        candidates = [c for result in results.values() for c in result.candidates]
+        summary = {"studies": [result.summary for result in results.values()],
+                   "cpu_seconds": {learner: round(result.cpu_seconds, 3) for learner, result in results.items()},
+                   "cpu_method": {learner: result.cpu_method for learner, result in results.items()}}
+        return SearchResult(candidates, sum(r.cpu_seconds for r in results.values()), "measured in the trials' tasks",
+                            summary, resumed=any(r.resumed for r in results.values()))
+
+
 STOPPED_AT_DEADLINE = "stopped_at_deadline"
 
 

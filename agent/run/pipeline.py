@@ -40,6 +40,7 @@ from agent.run.planner import (
 )
 from agent.rundir import SUCCEEDED, Run
 from agent.sources import resolve_source
+from strategies.base import TwoPhaseSearch
 
 log = logging.getLogger("podium.pipeline")
 Notify = Callable[[str], None]
@@ -222,14 +223,15 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
                          "features": len(competition.features), "folds": dataset.n_folds})
     submissions = Submissions(run, plan, competition, data, dataset)
 
-    from strategies.production import ProductionSearch
+    from strategies.registry import make_strategy
 
     notify("Fitting the production candidates (linear floor, compact LightGBM search)")
-    production = None
+    production: TwoPhaseSearch | None = None
     try:
         with run.phase("production_search") as record, plan.run(PRODUCTION_SEARCH):
             record["budget_seconds"] = round(plan.seconds_left(PRODUCTION_SEARCH), 1)
-            production = ProductionSearch(competition, dataset, run.file("production"), settings, executor=executor)
+            production = make_strategy("production", competition, dataset, run.file("production"), settings,
+                                       executor=executor)
             production.floor()
             submissions.offer(production.leaderboard_candidates())
             production.search(plan.deadline(PRODUCTION_SEARCH))

@@ -51,25 +51,32 @@ class LeaderboardResult:
 def autogluon_task(models: str, competition: dict, data: Dataset, budget: Budget, settings: dict,
                    log_path: str) -> SearchResult:
     """AutoGluon's search inside a Ray task, logging to the run's log (it resumes a finished fit itself)."""
-    from strategies.autogluon import AutoGluonStrategy
+    from strategies.registry import make_strategy
 
     board = settings["leaderboard"]
     with run_log(Path(log_path)):
-        strategy = AutoGluonStrategy(Path(models), presets=board["presets"], num_stack_levels=board["num_stack_levels"],
-                                     excluded_model_types=board["excluded_model_types"],
-                                     fold_fitting=fold_fitting(board["fold_fitting"], budget.cpus),
-                                     seed=settings["run"]["seed"], test_models="best", portfolio=board["portfolio"],
-                                     log_target=board["log_target"],
-                                     absolute_error=board["absolute_error"])
+        strategy = make_strategy("autogluon", Path(models), presets=board["presets"],
+                                 num_stack_levels=board["num_stack_levels"],
+                                 excluded_model_types=board["excluded_model_types"],
+                                 fold_fitting=fold_fitting(board["fold_fitting"], budget.cpus),
+                                 seed=settings["run"]["seed"], test_models="best", portfolio=board["portfolio"],
+                                 log_target=board["log_target"], absolute_error=board["absolute_error"])
         return strategy.search(Competition.from_dict(competition), data, budget)
 
 
 def autogluon_salvage_task(models: str, competition: dict, data: Dataset, log_path: str) -> SearchResult | None:
     """The models a fit that never returned left in `models`, as candidates (a Ray task, logging to the run's log)."""
-    from strategies.autogluon import AutoGluonStrategy
+    from strategies.registry import make_strategy
 
     with run_log(Path(log_path)):
-        return AutoGluonStrategy(Path(models)).salvage(Competition.from_dict(competition), data)
+        return make_strategy("autogluon", Path(models)).salvage(Competition.from_dict(competition), data)
+
+
+def predict_test_task(strategy: str, artifact: str, competition: dict, X_test, models: list[str]) -> dict:
+    """The test predictions of a strategy's chosen models, asked of the strategy (a Ray task)."""
+    from strategies.registry import make_strategy
+
+    return make_strategy(strategy, Path(artifact)).predict_test(Competition.from_dict(competition), X_test, models)
 
 
 def fold_fitting(configured: str, cpus: int) -> str:
@@ -266,21 +273,21 @@ def _run_studies(competition, data, settings, executor, run_dir: Path, plan: Pla
         plan.skip(OPTUNA, why)
         found.summaries = [{"learner": learner, "ran": False, "why": why} for learner in learners]
         return found
-    from strategies.optuna_search import OptunaSearch, search_together
+    from strategies.registry import make_strategy
 
     with plan.run(OPTUNA):
         began = time.monotonic()
-        searches = [OptunaSearch(learner, run_dir / "studies", executor, seed=settings.run.seed,
-                                 keep_best=search.keep_best, cpus_per_trial=search.cpus_per_trial,
-                                 warm_start=[c.params for c in known if c.strategy == "autogluon"
-                                             and c.family == learner and c.params])
-                    for learner in learners]
-        results = search_together(searches, competition, data, Budget(seconds, trial_cpus, memory_gb))
+        studies = make_strategy("optuna", learners, run_dir / "studies", executor, seed=settings.run.seed,
+                                keep_best=search.keep_best, cpus_per_trial=search.cpus_per_trial, known=known)
+        result = studies.search(competition, data, Budget(seconds, trial_cpus, memory_gb))
         timings["optuna"] = round(time.monotonic() - began, 3)
-    for learner, result in results.items():
-        found.add(f"optuna_{learner}_cpu_seconds", result)
-        found.summaries.append(result.summary)
-        log.info("Optuna %s: %s", learner, result.summary)
+    found.candidates += result.candidates
+    for summary in result.summary["studies"]:
+        learner = summary["learner"]
+        found.costs[f"optuna_{learner}_cpu_seconds"] = result.summary["cpu_seconds"][learner]
+        found.cost_notes[f"optuna_{learner}_cpu_seconds"] = result.summary["cpu_method"][learner]
+        found.summaries.append(summary)
+        log.info("Optuna %s: %s", learner, summary)
     return found
 
 
@@ -303,7 +310,8 @@ def _blend(candidates: list[Candidate], competition: Competition, data: Dataset,
 
 def _predict_chosen(blend: Blend, candidates: list[Candidate], competition: Competition, data: Dataset,
                     settings: Settings, executor, run_dir: Path, plan: Plan, timings: dict[str, float]) -> Blend:
-    """Test predictions for the AutoGluon models the blend chose, before the predict deadline.
+    """Test predictions for the models the blend chose that came without them (AutoGluon's), asked of their
+    search before the predict deadline.
 
     If they do not arrive in time, the blend is chosen again among the candidates that have test predictions.
     """
@@ -317,22 +325,27 @@ def _predict_chosen(blend: Blend, candidates: list[Candidate], competition: Comp
                     "without them", expected)
         return _blend_ready(candidates, competition, data, settings)
     if missing:
-        from strategies.autogluon_predict import predict_test
-
         began = time.monotonic()
-        models = [c.model for c in missing]
-        task = executor.submit(predict_test, str(run_dir / "models"), competition.to_dict(), data.X_test, models,
-                               name="autogluon-predict-test", num_cpus=max(1, plan.cpus - 1))  # one is measuring
-        try:
-            predicted = executor.result(task, timeout=max(1.0, plan.seconds_left(LEADERBOARD_PREDICT)))
-        except Exception as error:  # noqa: BLE001 - the blend is chosen again without them
-            executor.cancel(task)
-            plan.note(LEADERBOARD_PREDICT, f"AutoGluon's test predictions did not arrive ({type(error).__name__}); "
-                                           "blended again without AutoGluon")
-            log.warning("AutoGluon's test predictions did not arrive in time (%s): blending without them", error)
-            return _blend_ready(candidates, competition, data, settings)
+        groups: dict[tuple[str, str], list[Candidate]] = {}  # one task per search that left predictions to make
         for candidate in missing:
-            candidate.test = np.asarray(predicted[candidate.model])
+            groups.setdefault((candidate.strategy, candidate.artifact), []).append(candidate)
+        tasks = {executor.submit(predict_test_task, strategy, artifact, competition.to_dict(), data.X_test,
+                                 [c.model for c in members], name=f"{strategy}-predict-test",
+                                 num_cpus=max(1, plan.cpus - 1)): members  # one CPU is measuring
+                 for (strategy, artifact), members in groups.items()}
+        for task, members in tasks.items():
+            try:
+                predicted = executor.result(task, timeout=max(1.0, plan.seconds_left(LEADERBOARD_PREDICT)))
+            except Exception as error:  # noqa: BLE001 - the blend is chosen again without them
+                for other in tasks:
+                    executor.cancel(other)
+                plan.note(LEADERBOARD_PREDICT, f"the chosen models' test predictions did not arrive "
+                                               f"({type(error).__name__}); blended again without them")
+                log.warning("The chosen models' test predictions did not arrive in time (%s): blending without "
+                            "them", error)
+                return _blend_ready(candidates, competition, data, settings)
+            for candidate in members:
+                candidate.test = np.asarray(predicted[candidate.model])
         timings["autogluon_predict_test"] = round(time.monotonic() - began, 3)
     blend.test = blend_test(blend, by_name)
     return blend

@@ -27,7 +27,7 @@ from agent.deadline import Deadline
 from agent.errors import BudgetError
 from agent.runtime import LatencyReport, load_model
 from agent.runtime.card import MODEL_CARD, CardLeaderboard, CardRetrain, CardTraining, ModelCard
-from strategies.base import Candidate
+from strategies.base import Candidate, TwoPhaseSearch
 from strategies.production.candidate import FAILED, SKIPPED, Budgets, ProductionCandidate
 from strategies.production.card import render_markdown
 from strategies.production.export import ExportInputs, OutsideBudgets, export
@@ -86,8 +86,11 @@ class ProductionResult:
         return self.card
 
 
-class ProductionSearch:
-    """The production phase's state between its two halves: the encoded problem, candidates, a work folder."""
+class ProductionSearch(TwoPhaseSearch):
+    """The production model's search (strategies/base.py TwoPhaseSearch): the encoded problem, candidates and a
+    work folder between its two halves."""
+
+    name = "production"
 
     def __init__(self, competition: Competition, dataset: Dataset, out_dir: Path, settings: Any,
                  executor: Any = None):
