@@ -4,6 +4,8 @@
     report = run_checks(competition, data, settings.quality, allow={"single_feature_leak"})
     write_quality_report(report, run.file("quality.json"))
     report.raise_for_errors()   # QualityError (a PodiumError) listing the errors nobody allowed
+
+Imported by the run (agent/run/pipeline.py) and retrain; imports the foundation and agent.competition only.
 """
 
 from agent.checks.report import Bound, Finding, QualityError, QualityReport, Severity, write_quality_report

@@ -4,4 +4,7 @@ problem with its folds, and the submission format it accepts.
 `tables` (reading train, test and sample submission within limits; `decompress`), `inference` (id, target,
 problem type, metric, submission format: the `Competition`), `metrics` (Kaggle's metrics by name), `dataset`
 (features, target and the run's folds), `submission` (building and validating a submission file).
+
+Imported by every later step (checks, the run, strategies, runtime, report, services, the arena); imports the
+foundation only.
 """

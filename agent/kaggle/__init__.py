@@ -8,4 +8,7 @@
 - `submit`: `submit_run`, the whole submit flow for a run directory.
 
 Nothing here imports `kaggle` at module level: it authenticates and prints on import.
+
+Imported by agent.sources (fetching), the run (`--submit`), `podium submit` and the arena's `podium arena
+kaggle`; imports the foundation and agent.competition, never the run, the report or the services.
 """

@@ -6,6 +6,10 @@
 
 Importing this package never imports Ray or AutoGluon; an artifact that chose an AutoGluon model imports it
 when loaded.
+
+Imported by strategies/production (which exports what it loads), the run, the report and the services; imports
+the foundation and agent.competition only: never Ray, strategies, the run or the services
+(tests/test_architecture.py).
 """
 
 from agent.runtime.files import artifact_size, directory_bytes, staged_directory

@@ -1,4 +1,7 @@
-"""Sources of competitions: a local folder, or Kaggle (and the arena) by slug or URL."""
+"""Sources of competitions: a local folder, or Kaggle (and the arena) by slug or URL.
+
+Imported by the run; imports the foundation, agent.competition and agent.kaggle.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@
                                      leaderboard_test=ensemble.test)
 
 Serving lives in agent/runtime (`load_model`), which never imports this package.
+
+Imported by the run and retrain (through strategies/registry.py); imports what strategies/ may.
 """
 
 from strategies.production.build import ProductionResult, ProductionSearch, build_production_model

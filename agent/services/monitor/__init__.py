@@ -7,6 +7,8 @@
     report = compare(Profile.load(artifact_dir / REFERENCE_PROFILE), new_rows, settings.monitor)
     report.verdict            # "ok", "warning" or "drift"
     report.write(out_dir)     # drift.json and drift.png, each atomic
+
+Imported by agent/services/cli.py; imports the foundation, agent.competition and agent.runtime.
 """
 
 from agent.runtime.profile import REFERENCE_PROFILE, FeatureProfile, Profile, profile_frame
