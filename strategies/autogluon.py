@@ -16,6 +16,7 @@ from agent.columns import autogluon_name, with_encoded_names
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
 from agent.competition.metrics import score_prediction
+from agent.competition.split import RANDOM
 from agent.deadline import Deadline
 from strategies.autogluon_folds import DISTRIBUTED, distributed_mode, fold_deadline, patch_fold_fitting
 from strategies.autogluon_latency import latency_in_memory, persist
@@ -188,7 +189,8 @@ class AutoGluonStrategy(Strategy):
         started = time.monotonic()
         patch_fold_fitting()
         with distributed_mode(self.fold_fitting == DISTRIBUTED), fold_deadline(budget.deadline):
-            self._fit_predictor(predictor, train, data, budget, excluded, extra)
+            self._fit_predictor(predictor, train, data, budget, excluded, extra,
+                                structured=competition.test_split.kind != RANDOM)
         fit_seconds = time.monotonic() - started
         predicted = callback.test_predictions if callback is not None else {}
         features = callback.features() if callback is not None else None  # transformed once, during the fit
@@ -235,7 +237,15 @@ class AutoGluonStrategy(Strategy):
         return with_models(merge(names, competition.problem_type, excluded), extra)
 
     def _fit_predictor(self, predictor, train, data: Dataset, budget: Budget, excluded: list[str],
-                       extra: dict) -> None:
+                       extra: dict, structured: bool = False) -> None:
+        """Fit on the run's folds. Random folds AutoGluon draws itself, exactly as the run drew them (so that its
+        forests keep their cheap out-of-bag estimates); time or group folds are handed over as they are
+        (`custom_splits`, under which AutoGluon validates forests on the folds too: their out-of-bag rows would
+        cross the boundary the folds exist to keep)."""
+        ensemble: dict = {"fold_fitting_strategy": self.fold_fitting}
+        if structured:
+            ensemble["custom_splits"] = [(np.flatnonzero(data.folds != k), np.flatnonzero(data.folds == k))
+                                         for k in range(data.n_folds)]
         predictor.fit(
             train,
             presets=self.presets,
@@ -246,7 +256,7 @@ class AutoGluonStrategy(Strategy):
             num_gpus=0,
             memory_limit=budget.memory_gb,
             dynamic_stacking=False,
-            ag_args_ensemble={"fold_fitting_strategy": self.fold_fitting},
+            ag_args_ensemble=ensemble,
             excluded_model_types=excluded,
             **extra,
         )

@@ -57,6 +57,8 @@ def prepare_command(
                                                  "(default: a year from now).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Fixes the shuffle and the public/private split.")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite")] = False,
+    split: Annotated[str, typer.Option("--split", help="How the test rows are drawn: random, time:COLUMN (the "
+                                       "latest rows) or group:COLUMN (whole entities).")] = "random",
 ) -> None:
     """Build a competition folder from a labelled table: shuffle, split, sample submission, hidden answers.
 
@@ -75,7 +77,7 @@ def prepare_command(
         folder = prepare_competition(
             read_table(labelled, "labelled"), target, metric, out, id_column=id_column, task=task, title=title,
             test_fraction=test_fraction, public_fraction=public_fraction, seed=seed, max_daily_submissions=max_daily,
-            deadline=moment, overwrite=overwrite)
+            deadline=moment, overwrite=overwrite, split=split)
     except Exception as error:  # noqa: BLE001
         raise fail(error) from None
     console.print(f"Prepared {folder}: public/ is what participants download, private/answers.csv stays hidden.")

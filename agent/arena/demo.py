@@ -49,6 +49,7 @@ def build_from_corpus(task: str, out: Path, rows: int | None = None, seed: int =
     if task not in tasks:
         raise InputError(f"Unknown corpus task '{task}'", fix=f"pick one of {', '.join(sorted(tasks))}")
     spec = tasks[task]
+    options.setdefault("split", spec.split)
     return prepare_competition(corpus().load(task, rows, seed), spec.target, metric or spec.metric, Path(out),
                                task=spec.task, seed=seed, **options)
 

@@ -17,7 +17,9 @@ import pandas as pd
 import yaml
 
 from agent.atomic import staged_directory, write_text
+from agent.competition.dates import date_format
 from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION, get_metric
+from agent.competition.split import GROUP, RANDOM, TIME, Split, parse_split, time_values
 from agent.errors import InputError
 from agent.names import safe_component
 
@@ -40,8 +42,13 @@ def prepare_competition(
     deadline: dt.datetime | None = None,
     rules: str = DEFAULT_RULES,
     overwrite: bool = False,
+    split: str = "random",
 ) -> Path:
-    """Write a competition folder at `out`; the whole folder appears at once or not at all."""
+    """Write a competition folder at `out`; the whole folder appears at once or not at all.
+
+    `split` says how the test rows are drawn: `random`, `time:COLUMN` (the latest rows by a date or ordered
+    numbers, as a forecast is scored) or `group:COLUMN` (every row of entities drawn at random, as new
+    customers are). The public and private parts of the test rows are always drawn at random."""
     out = Path(out)
     safe_component(out.name, "competition slug (the last folder of --out)", str(out))
     if target not in labelled.columns:
@@ -65,7 +72,8 @@ def prepare_competition(
     scorer.check_task(task)
 
     n_test = max(1, int(round(len(frame) * test_fraction)))
-    test, train = frame.iloc[:n_test], frame.iloc[n_test:]
+    held = _held_out(frame, parse_split(split, where="split"), n_test, seed)
+    test, train = frame[held], frame[~held]
     if task != REGRESSION and train[target].nunique() < 2:
         raise InputError("The training split has a single class; use a larger table or test_fraction")
     rng = np.random.default_rng(seed + 1)
@@ -95,6 +103,28 @@ def prepare_competition(
         answers.to_csv(staging / "private" / "answers.csv", index=False)
         write_text(staging / "competition.yaml", yaml.safe_dump(declared, sort_keys=False))
     return out
+
+
+def _held_out(frame: pd.DataFrame, split: Split, n_test: int, seed: int) -> np.ndarray:
+    """Which rows are the test set: the first `n_test` of the shuffled rows, the latest by time, or whole
+    entities drawn at random until `n_test` rows are held."""
+    if split.kind == RANDOM:
+        return np.arange(len(frame)) < n_test
+    for column in filter(None, (split.column, split.time)):
+        if column not in frame.columns:
+            raise InputError(f"The split column '{column}' is not in the table",
+                             fix=f"pick one of {list(frame.columns)}")
+    if split.kind == TIME:
+        dates = {split.column: fmt} if (fmt := date_format(frame[split.column])) else {}
+        moments = time_values(frame, split.column, dates).fillna(-np.inf).to_numpy()
+        return np.isin(np.arange(len(frame)), np.argsort(moments, kind="stable")[-n_test:])
+    if split.kind == GROUP:
+        groups = frame[split.column].astype(str).to_numpy()
+        order = np.random.default_rng(seed).permutation(np.unique(groups))
+        sizes = pd.Series(groups).value_counts()[order].cumsum().to_numpy()
+        return np.isin(groups, order[: int(np.searchsorted(sizes, n_test)) + 1])
+    raise InputError(f"podium arena prepare draws random, time or group test sets, not {split.kind}",
+                     fix="use random, time:COLUMN or group:COLUMN")
 
 
 def _task_of(labels: pd.Series, scorer) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from agent.checks.report import Bound
+from agent.competition.dates import expand, expanded_names
 from agent.competition.inference import Competition
 from agent.config import QualitySettings
 from agent.deadline import Deadline
@@ -70,9 +71,14 @@ class CheckContext:
     check_deadline: Deadline | None = None  # the running check's share of it, set by run_checks
     bounds: list[Bound] = field(default_factory=list)  # what checks skipped or sampled, for the report
 
+    def __post_init__(self) -> None:
+        if self.competition.dates:  # the checks examine what the models read: a date's parts, not its text
+            self.train = expand(self.train, self.competition.dates)
+            self.test = expand(self.test, self.competition.dates)
+
     @property
     def features(self) -> list[str]:
-        return list(self.competition.features)
+        return expanded_names(list(self.competition.features), self.competition.dates)
 
     @cached_property
     def kinds(self) -> dict[str, str]:

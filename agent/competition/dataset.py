@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from agent.competition.dates import expand
 from agent.competition.inference import Competition
 from agent.competition.metrics import REGRESSION
+from agent.competition.split import RANDOM, structured_folds
 from agent.competition.tables import CompetitionData
 from agent.errors import InputError
 
@@ -67,14 +69,21 @@ def autogluon_split_seed(seed: int) -> int:
 
 
 def build_dataset(competition: Competition, data: CompetitionData, n_folds: int, seed: int) -> Dataset:
+    """The learning problem: features (date columns expanded into their parts), the encoded target, the test
+    rows, and the run's one set of folds, drawn as the test set was (agent/competition/split.py)."""
     train = data.train.dropna(subset=[competition.target]).reset_index(drop=True)
     y = competition.encode_target(train[competition.target])
     features = list(competition.features)
+    split = competition.test_split
+    if split.kind == RANDOM:
+        folds = make_folds(y, competition.problem_type, n_folds, seed)
+    else:
+        folds = structured_folds(split, train, y, competition.problem_type, n_folds, seed, competition.dates)
     return Dataset(
-        X=train[features],
+        X=expand(train[features], competition.dates),
         y=y,
         labels=train[competition.target],
-        X_test=data.test[features].reset_index(drop=True),
+        X_test=expand(data.test[features], competition.dates).reset_index(drop=True),
         test_ids=data.test[competition.id_column].reset_index(drop=True),
-        folds=make_folds(y, competition.problem_type, n_folds, seed),
+        folds=folds,
     )

@@ -14,14 +14,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agent.competition.dates import detect_dates
 from agent.competition.labels import label_key, native
 from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION, Metric, default_metric, get_metric
+from agent.competition.split import RANDOM, UNSEEN_SHARE, Split, evidence_for, infer_split, parse_split
 from agent.competition.tables import CompetitionData
 from agent.errors import InputError
 
 LABELS, PROBABILITY, CLASS_PROBABILITIES, VALUES = "labels", "probability", "class_probabilities", "values"
 SUBMISSION_FORMATS = (LABELS, PROBABILITY, CLASS_PROBABILITIES, VALUES)
-OVERRIDABLE = ("id_column", "target", "task", "evaluation_metric", "positive_class", "submission_format", "drop")
+OVERRIDABLE = ("id_column", "target", "task", "evaluation_metric", "positive_class", "submission_format", "drop",
+               "split")
 MAX_INTEGER_CLASSES = 20  # an integer target with at most this many values is treated as classes
 
 
@@ -41,6 +44,8 @@ class Competition:
     class_columns: tuple[str, ...] = ()
     positive_class: Any = None
     dropped_columns: tuple[str, ...] = ()
+    dates: dict[str, str] = field(default_factory=dict)  # date column -> the format it is written in
+    split: dict[str, Any] = field(default_factory=dict)  # how the test set was drawn (agent/competition/split.py)
     provenance: dict[str, str] = field(default_factory=dict, compare=False)
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -51,6 +56,11 @@ class Competition:
     @property
     def prediction_columns(self) -> tuple[str, ...]:
         return tuple(c for c in self.submission_columns if c != self.id_column)
+
+    @property
+    def test_split(self) -> Split:
+        """How the test set was drawn: what the run's folds mirror."""
+        return Split.from_dict(self.split)
 
     @property
     def is_classification(self) -> bool:
@@ -166,6 +176,16 @@ def infer_competition(
     _check_ids_present(test, id_column, "test", data.files.get("test"))
     _check_ids_present(sample, id_column, "sample submission", data.files.get("sample_submission"))
     _check_sample_matches_test(sample, test, id_column, data.files.get("test"))
+    dates = detect_dates(train, test, features)
+    if dates:
+        provenance["dates"] = "inferred: " + ", ".join(f"'{c}' parses as {f}" for c, f in dates.items())
+    split = _resolve_split(given("split"), train, test, features, dates, provenance)
+    if split.group_column in features and _unseen_share(split) >= UNSEEN_SHARE:
+        features.remove(split.group_column)  # an entity test never holds: as a feature it only lets models memorise
+        dropped.append(split.group_column)
+        dates.pop(split.group_column, None)
+        note = f"'{split.group_column}' is the split's entity, unseen in test: no feature"
+        provenance["dropped_columns"] = "; ".join(filter(None, (provenance.get("dropped_columns"), note)))
 
     for name in ("id_column", "target", "task", "evaluation_metric", "submission_format"):
         provenance.setdefault(name, "inferred")
@@ -173,9 +193,46 @@ def infer_competition(
         slug=slug, id_column=id_column, target=target, problem_type=problem_type, metric_name=metric.name,
         submission_format=fmt, submission_columns=tuple(sample.columns), features=tuple(features),
         classes=tuple(native(c) for c in classes), class_columns=tuple(class_columns),
-        positive_class=native(positive_class), dropped_columns=tuple(dropped), provenance=provenance,
+        positive_class=native(positive_class), dropped_columns=tuple(dropped), dates=dates,
+        split=split.to_dict(), provenance=provenance,
         metadata=dict(metadata or {}),
     )
+
+
+def _resolve_split(given_split: Any, train: pd.DataFrame, test: pd.DataFrame, features: list[str],
+                   dates: dict[str, str], provenance: dict[str, str]) -> Split:
+    """The split a user declared (checked against the data, its evidence recorded), else the one inferred."""
+    if given_split is None:
+        split = infer_split(train, test, features, dates)
+        provenance["split"] = "inferred: " + _split_reason(split)
+        return split
+    split = given_split if isinstance(given_split, Split) else parse_split(given_split)
+    for column in filter(None, (split.column, split.time)):
+        if column not in train.columns or column not in test.columns:
+            raise InputError(f"The split column '{column}' is not in both train and test",
+                             fix="name a column both tables hold, or pass --split random")
+    if split.kind != RANDOM:
+        split = Split(split.kind, split.column, split.time, evidence_for(split, train, test, dates))
+    return split
+
+
+def _unseen_share(split: Split) -> float:
+    evidence = split.evidence.get("group", split.evidence)
+    return float(evidence.get("test_unseen_share", 0.0))
+
+
+def _split_reason(split: Split) -> str:
+    evidence = split.evidence
+    if split.kind == "time":
+        return (f"{evidence['test_after_train_share']:.0%} of test rows lie after (almost) every training row in "
+                f"'{split.column}'")
+    if split.kind == "group":
+        return (f"{evidence['test_unseen_share']:.0%} of test rows hold a '{split.column}' train never saw, while "
+                f"train repeats each {evidence['train_rows_per_group']:g} times on average")
+    if split.kind == "group_time":
+        return (f"test rows hold '{split.column}' entities train never saw "
+                f"({evidence['group']['test_unseen_share']:.0%}) and lie after train in '{split.time}'")
+    return evidence.get("why", "no sign of another split")
 
 
 def _infer_id_column(test: pd.DataFrame, sample: pd.DataFrame, provenance: dict[str, str]) -> str:

@@ -49,10 +49,34 @@ def summary(inputs: RunInputs) -> list[tuple[str, str]]:
             ("production model", _scored(fmt.mapping(card.get("validation")).get("score"),
                                          fmt.mapping(card.get("validation")).get("metric"),
                                          fmt.mapping(card.get("model")).get("name")) if card else "not produced"),
-            ("public score", fmt.score(submitted.get("public_score")) if submitted.get("public_score") is not None
-             else ("not submitted" if not submitted else str(submitted.get("status")))),
+            ("validated", fmt.plain(validation.get("method") or "out-of-fold")),
+            ("public score", public_text(submitted, validation)),
             ("started", str(m.get("started_at") or fmt.DASH)), ("finished", str(m.get("finished_at") or fmt.DASH))]
     return rows
+
+
+def split_text(split: dict[str, Any]) -> str:
+    """How the test set was drawn, as the report says it."""
+    kind, column = split.get("kind") or "random", split.get("column")
+    if kind == "time":
+        return f"later in time, by '{column}': folds are contiguous blocks of time"
+    if kind == "group":
+        return f"entities train never saw, by '{column}': folds never split one"
+    if kind == "group_time":
+        return f"new '{column}' entities, later in '{split.get('time')}': folds are blocks of whole entities in time"
+    return "at random: random folds"
+
+
+def public_text(submitted: dict[str, Any], validation: dict[str, Any]) -> str:
+    """The public score beside the out-of-fold estimate it was predicted to be, and the gap between them."""
+    public = submitted.get("public_score")
+    if public is None:
+        return "not submitted" if not submitted else str(submitted.get("status"))
+    estimate = validation.get("score")
+    if not isinstance(estimate, int | float) or not isinstance(public, int | float) or public == 0:
+        return fmt.score(public)
+    gap = abs(estimate - public) / abs(public)
+    return f"{fmt.score(public)} (estimated out of fold: {fmt.score(estimate)}; gap {gap:.1%})"
 
 
 def status_text(manifest: dict[str, Any]) -> str:
@@ -103,6 +127,11 @@ def competition_section(inputs: RunInputs) -> Section:
             rows.append((label, fmt.listing(value), provenance.get(origin, fallback)))
         rows.append(("features", f"{len(comp.get('features') or [])}: {fmt.listing(comp.get('features'), 30)}",
                      "train columns also in test, except the id, the target and dropped columns"))
+        if comp.get("dates"):
+            rows.append(("dates", ", ".join(f"{column} ({fmt.plain(form)})" for column, form in comp["dates"].items()),
+                         provenance.get("dates", "inferred") + "; each read as its calendar parts and elapsed days"))
+        rows.append(("test split", split_text(fmt.mapping(comp.get("split"))),
+                     provenance.get("split", "random folds (a run from before splits were inferred)")))
         section.add(Table(("setting", "value", "where it came from"), rows,
                           caption="The task as podium inferred it, with where each value came from"))
     data = fmt.mapping(m.get("data"))

@@ -215,6 +215,11 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
                             deadline=plan.deadline(CHECKS))
         write_quality_report(report, run.file("quality.json"))
         record["findings"] = {s: len(report.by_severity(s)) for s in ("error", "warning", "info")}
+        shift = next((f.measured for f in report.findings if f.check == "adversarial_validation" and f.measured), None)
+        if shift and "auc" in shift:  # how far apart train and test are: evidence for (or against) the split
+            split = {**competition.split, "evidence": {**competition.split.get("evidence", {}),
+                                                      "adversarial_auc": shift["auc"]}}
+            run.update(competition={**run.manifest["competition"], "split": split})
         report.raise_for_errors()
 
     with run.phase("prepare"):
@@ -253,7 +258,8 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
                 validation={"metric": competition.metric_name, "score": blend.score, "model": blend.name,
                             "greater_is_better": competition.metric.greater_is_better,
                             "best_single": result.candidates[0].summary() | {"oof_score": result.candidates[0].score},
-                            "method": f"out-of-fold over {dataset.n_folds} folds"})
+                            "method": competition.test_split.describe(dataset.n_folds),
+                            "split": competition.test_split.kind})
 
         notify("Writing the submission")
         with run.phase("submission"):

@@ -48,6 +48,7 @@ class ProductionModel:
 
     def predict_raw(self, rows) -> np.ndarray:
         """Podium's convention (P(1), class matrix or values): what the competition metric scores."""
+        rows = self.schema.derive(rows)  # dates into the parts the models read
         if self.runtime.input == "matrix":
             matrix, unseen = self.encoder.encode(rows)
             if unseen:
@@ -68,6 +69,7 @@ class ProductionModel:
 
     def typed_frame(self, rows) -> pd.DataFrame:
         """Rows as a table with the schema's columns and types (for runtimes that read tables)."""
+        rows = self.schema.derive(rows)
         if isinstance(rows, dict):
             rows = [rows]
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(list(rows))

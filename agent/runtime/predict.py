@@ -40,8 +40,9 @@ def predict_file(artifact_dir: Path, data: Path, output: Path, strict: bool = Fa
     output = output_file(output, "--output")
     model = load_model(artifact_dir)
     frame = read_rows(data)
-    report = model.schema.validate(frame, where=str(data), unseen="error" if strict else None,
-                                   lines=file_lines(frame))  # errors name the file's lines (header: line 1)
+    lines = file_lines(frame)  # errors name the file's lines (header: line 1)
+    frame = model.schema.derive(frame, where=str(data), lines=lines)  # dates into the parts the model reads
+    report = model.schema.validate(frame, where=str(data), unseen="error" if strict else None, lines=lines)
     id_column = model.output.id_column
     ids = frame[id_column] if id_column in frame.columns else None
     predictions = model.predict_frame(frame, ids)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.competition.dates import expand, expand_record, parse, part_names
 from agent.competition.labels import label_key
 from agent.errors import InputError
 from agent.records import Record
@@ -100,6 +101,9 @@ class Schema(Record):
 
     unseen: Literal["other", "error"] = Field("other", alias="unseen_categories")
     columns: tuple[ColumnSchema, ...]
+    # date columns callers send, each with the format it is written in; the models read its parts, listed
+    # among `columns` (agent/competition/dates.py), so `derive` turns the one into the others
+    dates: dict[str, str] = Field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -116,12 +120,37 @@ class Schema(Record):
         return tuple((c.name, c.kind == NUMERIC, frozenset(c.categories) if c.categories_complete else None)
                      for c in self.columns)
 
+    @cached_property
+    def input_names(self) -> list[str]:
+        """The columns callers send: the schema's, with each date's parts given as the date itself."""
+        parts = {name: column for column, fmt in self.dates.items() for name in part_names(column, fmt)}
+        return list(dict.fromkeys(parts.get(name, name) for name in self.names))
+
+    def derive(self, rows, where: str = "input", lines: Sequence[int] | None = None):
+        """Rows as sent (a dict, a list of dicts or a DataFrame) as the models read them: each date column
+        replaced by its parts. A present value that is no date in its column's format is an error naming its
+        row (its file line with `lines`)."""
+        if not self.dates:
+            return rows
+        if isinstance(rows, dict):
+            return expand_record(rows, self.dates, 0)
+        if isinstance(rows, pd.DataFrame):
+            for column, fmt in self.dates.items():
+                if column in rows.columns:
+                    _refuse_non_dates(rows[column], column, fmt, where, lines)
+            return expand(rows, {c: f for c, f in self.dates.items() if c in rows.columns})
+        return [expand_record(row, self.dates, r) if isinstance(row, dict) else row for r, row in enumerate(rows)]
+
     @classmethod
-    def infer(cls, frame: pd.DataFrame, unseen: str = "other") -> Schema:
-        """Learn the schema from the training features: numbers stay numbers, everything else is a category."""
+    def infer(cls, frame: pd.DataFrame, unseen: str = "other", dates: dict[str, str] | None = None) -> Schema:
+        """Learn the schema from the training features: numbers stay numbers, everything else is a category;
+        `dates` are the date columns the frame holds expanded into parts (agent/competition/dates.py)."""
         if unseen not in UNSEEN_POLICIES:
             raise InputError(f"Unknown handling of unseen categories '{unseen}'", fix="use 'other' or 'error'")
-        return cls(columns=tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen=unseen)
+        kept = {column: fmt for column, fmt in (dates or {}).items()
+                if any(name in frame.columns for name in part_names(column, fmt))}
+        return cls(columns=tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen=unseen,
+                   dates=kept)
 
     LEGACY_FORMAT: ClassVar[str] = "podium-schema/1"
 
@@ -195,6 +224,16 @@ def to_numbers(values: pd.Series, name: str, where: str, lines: Sequence[int] | 
                          f"first {values.iloc[row]!r} at {position(row, lines)}", where=where,
                          fix=f"send numbers (or an empty value for missing) in '{name}'")
     return numbers.astype(float)
+
+
+def _refuse_non_dates(values: pd.Series, column: str, fmt: str, where: str, lines: Sequence[int] | None) -> None:
+    present = values.notna() & ~values.map(is_missing)
+    bad = present & parse(values, fmt).isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"Column '{column}' expects dates written as {fmt!r} but holds {int(bad.sum())} other "
+                         f"value(s), first {values.iloc[row]!r} at {position(row, lines)}", where=where,
+                         fix=f"write the dates of '{column}' as in training ({fmt}), or leave the value empty")
 
 
 def _refuse_infinite(numbers: pd.Series, name: str, where: str, lines: Sequence[int] | None) -> None:

@@ -30,7 +30,7 @@ def fingerprint(dataset: Dataset) -> dict[str, Any]:
 
 def build_card(*, slug: str, problem_type: str, target: str, submission_format: str, metric: Metric,
                chosen: ProductionCandidate, latency: LatencyReport, size_bytes: int,
-               budgets: Budgets, leaderboard_score: float, n_folds: int, data: dict[str, Any],
+               budgets: Budgets, leaderboard_score: float, validation: str, data: dict[str, Any],
                importance: list[dict[str, Any]] | None, importance_note: str, search_seconds: float,
                candidates: int, description: dict[str, Any], refused: list[str], directory_bytes: int,
                monitoring: dict[str, Any]) -> ModelCard:
@@ -46,7 +46,7 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
         "model": {"name": chosen.name, "family": chosen.family, "params": chosen.params, "note": chosen.note,
                   **description},
         "validation": {"metric": metric.name, "greater_is_better": metric.greater_is_better,
-                       "score": chosen.score, "method": f"out-of-fold over the run's {n_folds} folds",
+                       "score": chosen.score, "method": f"{validation}, the run's folds (the leaderboard's too)",
                        "score_source": chosen.score_source},
         "leaderboard": {"score": leaderboard_score, "difference": chosen.score - leaderboard_score,
                         "score_given_up": given_up,

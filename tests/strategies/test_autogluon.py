@@ -240,3 +240,17 @@ def test_a_parallel_fit_reuses_its_fold_workers(ray_local, corpus, tmp_path):
     assert len(processes) == data.dataset.n_folds
     assert os.getpid() not in processes  # fitted in parallel, by Ray workers
     assert len(set(processes)) < len(processes), processes
+
+
+@pytest.mark.parametrize("split", ["group:s", "time:date"])
+def test_time_and_group_folds_are_autogluons_folds_forests_included(corpus, tmp_path, split):
+    """The run's grouped or time folds are handed to AutoGluon as they are: fold model k of every bag, a
+    forest's too (no out-of-bag shortcut across the folds' boundary), predicted exactly the run's fold k."""
+    task = "lecture_ratings" if split.startswith("group") else "rain_forecast"
+    data = corpus(task, 500)
+    assert data.competition.test_split.kind == split.split(":")[0]
+    predictor, candidates = fit(data, tmp_path / "ag", {"GBM": {"num_boost_round": 20}, "RF": {"n_estimators": 20}})
+    names = predictor._trainer.get_model_names()
+    for prefix in ("LightGBM", "RandomForest"):
+        name = next(m for m in names if m.startswith(prefix))
+        assert_folds_held_out(predictor, name, data.dataset, method="predict", atol=1e-9)

@@ -11,6 +11,7 @@ from agent.config import MonitorSettings, load_settings, read_yaml
 from agent.errors import InputError
 from agent.outputs import output_folder
 from agent.runtime.profile import REFERENCE_PROFILE, Profile
+from agent.runtime.schema import Schema
 from agent.services.monitor.drift import DRIFT, DriftReport, compare
 from agent.services.monitor.reader import read_new_data
 
@@ -40,6 +41,9 @@ def run_monitor(artifact_dir: str | os.PathLike, new_data: str | os.PathLike, ou
     profile = Profile.load(artifact_dir / REFERENCE_PROFILE)
     folder = output_folder(out if out is not None else artifact_dir / DEFAULT_OUT, "--out")
     frame = read_new_data(new_data)
+    schema_path = artifact_dir / "schema.json"
+    if schema_path.is_file():  # the profile is of the parts the model reads a date as: so are the new rows
+        frame = Schema.read(schema_path).derive(frame, where=str(new_data))
     report = compare(profile, frame, settings or load_settings().monitor, where=str(new_data))
     paths = report.write(folder)
     return report, paths

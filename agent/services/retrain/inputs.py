@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from agent.competition.inference import Competition
+from agent.competition.split import GROUP, GROUP_TIME, TIME, Split, time_values
 from agent.competition.tables import read_table
 from agent.config import Settings, load_settings, read_yaml
 from agent.errors import InputError
@@ -49,10 +50,12 @@ class Labelled:
     y: np.ndarray
     labels: pd.Series
     notes: list[str] = field(default_factory=list)
+    by: pd.DataFrame | None = None  # the columns the run's split reads (an entity, a time), row for row
 
     def take(self, index: np.ndarray) -> Labelled:
+        by = None if self.by is None else self.by.iloc[index].reset_index(drop=True)
         return Labelled(self.X.iloc[index].reset_index(drop=True), self.y[index],
-                        self.labels.iloc[index].reset_index(drop=True), list(self.notes))
+                        self.labels.iloc[index].reset_index(drop=True), list(self.notes), by)
 
 
 def load_parent(run_dir: str | Path) -> Parent:
@@ -91,6 +94,7 @@ def read_labelled(path: str | Path, competition: Competition, schema: Schema, ro
     if target not in frame.columns:
         raise InputError(f"The {role} lacks the target column '{target}'", where=where,
                          fix=f"use the original train.csv's columns: the features and '{target}' (an id is optional)")
+    frame = schema.derive(frame, where=where, lines=file_lines(frame))  # dates into the parts the model reads
     schema.check_columns(frame.columns, where=where)
     labelled = frame[~frame[target].map(is_missing)]
     notes = []
@@ -103,7 +107,15 @@ def read_labelled(path: str | Path, competition: Competition, schema: Schema, ro
     except (InputError, ValueError) as exc:
         what = exc.what if isinstance(exc, InputError) else f"The target '{target}' holds non-numeric values ({exc})"
         raise InputError(what, where=where, fix="use the same target values as the original train.csv") from None
-    return Labelled(schema.conform(X, "new data"), np.asarray(y), labelled[target].reset_index(drop=True), notes)
+    split = competition.test_split
+    columns = [c for c in (split.group_column, split.time_column) if c]
+    for column in columns:
+        if not {column, f"{column}.days"} & set(labelled.columns):
+            raise InputError(f"The {role} lacks the column '{column}' the run's folds are drawn by", where=where,
+                             fix=f"include '{column}' (the model was validated on a split by it)")
+    by = labelled[[c for c in labelled.columns if c in columns or c in {f"{n}.days" for n in columns}]]
+    return Labelled(schema.conform(X, "new data"), np.asarray(y), labelled[target].reset_index(drop=True), notes,
+                    by.reset_index(drop=True) if columns else None)
 
 
 def check_classes(data: Labelled, competition: Competition, where: str) -> None:
@@ -118,8 +130,10 @@ def check_classes(data: Labelled, competition: Competition, where: str) -> None:
 
 
 def split_holdout(data: Labelled, share: float, seed: int, stratify: bool, min_holdout: int,
-                  where: str) -> tuple[Labelled, Labelled]:
-    """A seeded split (stratified for classes): the training part and the holdout both models are scored on."""
+                  where: str, split: Split | None = None, dates: dict[str, str] | None = None
+                  ) -> tuple[Labelled, Labelled]:
+    """The training part and the holdout both models are scored on, drawn as the run's test set was: the
+    latest rows of a time split, whole entities of a grouped one, else a seeded split (stratified for classes)."""
     from sklearn.model_selection import train_test_split
 
     n_holdout = math.ceil(share * len(data.y))
@@ -127,6 +141,18 @@ def split_holdout(data: Labelled, share: float, seed: int, stratify: bool, min_h
         raise InputError(f"A holdout of {share:g} x {len(data.y)} rows has {n_holdout} rows; comparing two models "
                          f"needs at least {min_holdout}", where=where,
                          fix="pass more labelled rows, a larger --holdout, or a labelled --holdout-data file")
+    split = split or Split()
+    if split.kind in (TIME, GROUP_TIME) and data.by is not None:
+        moments = time_values(data.by, split.time_column, dates or {}).fillna(-np.inf).to_numpy()
+        order = np.argsort(moments, kind="stable")
+        return data.take(np.sort(order[:-n_holdout])), data.take(np.sort(order[-n_holdout:]))
+    if split.kind == GROUP and data.by is not None:
+        groups = data.by[split.column].astype(str).to_numpy()
+        shuffled = np.random.default_rng(seed).permutation(np.unique(groups))
+        sizes = pd.Series(groups).value_counts()
+        held = set(shuffled[: int(np.searchsorted(sizes[shuffled].cumsum().to_numpy(), n_holdout)) + 1])
+        mask = np.isin(groups, list(held))
+        return data.take(np.flatnonzero(~mask)), data.take(np.flatnonzero(mask))
     train, holdout = train_test_split(np.arange(len(data.y)), test_size=n_holdout, random_state=seed,
                                       stratify=data.y if stratify else None)
     return data.take(np.sort(train)), data.take(np.sort(holdout))

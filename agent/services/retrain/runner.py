@@ -29,6 +29,7 @@ from agent.atomic import write_text
 from agent.checks import write_quality_report
 from agent.competition.dataset import Dataset, make_folds
 from agent.competition.metrics import score_prediction
+from agent.competition.split import RANDOM, structured_folds
 from agent.errors import BudgetError, InputError
 from agent.logs import run_log
 from agent.outputs import output_folder
@@ -100,9 +101,10 @@ def prepare(parent: Parent, data: str | Path, holdout: float | None = None,
     check_classes(new, competition, where)
     record: dict[str, Any] = {"data": {**file_record(Path(data)), "labelled_rows": len(new.y)}}
     if holdout_data is None:
-        train, held = split_holdout(new, share, seed, competition.is_classification, rs.min_holdout_rows, where)
+        train, held = split_holdout(new, share, seed, competition.is_classification, rs.min_holdout_rows, where,
+                                    competition.test_split, competition.dates)
         record["holdout"] = {"source": "split of the new data", "share": share, "seed": seed,
-                             "stratified": competition.is_classification}
+                             "stratified": competition.is_classification, "split": competition.test_split.kind}
     else:
         train, held = new, read_labelled(holdout_data, competition, schema, "holdout data")
         if len(held.y) < rs.min_holdout_rows:
@@ -113,7 +115,11 @@ def prepare(parent: Parent, data: str | Path, holdout: float | None = None,
                              fix="use a holdout with rows of several classes")
         record["holdout"] = {"source": "file", **file_record(Path(holdout_data))}
     record["data"].update(train_rows=len(train.y), holdout_rows=len(held.y))
-    folds = make_folds(train.y, competition.problem_type, settings.run.folds, seed)
+    split = competition.test_split
+    folds = make_folds(train.y, competition.problem_type, settings.run.folds, seed) \
+        if split.kind == RANDOM or train.by is None else \
+        structured_folds(split, train.by, train.y, competition.problem_type, settings.run.folds, seed,
+                         competition.dates)
     dataset = Dataset(X=train.X, y=train.y, labels=train.labels, X_test=train.X.iloc[:0],
                       test_ids=pd.Series([], dtype=object, name=competition.id_column), folds=folds)
     return Prepared(train, held, dataset, record, new.notes + (held.notes if holdout_data is not None else []))

@@ -54,9 +54,14 @@ def _model(name: str, fields: dict[str, tuple[Any, Any, str]], **config: Any) ->
 def row_model(model: ProductionModel) -> type[BaseModel]:
     """One input row: every schema column (required), the id column (optional), extra keys ignored."""
     fields: dict[str, tuple[Any, Any, str]] = {}
-    for column in model.schema.columns:
-        kind, described = _field(column, model.schema.unseen == "error")
-        fields[column.name] = (kind, ..., described)
+    schema = model.schema
+    by_name = {column.name: column for column in schema.columns}
+    for name in schema.input_names:
+        if name in schema.dates:
+            fields[name] = (str | None, ..., f"a date written as {schema.dates[name]} (null: missing)")
+            continue
+        kind, described = _field(by_name[name], schema.unseen == "error")
+        fields[name] = (kind, ..., described)
     if model.output.id_column not in fields:
         fields[model.output.id_column] = (Scalar, None, "echoed in the prediction when sent")
     return _model("Row", fields, extra="allow")

@@ -17,8 +17,9 @@ import numpy as np
 
 from agent.competition.inference import CLASS_PROBABILITIES
 from agent.config import ServeSettings
+from agent.errors import InputError
 from agent.runtime import ProductionModel, load_model
-from agent.services.serve.payload import extract_rows, parse_json, validate_rows
+from agent.services.serve.payload import RequestError, extract_rows, parse_json, validate_rows
 from agent.services.serve.request_log import RequestLog
 
 log = logging.getLogger("podium.serve")
@@ -32,7 +33,8 @@ class PredictionService:
         self.settings = settings
         self.artifact_dir = artifact_dir
         spec = model.output
-        columns = model.schema.names + ([spec.id_column] if spec.id_column not in model.schema.names else [])
+        inputs = model.schema.input_names
+        columns = inputs + ([spec.id_column] if spec.id_column not in inputs else [])
         self.request_log = RequestLog(settings.request_log, columns) if settings.request_log else None
         # One prediction at a time: a LightGBM booster or an AutoGluon predictor is not promised to be thread
         # safe, a compact model answers in microseconds, and serving scales by processes (docs/serving.md).
@@ -55,7 +57,7 @@ class PredictionService:
             "submission_format": spec.submission_format, "id_column": spec.id_column,
             "prediction_columns": list(spec.class_columns) if spec.submission_format == CLASS_PROBABILITIES
             else list(spec.prediction_columns[:1]),
-            "features": [{"name": c.name, "kind": c.kind} for c in self.model.schema.columns],
+            "features": input_features(self.model.schema),
             "unseen_categories": self.model.schema.unseen,
             "limits": {"max_rows": self.settings.max_rows, "max_body_bytes": self.settings.max_body_bytes},
             "request_log": self.request_log is not None, "pid": os.getpid(),
@@ -66,9 +68,14 @@ class PredictionService:
     def predict_body(self, body: bytes) -> dict[str, Any]:
         """A request body in, the response out; RequestError (a 4xx) for anything wrong with the input."""
         rows = extract_rows(parse_json(body), self.settings.max_rows)
-        warnings = validate_rows(rows, self.model.schema)
+        try:
+            derived = self.model.schema.derive(rows)  # dates into the parts the model reads
+        except InputError as error:
+            raise RequestError(422, "The rows do not match the model's input schema", [error.what],
+                               fix=error.fix or "") from None
+        warnings = validate_rows(derived, self.model.schema)
         with self._predict_lock:
-            served = self.model.predict(rows)
+            served = self.model.predict(derived)
         if self.request_log is not None:
             self.request_log.append(rows)
         with self._count_lock:
@@ -104,3 +111,10 @@ def _native(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def input_features(schema) -> list[dict[str, str]]:
+    """The columns a caller sends, with their kinds: a date as one column, in its format."""
+    kinds = {c.name: c.kind for c in schema.columns}
+    return [{"name": name, "kind": f"date ({schema.dates[name]})"} if name in schema.dates
+            else {"name": name, "kind": kinds[name]} for name in schema.input_names]
