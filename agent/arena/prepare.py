@@ -72,7 +72,7 @@ def prepare_competition(
     scorer.check_task(task)
 
     n_test = max(1, int(round(len(frame) * test_fraction)))
-    held = _held_out(frame, parse_split(split, where="split"), n_test, seed)
+    held = held_out_rows(frame, parse_split(split, where="split"), n_test, seed)
     test, train = frame[held], frame[~held]
     if task != REGRESSION and train[target].nunique() < 2:
         raise InputError("The training split has a single class; use a larger table or test_fraction")
@@ -105,7 +105,7 @@ def prepare_competition(
     return out
 
 
-def _held_out(frame: pd.DataFrame, split: Split, n_test: int, seed: int) -> np.ndarray:
+def held_out_rows(frame: pd.DataFrame, split: Split, n_test: int, seed: int) -> np.ndarray:
     """Which rows are the test set: the first `n_test` of the shuffled rows, the latest by time, or whole
     entities drawn at random until `n_test` rows are held."""
     if split.kind == RANDOM:

@@ -121,3 +121,19 @@ def test_dates_are_parsed_with_their_format_and_become_parts_in_training_and_ser
     assert {k: served[k] for k in expanded.columns} == pytest.approx(expanded.iloc[1].to_dict())
     with pytest.raises(InputError, match="expects a date written as"):
         expand_record({"when": "yesterday"}, dates)
+
+
+@pytest.mark.parametrize("name", sorted(__import__("devcorpus").TASKS))
+def test_every_corpus_competition_is_inferred_as_it_was_drawn(name):
+    """The development corpus' exchangeable competitions infer random (nothing changes for them); those drawn
+    later in time or by entities infer just that, on the column they were drawn by."""
+    import devcorpus
+    from agent.arena.prepare import held_out_rows
+
+    task = devcorpus.TASKS[name]
+    frame = devcorpus.load(name, rows=3000).dropna(subset=[task.target]).reset_index(drop=True)
+    drawn = parse_split(task.split)
+    held = held_out_rows(frame, drawn, len(frame) // 4, 0)
+    train, test = frame[~held], frame[held].drop(columns=[task.target])
+    split = infer(train.rename(columns={task.target: "y"}), test)
+    assert (split.kind, split.column) == (drawn.kind, drawn.column), split.evidence
