@@ -66,7 +66,9 @@ def from_manifest(manifest: dict[str, Any], run_dir: Path | None) -> dict[str, A
     latency, size, model = section(card, "latency"), section(card, "size"), section(card, "model")
     board_latency = section(manifest, "leaderboard", "figures", "latency")
     within = production.get("within_budget", section(card, "budgets").get("within_budget"))
+    split = section(manifest, "competition", "split")
     return {
+        "split": ":".join(filter(None, (split.get("kind"), split.get("column"), split.get("time")))) or None,
         "prod_model": production.get("model") or model.get("name"),
         "prod_family": model.get("family"),
         "prod_score": number(production.get("score")),
@@ -383,6 +385,22 @@ def ok(met: int, n: int) -> str:
     return "ok" if met == n else "NOT MET"
 
 
+def validation_gap(oof: float | None, hidden: float | None) -> float | None:
+    """How far the out-of-fold estimate was from the hidden score, relative to it."""
+    if oof is None or hidden is None or hidden == 0:
+        return None
+    return abs(oof - hidden) / abs(hidden)
+
+
+def validation_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per podium run that recorded its split: the split, the blend's OOF score, the hidden score, the gap."""
+    rows = [{"task": r.get("task"), "seed": r.get("seed"), "budget": r.get("budget"), "system": system_of(r),
+             "split": r.get("split"), "oof": r.get("lb_oof"), "hidden": score_of(r),
+             "gap %": None if (gap := validation_gap(r.get("lb_oof"), score_of(r))) is None else round(100 * gap, 2)}
+            for r in records if r.get("split")]
+    return pd.DataFrame(rows)
+
+
 def show(path: Path, as_markdown: bool, every: bool, tie: float, system: str = PODIUM) -> None:
     """Print the leaderboard comparison and the production table of the records at `path`."""
     if not Path(path).is_file():
@@ -404,6 +422,10 @@ def show(path: Path, as_markdown: bool, every: bool, tie: float, system: str = P
     print(render(frame))
     print()
     print("\n".join(comparison(records, tie, system)))
+    gaps = validation_table([r for r in records if system_of(r).startswith(PODIUM)])
+    if not gaps.empty:
+        print("\nvalidation gap |OOF - hidden| / |hidden| of every podium run (a split the run mirrored, or not):")
+        print(render(gaps))
     podium_runs = [r for r in (records if every else latest(records).values()) if system_of(r) == system]
     if podium_runs:
         print()
