@@ -126,12 +126,12 @@ def evidence_for(split: Split, train: pd.DataFrame, test: pd.DataFrame, dates: d
 def _time_candidate(train, test, columns, dates, group: dict[str, Any] | None) -> dict[str, Any] | None:
     """The column in which the test rows lie after the training rows. Numbers that also name entities only
     test holds (ids above train's) are ordered time only when the test holds a few of their values, as the
-    next years or months: many new values are new entities (the grouped split is then the one to mirror)."""
+    next years or months: many new values are new entities (the grouped split is then the one to mirror).
+    Numeric columns are screened together (a table can have 50,000 of them); only those that pass are
+    examined one by one."""
+    numeric = [c for c in _numeric(train, columns) if c not in dates]
     found = []
-    for column in columns:
-        if column not in dates and not (pd.api.types.is_numeric_dtype(train[column])
-                                        and not pd.api.types.is_bool_dtype(train[column])):
-            continue
+    for column in [c for c in columns if c in dates] + _later_in_test(train, test, numeric):
         evidence = _time_evidence(train, test, column, dates)
         if evidence["test_after_train_share"] < AFTER_SHARE or evidence["train_distinct"] < 3:
             continue
@@ -142,6 +142,17 @@ def _time_candidate(train, test, columns, dates, group: dict[str, Any] | None) -
     # a date first (what a person would name), then the cleanest cut
     found.sort(key=lambda e: (e["column"] in dates, e["test_after_train_share"]), reverse=True)
     return found[0] if found else None
+
+
+def _later_in_test(train: pd.DataFrame, test: pd.DataFrame, numeric: list[str]) -> list[str]:
+    """The numeric columns in which most test values lie past 99% of train's, computed for all at once."""
+    if not numeric:
+        return []
+    before, after = train[numeric].astype(float), test[numeric].astype(float)
+    cut = before.quantile(0.99)
+    share = (after > cut).sum() / after.notna().sum().clip(lower=1)
+    later = list(share.index[share >= AFTER_SHARE])
+    return [c for c in later if before[c].nunique() >= 3]
 
 
 def _time_evidence(train, test, column, dates) -> dict[str, Any]:
@@ -163,19 +174,38 @@ def _shown(value: float, column: str, dates: dict[str, str]) -> Any:
 
 
 def _group_candidate(train, test, columns) -> dict[str, Any] | None:
+    """The column naming entities only test holds. Columns are screened together by how many values they
+    hold and how often train repeats them; only those that pass are examined one by one."""
+    if not columns:
+        return None
+    distinct, present = distinct_values(train[columns]), train[columns].notna().sum()
+    kinds = train.dtypes
+    screened = [c for c in columns if distinct[c] >= MIN_GROUPS and present[c] >= MIN_REPEAT * distinct[c]]
     found = []
-    for column in columns:
-        values = train[column]
-        if pd.api.types.is_float_dtype(values) and not _integer_valued(values):
+    for column in screened:
+        if kinds[column].kind == "f" and not _integer_valued(train[column]):
             continue  # a measurement, not a name
-        distinct = values.nunique()
-        if distinct < MIN_GROUPS or len(values.dropna()) < MIN_REPEAT * distinct:
-            continue
         evidence = _group_evidence(train, test, column)
         if evidence["test_unseen_share"] >= UNSEEN_SHARE and evidence["test_groups"] >= 2:
             found.append(evidence)
     found.sort(key=lambda e: (e["test_unseen_share"], e["train_groups"]), reverse=True)
     return found[0] if found else None
+
+
+def distinct_values(frame: pd.DataFrame) -> pd.Series:
+    """Distinct non-missing values per column: numbers counted for all columns at once (sorted, then the changes
+    counted), the rest one by one (pandas' nunique is a loop over columns)."""
+    numeric = _numeric(frame, list(frame.columns))
+    counts = {}
+    if numeric:
+        values = np.sort(frame[numeric].to_numpy(dtype=float), axis=0)  # NaN sort last
+        present = ~np.isnan(values)
+        changes = (np.diff(values, axis=0) != 0) & present[1:]
+        counts.update(zip(numeric, (changes.sum(axis=0) + present[0]).tolist(), strict=True))
+    others = [c for c in frame.columns if c not in counts]
+    if others:
+        counts.update(frame[others].nunique().to_dict())
+    return pd.Series(counts)[list(frame.columns)]
 
 
 def _group_evidence(train, test, column) -> dict[str, Any]:
@@ -185,6 +215,12 @@ def _group_evidence(train, test, column) -> dict[str, Any]:
             "train_rows_per_group": round(len(train[column].dropna()) / max(1, train[column].nunique()), 2),
             "test_groups": int(present.nunique()),
             "test_unseen_share": round(float((~present.isin(seen)).mean()) if len(present) else 0.0, 4)}
+
+
+def _numeric(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The numeric columns (booleans aside), read from the dtypes at once: a table can have 50,000 columns."""
+    kinds = frame.dtypes
+    return [c for c in columns if kinds[c].kind in "iuf"]
 
 
 def _integer_valued(values: pd.Series) -> bool:

@@ -220,16 +220,8 @@ def test_a_chunked_body_is_cut_off_like_a_declared_one(arena, alice):
 
 
 def test_a_chunk_size_beyond_memory_is_not_allocated(arena, alice):
-    import base64
-    import socket
-
-    host, port = arena.url.removeprefix("http://").split(":")
-    auth = base64.b64encode(f"alice:{alice}".encode()).decode()
-    with socket.create_connection((host, int(port)), timeout=10) as conn:
-        conn.sendall(f"POST /v1/{SERVICE}/ListCompetitions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}"
-                     "\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n{}".encode())
-        conn.shutdown(socket.SHUT_WR)
-        answer = conn.recv(4096).decode()
+    answer = _half_closed(arena, alice, "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n{}",
+                          lambda conn: conn.recv(4096))
     status = int(answer.split()[1])
     assert 400 <= status < 500, answer
 
@@ -248,22 +240,10 @@ def test_uploads_never_used_expire_with_their_files(arena, alice):
 
 
 def test_a_body_shorter_than_declared_is_a_400_even_when_the_client_half_closes(arena, alice):
-    import base64
-    import socket
-
-    host, port = arena.url.removeprefix("http://").split(":")
-    auth = base64.b64encode(f"alice:{alice}".encode()).decode()
-    with socket.create_connection((host, int(port)), timeout=10) as conn:
-        conn.sendall(f"POST /v1/{SERVICE}/ListCompetitions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}"
-                     "\r\nContent-Length: 100\r\n\r\n{}".encode())
-        conn.shutdown(socket.SHUT_WR)
-        answer = conn.makefile("rb").read().decode()
+    answer = _half_closed(arena, alice, "Content-Length: 100\r\n\r\n{}", lambda conn: conn.makefile("rb").read())
     assert answer.startswith("HTTP/1.1 400 ") and "ended 98 bytes before its declared length" in answer
-    with socket.create_connection((host, int(port)), timeout=10) as conn:  # a whole request, then the half-close
-        conn.sendall(f"POST /v1/{SERVICE}/ListCompetitions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}"
-                     "\r\nContent-Length: 2\r\n\r\n{}".encode())
-        conn.shutdown(socket.SHUT_WR)
-        answer = conn.makefile("rb").read().decode()
+    # a whole request, then the half-close
+    answer = _half_closed(arena, alice, "Content-Length: 2\r\n\r\n{}", lambda conn: conn.makefile("rb").read())
     assert answer.startswith("HTTP/1.1 200 ") and '"competitions"' in answer
 
 
@@ -278,3 +258,18 @@ def test_a_request_head_over_the_limits_gets_431(arena):
         assert answer.split(b"\r\n")[0] == b"HTTP/1.1 431 Request Header Fields Too Large", answer[:300]
         assert message in answer
     assert requests.get(f"{arena.url}/", timeout=10).status_code < 500  # the arena goes on serving
+
+
+def _half_closed(arena, key: str, rest: str, read) -> str:
+    """A ListCompetitions request as raw bytes, `rest` its last headers and body, the client's side then
+    closed; what `read` gets of the answer."""
+    import base64
+    import socket
+
+    host, port = arena.url.removeprefix("http://").split(":")
+    auth = base64.b64encode(f"alice:{key}".encode()).decode()
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(f"POST /v1/{SERVICE}/ListCompetitions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}"
+                     f"\r\n{rest}".encode())
+        conn.shutdown(socket.SHUT_WR)
+        return read(conn).decode()

@@ -70,6 +70,7 @@ def two_double_nodes():
     cluster.shutdown()
 
 
+@pytest.mark.slow  # 80 s: a whole run on a two-node cluster (the fold spreading itself is tested above)
 def test_the_studies_run_beside_autogluon_on_the_cpus_its_folds_leave(two_double_nodes, build_corpus, tmp_path):
     """4 CPUs, 2 folds of at most 1 CPU: AutoGluon's fit takes 2, the Optuna study the other 2, at the same time."""
     folder = build_corpus("titanic", rows=500)
