@@ -59,3 +59,9 @@ def test_a_time_ordered_competition_is_validated_on_blocks_of_time_and_says_so(r
     with pytest.raises(RequestError, match="input schema") as refused:
         service.predict_body(json.dumps({"rows": [{**rows[0], "date": "next Tuesday"}]}).encode())
     assert refused.value.status == 422 and "expects a date written as '%Y-%m-%d'" in refused.value.details[0]
+
+    from agent.services.monitor.command import run_monitor
+
+    report, _ = run_monitor(run_dir / "production", folder / "public" / "test.csv", tmp_path / "monitor")
+    drift = {feature.name: feature for feature in report.features}
+    assert "date.days" in drift and drift["date.days"].psi > 1  # the test rows are later: elapsed time drifts
