@@ -72,6 +72,11 @@ def ray_local(tmp_path_factory):
     Started on first use; a test that needs another Ray (a multi-node cluster) shuts it down first, and the
     next test that asks for it starts it again.
     """
+    return local_ray(tmp_path_factory)
+
+
+def local_ray(tmp_path_factory):
+    """The session's local Ray (see ray_local), for fixtures of a wider scope too."""
     import ray
 
     from agent.executor import RayExecutor

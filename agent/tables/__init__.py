@@ -11,10 +11,10 @@ foundation only (tests/test_architecture.py).
 """
 
 from agent.tables.database import Read
-from agent.tables.location import Location, is_url, parse_location
+from agent.tables.location import Location, in_database, is_database_url, is_url, parse_database, parse_location
 from agent.tables.read import read, read_table
 from agent.tables.secrets import redact
 from agent.tables.write import check_output, write_table
 
-__all__ = ["Location", "Read", "check_output", "is_url", "parse_location", "read", "read_table", "redact",
-           "write_table"]
+__all__ = ["Location", "Read", "check_output", "in_database", "is_database_url", "is_url", "parse_database",
+           "parse_location", "read", "read_table", "redact", "write_table"]

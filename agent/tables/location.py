@@ -54,6 +54,13 @@ class Database:
         return Path(path[1:] if path.startswith("/") else path).expanduser()
 
     @property
+    def name(self) -> str:
+        """The database's name (PostgreSQL) or its file's stem (SQLite, DuckDB): a competition's default slug."""
+        if self.kind == POSTGRESQL:
+            return unquote(urlsplit(self.url).path.strip("/")) or "database"
+        return self.file.stem
+
+    @property
     def libpq_url(self) -> str:
         """The URL libpq understands: `postgresql://`, without SQLAlchemy's `+driver`."""
         return re.sub(r"^[^:]+://", "postgresql://", self.url)
@@ -110,13 +117,17 @@ def parse_location(given: str | Path, role: str = "table") -> Location:
     if isinstance(given, Path) or not is_url(given):
         return Location(path=Path(given).expanduser())
     base, _, what = given.partition("#")
-    what = unquote(what).strip()
-    database = parse_database(base, role)
+    return in_database(parse_database(base, role), unquote(what), role)
+
+
+def in_database(database: Database, what: object, role: str = "table") -> Location:
+    """A table name or a query in `database` as a Location; refused when it is neither."""
+    what = str(what).strip() if what is not None else ""
     if not what:
-        raise InputError(f"The {role} URL names no table or query", where=redact(base), fix=URL_FIX)
+        raise InputError(f"The {role} names no table or query", where=database.shown, fix=URL_FIX)
     if not _QUERY.match(what) and not _NAME.match(what):
-        raise InputError(f"The {role} URL's part after # is neither a table name nor a query ({what[:60]!r})",
-                         where=redact(base), fix="after # write a table name (orders, sales.orders) or a SELECT")
+        raise InputError(f"The {role} is neither a table name nor a query ({what[:60]!r})", where=database.shown,
+                         fix="write a table name (orders, sales.orders) or a query (SELECT ... or WITH ...)")
     return Location(database=database, what=what)
 
 
@@ -136,6 +147,10 @@ def parse_database(url: str, role: str = "database") -> Database:
         if not database.file.is_file():
             raise InputError(f"The {kind} database file does not exist", where=str(database.file),
                              fix="check the path: three slashes then a relative path, four for an absolute one")
-    elif not urlsplit(url).hostname and "host=" not in url:
-        pass  # libpq's defaults (PGHOST, the local socket) apply, as in psql
-    return database
+    return database  # PostgreSQL without a host: libpq's defaults apply (PGHOST, the local socket), as in psql
+
+
+def is_database_url(text: object) -> bool:
+    """Whether `text` is a URL of a database podium reads (not an http(s) competition URL, say)."""
+    match = _URL.match(text) if isinstance(text, str) else None
+    return match is not None and match["scheme"].lower().split("+")[0] in SCHEMES

@@ -43,10 +43,13 @@ def read(source: str | Path | Location, role: str = "table", limits: Limits | No
                         connect_timeout_s=options.connect_timeout, deadline_setting=deadline_setting)
         result = read_query(location, role, bounds)
     frame = result.frame
-    if frame.shape[1] < min_columns or frame.empty:
-        raise InputError(f"The {role} has {frame.shape[1]} column(s) and {len(frame)} row(s): not a table podium "
-                         "can use", where=location.shown,
-                         fix="check that it has a header row (CSV: comma-separated) and data rows")
+    if frame.empty:
+        raise InputError(f"The {role} holds no rows ({frame.shape[1]} column(s))", where=location.shown,
+                         fix="pass a table with at least one data row")
+    if frame.shape[1] < min_columns:
+        raise InputError(f"The {role} has {frame.shape[1]} column(s) and {len(frame)} row(s): not a competition "
+                         "table", where=location.shown, fix="check that it is a comma-separated file with a header "
+                                                             "row and data rows")
     return result
 
 

@@ -42,7 +42,6 @@ from agent.services.retrain.inputs import (
     Labelled,
     Parent,
     check_classes,
-    file_record,
     load_parent,
     read_labelled,
     split_holdout,
@@ -92,13 +91,13 @@ def prepare(parent: Parent, data: str | Path, holdout: float | None = None,
     if not 0 < share < 0.9:
         raise InputError(f"--holdout {share} is not a share of the rows", where="command line",
                          fix="pass a number between 0 and 0.9, such as 0.2")
-    where = str(data)
     new = read_labelled(data, competition, schema, "new training data")
+    where = new.record.get("path") or new.record.get("database") or str(data)
     if len(new.y) < rs.min_rows:
         raise InputError(f"The new training data has {len(new.y)} labelled row(s); retraining needs at least "
                          f"{rs.min_rows}", where=where, fix="collect more labelled rows (retrain.min_rows)")
     check_classes(new, competition, where)
-    record: dict[str, Any] = {"data": {**file_record(Path(data)), "labelled_rows": len(new.y)}}
+    record: dict[str, Any] = {"data": {**new.record, "labelled_rows": len(new.y)}}
     if holdout_data is None:
         train, held = split_holdout(new, share, seed, competition.is_classification, rs.min_holdout_rows, where)
         record["holdout"] = {"source": "split of the new data", "share": share, "seed": seed,
@@ -111,7 +110,7 @@ def prepare(parent: Parent, data: str | Path, holdout: float | None = None,
         if competition.is_classification and len(np.unique(held.y)) < 2:
             raise InputError("The holdout data holds a single class", where=str(holdout_data),
                              fix="use a holdout with rows of several classes")
-        record["holdout"] = {"source": "file", **file_record(Path(holdout_data))}
+        record["holdout"] = held.record
     record["data"].update(train_rows=len(train.y), holdout_rows=len(held.y))
     folds = make_folds(train.y, competition.problem_type, settings.run.folds, seed)
     dataset = Dataset(X=train.X, y=train.y, labels=train.labels, X_test=train.X.iloc[:0],
