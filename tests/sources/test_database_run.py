@@ -69,6 +69,18 @@ def test_predict_writes_back_into_a_table_and_monitor_reads_a_query(shop_run):
     assert PASSWORD not in (run_dir / "monitor" / "drift.json").read_text()
 
 
+def test_retrain_reads_its_labelled_rows_from_a_query(shop_run, tmp_path):
+    server, run_dir, _ = shop_run
+    result = runner.invoke(app, ["retrain", str(run_dir), "--data", server.url + "#SELECT * FROM labelled",
+                                 "--out", str(tmp_path), "--time-budget", "5"])
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    manifest = json.loads(next((tmp_path / "shop").iterdir()).joinpath("manifest.json").read_text())
+    data = manifest["retrain"]["data"]
+    assert (data["source"], data["rows"], data["labelled_rows"]) == ("database", 300, 300)
+    assert data["query"].startswith("SELECT * FROM (SELECT * FROM labelled)") and PASSWORD not in json.dumps(manifest)
+
+
 def test_a_wrong_password_is_exit_2_and_never_shown(shop_run, tmp_path):
     server, run_dir, _ = shop_run
     wrong = server.url.replace(PASSWORD, "Not-The-Pw-77")

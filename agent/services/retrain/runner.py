@@ -133,7 +133,8 @@ def retrain(run_dir: str | Path, data: str | Path, out: str | Path | None = None
         raise InputError(f"--time-budget {budget} is not a number of seconds", fix="pass a positive number")
     run = Run.create(out_root, parent.run.manifest["competition_slug"], kind="retrain",
                      parent_run=str(parent.run.path), parent_run_id=parent.run.manifest.get("run_id"),
-                     source=prepared.record["data"]["path"], seed=settings.run.seed, time_limit=round(budget, 1))
+                     source=prepared.record["data"].get("path") or prepared.record["data"]["database"],
+                     seed=settings.run.seed, time_limit=round(budget, 1))
     with run_log(run.file("podium.log")), failure_reported(run, log, "Retrain"):
         return _execute(run, parent, prepared, budget, allow, notify)
 
