@@ -116,8 +116,8 @@ def parse_location(given: str | Path, role: str = "table") -> Location:
     neither a path nor a database URL podium can read."""
     if isinstance(given, Path) or not is_url(given):
         return Location(path=Path(given).expanduser())
-    base, _, what = given.partition("#")
-    return in_database(parse_database(base, role), unquote(what), role)
+    base, _, what = given.partition("#")  # the rest as typed: a query's `LIKE '%20%'` is no URL escape
+    return in_database(parse_database(base, role), what, role)
 
 
 def in_database(database: Database, what: object, role: str = "table") -> Location:

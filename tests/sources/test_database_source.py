@@ -86,11 +86,12 @@ def test_a_database_url_finds_train_and_test_by_name(shop):
 def test_a_database_without_the_tables_names_what_it_holds(shop):
     shop.sql("ALTER TABLE train RENAME TO rows_2025")
     try:
-        with pytest.raises(InputError, match=r"no train table \(its tables: labelled, rows_2025, stores, test") \
-                as caught:
+        with pytest.raises(InputError, match=r"The database has no train table \(its tables: ") as caught:
             DatabaseSource(shop.url).fetch()
     finally:
         shop.sql("ALTER TABLE rows_2025 RENAME TO train")
+    listed = caught.value.what.split("its tables: ")[1]
+    assert {"labelled", "rows_2025", "stores", "test"} <= set(listed.rstrip(")").split(", "))
     assert PASSWORD not in caught.value.message
 
 
@@ -108,3 +109,17 @@ def test_train_and_test_columns_that_differ_are_a_clear_error(shop, tmp_path):
     data = read_competition(fetched.files["train"], fetched.files["test"], None, declared=fetched.declared)
     with pytest.raises(InputError, match=r"test file has columns that train lacks: \['extra'\]"):
         infer_competition("shop", data, {"target": "target"})
+
+
+def test_a_resumed_run_reconnects_with_the_recorded_tables_and_libpq_password(shop, monkeypatch):
+    """The manifest keeps the URL without its password and the --train/--test given: --resume rebuilds the
+    source from them, and libpq finds the password (PGPASSWORD or ~/.pgpass) as psql would."""
+    from agent.run.pipeline import RunOptions, _source
+    from agent.tables import redact
+
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    recorded = redact(shop.url)
+    assert PASSWORD not in recorded
+    fetched = _source(recorded, RunOptions(), None, {"train": "train", "test": "SELECT * FROM test"}).fetch()
+    data = read_competition(fetched.files["train"], fetched.files["test"], None, declared={"target": "target"})
+    assert len(data.test) == 100 and fetched.files["test"].is_query

@@ -104,6 +104,9 @@ def test_predictions_written_as_parquet_keep_their_types(tmp_path):
      'SELECT * FROM "sales"."orders"'),
     ("postgres://db/shop#SELECT a, b FROM t WHERE a > 1;", "postgres://db/shop#SELECT a, b FROM t WHERE a > 1;",
      "SELECT a, b FROM t WHERE a > 1"),
+    ("postgresql://db/shop#SELECT a FROM t WHERE b LIKE '%20%' # a comment",
+     "postgresql://db/shop#SELECT a FROM t WHERE b LIKE '%20%' # a comment",
+     "SELECT a FROM t WHERE b LIKE '%20%' # a comment"),
 ])
 def test_urls_name_a_table_or_a_query(given, shown, sql):
     location = parse_location(given)
