@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.podium-installed
 DEMO_TIME ?= 150
 
-.PHONY: install run test test-slow lint chromium
+.PHONY: install run test test-slow lint chromium postgresql
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ run: install
 	$(BIN)/python -m agent.arena.demo_run --slug titanic --budget $(DEMO_TIME) --out runs
 
 ## The whole suite (slow end-to-end runs excluded; see test-slow).
-test: install chromium
+test: install chromium postgresql
 	$(BIN)/python -m pytest
 
 ## Debian's Chromium renders the run report in the report tests (installed once; root or sudo).
@@ -29,7 +29,14 @@ chromium:
 	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-test-slow: install
+## Debian's PostgreSQL server binaries: the database tests start their own server from them in a temporary
+## folder (tests/postgres.py); the package's own cluster is not used.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; }
+
+test-slow: install postgresql
 	$(BIN)/python -m pytest -m slow
 
 lint: install

@@ -20,7 +20,16 @@ app = typer.Typer(
 @app.command("run")
 def run_command(
     source: Annotated[str | None, typer.Argument(
-        help="A competition folder (train.csv, test.csv, sample_submission.csv), or a Kaggle slug or URL.")] = None,
+        help="A competition folder (train, test, sample_submission: CSV or Parquet; or a competition.yaml naming a "
+             "database), a database URL (postgresql://USER@HOST:PORT/DB, sqlite:///PATH, duckdb:///PATH), or a "
+             "Kaggle slug or URL.")] = None,
+    train: Annotated[str | None, typer.Option("--train", help="With a database URL: the train table, or a SELECT "
+                                              "(default: the table named train).")] = None,
+    test: Annotated[str | None, typer.Option("--test", help="With a database URL: the test table or a SELECT "
+                                             "(default: the table named test).")] = None,
+    sample_submission: Annotated[str | None, typer.Option(
+        "--sample-submission", help="With a database URL: the sample submission's table or SELECT (default: the "
+                                    "table so named, else built from the test ids and the target).")] = None,
     time_limit: Annotated[float | None, typer.Option("--time-limit", "-t", help="Wall-clock seconds for the whole "
                                                     "run (default from configs/default.yaml).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML over configs/default.yaml.")] = None,
@@ -62,6 +71,9 @@ def run_command(
     Resume a killed run: podium run --resume runs/titanic/20261128-101500-1a2b3c
 
     From Kaggle, submitting at the end: podium run titanic --submit (docs/running.md)
+
+    From a database (the password from PGPASSWORD or ~/.pgpass, as psql):
+    podium run postgresql://ana@db:5432/shop --train train --test "SELECT * FROM test WHERE year = 2026" --target y
     """
     from agent.run.pipeline import RunOptions, run_competition
 
@@ -70,6 +82,7 @@ def run_command(
         ray_address=ray_address, resume=resume,
         allow=comma_list(allow),
         submit=submit, refresh=refresh, kaggle_endpoint=kaggle_endpoint,
+        tables={"train": train, "test": test, "sample_submission": sample_submission},
         production={"latency_ms": latency_ms, "size_mb": size_mb, "throughput": throughput},
         competition={"evaluation_metric": metric, "target": target, "id_column": id_column, "task": task,
                      "split": split},

@@ -239,6 +239,17 @@ class RetrainSettings(_Section):
     time_budget_s: float | None = Field(gt=0)
 
 
+class DatabaseSettings(_Section):
+    """Reading tables from a database: rows, batches and time one read may take (agent/tables)."""
+
+    SECTION: ClassVar[str] = "database"
+
+    max_rows: int = Field(ge=1)
+    batch_rows: int = Field(ge=100)
+    timeout: float = Field(gt=0)
+    connect_timeout: float = Field(gt=0)
+
+
 class Settings(_Strict):
     """The effective configuration of one run; `config.yaml` in the run directory is its dump."""
 
@@ -252,6 +263,7 @@ class Settings(_Strict):
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     retrain: RetrainSettings = Field(default_factory=RetrainSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     competition: dict[str, Any] = Field(default_factory=lambda: dict(shipped_defaults().get("competition") or {}))
 
     def dump(self) -> dict[str, Any]:

@@ -72,6 +72,11 @@ def ray_local(tmp_path_factory):
     Started on first use; a test that needs another Ray (a multi-node cluster) shuts it down first, and the
     next test that asks for it starts it again.
     """
+    return local_ray(tmp_path_factory)
+
+
+def local_ray(tmp_path_factory):
+    """The session's local Ray (see ray_local), for fixtures of a wider scope too."""
     import ray
 
     from agent.executor import RayExecutor
@@ -150,3 +155,16 @@ def titanic_artifact(titanic, titanic_board, tmp_path_factory):
     return build_production_model(titanic.competition, titanic.dataset, [titanic_board], titanic_board.oof,
                                   titanic_board.score, out, fast_settings(), time_budget_s=60,
                                   leaderboard_test=titanic_board.test)
+
+
+# A real PostgreSQL server (tests/postgres.py), started once per session by the tests that ask for it.
+
+@pytest.fixture(scope="session")
+def postgres():
+    from tests.postgres import PostgresServer, binaries
+
+    if binaries() is None:
+        pytest.fail("PostgreSQL is not installed: `make test` installs it (apt-get install postgresql)")
+    server = PostgresServer.start()
+    yield server
+    server.stop()

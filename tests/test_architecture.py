@@ -25,6 +25,9 @@ RULES = {
     "strategies": ("agent.kaggle", "agent.sources", *SERVICES, *THE_RUN, "agent.report", *ARENA, "cli"),
     # the production runtime: what a deployment loads (AutoGluon only in the runtime of an AutoGluon artifact)
     "agent.runtime": (*SEARCH_LIBRARIES, "strategies", *THE_RUN, *SERVICES, "agent.checks", "agent.executor", *ARENA),
+    # tables wherever they live (files, databases): below the competition, beside the foundation
+    "agent.tables": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.kaggle",
+                     "agent.runtime", *ARENA, "agent.competition", "agent.sources", *SEARCH_LIBRARIES),
     # the competition and its checks come before any search
     # (a metric names its AutoGluon scorer, imported when asked for)
     "agent.competition": ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.kaggle",
@@ -48,7 +51,7 @@ RULES = {
     # the foundation everything stands on (the run directory's records among it: kaggle, the report and the
     # services read a run directory without importing the run)
     **{module: ("strategies", *THE_RUN, *SERVICES, "agent.report", "agent.checks", "agent.runtime", *ARENA,
-                "agent.competition", "agent.kaggle", "agent.sources")
+                "agent.competition", "agent.kaggle", "agent.sources", "agent.tables")
        for module in FOUNDATION},
     # the development corpus is data: it imports nothing of podium (the arena's demo builds competitions from it)
     "devcorpus": ("agent", "strategies", "cli"),
@@ -164,6 +167,18 @@ def test_no_modules_import_each_other_in_a_loop():
     names = modules()
     graph = {name: imported_modules(name, path, names) for name, path in names.items()}
     assert not cycles(graph), "\n".join(" <-> ".join(group) for group in cycles(graph))
+
+
+def test_the_runtime_loads_no_database_driver():
+    """`podium predict` and the serving runtime import agent.tables; its drivers load only when a database is read."""
+    import subprocess
+    import sys
+
+    code = ("import sys, agent.runtime, agent.runtime.predict, agent.tables; "
+            "print([m for m in sys.modules if m.split('.')[0] in ('adbc_driver_postgresql', 'adbc_driver_manager', "
+            "'duckdb', 'connectorx', 'psycopg', 'sqlalchemy')])")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
 
 
 def test_a_loop_is_found():

@@ -42,7 +42,8 @@ def _competition(competitions: Path, slug: str):
 
 @arena_app.command("prepare")
 def prepare_command(
-    labelled: Annotated[Path, typer.Argument(help="A CSV table with the target column filled in.")],
+    labelled: Annotated[str, typer.Argument(help="A table with the target column filled in: a CSV or Parquet file, "
+                                            "or a database table or query (postgresql://USER@HOST/DB#TABLE).")],
     target: Annotated[str, typer.Option("--target", help="The column to predict.")],
     metric: Annotated[str, typer.Option("--metric", help="Kaggle's metric name, e.g. AUC, RMSE, 'Log Loss'.")],
     out: Annotated[Path, typer.Option("--out", help="The new competition folder: DIR/SLUG.")],

@@ -1,10 +1,10 @@
 """What a competition is and asks for: its tables read safely, the task inferred, its metric, the learning
 problem with its folds, and the submission format it accepts.
 
-`tables` (reading train, test and sample submission within limits; `decompress`), `inference` (id, target,
+`tables` (reading train, test, sample submission and side tables through agent/tables), `inference` (id, target,
 problem type, metric, submission format: the `Competition`), `metrics` (Kaggle's metrics by name), `dataset`
 (features, target and the run's folds), `submission` (building and validating a submission file).
 
 Imported by every later step (checks, the run, strategies, runtime, report, services, the arena); imports the
-foundation only.
+foundation and agent.tables only.
 """

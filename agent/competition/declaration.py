@@ -31,6 +31,11 @@ KEYS: tuple[str, ...] = (
     "reward",
     "rules",
     "grading",                # the arena's grader only: id_column, target, task of the hidden answers
+    "database",               # a database URL holding the tables (postgresql://, sqlite:///, duckdb:///)
+    "train",                  # the train table: a file in the folder, or with `database:` a table name or a SELECT
+    "test",                   # the test table, likewise
+    "sample_submission",      # optional with `database:` (built from the test ids and the target, as Kaggle's is)
+    "tables",                 # side tables by name, read and recorded (not yet used by the models)
 )
 FIELDS: tuple[str, ...] = (*OVERRIDABLE, *ALIASES)  # what a `competition:` section of the settings may hold
 

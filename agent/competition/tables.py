@@ -1,90 +1,104 @@
-"""Read a competition's tables with errors that say which file is wrong and how."""
+"""A competition's tables, read wherever they live (agent/tables: files or a database), with what was read.
+
+A competition without a sample submission (a database rarely holds one) gets the one Kaggle would ship: the
+test ids and the target, filled with the most frequent training value (`build_sample_submission`).
+"""
 
 from __future__ import annotations
 
-import lzma
-import zipfile
-import zlib
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from agent.competition.decompress import TooLarge, check_size, open_table
 from agent.config import Limits, Settings
+from agent.deadline import Deadline
 from agent.errors import InputError
+from agent.tables import read
+from agent.tables.location import Location
 
-# A header line longer than this is not a table podium can model (about a million columns).
-MAX_HEADER_BYTES = 16 * 2**20
-UNREADABLE = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError, EOFError,
-              zipfile.BadZipFile, zlib.error, lzma.LZMAError)
+__all__ = ["CompetitionData", "build_sample_submission", "read_competition", "read_table"]
+ID_NAMES = ("id", "Id", "ID")
 
 
 @dataclass(frozen=True)
 class CompetitionData:
-    """The three tables every tabular competition ships."""
+    """The three tables every tabular competition ships, and any side tables (read, recorded, not yet modelled)."""
 
     train: pd.DataFrame
     test: pd.DataFrame
     sample_submission: pd.DataFrame
-    files: dict[str, Path] = field(default_factory=dict)  # role -> the file it was read from, for errors
+    files: dict[str, Path | str] = field(default_factory=dict)  # role -> where it was read from, for errors
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # side tables by name (competition.yaml `tables:`)
+    reads: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> what was read (the manifest's record)
 
 
-def read_table(path: Path, role: str, limits: Limits | None = None) -> pd.DataFrame:
-    """Read one CSV (plain or compressed, decompressed within `limits`); refuse a missing, empty, oversized or
-    non-tabular file clearly, and a header that repeats a name (pandas would silently rename it `name.1`).
-
-    The table's size is counted first, in constant memory (decompress.check_size): only a table within the
-    limits reaches pandas, so the limits bound what reading it can take."""
-    path = Path(path)
-    limits = limits or Settings().table_limits()
-    if not path.is_file():
-        raise InputError(f"The {role} file is missing", where=str(path),
-                         fix=f"put the competition's {role} CSV there, or point podium at the right folder")
-    if path.stat().st_size == 0:
-        raise InputError(f"The {role} file is empty", where=str(path), fix="download the competition's files again")
-    try:
-        check_size(path, limits)
-        header = _header(path, role, limits)
-        with open_table(path, limits) as stream:
-            frame = pd.read_csv(stream, low_memory=False)
-    except TooLarge as exc:
-        raise TooLarge(f"The {role} file is too large to read. {exc.what}", where=exc.where, fix=exc.fix) from None
-    except UNREADABLE as exc:
-        raise InputError(f"The {role} file is not a readable CSV table ({type(exc).__name__}: {exc})",
-                         where=str(path), fix="check that it is a comma-separated file with a header row") from exc
-    if frame.shape[1] < 2 or frame.empty:
-        raise InputError(
-            f"The {role} file has {frame.shape[1]} column(s) and {len(frame)} row(s): not a competition table",
-            where=str(path), fix="check that it is a comma-separated file with a header row and data rows")
-    duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
-    if duplicated:
-        raise InputError(f"The {role} file repeats column names {duplicated}", where=str(path),
-                         fix="give every column a unique name")
-    return frame
+def read_table(source: Path | str | Location, role: str, limits: Limits | None = None, **options) -> pd.DataFrame:
+    """A competition's table (train, labelled rows...): agent.tables' reader, refusing fewer than two columns."""
+    return read(source, role, limits, min_columns=2, **options).frame
 
 
-def _header(path: Path, role: str, limits: Limits) -> list[str]:
-    """The header's column names exactly as written (before pandas renames repeats to `name.1`).
-
-    The first line is read with a bound first, so a runaway header cannot fill the memory.
-    """
-    with open_table(path, limits) as stream:
-        line = stream.readline(MAX_HEADER_BYTES + 1)
-    if len(line) > MAX_HEADER_BYTES:
-        raise InputError(f"The {role} file's header line is longer than {MAX_HEADER_BYTES:,} bytes",
-                         where=str(path), fix="check that the file has line breaks and a header of column names")
-    with open_table(path, limits) as stream:
-        first = pd.read_csv(stream, header=None, nrows=1, dtype=str, keep_default_na=False)
-    return first.iloc[0].tolist() if len(first) else []
-
-
-def read_competition(train: Path, test: Path, sample_submission: Path,
-                     limits: Limits | None = None) -> CompetitionData:
+def read_competition(train: Path | str | Location, test: Path | str | Location,
+                     sample_submission: Path | str | Location | None, limits: Limits | None = None, *,
+                     tables: dict[str, Path | str | Location] | None = None, declared: dict[str, Any] | None = None,
+                     deadline: Deadline | None = None, settings: Settings | None = None) -> CompetitionData:
+    """Read train, test, the sample submission (built when None) and side tables; the train table may be a
+    reported sample of a large database table, the test table never (a submission needs every row)."""
+    options = {"settings": settings, "deadline": deadline, "min_columns": 2,
+               "deadline_setting": "run.time_limit (reading gets a share of it: docs/time-plan.md)"}
+    reads = {"train": read(train, "train", limits, sample=True, **options),
+             "test": read(test, "test", limits, **options)}
+    if sample_submission is not None:
+        reads["sample_submission"] = read(sample_submission, "sample submission", limits, **options)
+        sample = reads["sample_submission"].frame
+    else:
+        sample = build_sample_submission(reads["train"].frame, reads["test"].frame, declared or {})
+    side = {name: read(place, f"table '{name}'", limits, sample=True, **{**options, "min_columns": 1})
+            for name, place in (tables or {}).items()}
+    records = {role: result.record for role, result in reads.items()}
+    records.update({f"tables.{name}": result.record for name, result in side.items()})
+    if sample_submission is None:
+        records["sample_submission"] = {"role": "sample submission", "built": "the test ids and the target, as "
+                                        "Kaggle ships it (no sample_submission was given)", "rows": len(sample)}
+    places = {"train": train, "test": test, "sample_submission": sample_submission}
     return CompetitionData(
-        train=read_table(train, "train", limits),
-        test=read_table(test, "test", limits),
-        sample_submission=read_table(sample_submission, "sample submission", limits),
-        files={"train": Path(train), "test": Path(test), "sample_submission": Path(sample_submission)},
-    )
+        train=reads["train"].frame, test=reads["test"].frame, sample_submission=sample,
+        files={role: _where(place) for role, place in places.items() if place is not None},
+        tables={name: result.frame for name, result in side.items()}, reads=records)
+
+
+def _where(place: Path | str | Location) -> Path | str:
+    if isinstance(place, Location):
+        return place.path if place.is_file else place.shown
+    return place
+
+
+def _declared(declared: dict[str, Any], *names: str) -> Any:
+    return next((declared[name] for name in names if declared.get(name) is not None), None)
+
+
+def build_sample_submission(train: pd.DataFrame, test: pd.DataFrame, declared: dict[str, Any]) -> pd.DataFrame:
+    """The sample submission Kaggle would ship: the test's id column and the target, holding the most frequent
+    training value. The target is declared or the one train column test lacks; the id is declared or named id."""
+    target = _declared(declared, "target", "label")
+    if target is None:
+        only_train = [c for c in train.columns if c not in test.columns]
+        if len(only_train) != 1:
+            raise InputError(f"No sample submission was given and the target is unknown: train has {len(only_train)} "
+                             f"column(s) test lacks {only_train[:10]}", where="competition.yaml",
+                             fix="declare `target:` (and `id:`) in competition.yaml, or give a sample_submission")
+        target = only_train[0]
+    if target not in train.columns:
+        raise InputError(f"The target '{target}' is not a column of train", where="competition.yaml `target`",
+                         fix=f"use one of {list(train.columns)[:20]}")
+    id_column = _declared(declared, "id_column", "id") or next((c for c in ID_NAMES if c in test.columns), None)
+    if id_column is None or id_column not in test.columns:
+        raise InputError("No sample submission was given and the test table has no id column "
+                         f"({'declared ' + repr(id_column) + ' is missing' if id_column else 'none named id'})",
+                         where="competition.yaml", fix="declare `id:` (the column naming each test row) in "
+                         "competition.yaml, or give a sample_submission")
+    labels = train[target].dropna()
+    fill = labels.mode().iloc[0] if len(labels) else 0
+    return pd.DataFrame({id_column: test[id_column].to_numpy(), target: fill})
+

@@ -8,9 +8,9 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from agent.competition.decompress import too_large
 from agent.config import Limits
 from agent.errors import RemoteError
+from agent.tables.decompress import too_large
 
 CHUNK = 1 << 20
 

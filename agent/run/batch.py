@@ -26,6 +26,7 @@ from agent.names import safe_component
 from agent.outputs import output_folder
 from agent.records import Record
 from agent.rundir import FAILED, MANIFEST, SUCCEEDED, Run
+from agent.tables import redact
 
 log = logging.getLogger("podium.batch")
 COMPETITION_FIELDS = ("metric", "evaluation_metric", "target", "id_column", "task", "positive_class",
@@ -173,7 +174,7 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
         previous = state.rows.get(key)
         if previous is not None and previous.status == SUCCEEDED and previous.run_dir \
                 and Path(previous.run_dir).is_dir():
-            notify(f"{entry.source}: already succeeded, skipped")
+            notify(f"{redact(entry.source)}: already succeeded, skipped")
             rows[key] = _row(entry, Path(previous.run_dir), None)
             continue
         run_id = f"batch-{name}-{key}"
@@ -185,11 +186,11 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
             group = executor.reserve(cpus, memory_gb)
         except PodiumError as exc:
             rows[key] = state.rows[key] = _row(entry, None, exc.message)
-            notify(f"{entry.source}: {FAILED} ({exc.message})")
+            notify(f"{redact(entry.source)}: {FAILED} ({exc.message})")
             continue
         task = executor.submit(run_entry, {**entry.model_dump(mode="json"), "memory_gb": memory_gb}, str(out),
                                run_id, str(config_file) if config_file else None,
-                               name=f"competition-{entry.source}", num_cpus=0, max_retries=spec.max_retries,
+                               name=f"competition-{redact(entry.source)}", num_cpus=0, max_retries=spec.max_retries,
                                group=group)
         pending[task] = (key, entry, group)
     started = time.monotonic()
@@ -204,7 +205,7 @@ def run_batch(path: Path, out: Path, executor, config_file: Path | None = None,
                 run_dir, error = _find_run(out, f"batch-{name}-{key}"), _describe(exc)
             rows[key] = state.rows[key] = _row(entry, run_dir, error)
             state.write(state_file)
-            notify(f"{entry.source}: {rows[key].status} ({time.monotonic() - started:.0f}s)")
+            notify(f"{redact(entry.source)}: {rows[key].status} ({time.monotonic() - started:.0f}s)")
     ordered = [rows[e.key()] for e in spec.competitions]
     state.write(state_file)
     write_csv(folder / "batch.csv", pd.DataFrame([r.model_dump() for r in ordered]))
@@ -234,8 +235,8 @@ def _row(entry: BatchEntry, run_dir: Path | None, error: str | None) -> BatchRow
     if error:
         status = FAILED
     submission = (manifest.get("artifacts") or {}).get("submission")
-    return BatchRow(competition=manifest.get("competition_slug") or entry.source, status=status,
+    return BatchRow(competition=manifest.get("competition_slug") or redact(entry.source), status=status,
                     metric=validation.get("metric"), validation_score=validation.get("score"),
                     seconds=manifest.get("seconds"), submission=submission,
                     run_dir=str(run_dir) if run_dir else None,
-                    error=error or (manifest.get("error") or {}).get("message"), source=entry.source)
+                    error=error or (manifest.get("error") or {}).get("message"), source=redact(entry.source))

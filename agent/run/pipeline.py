@@ -36,10 +36,12 @@ from agent.run.planner import (
     PRODUCTION_FINAL,
     PRODUCTION_SEARCH,
     Plan,
+    load_seconds,
     make_plan,
 )
 from agent.rundir import SUCCEEDED, Run
 from agent.sources import resolve_source
+from agent.tables import redact
 from strategies.base import TwoPhaseSearch
 
 log = logging.getLogger("podium.pipeline")
@@ -66,6 +68,7 @@ class RunOptions:
     kaggle_endpoint: str | None = None  # --kaggle-endpoint: a Kaggle-compatible server (an arena)
     refresh: bool = False               # --refresh: download again instead of using the cache
     submit: bool = False                # --submit: submit submission.csv once the run succeeded
+    tables: dict[str, str | None] = field(default_factory=dict)  # --train, --test, --sample-submission (databases)
 
 
 def resolve_settings(options: RunOptions, slug: str) -> tuple[Settings, list[tuple[str, dict[str, Any]]]]:
@@ -95,7 +98,8 @@ def _open_run(options: RunOptions):
         if run.manifest.get("status") == SUCCEEDED:
             raise InputError("This run already succeeded; there is nothing to resume", where=str(run.path),
                              fix="start a new run with `podium run SOURCE`")
-        source = _source(run.manifest["source"], options, run.manifest.get("kaggle_endpoint"))
+        source = _source(run.manifest["source"], options, run.manifest.get("kaggle_endpoint"),
+                         run.manifest.get("source_tables"))
         saved = read_yaml(run.file("config.yaml"))
         layers = [("resumed run's config.yaml", saved)]
         if options.time_limit:
@@ -113,9 +117,10 @@ def _open_run(options: RunOptions):
     check_time_limit(settings.run.time_limit)
     output_folder(settings.run.out, "--out (run.out)")  # before any work, not as an OSError at the end
     source.configure(settings)
-    run = Run.create(Path(settings.run.out), source.slug, run_id=options.run_id, source=options.source,
+    tables = {role: value for role, value in options.tables.items() if value}
+    run = Run.create(Path(settings.run.out), source.slug, run_id=options.run_id, source=redact(options.source),
                      time_limit=settings.run.time_limit, seed=settings.run.seed,
-                     kaggle_endpoint=getattr(source, "endpoint", None))
+                     kaggle_endpoint=getattr(source, "endpoint", None), **({"source_tables": tables} if tables else {}))
     write_text(run.file("config.yaml"), yaml.safe_dump(settings.dump(), sort_keys=False))
     return run, source, settings, layers
 
@@ -153,27 +158,55 @@ def run_competition(options: RunOptions, notify: Notify = lambda message: None) 
     return run
 
 
-def _fetch_and_load(run: Run, source, settings: Settings) -> tuple[Any, CompetitionData]:
-    with run.phase("fetch"):
-        fetched = source.fetch()
-        run.update(competition_files={k: str(v) for k, v in fetched.files.items()}, host_metadata=fetched.metadata)
-    with run.phase("load"):
-        data = read_competition(fetched.files["train"], fetched.files["test"], fetched.files["sample_submission"],
-                                settings.table_limits())
-    return fetched, data
+def _fetch_and_load(run: Run, source, settings: Settings, started: float,
+                    given: dict[str, Any]) -> tuple[Any, CompetitionData, dict]:
+    """Find the tables and read them, by the plan's load deadline; the load piece's record (the plan comes later).
+    `given` (--target, --id-column, the settings' competition:) name the columns of a sample submission that
+    has to be built.
+
+    The manifest records where each table is and what was read (the exact queries, rows, a sample's note), never a
+    password."""
+    deadline = deadlines.Deadline(started + load_seconds(settings.run.time_limit))
+    begun = deadlines.now() - started
+    try:
+        with run.phase("fetch"):
+            fetched = source.fetch()
+            run.update(competition_files=fetched.shown(), host_metadata=fetched.metadata)
+        with run.phase("load") as record:
+            data = read_competition(fetched.files["train"], fetched.files["test"],
+                                    fetched.files.get("sample_submission"), settings.table_limits(),
+                                    tables=fetched.tables, declared={**fetched.declared, **given},
+                                    deadline=deadline,
+                                    settings=settings)
+            run.update(data_sources=data.reads)
+            record["rows"] = {role: read.get("rows") for role, read in data.reads.items()}
+    except BaseException:
+        run.update(data_sources={"error": "reading the tables failed (see `error`)", "deadline_seconds":
+                                 round(deadline.at - started, 3)})
+        raise
+    sampled = [role for role, read in data.reads.items() if read.get("sampled")]
+    for role in sampled:
+        log.warning("The %s table was read as a sample: %s", role, data.reads[role]["note"])
+    ended = deadlines.now() - started
+    loaded = {"start": round(begun, 3), "end": round(ended, 3), "deadline": round(deadline.at - started, 3),
+              "status": "done" if ended <= deadline.at - started + 0.5 else "overran"}
+    if sampled:
+        loaded["note"] = f"sampled: {', '.join(sampled)} (database.max_rows)"
+    return fetched, data, loaded
 
 
 def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, executor: RayExecutor,
              started: float, notify: Notify) -> Plan:
     notify("Fetching the data while Ray starts")
     with ThreadPoolExecutor(max_workers=1) as pool:  # Ray must start on the main thread; data loads beside it
-        loading = pool.submit(_fetch_and_load, run, source, settings)
+        given = {**settings.competition, **{k: v for k, v in options.competition.items() if v is not None}}
+        loading = pool.submit(_fetch_and_load, run, source, settings, started, given)
         try:
             with run.phase("ray_start"):
                 executor.start()
                 check_shared_path(executor, run.path)
         finally:
-            fetched, data = loading.result()
+            fetched, data, loaded = loading.result()
 
     notify("Inferring the task")
     with run.phase("infer"):
@@ -194,7 +227,7 @@ def _execute(run: Run, source, settings: Settings, layers, options: RunOptions, 
     plan = make_plan(settings.run.time_limit, cpus, production_share=settings.production.time_share,
                      predict_share=settings.leaderboard.predict_reserve,
                      autogluon_share=settings.search.autogluon_share if settings.search.learners else 1.0,
-                     origin=started)
+                     origin=started, loaded=loaded)
     run.update(plan=plan.to_dict(), resources={"cpus": cpus, "memory_gb": options.memory_gb})
     try:
         _fit_and_submit(run, competition, data, settings, options, executor, plan, cpus, notify)
@@ -389,8 +422,10 @@ def _available_memory_gb() -> float:
 
 # --- Kaggle sources and --submit (the flow itself lives in agent/kaggle/) ---------------------------
 
-def _source(text: str, options: RunOptions, recorded_endpoint: str | None = None):
-    return resolve_source(text, endpoint=options.kaggle_endpoint or recorded_endpoint, refresh=options.refresh)
+def _source(text: str, options: RunOptions, recorded_endpoint: str | None = None,
+            recorded_tables: dict[str, str] | None = None):
+    return resolve_source(text, endpoint=options.kaggle_endpoint or recorded_endpoint, refresh=options.refresh,
+                          tables=options.tables or recorded_tables)
 
 
 def _submit(run: Run, options: RunOptions, settings: Settings, notify: Notify) -> None:

@@ -26,7 +26,7 @@ from agent.deadline import Deadline
 log = logging.getLogger("podium.planner")
 Clock = Callable[[], float]
 
-CHECKS, PRODUCTION_SEARCH, FIRST_SUBMISSION = "checks", "production_search", "first_submission"
+LOAD, CHECKS, PRODUCTION_SEARCH, FIRST_SUBMISSION = "load", "checks", "production_search", "first_submission"
 AUTOGLUON, OPTUNA, LEADERBOARD_PREDICT = "autogluon", "optuna", "leaderboard_predict"
 LEADERBOARD_FIGURES, PRODUCTION_FINAL, FINAL = "leaderboard_figures", "production_final", "final"
 
@@ -35,6 +35,10 @@ LEADERBOARD_FIGURES, PRODUCTION_FINAL, FINAL = "leaderboard_figures", "productio
 # docs/running.md); a shorter limit is refused rather than overrun.
 MIN_TIME_LIMIT = 25.0
 
+# Reading the tables (a database query may be slow): before the plan is made, it must end by this share of the
+# limit, at least LOAD_MIN seconds; a read still running then is stopped (the server's statement_timeout, an
+# interrupt) with a clear error rather than eat the time of everything after it.
+LOAD_SHARE, LOAD_MIN = 0.3, 5.0
 # Shares of the limit and floors, in seconds (docs/time-plan.md gives the reasons).
 CHECKS_SHARE, CHECKS_MIN, CHECKS_MAX = 0.05, 2.0, 30.0
 FIRST_SUBMISSION_SHARE, FIRST_SUBMISSION_MAX = 0.25, 60.0
@@ -163,11 +167,18 @@ class Plan:
                 "autogluon_predict_seconds": round(self.autogluon_predict_seconds, 3), "pieces": pieces}
 
 
+def load_seconds(time_limit: float) -> float:
+    """Seconds after the run's start by which its tables must be read (fetching included)."""
+    return max(LOAD_MIN, LOAD_SHARE * float(time_limit))
+
+
 def make_plan(time_limit: float, cpus: int, *, production_share: float, predict_share: str | float = "auto",
-              autogluon_share: float = 1.0, origin: float | None = None, clock: Clock = deadlines.now) -> Plan:
+              autogluon_share: float = 1.0, origin: float | None = None, clock: Clock = deadlines.now,
+              loaded: dict[str, Any] | None = None) -> Plan:
     """The plan from now (`clock()`; the run started at `origin`) to the limit.
 
-    AutoGluon gets `autogluon_share` of the fitting window; the Optuna studies run until its end.
+    AutoGluon gets `autogluon_share` of the fitting window; the Optuna studies run until its end. `loaded`: how
+    reading the tables went (it comes before the plan), recorded as the `load` piece.
     """
     origin = clock() if origin is None else origin
     now = clock() - origin
@@ -188,6 +199,7 @@ def make_plan(time_limit: float, cpus: int, *, production_share: float, predict_
     autogluon_end = autogluon_start + autogluon_share * max(0.0, fit_end - autogluon_start)
     predict = predict_reserve(predict_share, max(0.0, autogluon_end - autogluon_start))
     pieces = [
+        Piece(LOAD, 0.0, load_seconds(limit), 1, actual=dict(loaded or {})),
         Piece(CHECKS, now, now + checks, 1, anchored="start"),
         Piece(PRODUCTION_SEARCH, search_start, autogluon_start, cpus, guaranteed=True, anchored="start"),
         Piece(FIRST_SUBMISSION, now, max(now + 1.0, first), cpus),

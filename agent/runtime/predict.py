@@ -1,4 +1,6 @@
-"""`podium predict`: validate a CSV against the artifact's schema, predict, write the predictions atomically."""
+"""`podium predict`: read rows wherever they live (CSV, Parquet, a database table or query: agent/tables),
+validate them against the artifact's schema, predict, and write the predictions atomically (a CSV or Parquet file,
+or a database table in one transaction)."""
 
 from __future__ import annotations
 
@@ -7,44 +9,36 @@ from pathlib import Path
 
 import pandas as pd
 
-from agent.atomic import write_csv
-from agent.errors import InputError
-from agent.outputs import output_file
 from agent.runtime.model import load_model
 from agent.runtime.schema import file_lines
+from agent.tables import Location, check_output, parse_location, read_table, write_table
+from agent.tables.files import is_parquet
 
 
 @dataclass(frozen=True)
 class PredictReport:
     rows: int
-    output: Path
+    output: str  # the file, or the table as a URL without its password
     warnings: list[str] = field(default_factory=list)
 
 
-def read_rows(path: Path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("The input file does not exist", where=str(path), fix="pass a CSV of rows to predict")
-    try:
-        frame = pd.read_csv(path, low_memory=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"The input is not a readable CSV table ({type(exc).__name__}: {exc})", where=str(path),
-                         fix="pass a comma-separated file with a header row") from exc
-    if frame.empty:
-        raise InputError("The input has a header but no rows", where=str(path), fix="add rows to predict")
-    return frame
+def read_rows(data: str | Path | Location) -> pd.DataFrame:
+    """Every row to predict (a database table over database.max_rows is refused, not sampled)."""
+    return read_table(data, "input")
 
 
-def predict_file(artifact_dir: Path, data: Path, output: Path, strict: bool = False) -> PredictReport:
+def predict_file(artifact_dir: Path, data: str | Path, output: str | Path, strict: bool = False) -> PredictReport:
     """Predict every row of `data`; any invalid input raises before anything is written."""
-    output = output_file(output, "--output")
+    target = check_output(output, "--output")  # a wrong path or a refused password fails before any work
     model = load_model(artifact_dir)
-    frame = read_rows(data)
-    lines = file_lines(frame)  # errors name the file's lines (header: line 1)
-    frame = model.schema.derive(frame, where=str(data), lines=lines)  # dates into the parts the model reads
-    report = model.schema.validate(frame, where=str(data), unseen="error" if strict else None, lines=lines)
+    source = parse_location(data if isinstance(data, str) else Path(data), "input")
+    frame = read_rows(source)
+    csv = source.is_file and source.path.is_file() and not is_parquet(source.path)
+    lines = file_lines(frame) if csv else None  # a CSV's lines (header: line 1)
+    frame = model.schema.derive(frame, where=source.shown, lines=lines)  # dates into the parts the model reads
+    report = model.schema.validate(frame, where=source.shown, unseen="error" if strict else None, lines=lines)
     id_column = model.output.id_column
     ids = frame[id_column] if id_column in frame.columns else None
     predictions = model.predict_frame(frame, ids)
-    write_csv(output, predictions)
-    return PredictReport(rows=len(predictions), output=Path(output), warnings=report.messages())
+    written = write_table(predictions, target)
+    return PredictReport(rows=len(predictions), output=written, warnings=report.messages())

@@ -25,7 +25,8 @@ def add_service_commands(app: typer.Typer) -> None:
 
 def monitor_command(
     artifact_dir: Annotated[Path, typer.Argument(help="The production model's folder (holds reference_profile.json).")],
-    new_data: Annotated[Path, typer.Argument(help="New rows: a CSV, or a JSON-lines request log.")],
+    new_data: Annotated[str, typer.Argument(help="New rows: a CSV or Parquet file, a JSON-lines request log, or a "
+                                            "database table or query (postgresql://USER@HOST/DB#TABLE).")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where drift.json and drift.png go "
                                              "(default ARTIFACT_DIR/monitor).")] = None,
     threshold: Annotated[float | None, typer.Option("--threshold", help="PSI at or above which a feature has "
@@ -54,14 +55,20 @@ def monitor_command(
 def predict_command(
     artifact_dir: Annotated[Path, typer.Argument(help="A production model folder (runs/<competition>/<run-id>/"
                                                  "production).")],
-    data: Annotated[Path, typer.Argument(help="A CSV of rows with the training columns (strings and blanks ok).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the predictions CSV.")],
+    data: Annotated[str, typer.Argument(help="Rows with the training columns: a CSV or Parquet file, or a database "
+                                        "table or query (postgresql://USER@HOST/DB#TABLE, ...#SELECT ...).")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Where to write the predictions: a .csv or .parquet "
+                                        "file, or a database table (postgresql://USER@HOST/DB#TABLE), replaced in "
+                                        "one transaction.")],
     strict: Annotated[bool, typer.Option("--strict", help="Refuse categories never seen in training "
                                          "(default: treat them like rare ones, with a warning).")] = False,
 ) -> None:
     """Predict with a production model: validate DATA against its schema.json, write OUTPUT atomically.
 
     Example: podium predict runs/titanic/RUN_ID/production new_rows.csv -o predictions.csv
+
+    From and to a database: podium predict runs/shop/RUN_ID/production "postgresql://ana@db/shop#SELECT * FROM
+    visits WHERE day = current_date" -o "postgresql://ana@db/shop#predictions"
     """
     try:
         from agent.runtime.predict import predict_file
@@ -130,15 +137,16 @@ def serve_command(
 def retrain_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory with a production model (runs/<competition>/"
                                             "<run-id>).")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="New labelled rows: the original train.csv's columns "
-                                       "(features and target; id optional).")],
+    data: Annotated[str, typer.Option("--data", "-d", help="New labelled rows: the original train.csv's columns "
+                                      "(features and target; id optional): a CSV or Parquet file, or a database "
+                                      "table or query (postgresql://USER@HOST/DB#TABLE).")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the new run directory goes (default: "
                                              "beside RUN_DIR, runs/<competition>/<new-run-id>).")] = None,
     holdout: Annotated[float | None, typer.Option("--holdout", help="Share of the new rows held back to compare "
                                                   "both models (default retrain.holdout, 0.2).")] = None,
-    holdout_data: Annotated[Path | None, typer.Option("--holdout-data", help="Score both models on this labelled "
-                                                      "file instead (trusted labels); all of --data trains.")
-                            ] = None,
+    holdout_data: Annotated[str | None, typer.Option("--holdout-data", help="Score both models on these labelled "
+                                                     "rows instead (trusted labels; a file or a database "
+                                                     "URL#table); all of --data trains.")] = None,
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="Seconds for the production search "
                                                       "(default: the run's production.time_share x "
                                                       "time_limit).")] = None,

@@ -1,4 +1,4 @@
-"""A source turns what the user typed into a local folder of competition files plus declared metadata."""
+"""A source turns what the user typed into the places of a competition's tables plus declared metadata."""
 
 from __future__ import annotations
 
@@ -9,21 +9,30 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import InputError
+from agent.tables import Location
 
-_TABLE_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".parquet", ".pq", ".parq")
+_SUFFIX = re.compile(r"\.(csv(\.\w+)?|parquet|pq|parq)$")
 ROLES = ("train", "test", "sample_submission")
 
 
 @dataclass(frozen=True)
 class FetchedCompetition:
-    """Competition files on local disk, and what the host declares about them."""
+    """Where a competition's tables are (files on local disk, or a database's tables and queries), and what the
+    host declares about them. `files` has train and test, and the sample submission when there is one."""
 
     slug: str
     folder: Path
-    files: dict[str, Path]
+    files: dict[str, Path | Location]
     declared: dict[str, Any] = field(default_factory=dict)
     declared_by: str = "competition.yaml"
     metadata: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Path | Location] = field(default_factory=dict)  # side tables by name (not modelled yet)
+
+    def shown(self) -> dict[str, str]:
+        """Where each table is, for the manifest: paths, or URLs without their password and what is read."""
+        places = {**self.files, **{f"tables.{name}": place for name, place in self.tables.items()}}
+        return {role: place.shown if isinstance(place, Location) else str(place) for role, place in places.items()}
 
 
 class Source(ABC):
@@ -41,29 +50,44 @@ class Source(ABC):
         """Take the run's resolved settings before fetching (a remote source: cache, timeouts, retries)."""
 
 
+def role_of(name: str) -> str | None:
+    """Which table a name is by Kaggle's naming habits (sampleSubmission, gender_submission, train_v2...)."""
+    stem = _SUFFIX.sub("", name.lower())
+    if "submission" in stem or "submit" in stem:
+        return "sample_submission"
+    if stem.startswith("train") or stem.endswith("train"):
+        return "train"
+    if stem.startswith("test") or stem.endswith("test"):
+        return "test"
+    return None
+
+
+def match_roles(names: list[str]) -> dict[str, str]:
+    """Each role's name among `names`: the shortest (train.csv over train_extra.csv), Parquet over CSV on a tie
+    (it keeps the types)."""
+    found: dict[str, str] = {}
+    for name in names:
+        role = role_of(name)
+        if role is not None and (role not in found or _preference(name) < _preference(found[role])):
+            found[role] = name
+    return found
+
+
+def _preference(name: str) -> tuple:
+    return len(_SUFFIX.sub("", name)), not name.lower().endswith((".parquet", ".pq", ".parq")), name
+
+
 def find_tables(folder: Path) -> dict[str, Path]:
-    """Find train, test and sample submission by Kaggle's naming habits (sampleSubmission, gender_submission...)."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(_TABLE_SUFFIXES))
-    found: dict[str, Path] = {}
-    for path in files:
-        stem = re.sub(r"\.csv(\.\w+)?$", "", path.name.lower())
-        if "submission" in stem or "submit" in stem:
-            role = "sample_submission"
-        elif stem.startswith("train") or stem.endswith("train"):
-            role = "train"
-        elif stem.startswith("test") or stem.endswith("test"):
-            role = "test"
-        else:
-            continue
-        if role in found and len(path.name) >= len(found[role].name):
-            continue  # prefer the shortest name: train.csv over train_extra.csv
-        found[role] = path
+    """Find train, test and sample submission (CSV or Parquet) by Kaggle's naming habits."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(TABLE_SUFFIXES))
+    found = {role: folder / name for role, name in match_roles([p.name for p in files]).items()}
     missing = [role for role in ROLES if role not in found]
     if missing:
-        present = ", ".join(p.name for p in files) or "no CSV files"
+        present = ", ".join(p.name for p in files) or "no CSV or Parquet files"
         raise InputError(
             f"The competition folder lacks {' and '.join(m.replace('_', ' ') for m in missing)} "
             f"(it holds: {present})",
             where=str(folder),
-            fix="a competition folder needs train.csv, test.csv and sample_submission.csv")
+            fix="a competition folder needs train, test and sample_submission tables (.csv or .parquet), or a "
+                "competition.yaml naming them (`train:`, `test:`, or a `database:` with its tables)")
     return found

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.competition.decompress import TooLarge
 from agent.competition.inference import infer_competition
-from agent.competition.tables import MAX_HEADER_BYTES, CompetitionData, read_competition, read_table
+from agent.competition.tables import CompetitionData, read_competition, read_table
 from agent.config import Limits
 from agent.errors import InputError
+from agent.tables.decompress import TooLarge
+from agent.tables.files import MAX_HEADER_BYTES
 from tests.sources.test_unzip import lying_zip
 
 

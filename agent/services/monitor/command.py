@@ -13,7 +13,7 @@ from agent.outputs import output_folder
 from agent.runtime.profile import REFERENCE_PROFILE, Profile
 from agent.runtime.schema import Schema
 from agent.services.monitor.drift import DRIFT, DriftReport, compare
-from agent.services.monitor.reader import read_new_data
+from agent.services.monitor.reader import read_monitored
 
 DEFAULT_OUT = "monitor"  # under the artifact folder, unless --out says otherwise
 
@@ -40,11 +40,15 @@ def run_monitor(artifact_dir: str | os.PathLike, new_data: str | os.PathLike, ou
                          fix=f"pass the production model's folder (the one holding {REFERENCE_PROFILE})")
     profile = Profile.load(artifact_dir / REFERENCE_PROFILE)
     folder = output_folder(out if out is not None else artifact_dir / DEFAULT_OUT, "--out")
-    frame = read_new_data(new_data)
+    new = read_monitored(new_data)
+    frame = new.frame
     schema_path = artifact_dir / "schema.json"
     if schema_path.is_file():  # the profile is of the parts the model reads a date as: so are the new rows
-        frame = Schema.read(schema_path).derive(frame, where=str(new_data))
-    report = compare(profile, frame, settings or load_settings().monitor, where=str(new_data))
+        frame = Schema.read(schema_path).derive(frame, where=new.record["source"])
+    report = compare(profile, frame, settings or load_settings().monitor, where=new.record["source"])
+    report.source = new.record
+    if new.record.get("sampled"):
+        report.notes.append(f"The new data was read as a sample: {new.record['note']}")
     paths = report.write(folder)
     return report, paths
 

@@ -57,6 +57,7 @@ class DriftReport:
     reference_rows: int
     thresholds: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    source: dict[str, Any] = field(default_factory=dict)  # what was read: file or query, rows (never a password)
 
     @property
     def drifted(self) -> list[FeatureDrift]:
@@ -70,7 +71,7 @@ class DriftReport:
             features.append(entry)
         return {"verdict": self.verdict, "rows": self.rows, "reference_rows": self.reference_rows,
                 "thresholds": self.thresholds, "drifted_features": [f.name for f in self.drifted],
-                "notes": self.notes, "features": features}
+                "notes": self.notes, "source": self.source, "features": features}
 
     def write(self, out_dir: str | os.PathLike) -> dict[str, Path]:
         """Write drift.json and drift.png into `out_dir`, each atomically."""

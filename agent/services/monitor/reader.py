@@ -1,4 +1,6 @@
-"""Read the data to monitor: a CSV, or a JSON-lines request log (a row per line, or {"rows": [...]} per line)."""
+"""Read the data to monitor: a CSV or Parquet file or a database table or query (agent/tables: a table over
+database.max_rows is read as a reported sample), or a JSON-lines request log (a row per line, or {"rows": [...]}
+per line)."""
 
 from __future__ import annotations
 
@@ -9,31 +11,34 @@ import pandas as pd
 
 from agent.errors import InputError
 from agent.services import jsontext
+from agent.tables import Read, is_url, read
 
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json", ".log"}
 FIX_JSON = ('write one JSON object per line: a row such as {"age": 41, "city": "Oslo"}, '
             'or a request such as {"rows": [{...}, {...}]}')
 
 
-def read_new_data(path: str | Path) -> pd.DataFrame:
-    """The rows in `path` as a DataFrame; any problem is an InputError naming the file (and line)."""
-    path = Path(path)
+def read_new_data(source: str | Path) -> pd.DataFrame:
+    """The rows at `source` as a DataFrame; any problem is an InputError naming the file (and line) or table."""
+    return read_monitored(source).frame
+
+
+def read_monitored(source: str | Path) -> Read:
+    """The rows at `source`, and what was read (the query, the rows, whether a sample: for drift.json)."""
+    if is_url(source):
+        return read(source, "new data", sample=True)
+    path = Path(source)
     if not path.is_file():
         raise InputError("The new data file does not exist", where=str(path),
-                         fix="pass a CSV file or a JSON-lines request log")
+                         fix="pass a CSV or Parquet file, a JSON-lines request log, or a database URL#table")
     if path.stat().st_size == 0:
         raise InputError("The new data file is empty", where=str(path), fix="pass a file with data rows")
-    if _looks_like_json(path):
-        frame = pd.DataFrame.from_records(_json_rows(path))
-    else:
-        try:
-            frame = pd.read_csv(path, low_memory=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-            raise InputError(f"The new data is not a readable CSV table ({type(exc).__name__}: {exc})",
-                             where=str(path), fix="pass a comma-separated file with a header row") from exc
+    if not _looks_like_json(path):
+        return read(path, "new data")
+    frame = pd.DataFrame.from_records(_json_rows(path))
     if frame.empty:
         raise InputError("The new data holds no rows", where=str(path), fix="pass a file with at least one data row")
-    return frame
+    return Read(frame, {"role": "new data", "source": str(path), "format": "jsonl", "rows": len(frame)})
 
 
 def _looks_like_json(path: Path) -> bool:

@@ -17,12 +17,13 @@ import pandas as pd
 
 from agent.competition.inference import Competition
 from agent.competition.split import GROUP, GROUP_TIME, TIME, Split, time_values
-from agent.competition.tables import read_table
 from agent.config import Settings, load_settings, read_yaml
 from agent.errors import InputError
 from agent.rundir import Run
 from agent.runtime import ProductionModel, load_model
 from agent.runtime.schema import Schema, file_lines, is_missing
+from agent.tables import parse_location, read
+from agent.tables.files import is_parquet
 
 MIN_CLASS_ROWS = 5  # rows of every class in the new data: enough for a stratified holdout and the folds
 
@@ -51,11 +52,12 @@ class Labelled:
     labels: pd.Series
     notes: list[str] = field(default_factory=list)
     by: pd.DataFrame | None = None  # the columns the run's split reads (an entity, a time), row for row
+    record: dict[str, Any] = field(default_factory=dict)  # where the rows came from (the new run's manifest)
 
     def take(self, index: np.ndarray) -> Labelled:
         by = None if self.by is None else self.by.iloc[index].reset_index(drop=True)
         return Labelled(self.X.iloc[index].reset_index(drop=True), self.y[index],
-                        self.labels.iloc[index].reset_index(drop=True), list(self.notes), by)
+                        self.labels.iloc[index].reset_index(drop=True), list(self.notes), by, dict(self.record))
 
 
 def load_parent(run_dir: str | Path) -> Parent:
@@ -86,21 +88,29 @@ def load_parent(run_dir: str | Path) -> Parent:
     return Parent(run, settings, competition, artifact, model)
 
 
-def read_labelled(path: str | Path, competition: Competition, schema: Schema, role: str) -> Labelled:
-    """New labelled rows with the original train's columns (id optional), typed like the model's inputs."""
-    path = Path(path)
-    frame = read_table(path, role)
-    target, where = competition.target, str(path)
+def read_labelled(given: str | Path, competition: Competition, schema: Schema, role: str) -> Labelled:
+    """New labelled rows with the original train's columns (id optional), typed like the model's inputs: a CSV or
+    Parquet file, or a database table or query (over database.max_rows: a reported sample of its first rows)."""
+    location = parse_location(given if isinstance(given, str) else Path(given), role)
+    result = read(location, role, min_columns=2, sample=True)
+    frame, where = result.frame, location.shown
+    target = competition.target
     if target not in frame.columns:
         raise InputError(f"The {role} lacks the target column '{target}'", where=where,
                          fix=f"use the original train.csv's columns: the features and '{target}' (an id is optional)")
     frame = schema.derive(frame, where=where, lines=file_lines(frame))  # dates into the parts the model reads
     schema.check_columns(frame.columns, where=where)
     labelled = frame[~frame[target].map(is_missing)]
-    notes = []
+    notes = [f"The {role} was read as a sample: {result.record['note']}"] if result.record.get("sampled") else []
+    if location.is_file:
+        record = {"source": "file", **file_record(location.path)}
+        csv = not is_parquet(location.path)
+    else:
+        record, csv = {"source": "database", **{k: v for k, v in result.record.items() if k != "source"},
+                       "database": result.record["source"]}, False
     if len(labelled) < len(frame):
         notes.append(f"{len(frame) - len(labelled)} row(s) of the {role} have no '{target}' value and were left out")
-    schema.validate(labelled[schema.names], where=where, unseen="other", lines=file_lines(labelled))
+    schema.validate(labelled[schema.names], where=where, unseen="other", lines=file_lines(labelled) if csv else None)
     X = labelled[schema.names].reset_index(drop=True)  # wrong types raised; new categories are what new data brings
     try:
         y = competition.encode_target(labelled[target])
@@ -115,7 +125,7 @@ def read_labelled(path: str | Path, competition: Competition, schema: Schema, ro
                              fix=f"include '{column}' (the model was validated on a split by it)")
     by = labelled[[c for c in labelled.columns if c in columns or c in {f"{n}.days" for n in columns}]]
     return Labelled(schema.conform(X, "new data"), np.asarray(y), labelled[target].reset_index(drop=True), notes,
-                    by.reset_index(drop=True) if columns else None)
+                    by.reset_index(drop=True) if columns else None, record)
 
 
 def check_classes(data: Labelled, competition: Competition, where: str) -> None:

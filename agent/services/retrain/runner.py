@@ -43,7 +43,6 @@ from agent.services.retrain.inputs import (
     Labelled,
     Parent,
     check_classes,
-    file_record,
     load_parent,
     read_labelled,
     split_holdout,
@@ -93,13 +92,13 @@ def prepare(parent: Parent, data: str | Path, holdout: float | None = None,
     if not 0 < share < 0.9:
         raise InputError(f"--holdout {share} is not a share of the rows", where="command line",
                          fix="pass a number between 0 and 0.9, such as 0.2")
-    where = str(data)
     new = read_labelled(data, competition, schema, "new training data")
+    where = new.record.get("path") or new.record.get("database") or str(data)
     if len(new.y) < rs.min_rows:
         raise InputError(f"The new training data has {len(new.y)} labelled row(s); retraining needs at least "
                          f"{rs.min_rows}", where=where, fix="collect more labelled rows (retrain.min_rows)")
     check_classes(new, competition, where)
-    record: dict[str, Any] = {"data": {**file_record(Path(data)), "labelled_rows": len(new.y)}}
+    record: dict[str, Any] = {"data": {**new.record, "labelled_rows": len(new.y)}}
     if holdout_data is None:
         train, held = split_holdout(new, share, seed, competition.is_classification, rs.min_holdout_rows, where,
                                     competition.test_split, competition.dates)
@@ -113,7 +112,7 @@ def prepare(parent: Parent, data: str | Path, holdout: float | None = None,
         if competition.is_classification and len(np.unique(held.y)) < 2:
             raise InputError("The holdout data holds a single class", where=str(holdout_data),
                              fix="use a holdout with rows of several classes")
-        record["holdout"] = {"source": "file", **file_record(Path(holdout_data))}
+        record["holdout"] = held.record
     record["data"].update(train_rows=len(train.y), holdout_rows=len(held.y))
     split = competition.test_split
     folds = make_folds(train.y, competition.problem_type, settings.run.folds, seed) \
@@ -140,7 +139,8 @@ def retrain(run_dir: str | Path, data: str | Path, out: str | Path | None = None
         raise InputError(f"--time-budget {budget} is not a number of seconds", fix="pass a positive number")
     run = Run.create(out_root, parent.run.manifest["competition_slug"], kind="retrain",
                      parent_run=str(parent.run.path), parent_run_id=parent.run.manifest.get("run_id"),
-                     source=prepared.record["data"]["path"], seed=settings.run.seed, time_limit=round(budget, 1))
+                     source=prepared.record["data"].get("path") or prepared.record["data"]["database"],
+                     seed=settings.run.seed, time_limit=round(budget, 1))
     with run_log(run.file("podium.log")), failure_reported(run, log, "Retrain"):
         return _execute(run, parent, prepared, budget, allow, notify)
 
