@@ -10,6 +10,7 @@ answer the same task. Run in a fresh process by `run_peer`, so each peer pays it
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -23,8 +24,9 @@ def run_peer(folder: Path, manifest: Path, budget: float, out: Path, presets: st
     """AutoGluon alone with `presets` in a fresh process: its submission file and wall seconds."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    # its own Ray: AutoGluon's bare ray.init() would join any cluster left on the machine (a test's, a run's)
     subprocess.run([sys.executable, str(Path(__file__).resolve()), str(folder), str(manifest), str(budget), str(out),
-                    presets], cwd=ROOT, check=True, capture_output=True)
+                    presets], cwd=ROOT, check=True, capture_output=True, env={**os.environ, "RAY_ADDRESS": "local"})
     return out / "submission.csv", time.monotonic() - started
 
 
