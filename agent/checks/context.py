@@ -70,6 +70,7 @@ class CheckContext:
     deadline: Deadline | None = None  # by which all checks must be done; None: no bound
     check_deadline: Deadline | None = None  # the running check's share of it, set by run_checks
     bounds: list[Bound] = field(default_factory=list)  # what checks skipped or sampled, for the report
+    relations: dict = field(default_factory=dict)  # the relations joined in, as recorded (agent/competition/relations)
 
     def __post_init__(self) -> None:
         if self.competition.dates:  # the checks examine what the models read: a date's parts, not its text

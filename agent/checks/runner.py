@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from agent.checks import duplicates, leakage, schema, shift
+from agent.checks import duplicates, leakage, relations, schema, shift
 from agent.checks.context import CheckContext
 from agent.checks.report import Bound, Finding, QualityReport
 from agent.competition.inference import Competition
@@ -31,6 +31,7 @@ CHECKS: tuple[tuple[Check, tuple[str, ...]], ...] = (
     (leakage.check_target_in_features, ("target_in_features",)),
     (leakage.check_single_feature_leak, ("single_feature_leak",)),
     (leakage.check_id_and_order, ("id_predicts_target", "row_order_predicts_target")),
+    (relations.check_relation_keys, ("relation_coverage", "relation_repeated_keys")),
     (shift.check_adversarial_validation, ("adversarial_validation",)),
 )
 CHECK_NAMES: tuple[str, ...] = tuple(name for _, names in CHECKS for name in names)
@@ -65,7 +66,7 @@ def run_checks(competition: Competition, data: CompetitionData, settings: Qualit
                            seconds_allowed=None if deadline is None else max(0.0, deadline.remaining()))
     report.blocking()  # an unknown name in allow fails now, before seconds are spent on checks
     ctx = CheckContext(competition, data.train, data.test, settings, seed=seed, n_jobs=n_jobs, deadline=deadline,
-                       bounds=report.bounds)
+                       bounds=report.bounds, relations=data.relations.get("record", {}))
     started = time.perf_counter()
     for index, (check, names) in enumerate(CHECKS):
         key = check.__name__.removeprefix("check_")

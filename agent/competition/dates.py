@@ -140,6 +140,11 @@ def expand_record(record: dict[str, Any], dates: dict[str, str], row: int = 0) -
     return out
 
 
+def timestamp(value: Any, column: str, fmt: str, row: int = 0) -> pd.Timestamp | None:
+    """One served value as a moment (None when missing); an InputError when it is no date in `fmt`."""
+    return _moment(value, column, fmt, row)
+
+
 def _moment(value: Any, column: str, fmt: str, row: int) -> pd.Timestamp | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
         return None

@@ -35,7 +35,8 @@ KEYS: tuple[str, ...] = (
     "train",                  # the train table: a file in the folder, or with `database:` a table name or a SELECT
     "test",                   # the test table, likewise
     "sample_submission",      # optional with `database:` (built from the test ids and the target, as Kaggle's is)
-    "tables",                 # side tables by name, read and recorded (not yet used by the models)
+    "tables",                 # side tables by name (besides the table files found beside train)
+    "relations",              # how side tables join: stated, or `false` to leave one out (docs/several-tables.md)
 )
 FIELDS: tuple[str, ...] = (*OVERRIDABLE, *ALIASES)  # what a `competition:` section of the settings may hold
 

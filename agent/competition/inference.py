@@ -46,6 +46,8 @@ class Competition:
     dropped_columns: tuple[str, ...] = ()
     dates: dict[str, str] = field(default_factory=dict)  # date column -> the format it is written in
     split: dict[str, Any] = field(default_factory=dict)  # how the test set was drawn (agent/competition/split.py)
+    # side tables joined onto the rows (agent/competition/relations): `root` (their side data) and `joins`
+    relations: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict, compare=False)
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -194,6 +196,7 @@ def infer_competition(
         submission_format=fmt, submission_columns=tuple(sample.columns), features=tuple(features),
         classes=tuple(native(c) for c in classes), class_columns=tuple(class_columns),
         positive_class=native(positive_class), dropped_columns=tuple(dropped), dates=dates,
+        relations={k: v for k, v in data.relations.items() if k in ("root", "joins")},
         split=split.to_dict(), provenance=provenance,
         metadata=dict(metadata or {}),
     )

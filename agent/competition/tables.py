@@ -24,14 +24,17 @@ ID_NAMES = ("id", "Id", "ID")
 
 @dataclass(frozen=True)
 class CompetitionData:
-    """The three tables every tabular competition ships, and any side tables (read, recorded, not yet modelled)."""
+    """The three tables every tabular competition ships, and any side tables (related and joined by
+    agent/competition/relations, which fills `relations`)."""
 
     train: pd.DataFrame
     test: pd.DataFrame
     sample_submission: pd.DataFrame
     files: dict[str, Path | str] = field(default_factory=dict)  # role -> where it was read from, for errors
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # side tables by name (competition.yaml `tables:`)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # side tables by name (declared, or found beside)
     reads: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> what was read (the manifest's record)
+    skipped: dict[str, str] = field(default_factory=dict)  # tables found beside train that could not be read, why
+    relations: dict[str, Any] = field(default_factory=dict)  # the joins made (agent/competition/relations): root, joins
 
 
 def read_table(source: Path | str | Location, role: str, limits: Limits | None = None, **options) -> pd.DataFrame:
@@ -42,9 +45,13 @@ def read_table(source: Path | str | Location, role: str, limits: Limits | None =
 def read_competition(train: Path | str | Location, test: Path | str | Location,
                      sample_submission: Path | str | Location | None, limits: Limits | None = None, *,
                      tables: dict[str, Path | str | Location] | None = None, declared: dict[str, Any] | None = None,
-                     deadline: Deadline | None = None, settings: Settings | None = None) -> CompetitionData:
+                     deadline: Deadline | None = None, settings: Settings | None = None,
+                     found: dict[str, Path] | None = None) -> CompetitionData:
     """Read train, test, the sample submission (built when None) and side tables; the train table may be a
-    reported sample of a large database table, the test table never (a submission needs every row)."""
+    reported sample of a large database table, the test table never (a submission needs every row).
+
+    `tables` are declared (a table that cannot be read stops the run); `found` are the other table files beside
+    train (one that cannot be read is reported and left out: a folder may hold notes in CSV)."""
     options = {"settings": settings, "deadline": deadline, "min_columns": 2,
                "deadline_setting": "run.time_limit (reading gets a share of it: docs/time-plan.md)"}
     reads = {"train": read(train, "train", limits, sample=True, **options),
@@ -56,6 +63,14 @@ def read_competition(train: Path | str | Location, test: Path | str | Location,
         sample = build_sample_submission(reads["train"].frame, reads["test"].frame, declared or {})
     side = {name: read(place, f"table '{name}'", limits, sample=True, **{**options, "min_columns": 1})
             for name, place in (tables or {}).items()}
+    skipped = {}
+    for name, place in (found or {}).items():
+        if name in side:
+            continue
+        try:
+            side[name] = read(place, f"table '{name}'", limits, sample=True, **{**options, "min_columns": 1})
+        except InputError as error:
+            skipped[name] = f"not read as a table: {error.what}"
     records = {role: result.record for role, result in reads.items()}
     records.update({f"tables.{name}": result.record for name, result in side.items()})
     if sample_submission is None:
@@ -65,7 +80,7 @@ def read_competition(train: Path | str | Location, test: Path | str | Location,
     return CompetitionData(
         train=reads["train"].frame, test=reads["test"].frame, sample_submission=sample,
         files={role: _where(place) for role, place in places.items() if place is not None},
-        tables={name: result.frame for name, result in side.items()}, reads=records)
+        tables={name: result.frame for name, result in side.items()}, reads=records, skipped=skipped)
 
 
 def _where(place: Path | str | Location) -> Path | str:

@@ -176,10 +176,17 @@ def _fetch_and_load(run: Run, source, settings: Settings, started: float,
             data = read_competition(fetched.files["train"], fetched.files["test"],
                                     fetched.files.get("sample_submission"), settings.table_limits(),
                                     tables=fetched.tables, declared={**fetched.declared, **given},
-                                    deadline=deadline,
-                                    settings=settings)
+                                    deadline=deadline, settings=settings, found=fetched.found)
             run.update(data_sources=data.reads)
             record["rows"] = {role: read.get("rows") for role, read in data.reads.items()}
+        if data.tables or data.skipped:
+            with run.phase("relations") as record:  # within the load piece's deadline (docs/several-tables.md)
+                from agent.competition.relations.build import join_relations
+
+                data = join_relations(data, fetched.relations, run.file("relations"), deadline)
+                run.update(relations=data.relations.get("record", {}))
+                record["joined"] = [r["table"] for r in data.relations.get("record", {}).get("relations", [])
+                                    if r.get("status") == "joined"]
     except BaseException:
         run.update(data_sources={"error": "reading the tables failed (see `error`)", "deadline_seconds":
                                  round(deadline.at - started, 3)})

@@ -5,6 +5,7 @@ Layout of a saved model (the "serving files", whose bytes are the artifact size)
     schema.json       input columns, kinds, allowed categories, ranges seen in training
     encoder.json      category codes learned from training (compact models only)
     model/            model.txt.gz (LightGBM) | linear.json | autogluon/ (a deployment clone)
+    side/             the side tables' data its joins read (docs/several-tables.md), sized apart from the model
 """
 
 from __future__ import annotations
@@ -82,12 +83,19 @@ class ProductionModel:
         (folder / "model").mkdir(parents=True, exist_ok=True)
         runtime_config = self.runtime.save(folder / "model")
         files = ["schema.json", "model", MANIFEST]
+        side = {}
+        if self.schema.relations:
+            from agent.competition.relations.index import write_side
+
+            side = {"side_files": ["side"],
+                    "side_bytes": write_side(self.schema.relations, self.schema.root, folder)}
         self.schema.write(folder / "schema.json")
         if self.encoder is not None:
             write_json(folder / "encoder.json", self.encoder.to_dict())
             files.insert(1, "encoder.json")
         write_json(folder / MANIFEST, {"format": FORMAT, "name": self.name, "runtime": runtime_config,
-                                       "output": self.output.to_dict(), "serving_files": files, "info": self.info})
+                                       "output": self.output.to_dict(), "serving_files": files, "info": self.info,
+                                       **side})
         return files
 
 
@@ -115,6 +123,7 @@ def load_model(artifact_dir: str | Path) -> ProductionModel:
         raise InputError(f"Unknown artifact format {manifest.get('format')!r}", where=str(manifest_path),
                          fix=f"this podium reads {FORMAT}; use the podium version that wrote the artifact")
     schema = Schema.read(root / "schema.json")
+    schema.joiner()  # side tables indexed now, in memory: a request never waits for them
     encoder_path = root / "encoder.json"
     encoder = Encoder.from_dict(json.loads(encoder_path.read_text()), schema) if encoder_path.is_file() else None
     config = manifest["runtime"]

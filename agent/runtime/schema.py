@@ -7,6 +7,9 @@ Handling of surprises, documented here and in docs/production.md:
   code, which the model learned to route), reported as a warning; `unseen="error"` makes it an InputError;
 - a number outside the training range: accepted (trees extrapolate flat), reported as a warning;
 - extra columns: ignored.
+Side tables (docs/several-tables.md): a model whose features come from related tables lists its joins in
+`relations`; callers send the key (and time) columns, and `derive` joins the side data carried in the artifact's
+side/ folder, through the same index the run joined train and test with.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar, Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from agent.competition.dates import expand, expand_record, parse, part_names
 from agent.competition.labels import label_key
+from agent.competition.relations import Join, Joiner
+from agent.competition.relations.index import joiner_for
 from agent.errors import InputError
 from agent.records import Record
 
@@ -104,6 +110,41 @@ class Schema(Record):
     # date columns callers send, each with the format it is written in; the models read its parts, listed
     # among `columns` (agent/competition/dates.py), so `derive` turns the one into the others
     dates: dict[str, str] = Field(default_factory=dict)
+    # side tables joined before the models read a row: each join's keys, columns and defining SQL; its side
+    # data lies in the folder beside schema.json (`root`), under side/
+    relations: tuple[Join, ...] = ()
+    _root: Path | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:  # where the side data lies is no part of the contract
+        return type(other) is type(self) and all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
+
+    @classmethod
+    def read(cls, path) -> Self:
+        """schema.json, knowing where its side data lies (side/ beside it)."""
+        schema = super().read(path)
+        schema._root = Path(path).parent
+        return schema
+
+    def with_root(self, root: Path | str | None) -> Schema:
+        """This schema reading its side data from `root` (the run's relations/ folder before export)."""
+        self._root = Path(root) if root is not None else None
+        return self
+
+    @property
+    def root(self) -> Path | None:
+        return self._root
+
+    def joiner(self) -> Joiner | None:
+        """The joins with their side data in memory: loaded once per process (serving loads it at start)."""
+        if not self.relations:
+            return None
+        if self._root is None:
+            raise InputError("This schema joins side tables but does not know where their data is",
+                             fix="load the model with load_model(folder), which finds side/ beside schema.json")
+        return joiner_for(str(self._root), self.relations)
 
     @property
     def names(self) -> list[str]:
@@ -122,14 +163,19 @@ class Schema(Record):
 
     @cached_property
     def input_names(self) -> list[str]:
-        """The columns callers send: the schema's, with each date's parts given as the date itself."""
+        """The columns callers send: the schema's, with each date's parts given as the date itself, and the
+        keys (and time) of the joins instead of the columns they bring."""
         parts = {name: column for column, fmt in self.dates.items() for name in part_names(column, fmt)}
-        return list(dict.fromkeys(parts.get(name, name) for name in self.names))
+        joined = {c for join in self.relations for c in join.columns}
+        names = [n for n in self.names if n not in joined] + [c for j in self.relations for c in j.row_columns]
+        return list(dict.fromkeys(parts.get(name, name) for name in names))
 
     def derive(self, rows, where: str = "input", lines: Sequence[int] | None = None):
-        """Rows as sent (a dict, a list of dicts or a DataFrame) as the models read them: each date column
-        replaced by its parts. A present value that is no date in its column's format is an error naming its
-        row (its file line with `lines`)."""
+        """Rows as sent (a dict, a list of dicts or a DataFrame) as the models read them: the side tables'
+        columns joined on, then each date column replaced by its parts. A present value that is no date in
+        its column's format is an error naming its row (its file line with `lines`)."""
+        if self.relations:
+            rows = self._joined(rows, where)
         if not self.dates:
             return rows
         if isinstance(rows, dict):
@@ -141,16 +187,28 @@ class Schema(Record):
             return expand(rows, {c: f for c, f in self.dates.items() if c in rows.columns})
         return [expand_record(row, self.dates, r) if isinstance(row, dict) else row for r, row in enumerate(rows)]
 
+    def _joined(self, rows, where: str):
+        joiner = self.joiner()
+        if isinstance(rows, dict):
+            return joiner.record(rows)
+        if isinstance(rows, pd.DataFrame):
+            return joiner.frame(rows, where)
+        return [joiner.record(row) if isinstance(row, dict) else row for row in rows]
+
     @classmethod
-    def infer(cls, frame: pd.DataFrame, unseen: str = "other", dates: dict[str, str] | None = None) -> Schema:
+    def infer(cls, frame: pd.DataFrame, unseen: str = "other", dates: dict[str, str] | None = None,
+              relations: dict[str, Any] | None = None) -> Schema:
         """Learn the schema from the training features: numbers stay numbers, everything else is a category;
-        `dates` are the date columns the frame holds expanded into parts (agent/competition/dates.py)."""
+        `dates` are the date columns the frame holds expanded into parts (agent/competition/dates.py);
+        `relations` the run's joins (`root`: their side data, `joins`), kept where the frame has their columns."""
         if unseen not in UNSEEN_POLICIES:
             raise InputError(f"Unknown handling of unseen categories '{unseen}'", fix="use 'other' or 'error'")
         kept = {column: fmt for column, fmt in (dates or {}).items()
                 if any(name in frame.columns for name in part_names(column, fmt))}
-        return cls(columns=tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen=unseen,
-                   dates=kept)
+        joins = [Join.model_validate(j).keeping(frame.columns) for j in (relations or {}).get("joins", [])]
+        schema = cls(columns=tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen=unseen,
+                     dates=kept, relations=tuple(j for j in joins if j.columns))
+        return schema.with_root((relations or {}).get("root"))
 
     LEGACY_FORMAT: ClassVar[str] = "podium-schema/1"
 

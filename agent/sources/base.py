@@ -27,11 +27,13 @@ class FetchedCompetition:
     declared: dict[str, Any] = field(default_factory=dict)
     declared_by: str = "competition.yaml"
     metadata: dict[str, Any] = field(default_factory=dict)
-    tables: dict[str, Path | Location] = field(default_factory=dict)  # side tables by name (not modelled yet)
+    tables: dict[str, Path | Location] = field(default_factory=dict)  # side tables declared, by name
+    found: dict[str, Path] = field(default_factory=dict)  # the other table files beside train, by name
+    relations: Any = None  # competition.yaml's `relations:` as written (agent/competition/relations/declared.py)
 
     def shown(self) -> dict[str, str]:
         """Where each table is, for the manifest: paths, or URLs without their password and what is read."""
-        places = {**self.files, **{f"tables.{name}": place for name, place in self.tables.items()}}
+        places = {**self.files, **{f"tables.{name}": place for name, place in {**self.found, **self.tables}.items()}}
         return {role: place.shown if isinstance(place, Location) else str(place) for role, place in places.items()}
 
 
@@ -75,6 +77,23 @@ def match_roles(names: list[str]) -> dict[str, str]:
 
 def _preference(name: str) -> tuple:
     return len(_SUFFIX.sub("", name)), not name.lower().endswith((".parquet", ".pq", ".parq")), name
+
+
+def table_name(path: Path) -> str:
+    """A side table's name from its file: `stores.csv.gz` -> stores (the prefix of the columns it brings)."""
+    return _SUFFIX.sub("", path.name.lower()) if path.name.lower().endswith(TABLE_SUFFIXES) else path.stem
+
+
+def other_tables(folder: Path, used: list[Path]) -> dict[str, Path]:
+    """Every table file in `folder` besides those `used` (train, test, the sample submission): side tables,
+    each named by its file (agent/competition/relations relates them, or reports them left out)."""
+    taken = {Path(p).resolve() for p in used}
+    found = {}
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(TABLE_SUFFIXES)):
+        name = table_name(path)
+        if path.resolve() not in taken and role_of(path.name) is None and name not in found:
+            found[name] = path
+    return found
 
 
 def find_tables(folder: Path) -> dict[str, Path]:

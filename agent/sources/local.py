@@ -3,13 +3,14 @@ competition.yaml (`train:`, `test:`... as paths in the folder, or as tables and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from agent.competition.declaration import FIELDS, check_keys
 from agent.config import read_yaml
 from agent.errors import InputError
 from agent.names import safe_component
-from agent.sources.base import ROLES, TABLE_SUFFIXES, FetchedCompetition, Source, find_tables
+from agent.sources.base import ROLES, TABLE_SUFFIXES, FetchedCompetition, Source, find_tables, other_tables
 from agent.tables import is_url, parse_location
 
 DECLARATION = "competition.yaml"
@@ -59,7 +60,7 @@ class LocalSource(Source):
                                     slug=self.slug, folder=self.folder, metadata=metadata, where=where)
             if self.settings is not None:
                 source.configure(self.settings)
-            return source.fetch()
+            return replace(source.fetch(), relations=declared.get("relations"))
         named = {role: declared[role] for role in ROLES if declared.get(role)}
         tables = declared.get("tables") or {}
         if not isinstance(tables, dict):
@@ -67,14 +68,18 @@ class LocalSource(Source):
                              fix="write e.g. tables: {stores: stores.csv}")
         if named.keys() >= {"train", "test"}:
             files = {role: self._place(value, role) for role, value in named.items()}
+            folder = self.folder
         else:
             public = self.folder / "public"  # an arena's layout: the tables participants download
             here = any(p.is_file() and p.name.lower().endswith(TABLE_SUFFIXES) for p in self.folder.iterdir())
             folder = public if public.is_dir() and not here else self.folder
             files = {**find_tables(folder), **{role: self._place(value, role) for role, value in named.items()}}
         side = {str(name): self._place(value, f"table '{name}'") for name, value in tables.items()}
+        used = [place for place in [*files.values(), *side.values()] if isinstance(place, Path)]
+        found = {name: path for name, path in other_tables(folder, used).items() if name not in side}
         return FetchedCompetition(slug=self.slug, folder=self.folder, files=files, declared=fields,
-                                  declared_by=where, metadata=metadata, tables=side)
+                                  declared_by=where, metadata=metadata, tables=side, found=found,
+                                  relations=declared.get("relations"))
 
     def _place(self, value, role: str):
         """A table named in competition.yaml: a path relative to the folder, or a database URL#table-or-query."""

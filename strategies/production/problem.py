@@ -71,7 +71,8 @@ def make_problem(competition: Competition, dataset: Dataset, seed: int = 0, unse
     models see a screened subset (the schema lists it; serving ignores the other columns).
     """
     columns = screen_features(dataset, max_features) if max_features else list(dataset.X.columns)
-    schema = Schema.infer(dataset.X[columns], unseen=unseen, dates=competition.dates)
+    schema = Schema.infer(dataset.X[columns], unseen=unseen, dates=competition.dates,
+                          relations=competition.relations)
     encoder = Encoder.fit(dataset.X, schema)
     matrix, _ = encoder.encode_frame(dataset.X)
     return Problem(output=OutputSpec.from_competition(competition), schema=schema, encoder=encoder, X=matrix,
