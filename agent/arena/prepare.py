@@ -43,12 +43,14 @@ def prepare_competition(
     rules: str = DEFAULT_RULES,
     overwrite: bool = False,
     split: str = "random",
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write a competition folder at `out`; the whole folder appears at once or not at all.
 
     `split` says how the test rows are drawn: `random`, `time:COLUMN` (the latest rows by a date or ordered
     numbers, as a forecast is scored) or `group:COLUMN` (every row of entities drawn at random, as new
-    customers are). The public and private parts of the test rows are always drawn at random."""
+    customers are). The public and private parts of the test rows are always drawn at random. `tables`: side
+    tables shipped beside train and test, as public/<name>.csv (docs/several-tables.md)."""
     out = Path(out)
     safe_component(out.name, "competition slug (the last folder of --out)", str(out))
     if target not in labelled.columns:
@@ -100,6 +102,11 @@ def prepare_competition(
         train.to_csv(staging / "public" / "train.csv", index=False)
         test.drop(columns=[target]).to_csv(staging / "public" / "test.csv", index=False)
         sample.to_csv(staging / "public" / "sample_submission.csv", index=False)
+        for name, table in (tables or {}).items():
+            safe_component(name, f"side table name '{name}'", str(out))
+            if name.lower() in ("train", "test", "sample_submission"):
+                raise InputError(f"A side table cannot be named '{name}'", fix="name it after what it holds")
+            table.to_csv(staging / "public" / f"{name}.csv", index=False)
         answers.to_csv(staging / "private" / "answers.csv", index=False)
         write_text(staging / "competition.yaml", yaml.safe_dump(declared, sort_keys=False))
     return out

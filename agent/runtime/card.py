@@ -93,6 +93,7 @@ class CardBudgets(_Section):
 class CardSize(_Section):
     serving_bytes: int
     directory_bytes: int | None
+    side_bytes: int | None = None  # the side tables' data (side/), apart from the model's bytes
     explained: str
 
 

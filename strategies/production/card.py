@@ -33,7 +33,7 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                budgets: Budgets, leaderboard_score: float, validation: str, data: dict[str, Any],
                importance: list[dict[str, Any]] | None, importance_note: str, search_seconds: float,
                candidates: int, description: dict[str, Any], refused: list[str], directory_bytes: int,
-               monitoring: dict[str, Any]) -> ModelCard:
+               monitoring: dict[str, Any], side_bytes: int | None = None) -> ModelCard:
     """The card of the exported model, with everything the export knows (the leaderboard model's costs and
     a retrain's decision are added by whoever writes it: agent/runtime/card.py)."""
     given_up = metric.signed(leaderboard_score) - metric.signed(chosen.score)
@@ -57,9 +57,11 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                     "refused_on_export": list(refused)},
         "latency": latency.card("in-process, from raw dict rows to the submission-format prediction, after "
                                 "loading the exported artifact from disk"),
-        "size": {"serving_bytes": size_bytes, "directory_bytes": directory_bytes,
-                 "explained": "serving_bytes: what load_model reads (the budgeted size); directory_bytes: "
-                              "the whole folder except the two model card files"},
+        "size": {"serving_bytes": size_bytes, "directory_bytes": directory_bytes, "side_bytes": side_bytes,
+                 "explained": "serving_bytes: what load_model reads of the model (the budgeted size); side_bytes: "
+                              "the side tables' data its joins read (side/, loaded into memory too, not budgeted: "
+                              "docs/several-tables.md); directory_bytes: the whole folder except the two model "
+                              "card files"},
         "training": {"fit_seconds": chosen.fit_seconds, "validation_seconds": chosen.oof_seconds,
                      "teacher_seconds": chosen.teacher_seconds,
                      "retrain_seconds_estimate": chosen.fit_seconds + chosen.teacher_seconds,

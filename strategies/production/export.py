@@ -91,8 +91,18 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
             data=fingerprint(inputs.dataset), importance=importance, importance_note=note,
             search_seconds=inputs.search_seconds, candidates=sum(c.measured for c in candidates),
             description=loaded.runtime.describe(), refused=refused or [], directory_bytes=directory_bytes(stage),
-            monitoring=monitoring)  # directory_bytes: everything but the two card files, written later
+            monitoring=monitoring,  # directory_bytes: everything but the two card files, written later
+            side_bytes=_side_bytes(stage))
     return card
+
+
+def _side_bytes(stage: Path) -> int | None:
+    """The side tables' data the artifact carries (side/), stated apart from the model's size."""
+    import json
+
+    from agent.runtime.files import MANIFEST
+
+    return json.loads((stage / MANIFEST).read_text()).get("side_bytes")
 
 
 def _check_budgets(latency, size: int, budgets: Budgets) -> None:

@@ -279,8 +279,9 @@ def _prepare(frame: pd.DataFrame, relation: Found, usable, event_time: str | Non
         out[TIME] = seconds.where(moments.notna()).astype("Int64")
     for column in usable:
         values = frame[column.name]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            values = (values - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+        if column.date_format is not None or pd.api.types.is_datetime64_any_dtype(values):
+            moments = parse(values, column.date_format or "datetime")
+            values = (moments - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
         elif pd.api.types.is_bool_dtype(values):
             values = values.astype("Float64")
         elif column.kind == "category":

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from agent.competition.dates import date_format
 from agent.competition.relations.keys import NUMBER, TEXT, column_keys, frame_keys
 from agent.competition.relations.spec import HISTORY, LOOKUP
 
@@ -71,13 +72,14 @@ def named_alike(parent_column: str, side_column: str, table: str) -> bool:
 
 
 def key_like(values: pd.Series) -> bool:
-    """A column that can hold keys: integers, text, categories or integral floats; not booleans or dates."""
+    """A column that can hold keys: integers, text, categories or integral floats; not booleans or dates (a
+    time shared by the rows and an event table would make each row find its own event: the answer)."""
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
         return False
     if pd.api.types.is_float_dtype(values):
         present = values.dropna().head(10_000)
         return bool(len(present)) and bool((present == present.round()).all())
-    return True
+    return pd.api.types.is_numeric_dtype(values) or date_format(values.head(2_000)) is None
 
 
 def _coverage(keys: pd.Series, known: set) -> tuple[float, int, int]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from agent.competition.dates import date_format
 from agent.competition.relations.spec import COUNT, KEY, TIME
 
 MAX_CATEGORIES = 1000  # a text column with more distinct values (free text, ids) is not a category to aggregate
@@ -34,6 +35,7 @@ class Column:
 
     name: str
     kind: str  # "number" or "category"
+    date_format: str | None = None  # a date written as text: read as days since 1970
 
 
 def usable_columns(frame: pd.DataFrame, exclude: set[str]) -> tuple[list[Column], list[str]]:
@@ -47,6 +49,8 @@ def usable_columns(frame: pd.DataFrame, exclude: set[str]) -> tuple[list[Column]
         if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values) or \
                 pd.api.types.is_datetime64_any_dtype(values):
             usable.append(Column(name, "number"))
+        elif (fmt := date_format(values)) is not None:
+            usable.append(Column(name, "number", fmt))
         elif values.nunique(dropna=True) <= MAX_CATEGORIES:
             usable.append(Column(name, "category"))
         else:

@@ -178,8 +178,11 @@ class Joiner:
         for index in self.indexes:
             if all(c in record for c in index.join.columns):
                 continue
-            if any(c not in record for c in index.join.row_columns):
-                continue  # the schema check names what is missing
+            missing = [c for c in index.join.row_columns if c not in record]
+            if missing:
+                raise InputError(f"The row lacks column(s) {missing} needed to join the side table "
+                                 f"'{index.join.table}'", where="input",
+                                 fix="send the key (and time) columns the model joins on (GET /health lists them)")
             out.update(index.record_values(record))
         return out
 

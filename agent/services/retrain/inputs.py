@@ -80,10 +80,13 @@ def load_parent(run_dir: str | Path) -> Parent:
                          fix="retrain a run whose production/ folder holds a model (docs/production.md)")
     competition = Competition.from_dict(run.manifest["competition"])
     model = load_model(artifact)
+    if model.schema.relations:  # new rows are joined with the side data the model carries, as served rows are
+        competition = replace(competition, relations={
+            "root": str(artifact), "joins": [join.model_dump(mode="json") for join in model.schema.relations]})
     if model.schema.unseen != "other" and model.encoder is not None:
         # Scored on new data, the current model treats new categories as rare ones instead of refusing them:
         # a comparison, not serving (the copy shipped from disk keeps its policy).
-        model.schema = replace(model.schema, unseen="other")
+        model.schema = replace(model.schema, unseen="other").with_root(model.schema.root)
         model.encoder.schema = model.schema
     return Parent(run, settings, competition, artifact, model)
 

@@ -60,6 +60,9 @@ def row_model(model: ProductionModel) -> type[BaseModel]:
         if name in schema.dates:
             fields[name] = (str | None, ..., f"a date written as {schema.dates[name]} (null: missing)")
             continue
+        if name not in by_name:  # a key (or time) the model joins side tables on, no feature itself
+            fields[name] = (Scalar | None, ..., "a key (or time) joined with the model's side tables")
+            continue
         kind, described = _field(by_name[name], schema.unseen == "error")
         fields[name] = (kind, ..., described)
     if model.output.id_column not in fields:

@@ -114,7 +114,8 @@ def _native(value: Any) -> Any:
 
 
 def input_features(schema) -> list[dict[str, str]]:
-    """The columns a caller sends, with their kinds: a date as one column, in its format."""
+    """The columns a caller sends, with their kinds: a date as one column, in its format; a side table's key
+    (docs/several-tables.md) as a join key."""
     kinds = {c.name: c.kind for c in schema.columns}
     return [{"name": name, "kind": f"date ({schema.dates[name]})"} if name in schema.dates
-            else {"name": name, "kind": kinds[name]} for name in schema.input_names]
+            else {"name": name, "kind": kinds.get(name, "join key")} for name in schema.input_names]
