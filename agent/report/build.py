@@ -22,6 +22,7 @@ from agent.report.inputs import RunInputs, read_run
 from agent.report.leaderboard import SCORES_PNG, leaderboard_section
 from agent.report.overview import competition_section, problems_section, status_text, summary
 from agent.report.production import FRONTIER_PNG, production_section
+from agent.report.relations import relations_section
 from agent.report.render_html import render_html
 from agent.report.render_markdown import FIGURES_DIR, render_markdown
 from agent.report.retrain import retrain_section
@@ -34,6 +35,7 @@ KNOWN_FIGURES = (SCORES_PNG, FRONTIER_PNG, PHASES_PNG)
 SECTIONS: tuple[tuple[str, str, Callable[[RunInputs], Section | None]], ...] = (  # None: not for this run
     ("Retrain decision", "retrain", retrain_section),
     ("Competition and settings", "competition", competition_section),
+    ("Side tables", "relations", relations_section),
     ("Data checks", "checks", checks_section),
     ("Leaderboard model", "leaderboard", leaderboard_section),
     ("Production model", "production", production_section),

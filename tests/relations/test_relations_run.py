@@ -62,6 +62,9 @@ def test_a_three_table_folder_runs_and_its_model_serves_raw_rows(ray_local, tmp_
     assert {"name": "customer_id", "kind": "categorical"} in service.health()["features"] or \
         {"name": "customer_id", "kind": "join key"} in service.health()["features"]
 
+    report = (run_dir / "report.md").read_text()
+    assert "Side tables" in report and "customers" in report and "orders" in report
+
     from agent.services.monitor.command import run_monitor
 
     report, _ = run_monitor(artifact, folder / "test.csv", tmp_path / "monitor")
