@@ -25,6 +25,9 @@ class Dataset:
     X_test: pd.DataFrame
     test_ids: pd.Series
     folds: np.ndarray      # fold index per training row, shared by every strategy
+    # the training rows' raw dates and join keys (a competition with side tables only): serving's latency is
+    # measured from rows as callers send them, joins included (docs/several-tables.md)
+    raw: pd.DataFrame | None = None
 
     @property
     def n_folds(self) -> int:
@@ -79,6 +82,11 @@ def build_dataset(competition: Competition, data: CompetitionData, n_folds: int,
         folds = make_folds(y, competition.problem_type, n_folds, seed)
     else:
         folds = structured_folds(split, train, y, competition.problem_type, n_folds, seed, competition.dates)
+    raw = None
+    if competition.relations.get("joins"):
+        needed = {c for join in competition.relations["joins"] for pair in join["on"] for c in pair[:1]}
+        needed |= {join["time"] for join in competition.relations["joins"] if join.get("time")} | set(competition.dates)
+        raw = train[[c for c in train.columns if c in needed]].reset_index(drop=True)
     return Dataset(
         X=expand(train[features], competition.dates),
         y=y,
@@ -86,4 +94,5 @@ def build_dataset(competition: Competition, data: CompetitionData, n_folds: int,
         X_test=expand(data.test[features], competition.dates).reset_index(drop=True),
         test_ids=data.test[competition.id_column].reset_index(drop=True),
         folds=folds,
+        raw=raw,
     )

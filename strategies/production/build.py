@@ -32,7 +32,7 @@ from strategies.production.candidate import FAILED, SKIPPED, Budgets, Production
 from strategies.production.card import render_markdown
 from strategies.production.export import ExportInputs, OutsideBudgets, export
 from strategies.production.measure import package, remeasure
-from strategies.production.problem import Problem, latency_rows, make_problem
+from strategies.production.problem import Problem, make_problem, serving_rows
 from strategies.production.select import choose, frontier, ranked_within_budgets
 
 log = logging.getLogger("podium.production")
@@ -101,7 +101,7 @@ class ProductionSearch(TwoPhaseSearch):
         self.out_dir = Path(out_dir)
         self.problem = make_problem(competition, dataset, seed=run.seed if run is not None else 0,
                                     unseen=self.prod.unseen_categories, max_features=self.prod.max_features)
-        self.rows = latency_rows(dataset, self.problem.seed)[self.problem.schema.names]  # what serving reads
+        self.rows = serving_rows(dataset, self.problem.schema, self.problem.seed)  # what serving reads
         self.calls = self.prod.latency_calls
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix=".production-work-", dir=self.out_dir.parent))

@@ -108,6 +108,19 @@ def screen_features(dataset: Dataset, keep: int) -> list[str]:
     return [c for c in X.columns if c in kept]
 
 
+def serving_rows(dataset: Dataset, schema: Schema, seed: int = 0) -> pd.DataFrame:
+    """Training rows as a caller sends them to the production model: its input columns, with raw dates and
+    the keys its joins read (so a latency measured on them includes the joins), in the schema's input order."""
+    if not schema.relations or dataset.raw is None:
+        return latency_rows(dataset, seed)[schema.names]
+    n = min(LATENCY_SAMPLE_ROWS, len(dataset.X))
+    picked = dataset.X.sample(n, random_state=seed).index
+    raw = dataset.raw.loc[picked]
+    kept = [c for c in dataset.X.columns if c in set(schema.input_names) and c not in raw.columns]
+    rows = pd.concat([dataset.X.loc[picked, kept], raw], axis=1).reset_index(drop=True)
+    return rows[[c for c in schema.input_names if c in rows.columns]]
+
+
 def latency_rows(dataset: Dataset, seed: int = 0) -> pd.DataFrame:
     """Raw training rows for latency measurement: real values, strings and missing values included."""
     n = min(LATENCY_SAMPLE_ROWS, len(dataset.X))

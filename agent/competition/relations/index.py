@@ -10,6 +10,7 @@ a binary search finds the last moment before the row's); a later event would be 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -207,19 +208,32 @@ def joiner_for(root: str, joins: tuple[Join, ...]) -> Joiner:
     return Joiner(joins, Path(root))
 
 
+_WRITTEN: dict[tuple[str, tuple[str, ...]], Path] = {}  # side files already written, linked for the next model
+
+
 def write_side(joins: tuple[Join, ...] | list[Join], root: Path, folder: Path) -> int:
     """Copy each join's side data from `root` into `folder` (side/ of an artifact), only the columns it keeps;
-    the bytes written (the card states them apart from the model's)."""
+    the bytes written (the card states them apart from the model's). The production search saves many
+    candidates with the same joins: a file already written is hard-linked, not written again."""
     import pyarrow.parquet as pq
 
     written = 0
     for join in joins:
         source, target = Path(root) / join.file, Path(folder) / join.file
+        target.parent.mkdir(parents=True, exist_ok=True)
         if source.resolve() == target.resolve():
             written += target.stat().st_size
             continue
         wanted = [KEY, *([TIME, COUNT] if join.timed else []), *join.stored()]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pq.read_table(source, columns=wanted), target, compression="zstd")
+        key = (str(source.resolve()), tuple(wanted))
+        previous = _WRITTEN.get(key)
+        try:
+            if previous is None or not previous.is_file():
+                raise FileNotFoundError
+            target.unlink(missing_ok=True)
+            os.link(previous, target)
+        except OSError:
+            pq.write_table(pq.read_table(source, columns=wanted), target, compression="zstd")
+            _WRITTEN[key] = target
         written += target.stat().st_size
     return written
