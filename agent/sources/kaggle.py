@@ -20,7 +20,7 @@ from agent.config import KaggleSettings
 from agent.errors import InputError, RemoteError
 from agent.kaggle.endpoint import resolve_endpoint
 from agent.names import safe_component
-from agent.sources.base import FetchedCompetition, Source, find_tables
+from agent.sources.base import FetchedCompetition, Source, find_tables, other_tables
 
 log = logging.getLogger("podium.sources")
 MARKER = "podium-fetch.json"
@@ -110,5 +110,7 @@ class KaggleSource(Source):
         metadata = dict(record.get("metadata") or {})
         declared = {"evaluation_metric": metadata["evaluation_metric"]} if metadata.get("evaluation_metric") else {}
         metadata.update(source="kaggle", endpoint=record.get("endpoint"), cache=str(folder))
-        return FetchedCompetition(slug=self.slug, folder=files, files=find_tables(files), declared=declared,
-                                  declared_by="kaggle", metadata=metadata)
+        found = find_tables(files)
+        return FetchedCompetition(slug=self.slug, folder=files, files=found, declared=declared,
+                                  declared_by="kaggle", metadata=metadata,
+                                  found=other_tables(files, list(found.values())))  # side tables (stores.csv...)
