@@ -113,3 +113,27 @@ def test_a_50000_column_side_table_is_bounded_and_reported(tmp_path):
     assert entry["status"] == "joined" and len(entry["columns"]) == 80  # one relation's cap
     assert any("cap on generated columns" in note for note in entry["columns_left_out"])
     assert related.train.shape[1] == train.shape[1] + 80
+
+
+def test_tables_not_examined_by_the_deadline_are_reported(tmp_path):
+    from agent.deadline import Deadline
+
+    t = tables()
+    related = relate_tables(t["train"], t["test"], {"customers": t["customers"]}, None, tmp_path,
+                            deadline=Deadline.after(-1.0))
+    assert related.joins == [] and "deadline" in related.record["unrelated"]["customers"]
+    assert list(related.train.columns) == list(t["train"].columns)
+
+
+def test_a_query_still_running_at_the_deadline_is_interrupted():
+    import time
+
+    import duckdb
+
+    from agent.competition.relations.build import _bounded, _Interrupted
+    from agent.deadline import Deadline
+
+    started = time.monotonic()
+    with duckdb.connect() as con, pytest.raises(_Interrupted):
+        _bounded(con, "SELECT sum(i * i) FROM range(100000000000) t(i)", Deadline.after(0.3))
+    assert time.monotonic() - started < 5

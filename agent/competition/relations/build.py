@@ -27,12 +27,11 @@ from agent.competition.relations.features import (
     history_sql,
     lookup_sql,
     planned_columns,
-    q,
     timed_history_sql,
     usable_columns,
 )
 from agent.competition.relations.index import Joiner, SideIndex, read_side
-from agent.competition.relations.keys import NUMBER, TEXT, column_keys, frame_keys, mixed_types
+from agent.competition.relations.keys import TEXT, frame_keys, mixed_types
 from agent.competition.relations.spec import HISTORY, KEY, LOOKUP, SIDE_FOLDER, TIME, Join
 from agent.competition.tables import CompetitionData
 from agent.deadline import Deadline
@@ -71,7 +70,7 @@ def relate_tables(train: pd.DataFrame, test: pd.DataFrame, side: dict[str, pd.Da
     stated, row_time = parse_relations(section, rows, side)
     row_time, row_format = _row_time(train, test, row_time)
     record["row_time"] = {"column": row_time, "format": row_format} if row_time else None
-    found = _find(rows, side, stated, record)
+    found = _find(rows, side, stated, record, deadline)
     folder = Path(folder)
     (folder / SIDE_FOLDER).mkdir(parents=True, exist_ok=True)
     side = dict(side)
@@ -146,8 +145,9 @@ def _row_time(train: pd.DataFrame, test: pd.DataFrame, stated: str | None) -> tu
 
 
 def _find(rows: dict[str, pd.DataFrame], side: dict[str, pd.DataFrame], stated: dict[str, Declared],
-          record: dict[str, Any]) -> list[Found]:
-    """The relations stated, then those discovered level by level (chains hang from lookups)."""
+          record: dict[str, Any], deadline: Deadline | None = None) -> list[Found]:
+    """The relations stated, then those discovered level by level (chains hang from lookups); a table not yet
+    examined when the deadline passes is reported as such."""
     found: dict[str, Found] = {}
     for table, declared in stated.items():
         if declared.skip:
@@ -169,6 +169,9 @@ def _find(rows: dict[str, pd.DataFrame], side: dict[str, pd.DataFrame], stated: 
         added = {}
         for table in sorted(side):
             if table in found or table in stated:
+                continue
+            if deadline is not None and deadline.passed():
+                record["unrelated"][table] = "not examined: the load piece's deadline passed (docs/several-tables.md)"
                 continue
             for parent, parents in frontier.items():
                 relation = relate(parents, table, side[table], parent)
@@ -228,10 +231,10 @@ def _compute(con, relation: Found, side: dict[str, pd.DataFrame], folder: Path, 
             return None
         entry.setdefault("notes", []).append("the rows have no time: every event of a key counts")
     usable, left_out = usable_columns(frame, keys | ({event_time} if event_time else set()))
-    planned = planned_columns(relation.kind, timed, relation.table, usable, WINDOWS)
-    allowed = min(budget[0], 80)
+    allowed = min(budget[0], MAX_TABLE_COLUMNS)
     while usable and planned_columns(relation.kind, timed, relation.table, usable, WINDOWS) > allowed:
         left_out.append(f"{usable.pop().name} (the cap on generated columns)")
+    planned = planned_columns(relation.kind, timed, relation.table, usable, WINDOWS)
     if left_out:
         entry["columns_left_out"] = left_out[:50] + ([f"... {len(left_out) - 50} more"] if len(left_out) > 50 else [])
     if not usable and relation.kind == LOOKUP:
@@ -312,4 +315,4 @@ def _bounded(con, sql: str, deadline: Deadline | None) -> None:
             timer.cancel()
 
 
-__all__ = ["MAX_COLUMNS", "NUMBER", "Related", "column_keys", "q", "relate_tables"]
+__all__ = ["MAX_COLUMNS", "Related", "join_relations", "relate_tables"]
