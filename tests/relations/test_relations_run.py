@@ -69,3 +69,15 @@ def test_a_three_table_folder_runs_and_its_model_serves_raw_rows(ray_local, tmp_
 
     report, _ = run_monitor(artifact, folder / "test.csv", tmp_path / "monitor")
     assert "orders.amount.mean" in {feature.name for feature in report.features}
+
+    from agent.services.retrain import RETRAINED, retrain
+
+    fresh = tables(rows=400, seed=1)["train"]  # new labelled rows, raw: keys and dates, no joined column
+    fresh.to_csv(tmp_path / "fresh.csv", index=False)
+    result = retrain(run_dir, tmp_path / "fresh.csv", time_budget_s=8)
+    retrained = json.loads((result.run.path / "manifest.json").read_text())
+    assert retrained["status"] == "succeeded", retrained.get("error")
+    if retrained["retrain"]["decision"] == RETRAINED:
+        shipped = load_model(result.run.path / "production")
+        assert shipped.schema.relations and (result.run.path / "production" / "side" / "orders.parquet").is_file()
+        assert len(shipped.predict(raw.head(3))) == 3

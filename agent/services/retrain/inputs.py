@@ -86,7 +86,7 @@ def load_parent(run_dir: str | Path) -> Parent:
     if model.schema.unseen != "other" and model.encoder is not None:
         # Scored on new data, the current model treats new categories as rare ones instead of refusing them:
         # a comparison, not serving (the copy shipped from disk keeps its policy).
-        model.schema = replace(model.schema, unseen="other").with_root(model.schema.root)
+        model.schema = model.schema.model_copy(update={"unseen": "other"})  # keeps where its side data lies
         model.encoder.schema = model.schema
     return Parent(run, settings, competition, artifact, model)
 
