@@ -264,6 +264,7 @@ def _compute(con, relation: Found, side: dict[str, pd.DataFrame], folder: Path, 
                 sql=sql)
     budget[0] -= len(columns)
     stored = read_side(target, join)
+    join = join.model_copy(update={"side_schema": tuple((c, str(t)) for c, t in stored.dtypes.items())})
     entry.update(status="joined", columns=list(columns), sql=sql, side_rows=len(stored),
                  seconds=round(time.monotonic() - began, 3), time=event_time,
                  point_in_time=f"only {relation.table} events strictly before the row's {row_time}" if timed else None)

@@ -31,6 +31,7 @@ class Join(BaseModel):
     time_format: str | None = None           # how that time is written (agent/competition/dates.py)
     windows: tuple[int, ...] = ()            # days: counts of events in each window before the row's time
     sql: str = ""                            # the exact SQL that made the side file from the side table
+    side_schema: tuple[tuple[str, str], ...] = ()  # the side file's columns and their types, as read (hashable)
 
     @property
     def row_columns(self) -> list[str]:
@@ -54,4 +55,6 @@ class Join(BaseModel):
     def keeping(self, columns: list[str] | set[str]) -> Join:
         """This join reduced to the columns a model kept (the counts a window needs stay stored)."""
         kept = tuple(c for c in self.columns if c in set(columns))
-        return self.model_copy(update={"columns": kept})
+        stored = {c for c in kept if c not in self.computed()}
+        schema = tuple((c, t) for c, t in self.side_schema if c.startswith("__") or c in stored)
+        return self.model_copy(update={"columns": kept, "side_schema": schema})
