@@ -137,3 +137,13 @@ def test_a_query_still_running_at_the_deadline_is_interrupted():
     with duckdb.connect() as con, pytest.raises(_Interrupted):
         _bounded(con, "SELECT sum(i * i) FROM range(100000000000) t(i)", Deadline.after(0.3))
     assert time.monotonic() - started < 5
+
+
+def test_a_history_counts_zero_for_a_key_without_events_and_a_lookup_keeps_missing(tmp_path):
+    train = pd.DataFrame({"id": range(4), "shop_id": [1, 2, 3, 1], "y": [0, 1, 0, 1]})
+    test = pd.DataFrame({"id": [9], "shop_id": [2]})
+    shops = pd.DataFrame({"shop_id": [1, 2], "count": [5.0, 6.0]})  # a lookup column named count
+    visits = pd.DataFrame({"shop_id": [1, 1, 2], "spent": [1.0, 2.0, 3.0]})
+    related = relate_tables(train, test, {"shops": shops, "visits": visits}, None, tmp_path)
+    assert related.train["visits.count"].tolist() == [2, 1, 0, 2]
+    assert related.train["shops.count"].isna().tolist() == [False, False, True, False]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from agent.competition.dates import DATETIME, parse, timestamp
 from agent.competition.relations.keys import frame_keys, record_key
-from agent.competition.relations.spec import COUNT, KEY, TIME, Join
+from agent.competition.relations.spec import COUNT, HISTORY, KEY, TIME, Join
 from agent.errors import InputError
 
 DAY_SECONDS = 86_400
@@ -37,6 +37,8 @@ class SideIndex:
 
     def __post_init__(self) -> None:
         frame = self.frame
+        # a history's event count is 0, not missing, for a key without events
+        self.count_column = f"{self.join.table}.count" if self.join.kind == HISTORY else None
         self.values = {c: frame[c].to_numpy() for c in self.join.stored()}
         self.numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                         for c in self.join.stored()}
@@ -100,7 +102,7 @@ class SideIndex:
             else:
                 taken = values[safe]
             if self.numeric[column]:
-                taken = np.where(hit, taken.astype(float), 0.0 if column.endswith(".count") else np.nan)
+                taken = np.where(hit, taken.astype(float), 0.0 if column == self.count_column else np.nan)
             else:
                 taken = np.where(hit, taken, None).astype(object)
             out[column] = taken
