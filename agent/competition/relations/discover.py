@@ -108,6 +108,7 @@ def relate(parents: dict[str, pd.DataFrame], name: str, side: pd.DataFrame,
                       if all(c in p.columns for p in parents.values()) and key_like(first[c])]
     best: tuple[tuple, Found] | None = None
     cache: dict[tuple[str, str], set] = {}
+    rows_cache: dict[tuple[str, str, str], pd.Series] = {}  # each parent column canonicalised once per mode
     for p, s in itertools.product(parent_columns, side_columns):
         named = named_alike(p, s, name)
         if not named and (pd.api.types.is_numeric_dtype(first[p]) or pd.api.types.is_numeric_dtype(side[s])):
@@ -115,7 +116,11 @@ def relate(parents: dict[str, pd.DataFrame], name: str, side: pd.DataFrame,
         modes = (TEXT, NUMBER) if _numeric_text(first[p], side[s]) else (TEXT,)
         for mode in modes:
             known = cache.setdefault((s, mode), set(column_keys(side[s], mode).dropna().unique()))
-            measured = {role: _coverage(column_keys(frame[p], mode), known) for role, frame in parents.items()}
+            measured = {}
+            for role, frame in parents.items():
+                if (role, p, mode) not in rows_cache:
+                    rows_cache[(role, p, mode)] = column_keys(frame[p], mode)
+                measured[role] = _coverage(rows_cache[(role, p, mode)], known)
             worst = min(share for share, _, _ in measured.values())
             matched = max(distinct for _, distinct, _ in measured.values())
             if worst < (MIN_COVERAGE if named else BLIND_COVERAGE) or matched < (1 if named else BLIND_MIN_DISTINCT):
