@@ -60,7 +60,9 @@ def column_keys(values: pd.Series, mode: str = TEXT) -> pd.Series:
         if fractional.any():
             out[fractional] = [repr(float(v)) for v in numbers[fractional]]
         return out
-    return values.astype(object).map(lambda v: canonical(v, mode)).astype(object)
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)  # each distinct value once
+    canon = np.array([canonical(v, mode) for v in uniques] + [None], dtype=object)
+    return pd.Series(canon[codes], index=values.index, dtype=object)
 
 
 def frame_keys(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], mode: str = TEXT) -> pd.Series:
