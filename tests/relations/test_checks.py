@@ -27,3 +27,20 @@ def test_orphans_differing_coverage_and_repeated_lookup_keys_are_findings(tmp_pa
     assert coverage.measured == {"table": "stores", "train_orphan_share": 0.0, "test_orphan_share": 0.8}
     assert found[("relation_repeated_keys", "warning")].measured["repeated_keys"] == 1
     assert data.train["stores.size"].tolist()[:4] == [1.0, 2.0, 3.0, 4.0]  # the first row of a repeated key
+
+
+def test_a_side_column_that_leaks_the_target_is_caught(tmp_path):
+    """A lookup keyed by the row's own id whose column is the answer: the leakage checks name the joined column."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"id": range(300), "x": rng.normal(size=300), "y": rng.integers(0, 2, 300)})
+    test = pd.DataFrame({"id": range(300, 400), "x": rng.normal(size=100)})
+    outcome = pd.DataFrame({"id": range(400), "status": list(train.y * 10 + 3) + list(rng.integers(0, 2, 100))})
+    data = CompetitionData(train=train, test=test, sample_submission=pd.DataFrame({"id": test.id, "y": 0}),
+                           tables={"outcomes": outcome})
+    data = join_relations(data, None, tmp_path)
+    competition = infer_competition("leaky", data)
+    report = run_checks(competition, data, load_settings().quality)
+    leaks = [f for f in report.findings if f.check == "single_feature_leak" and f.severity == "error"]
+    assert leaks and "outcomes.status" in leaks[0].columns
