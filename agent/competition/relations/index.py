@@ -39,9 +39,12 @@ class SideIndex:
         frame = self.frame
         # a history's event count is 0, not missing, for a key without events
         self.count_column = f"{self.join.table}.count" if self.join.kind == HISTORY else None
-        self.values = {c: frame[c].to_numpy() for c in self.join.stored()}
+        self.stored = tuple(self.join.stored())  # worked out once: a request reads them
+        self.row_columns = tuple(self.join.row_columns)
+        self.on = [row for row, _ in self.join.on]
+        self.values = {c: frame[c].to_numpy() for c in self.stored}
         self.numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-                        for c in self.join.stored()}
+                        for c in self.stored}
         if not self.join.timed:
             keys = frame[KEY].astype(object)
             self.positions = pd.Index(keys)
@@ -56,6 +59,7 @@ class SideIndex:
                              fix="declare a coarser time, or fewer keys, in `relations:` of competition.yaml")
         self.groups = pd.Index(uniques.astype(object))
         self.group_of = {k: i for i, k in enumerate(uniques)}
+        self.starts = np.searchsorted(groups, np.arange(len(uniques)), side="left").tolist()  # groups are sorted
         self.composite = groups.astype(np.int64) * self.span + (times - self.t0 + 1)
         self.group_ids = groups.astype(np.int64)
         self.counts = frame[COUNT].to_numpy(dtype=np.int64)
@@ -77,25 +81,53 @@ class SideIndex:
 
     # --- one row ----------------------------------------------------------------------------------------
     def record_values(self, record: dict[str, Any]) -> dict[str, Any]:
-        """The columns this join adds to one served row (the same values `columns_for` gives)."""
-        on = [row for row, _ in self.join.on]
-        key = record_key(record, on, self.join.mode)
+        """The columns this join adds to one served row (the same values `columns_for` gives), in scalar steps:
+        a dictionary look-up, and for a timed history a binary search per window (what a request pays)."""
+        key = record_key(record, self.on, self.join.mode)
         if not self.join.timed:
-            found = np.array([self.lookup.get(key, -1) if key is not None else -1])
-            return {c: _plain(v[0]) for c, v in self._gather(found, None, as_arrays=True).items()}
+            return self._row(self.lookup.get(key, -1) if key is not None else -1)
         moment = timestamp(record.get(self.join.time), self.join.time, self.join.time_format or DATETIME)
         group = self.group_of.get(key, -1) if key is not None else -1
-        seconds = np.array([0 if moment is None else moment.value // 10**9], dtype=np.int64)
-        known = np.array([group >= 0 and moment is not None])
-        out = self._timed(np.array([group], dtype=np.int64), seconds, known, None, as_arrays=True)
-        return {c: _plain(v[0]) for c, v in out.items()}
+        if group < 0 or moment is None:
+            return self._timed_row(-1, 0, group)
+        seconds = moment.value // 10**9
+        return self._timed_row(self._before(group, seconds), seconds, group)
+
+    def _row(self, position: int) -> dict[str, Any]:
+        out = {}
+        for column in self.stored:
+            if position >= 0:
+                value = _plain(self.values[column][position])
+                out[column] = float(value) if self.numeric[column] and value is not None else value
+            else:
+                out[column] = (0.0 if column == self.count_column else math.nan) if self.numeric[column] else None
+        return out
+
+    def _before(self, group: int, seconds: int) -> int:
+        """The side file's last moment of `group` strictly before `seconds`, or -1."""
+        offset = min(max(seconds - self.t0 + 1, 0), self.span - 1)
+        before = int(self.composite.searchsorted(group * self.span + offset, side="left")) - 1
+        return before if before >= self.starts[group] else -1
+
+    def _timed_row(self, position: int, seconds: int, group: int) -> dict[str, Any]:
+        out = self._row(position)
+        table = self.join.table
+        count = float(self.counts[position]) if position >= 0 else 0.0
+        computed = {f"{table}.count": count,
+                    f"{table}.days_since_last": (seconds - int(self.times[position])) / DAY_SECONDS
+                    if position >= 0 else math.nan}
+        for days in self.join.windows:
+            earlier = self._before(group, seconds - days * DAY_SECONDS) if position >= 0 else -1
+            computed[f"{table}.count_{days}d"] = count - (float(self.counts[earlier]) if earlier >= 0 else 0.0)
+        out.update({c: v for c, v in computed.items() if c in self.join.columns})
+        return {c: out[c] for c in self.join.columns}
 
     # --- shared -----------------------------------------------------------------------------------------
     def _gather(self, found: np.ndarray, index, as_arrays: bool = False):
         hit = found >= 0
         safe = np.where(hit, found, 0)
         out = {}
-        for column in self.join.stored():
+        for column in self.stored:
             values = self.values[column]
             if len(values) == 0:
                 taken = np.full(len(found), np.nan if self.numeric[column] else None, dtype=object)
@@ -106,7 +138,7 @@ class SideIndex:
             else:
                 taken = np.where(hit, taken, None).astype(object)
             out[column] = taken
-        return out if as_arrays else pd.DataFrame(out, index=index, columns=list(self.join.stored()))
+        return out if as_arrays else pd.DataFrame(out, index=index, columns=list(self.stored))
 
     def _position(self, groups: np.ndarray, seconds: np.ndarray, known: np.ndarray) -> np.ndarray:
         """For each row, the side file's last moment of its key strictly before `seconds` (-1: none)."""
@@ -181,7 +213,7 @@ class Joiner:
         for index in self.indexes:
             if all(c in record for c in index.join.columns):
                 continue
-            missing = [c for c in index.join.row_columns if c not in record]
+            missing = [c for c in index.row_columns if c not in record]
             if missing:
                 raise InputError(f"The row lacks column(s) {missing} needed to join the side table "
                                  f"'{index.join.table}'", where="input",
