@@ -121,6 +121,14 @@ class Schema(Record):
     def __hash__(self) -> int:
         return hash(self.model_dump_json())
 
+    def dumped(self) -> dict[str, Any]:
+        """schema.json: `relations` only when the model joins side tables, so a model without them stays readable
+        by a podium from before side tables."""
+        data = super().dumped()
+        if not self.relations:
+            data.pop("relations", None)
+        return data
+
     @classmethod
     def read(cls, path) -> Self:
         """schema.json, knowing where its side data lies (side/ beside it)."""
