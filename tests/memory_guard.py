@@ -1,7 +1,7 @@
 """A test that runs away with memory ends the session with its name and stacks, not with the kernel's OOM kill.
 
-One thread samples the pytest process's resident memory; past the guard (60% of the machine's memory, at most
-12 GiB; PODIUM_TEST_MEMORY_GUARD_BYTES sets another) it prints the running test and every thread's stack to
+One thread samples the pytest process's resident memory; past the guard (70% of the machine's memory;
+PODIUM_TEST_MEMORY_GUARD_BYTES sets another) it prints the running test and every thread's stack to
 stderr and exits with code 3. Without it a runaway test takes the whole machine (and any CI job beside it) down
 with no trace of which test it was.
 """
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import resource
 import sys
 import threading
 
 import psutil
 import pytest
 
-GUARD_BYTES = int(os.environ.get("PODIUM_TEST_MEMORY_GUARD_BYTES") or
-                  min(12 * 2**30, int(0.6 * psutil.virtual_memory().total)))
+GUARD_BYTES = int(os.environ.get("PODIUM_TEST_MEMORY_GUARD_BYTES") or 0.7 * psutil.virtual_memory().total)
 SAMPLE_SECONDS = 0.2
 running = {"test": "(collecting)"}
 capture = {"manager": None}
@@ -41,6 +41,12 @@ def _watch(limit: int) -> None:
 def pytest_configure(config) -> None:
     capture["manager"] = config.pluginmanager.getplugin("capturemanager")
     threading.Thread(target=_watch, args=(GUARD_BYTES,), name="memory-guard", daemon=True).start()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    terminalreporter.write_line(f"memory guard: the pytest process peaked at {peak / 2**30:.2f} GiB "
+                                f"(guard {GUARD_BYTES / 2**30:.1f} GiB)")
 
 
 @pytest.hookimpl(wrapper=True)
