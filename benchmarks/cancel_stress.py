@@ -18,8 +18,10 @@ benchmarks/results/cancel_stress.jsonl with the git commit.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -75,7 +77,7 @@ def trial_rounds(rounds: int, seed: int, deadline: float) -> dict:
         executor.cancel = counted
         for _ in range(rounds):
             ends = Deadline.after(deadline)
-            run_trials(executor, [starter(ends)], slots=8, deadline=ends)
+            run_trials(executor, [functools.partial(starter, ends)], slots=8, deadline=ends)
             counts["rounds"] += 1
     return counts
 
@@ -115,7 +117,7 @@ def run_runs(args) -> None:
     with tempfile.TemporaryDirectory(prefix="podium-stress-") as scratch:
         folder = build_from_corpus(args.task, Path(scratch) / args.task, rows=args.rows)
         for number in range(args.runs):
-            out = Path(scratch) / "runs"
+            out = Path(scratch) / "runs" / str(number)  # one folder a run: its log alone is counted
             started = time.monotonic()
             done = subprocess.run([sys.executable, "-m", "cli", "run", str(folder), "--time-limit", str(args.limit),
                                    "--seed", str(number), "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
@@ -126,6 +128,7 @@ def run_runs(args) -> None:
             record({"kind": "runs", "run": number, "task": args.task, "limit_s": args.limit,
                     "exit_code": done.returncode, "crashed": CRASH in output or CRASH in logs,
                     "ray_cancels": logs.count("Cancelling the Ray task"),
+                    "cancelled": sorted(set(re.findall(r"Cancelling the Ray task (\S+)", logs))),
                     "seconds": round(time.monotonic() - started, 1),
                     "tail": output[-600:] if done.returncode else None}, args.records)
 

@@ -12,6 +12,8 @@ from agent.arena.demo import build_from_corpus
 from strategies.base import Candidate
 from tests.artifacts import Corpus, fast_settings, make_corpus, quick_leaderboard
 
+pytest_plugins = ["tests.memory_guard"]
+
 
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:

@@ -17,7 +17,7 @@ import pandas as pd
 from agent.competition.dates import detect_dates
 from agent.competition.labels import label_key, native
 from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION, Metric, default_metric, get_metric
-from agent.competition.split import RANDOM, UNSEEN_SHARE, Split, evidence_for, infer_split, parse_split
+from agent.competition.split import UNSEEN_SHARE, Split, resolve_split, unseen_share
 from agent.competition.tables import CompetitionData
 from agent.errors import InputError
 
@@ -181,8 +181,8 @@ def infer_competition(
     dates = detect_dates(train, test, features)
     if dates:
         provenance["dates"] = "inferred: " + ", ".join(f"'{c}' parses as {f}" for c, f in dates.items())
-    split = _resolve_split(given("split"), train, test, features, dates, provenance)
-    if split.group_column in features and _unseen_share(split) >= UNSEEN_SHARE:
+    split = resolve_split(given("split"), train, test, features, dates, provenance)
+    if split.group_column in features and unseen_share(split) >= UNSEEN_SHARE:
         features.remove(split.group_column)  # an entity test never holds: as a feature it only lets models memorise
         dropped.append(split.group_column)
         dates.pop(split.group_column, None)
@@ -200,42 +200,6 @@ def infer_competition(
         split=split.to_dict(), provenance=provenance,
         metadata=dict(metadata or {}),
     )
-
-
-def _resolve_split(given_split: Any, train: pd.DataFrame, test: pd.DataFrame, features: list[str],
-                   dates: dict[str, str], provenance: dict[str, str]) -> Split:
-    """The split a user declared (checked against the data, its evidence recorded), else the one inferred."""
-    if given_split is None:
-        split = infer_split(train, test, features, dates)
-        provenance["split"] = "inferred: " + _split_reason(split)
-        return split
-    split = given_split if isinstance(given_split, Split) else parse_split(given_split)
-    for column in filter(None, (split.column, split.time)):
-        if column not in train.columns or column not in test.columns:
-            raise InputError(f"The split column '{column}' is not in both train and test",
-                             fix="name a column both tables hold, or pass --split random")
-    if split.kind != RANDOM:
-        split = Split(split.kind, split.column, split.time, evidence_for(split, train, test, dates))
-    return split
-
-
-def _unseen_share(split: Split) -> float:
-    evidence = split.evidence.get("group", split.evidence)
-    return float(evidence.get("test_unseen_share", 0.0))
-
-
-def _split_reason(split: Split) -> str:
-    evidence = split.evidence
-    if split.kind == "time":
-        return (f"{evidence['test_after_train_share']:.0%} of test rows lie after (almost) every training row in "
-                f"'{split.column}'")
-    if split.kind == "group":
-        return (f"{evidence['test_unseen_share']:.0%} of test rows hold a '{split.column}' train never saw, while "
-                f"train repeats each {evidence['train_rows_per_group']:g} times on average")
-    if split.kind == "group_time":
-        return (f"test rows hold '{split.column}' entities train never saw "
-                f"({evidence['group']['test_unseen_share']:.0%}) and lie after train in '{split.time}'")
-    return evidence.get("why", "no sign of another split")
 
 
 def _infer_id_column(test: pd.DataFrame, sample: pd.DataFrame, provenance: dict[str, str]) -> str:

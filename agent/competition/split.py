@@ -113,6 +113,43 @@ def infer_split(train: pd.DataFrame, test: pd.DataFrame, columns: list[str], dat
                                                                   "that only test holds"})
 
 
+def resolve_split(given_split: Any, train: pd.DataFrame, test: pd.DataFrame, features: list[str],
+                   dates: dict[str, str], provenance: dict[str, str]) -> Split:
+    """The split a user declared (checked against the data, its evidence recorded), else the one inferred."""
+    if given_split is None:
+        split = infer_split(train, test, features, dates)
+        provenance["split"] = "inferred: " + _split_reason(split)
+        return split
+    split = given_split if isinstance(given_split, Split) else parse_split(given_split)
+    for column in filter(None, (split.column, split.time)):
+        if column not in train.columns or column not in test.columns:
+            raise InputError(f"The split column '{column}' is not in both train and test",
+                             fix="name a column both tables hold, or pass --split random")
+    if split.kind != RANDOM:
+        split = Split(split.kind, split.column, split.time, evidence_for(split, train, test, dates))
+    return split
+
+
+def unseen_share(split: Split) -> float:
+    """The share of test rows whose entity train never saw (0 for a split without entities)."""
+    evidence = split.evidence.get("group", split.evidence)
+    return float(evidence.get("test_unseen_share", 0.0))
+
+
+def _split_reason(split: Split) -> str:
+    evidence = split.evidence
+    if split.kind == "time":
+        return (f"{evidence['test_after_train_share']:.0%} of test rows lie after (almost) every training row in "
+                f"'{split.column}'")
+    if split.kind == "group":
+        return (f"{evidence['test_unseen_share']:.0%} of test rows hold a '{split.column}' train never saw, while "
+                f"train repeats each {evidence['train_rows_per_group']:g} times on average")
+    if split.kind == "group_time":
+        return (f"test rows hold '{split.column}' entities train never saw "
+                f"({evidence['group']['test_unseen_share']:.0%}) and lie after train in '{split.time}'")
+    return evidence.get("why", "no sign of another split")
+
+
 def evidence_for(split: Split, train: pd.DataFrame, test: pd.DataFrame, dates: dict[str, str]) -> dict[str, Any]:
     """What the data says of a split a user declared (the same figures inference reads)."""
     out: dict[str, Any] = {}

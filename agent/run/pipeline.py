@@ -18,7 +18,6 @@ from agent.atomic import write_text
 from agent.competition import overrides
 from agent.competition.dataset import Dataset, build_dataset
 from agent.competition.inference import Competition, infer_competition
-from agent.competition.submission import build_submission, write_submission
 from agent.competition.tables import CompetitionData, read_competition
 from agent.config import CONFIG_DIR, Settings, load_settings, read_yaml
 from agent.errors import InputError, PodiumError
@@ -29,7 +28,6 @@ from agent.report import failure_reported, report_run
 from agent.run.planner import (
     CHECKS,
     FINAL,
-    FIRST_SUBMISSION,
     LEADERBOARD_FIGURES,
     LEADERBOARD_PREDICT,
     MIN_TIME_LIMIT,
@@ -39,6 +37,7 @@ from agent.run.planner import (
     load_seconds,
     make_plan,
 )
+from agent.run.submissions import Submissions
 from agent.rundir import SUCCEEDED, Run
 from agent.sources import resolve_source
 from agent.tables import redact
@@ -325,41 +324,6 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
         if chosen is not None:  # the card is written once, with whatever of the leaderboard model was measured
             chosen.write_card(leaderboard=measured, training=run.manifest["production"].get("training"))
     plan.end(LEADERBOARD_FIGURES)
-
-
-class Submissions:
-    """submission.csv, replaced atomically whenever a candidate beats the one written; each one recorded."""
-
-    def __init__(self, run: Run, plan, competition: Competition, data: CompetitionData, dataset: Dataset):
-        self.run, self.plan, self.competition, self.data, self.dataset = run, plan, competition, data, dataset
-        self.best: float | None = None
-
-    def offer(self, candidates) -> None:
-        """Write the best of `candidates` if it scores better out of fold than what is written."""
-        metric = self.competition.metric
-        ready = [c for c in candidates if c.test is not None]
-        if not ready:
-            return
-        candidate = max(ready, key=lambda c: metric.signed(c.score))
-        if self.best is not None and metric.signed(candidate.score) <= self.best:
-            return
-        frame = build_submission(self.competition, self.data.sample_submission, self.dataset.test_ids,
-                                 candidate.test, threshold=candidate.decision_threshold)
-        path = write_submission(frame, self.competition, self.data.sample_submission, self.run.file("submission.csv"))
-        self.best = metric.signed(candidate.score)
-        record = {"at_seconds": round(self.plan.now(), 3), "source": candidate.name, "oof_score": candidate.score}
-        written = self.run.manifest.get("submissions", [])
-        if not written:
-            deadline = self.plan.pieces[FIRST_SUBMISSION].deadline
-            self.plan.pieces[FIRST_SUBMISSION].actual = {
-                "start": self.plan.pieces[FIRST_SUBMISSION].start, "end": record["at_seconds"],
-                "status": "done" if record["at_seconds"] <= deadline else "overran", "note": candidate.name}
-        log.info("Wrote submission.csv from %s (OOF %s %.5g) at %.1f s", candidate.name,
-                 self.competition.metric_name, candidate.score, record["at_seconds"])
-        self.run.update(submissions=[*written, record], plan=self.plan.to_dict(),
-                        artifacts={**self.run.manifest.get("artifacts", {}), "submission": str(path),
-                                   "models": str(self.run.file("models")), "log": str(self.run.file("podium.log")),
-                                   "config": str(self.run.file("config.yaml"))})
 
 
 class _Figures:
