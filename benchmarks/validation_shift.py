@@ -13,6 +13,7 @@ podium records of `benchmarks/runs.py` and the competitions it built (`--out` of
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from records import load_records, score_of, system_of, validation_gap  # noqa: E
 IN_TARGET_UNITS = ("Root Mean Squared Error", "Mean Absolute Error")
 
 
+@functools.cache
 def target_spreads(folder: Path) -> tuple[float, float] | None:
     """The target's standard deviation in train and in the hidden answers; None for a non-numeric target."""
     train = pd.read_csv(folder / "public" / "train.csv")
