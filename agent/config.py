@@ -196,6 +196,7 @@ class ProductionSettings(_Section):
     max_trees: int = Field(ge=10)
     max_leaves: int = Field(ge=4)
     distill: bool
+    blend_members: int = Field(ge=1, le=8)
     autogluon_options: bool
     latency_calls: int = Field(ge=200)
     unseen_categories: Literal["other", "error"]

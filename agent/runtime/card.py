@@ -109,6 +109,27 @@ class CardTraining(_Section):
     cpu_seconds_note: str | None = None
 
 
+class BudgetPoint(_Section):
+    """One candidate on the frontier, or the best any pair of budgets would have shipped."""
+
+    name: str | None
+    family: str | None = None
+    score: float | None
+    p99_ms: float | None
+    size_bytes: int | None
+    latency_ms_budget: float | None = None
+    size_bytes_budget: int | None = None
+    gain: float | None = None  # against the chosen model, higher-is-better scale
+
+
+class CardBudgetValue(_Section):
+    """What the budgets bought: each family's frontier, and the best score other budgets would have shipped."""
+
+    frontier: dict[str, list[BudgetPoint]]
+    other_budgets: list[BudgetPoint]
+    explained: str
+
+
 class CardData(_Section):
     rows: int
     columns: int
@@ -147,6 +168,7 @@ class ModelCard(Record):
     machine: dict[str, Any]
     versions: dict[str, str]
     monitoring: dict[str, Any]
+    budget_value: CardBudgetValue | None = None
     retrain: CardRetrain | None = None
 
     def dumped(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ Layout of a saved model (the "serving files", whose bytes are the artifact size)
     production.json   format, model kind, output spec, the list of serving files
     schema.json       input columns, kinds, allowed categories, ranges seen in training
     encoder.json      category codes learned from training (compact models only)
-    model/            model.txt.gz (LightGBM) | linear.json | autogluon/ (a deployment clone)
+    model/            model.txt.gz (LightGBM) | linear.json | m0/, m1/.. (a blend's members) | autogluon/
     side/             the side tables' data its joins read (docs/several-tables.md), sized apart from the model
 """
 

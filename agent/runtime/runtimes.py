@@ -179,6 +179,7 @@ class LinearRuntime:
 RUNTIMES: dict[str, str] = {
     LightGBMRuntime.kind: "agent.runtime.runtimes:LightGBMRuntime",
     LinearRuntime.kind: "agent.runtime.runtimes:LinearRuntime",
+    "blend": "agent.runtime.blend:BlendRuntime",
     "autogluon": "agent.runtime.autogluon_runtime:AutoGluonRuntime",
 }
 

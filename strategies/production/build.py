@@ -191,6 +191,8 @@ class ProductionSearch(TwoPhaseSearch):
                                          teacher_test, _teacher_seconds(leaderboard_candidates), self.work,
                                          self.rows, self.calls, deadline - export_reserve - autogluon_seconds)
             log.info("Students done at %.1f s", time.monotonic() - self.started)
+        self.candidates += _blend(self.problem, self.candidates, self.budgets, self.work, self.rows, self.calls,
+                                  deadline - export_reserve, prod.blend_members)
         if autogluon_seconds:
             self.candidates += _autogluon(self.problem, Path(autogluon_path), leaderboard_candidates,
                                           leaderboard_score, self.budgets, self.rows, self.work,
@@ -363,6 +365,18 @@ def _students(problem, dataset, candidates, budgets, teacher_oof, teacher_test, 
                          "the scored fold (strategies/production/distill.py)")
         out.append(package(problem, fit.runtime(), candidate, work, rows, calls))
     return out
+
+
+def _blend(problem, candidates, budgets, work, rows, calls, end, max_members) -> list[ProductionCandidate]:
+    """The budget-bounded blend of the best compact candidates (strategies/production/blend.py), if any."""
+    from strategies.production.blend import blend_candidate
+
+    try:
+        blend = blend_candidate(problem, candidates, budgets, work, rows, calls, end, max_members)
+    except Exception as error:  # noqa: BLE001 - the blend is an extra; its members stand alone
+        log.warning("The production blend failed: %s", error)
+        return [ProductionCandidate("blend", "blend", status=FAILED, note=f"{type(error).__name__}: {error}")]
+    return [blend] if blend is not None else []
 
 
 def _autogluon(problem, path, leaderboard, leaderboard_score, budgets, rows, work, end,

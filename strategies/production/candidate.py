@@ -40,7 +40,7 @@ class ProductionCandidate:
     """One measured model. `folder` holds its serving files (a work copy until the export)."""
 
     name: str
-    family: str                      # linear | lightgbm | distilled | autogluon
+    family: str                      # linear | lightgbm | distilled | blend | autogluon
     params: dict[str, Any] = field(default_factory=dict)
     score: float = float("nan")
     oof: np.ndarray | None = field(default=None, repr=False)
@@ -53,6 +53,7 @@ class ProductionCandidate:
     note: str = ""
     score_source: str = OOF_SOURCE
     teacher_seconds: float = 0.0     # a student needs its teacher refitted to be retrained
+    members: list[ProductionCandidate] = field(default_factory=list, repr=False)  # a blend's, served together
 
     @property
     def measured(self) -> bool:

@@ -33,7 +33,8 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                budgets: Budgets, leaderboard_score: float, validation: str, data: dict[str, Any],
                importance: list[dict[str, Any]] | None, importance_note: str, search_seconds: float,
                candidates: int, description: dict[str, Any], refused: list[str], directory_bytes: int,
-               monitoring: dict[str, Any], side_bytes: int | None = None) -> ModelCard:
+               monitoring: dict[str, Any], side_bytes: int | None = None,
+               budget_value: dict[str, Any] | None = None) -> ModelCard:
     """The card of the exported model, with everything the export knows (the leaderboard model's costs and
     a retrain's decision are added by whoever writes it: agent/runtime/card.py)."""
     given_up = metric.signed(leaderboard_score) - metric.signed(chosen.score)
@@ -74,6 +75,7 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "versions": package_versions(),
         "monitoring": monitoring,
+        **({"budget_value": budget_value} if budget_value else {}),
     })
 
 
@@ -109,6 +111,7 @@ def render_markdown(card: dict[str, Any]) -> str:
     if card["top_features"]:
         lines += ["| feature | importance | std |", "|---|---|---|"]
         lines += [f"| {f['feature']} | {f['importance']:.4g} | {f['std']:.2g} |" for f in card["top_features"]]
+    lines += _budget_value_lines(card.get("budget_value"), v["metric"])
     lines += _leaderboard_lines(lb)
     retrain = card.get("retrain")
     if retrain:
@@ -117,6 +120,24 @@ def render_markdown(card: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in card["versions"].items())
     lines += ["", "## Versions", "", versions, ""]
     return "\n".join(lines)
+
+
+def _budget_value_lines(value: dict[str, Any] | None, metric: str) -> list[str]:
+    """What other budgets would have bought, among the candidates measured."""
+    if not value:
+        return []
+    lines = ["", "## What the budgets bought", "", "The best measured candidate within other budgets (gain: "
+             "against the chosen model, higher is better; candidates never tried are not counted).", "",
+             f"| p99 budget | size budget | best candidate | {metric} | p99 | size | gain |",
+             "|---|---|---|---|---|---|---|"]
+    for p in value["other_budgets"]:
+        budget = f"| {p['latency_ms_budget']:g} ms | {p['size_bytes_budget'] / MB:g} MB |"
+        if p["name"] is None:
+            lines.append(f"{budget} none fits | | | | |")
+            continue
+        lines.append(f"{budget} {p['name']} | {p['score']:.6g} | {p['p99_ms']:.3f} ms | "
+                     f"{p['size_bytes'] / MB:.3g} MB | {p['gain']:+.4g} |")
+    return lines
 
 
 def _leaderboard_lines(lb: dict[str, Any]) -> list[str]:

@@ -30,6 +30,7 @@ from strategies.production.card import build_card, fingerprint
 from strategies.production.frontier import plot_frontier
 from strategies.production.importance import permutation_importance, validation_models
 from strategies.production.problem import Problem
+from strategies.production.select import budget_value
 
 log = logging.getLogger("podium.production")
 
@@ -92,7 +93,7 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
             search_seconds=inputs.search_seconds, candidates=sum(c.measured for c in candidates),
             description=loaded.runtime.describe(), refused=refused or [], directory_bytes=directory_bytes(stage),
             monitoring=monitoring,  # directory_bytes: everything but the two card files, written later
-            side_bytes=_side_bytes(stage))
+            side_bytes=_side_bytes(stage), budget_value=budget_value(candidates, chosen, inputs.budgets, metric))
     return card
 
 
@@ -121,6 +122,10 @@ def _importance(inputs: ExportInputs, chosen: ProductionCandidate,
                 deadline: Deadline) -> tuple[list[dict[str, Any]] | None, str]:
     method = (f"permutation importance on the validation folds in {inputs.competition.metric.name} "
               "(mean drop of the higher-is-better score when the feature is shuffled; 3 repeats)")
+    if chosen.family == "blend" and chosen.members:  # its members' fold models validate on different rows
+        heaviest = max(chosen.members, key=lambda m: chosen.params.get("members", {}).get(m.name, 0.0))
+        method += f"; of the blend's heaviest member, {heaviest.name}"
+        chosen = heaviest
     try:  # past the deadline, one fold still runs: a card without top features is not worth the seconds saved
         models = validation_models(inputs.problem, chosen, inputs.teacher_oof)
         if models is None:

@@ -8,7 +8,8 @@ from agent.atomic import write_with
 from agent.competition.metrics import Metric
 from strategies.production.candidate import MB, Budgets, ProductionCandidate
 
-COLOURS = {"linear": "tab:gray", "lightgbm": "tab:blue", "distilled": "tab:green", "autogluon": "tab:orange"}
+COLOURS = {"linear": "tab:gray", "lightgbm": "tab:blue", "distilled": "tab:green", "blend": "tab:purple",
+           "autogluon": "tab:orange"}
 
 
 def plot_frontier(path: Path, candidates: list[ProductionCandidate], chosen: ProductionCandidate | None,

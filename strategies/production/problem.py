@@ -55,6 +55,10 @@ class Problem:
     def score(self, prediction: np.ndarray) -> float:
         return score_prediction(self.metric, self.y, prediction)
 
+    def score_rows(self, y: np.ndarray, prediction: np.ndarray) -> float:
+        """The metric on some rows (`y` is a slice of this problem's target)."""
+        return score_prediction(self.metric, y, prediction)
+
     def signed(self, score: float) -> float:
         return self.metric.signed(score)
 

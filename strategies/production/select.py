@@ -50,3 +50,39 @@ def choose(candidates: list[ProductionCandidate], budgets: Budgets, metric: Metr
         where="production phase (the leaderboard submission is unaffected)",
         fix="raise --latency-ms / --size-mb (or production.latency_ms / size_mb in the config), drop the "
         "throughput budget, or give the production phase more time")
+
+
+SCALES = ((0.5, 1.0), (2.0, 1.0), (4.0, 1.0), (1.0, 0.5), (1.0, 2.0))  # (latency, size) budget multipliers
+FRONTIER_POINTS = 8
+
+
+def budget_value(candidates: list[ProductionCandidate], chosen: ProductionCandidate, budgets: Budgets,
+                 metric: Metric) -> dict:
+    """What the budgets bought, for the card: each family's frontier (score against p99 latency and size), and
+    the best candidate other budgets would have shipped, with its gain over the chosen model.
+
+    Only measured candidates count: a richer model the search never tried is not on it, so a gain above the
+    budgets is a lower bound of what more time or budget would buy."""
+    def point(c: ProductionCandidate, **extra) -> dict:
+        return {"name": c.name, "family": c.family, "score": c.score, "p99_ms": c.latency.p99_ms,
+                "size_bytes": c.size_bytes, **extra}
+
+    families = sorted({c.family for c in candidates if c.measured})
+    front = {family: [point(c) for c in frontier([c for c in candidates if c.family == family], metric)
+                      ][:FRONTIER_POINTS] for family in families}
+    other = []
+    for latency_scale, size_scale in SCALES:
+        scaled = Budgets(budgets.latency_ms * latency_scale, int(budgets.size_bytes * size_scale), budgets.throughput)
+        ranked = ranked_within_budgets(candidates, scaled, metric)
+        limits = {"latency_ms_budget": scaled.latency_ms, "size_bytes_budget": scaled.size_bytes}
+        if not ranked:
+            other.append({"name": None, "score": None, "p99_ms": None, "size_bytes": None, **limits})
+            continue
+        best = ranked[0]
+        other.append(point(best, gain=metric.signed(best.score) - metric.signed(chosen.score), **limits))
+    return {"frontier": front, "other_budgets": other,
+            "explained": "frontier: per family, the measured candidates no other of the family beats on score, "
+                         "p99 latency and size at once, cheapest first; other_budgets: the best measured candidate "
+                         "within half, twice and four times the latency budget and half and twice the size budget, "
+                         "and its gain over the chosen model on a higher-is-better scale (positive: better). Only "
+                         "measured candidates count, so a gain above the budgets is a lower bound."}

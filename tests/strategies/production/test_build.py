@@ -169,3 +169,23 @@ def test_a_blend_of_production_candidates_costs_the_sum_of_their_latencies(titan
         assert production.blend_latency([*names, "autogluon/WeightedEnsemble_L2"]) is None
     finally:
         production.close()
+
+
+def test_the_card_says_what_other_budgets_would_have_bought(titanic_artifact):
+    card = json.loads((titanic_artifact.out_dir / "model_card.json").read_text())
+    value = card["budget_value"]
+    budgets = titanic_artifact.budgets
+    by_scale = {(p["latency_ms_budget"] / budgets.latency_ms, p["size_bytes_budget"] / budgets.size_bytes): p
+                for p in value["other_budgets"]}
+    assert set(by_scale) == {(0.5, 1.0), (2.0, 1.0), (4.0, 1.0), (1.0, 0.5), (1.0, 2.0)}
+    for (latency, size), point in by_scale.items():
+        if point["name"] is None:
+            continue
+        assert point["p99_ms"] <= point["latency_ms_budget"] and point["size_bytes"] <= point["size_bytes_budget"]
+        if latency >= 1 and size >= 1:  # more budget never ships worse than the chosen model
+            assert point["gain"] >= 0
+    for family, points in value["frontier"].items():
+        assert points and all(p["family"] == family for p in points)
+        latencies = [p["p99_ms"] for p in points]
+        assert latencies == sorted(latencies)
+    assert "## What the budgets bought" in (titanic_artifact.out_dir / "model_card.md").read_text()

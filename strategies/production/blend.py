@@ -1,0 +1,118 @@
+"""The production blend: a few compact candidates averaged, when the budgets hold them together.
+
+A single compact model uses a fraction of its budgets (p99 0.1-0.3 ms of 1 ms, under 1 MB of 5), so two or
+three of them fit side by side, and averaging models of different kinds (a linear model, a shallow and a deep
+GBM, a student) gains what blending gains on the leaderboard. Members are chosen greedily with replacement
+(Caruana et al., as the leaderboard blend) among the best measured candidates, at most
+`production.blend_members` distinct ones, and only while their measured p99 latencies and sizes, added up,
+stay inside the budgets. Nothing is refitted: members are served as they are, from the one encoded row.
+
+Weights chosen on the OOF predictions they are scored on flatter the blend, so its score is the one the
+same selection earns inside the folds: for each group of the run's folds, members and weights are chosen on
+the other groups and predict the group left out. That nested OOF score is what selection compares with a
+single candidate's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agent.deadline import Deadline
+from agent.runtime.blend import BlendRuntime
+from agent.runtime.model import load_model
+from strategies.production.candidate import Budgets, ProductionCandidate
+from strategies.production.measure import package
+from strategies.production.problem import Problem
+
+log = logging.getLogger("podium.production")
+BLENDABLE = ("linear", "lightgbm", "distilled")  # families that read the encoded matrix
+POOL = 6  # the best candidates of the pool, at most one per shape, bound the selection's cost
+ITERATIONS = 15
+GROUPS = 4  # groups of the run's folds for the nested score
+LATENCY_HEADROOM = 0.8  # the members' p99s, added up, stay under this share of the latency budget
+
+
+def select(oofs: list[np.ndarray], y: np.ndarray, problem: Problem, latency_ms: list[float], sizes: list[int],
+           budgets: Budgets, max_members: int, iterations: int = ITERATIONS) -> dict[int, float]:
+    """Members (pool indices) and weights: greedy with replacement, at most `max_members` distinct, their summed
+    p99 latency and size inside the budgets. The best single candidate alone when nothing improves on it."""
+    scores = [problem.signed(problem.score_rows(y, oof)) for oof in oofs]
+    first = int(np.argmax(scores))
+    chosen, total = [first], oofs[first].astype(float).copy()
+    best, best_size = scores[first], 1
+    for _ in range(iterations - 1):
+        distinct = set(chosen)
+        allowed = [i for i in range(len(oofs)) if i in distinct or (
+            len(distinct) < max_members
+            and sum(latency_ms[j] for j in distinct) + latency_ms[i] <= LATENCY_HEADROOM * budgets.latency_ms
+            and sum(sizes[j] for j in distinct) + sizes[i] <= budgets.size_bytes)]
+        size = len(chosen) + 1
+        trial = {i: problem.signed(problem.score_rows(y, (total + oofs[i]) / size)) for i in allowed}
+        pick = max(trial, key=trial.get)
+        chosen.append(pick)
+        total += oofs[pick]
+        if trial[pick] > best + 1e-12:
+            best, best_size = trial[pick], size
+    counts = Counter(chosen[:best_size])
+    return {i: n / best_size for i, n in sorted(counts.items())}
+
+
+def nested_oof(oofs: list[np.ndarray], problem: Problem, latency_ms: list[float], sizes: list[int],
+               budgets: Budgets, max_members: int) -> np.ndarray:
+    """The blend's honest OOF predictions: chosen on the other groups of folds, predicting the one left out."""
+    group = problem.folds % GROUPS
+    out = np.zeros_like(oofs[0], dtype=float)
+    for left in np.unique(group):
+        inside, left_out = group != left, group == left
+        weights = select([o[inside] for o in oofs], problem.y[inside], problem, latency_ms, sizes, budgets,
+                         max_members)
+        out[left_out] = sum(w * oofs[i][left_out] for i, w in weights.items())
+    return out
+
+
+def blend_candidate(problem: Problem, candidates: list[ProductionCandidate], budgets: Budgets, work: Path,
+                    rows: pd.DataFrame, calls: int, deadline: Deadline,
+                    max_members: int = 3) -> ProductionCandidate | None:
+    """The budget-bounded blend of the best measured compact candidates, packaged and measured; None when
+    fewer than two fit the budgets, when no time is left, or when one candidate alone is the best blend."""
+    pool = _pool(problem, candidates, budgets)
+    if len(pool) < 2 or max_members < 2 or deadline.passed():
+        return None
+    started = time.monotonic()
+    oofs = [np.asarray(c.oof, dtype=float) for c in pool]
+    latency_ms = [c.latency.p99_ms for c in pool]
+    sizes = [c.size_bytes for c in pool]
+    weights = select(oofs, problem.y, problem, latency_ms, sizes, budgets, max_members)
+    if len(weights) < 2:
+        log.info("The production blend kept one candidate: no blend")
+        return None
+    honest = nested_oof(oofs, problem, latency_ms, sizes, budgets, max_members)
+    members = [pool[i] for i in weights]
+    runtime = BlendRuntime([load_model(m.folder).runtime for m in members], list(weights.values()))
+    name = "blend/" + "+".join(m.name.split("/", 1)[-1] for m in members)
+    candidate = ProductionCandidate(
+        name=name, family="blend", params={"members": {m.name: round(w, 6) for m, w in
+                                                       zip(members, weights.values(), strict=True)}},
+        score=problem.score(honest), oof=honest, fit_seconds=sum(m.fit_seconds for m in members),
+        oof_seconds=sum(m.oof_seconds for m in members) + time.monotonic() - started,
+        teacher_seconds=max(m.teacher_seconds for m in members), members=members,
+        score_source=f"out-of-fold, nested: members and weights chosen on {GROUPS - 1} of {GROUPS} groups of the "
+                     "run's folds, scored on the group left out (strategies/production/blend.py)")
+    return package(problem, runtime, candidate, work, rows, calls)
+
+
+def _pool(problem: Problem, candidates: list[ProductionCandidate], budgets: Budgets) -> list[ProductionCandidate]:
+    """The best measured matrix candidates inside the budgets, one per name, best first."""
+    fitting = [c for c in candidates if c.family in BLENDABLE and c.measured and c.oof is not None
+               and not math.isnan(c.score) and c.fits(budgets) and c.folder is not None]
+    fitting.sort(key=lambda c: -problem.signed(c.score))
+    linear = [c for c in fitting if c.family == "linear"][:1]  # a different kind of model: kept in the pool
+    pool = list({c.name: c for c in fitting[:POOL] + linear}.values())
+    return pool

@@ -1,0 +1,113 @@
+"""strategies/production/blend.py and agent/runtime/blend.py: the budget-bounded production blend."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from agent.deadline import Deadline
+from agent.runtime import load_model
+from agent.runtime.blend import BlendRuntime
+from strategies.production import blend as blend_module
+from strategies.production.blend import blend_candidate, nested_oof, select
+from strategies.production.candidate import Budgets
+from strategies.production.problem import latency_rows, make_problem
+from strategies.production.search import quick_candidate, search_compact
+
+
+def _noisy_views(titanic, n_views: int, seed: int = 0) -> tuple[object, list[np.ndarray]]:
+    """A problem and several predictors of its target with independent noise: averaging them helps."""
+    problem = make_problem(titanic.competition, titanic.dataset)
+    rng = np.random.default_rng(seed)
+    y = problem.y.astype(float)
+    views = [np.clip(0.5 * y + 0.25 + rng.normal(0, 0.35, len(y)), 0.001, 0.999) for _ in range(n_views)]
+    return problem, views
+
+
+def test_the_blend_averages_several_models_when_the_budgets_hold_them(titanic):
+    problem, views = _noisy_views(titanic, 4)
+    roomy = Budgets(1.0, 5_000_000)
+    weights = select(views, problem.y, problem, [0.1] * 4, [100_000] * 4, roomy, max_members=3)
+    assert 2 <= len(weights) <= 3 and sum(weights.values()) == pytest.approx(1.0)
+    blended = sum(w * views[i] for i, w in weights.items())
+    best_single = max(problem.signed(problem.score(v)) for v in views)
+    assert problem.signed(problem.score(blended)) > best_single
+
+
+def test_members_are_limited_by_count_summed_latency_and_summed_size(titanic):
+    problem, views = _noisy_views(titanic, 4)
+    budgets = Budgets(1.0, 5_000_000)
+    assert len(select(views, problem.y, problem, [0.1] * 4, [1000] * 4, budgets, max_members=2)) <= 2
+    # 0.35 ms each: two add up to 0.7 ms, within 80% of 1 ms; three would not be
+    assert len(select(views, problem.y, problem, [0.35] * 4, [1000] * 4, budgets, max_members=3)) == 2
+    assert len(select(views, problem.y, problem, [0.1] * 4, [3_000_000] * 4, budgets, max_members=3)) == 1
+    assert len(select(views, problem.y, problem, [0.9] * 4, [1000] * 4, budgets, max_members=3)) == 1
+
+
+def test_the_nested_score_chooses_weights_without_the_rows_it_predicts(titanic):
+    problem, views = _noisy_views(titanic, 3, seed=1)
+    budgets = Budgets(1.0, 5_000_000)
+    honest = nested_oof(views, problem, [0.1] * 3, [1000] * 3, budgets, max_members=3)
+    group = problem.folds % blend_module.GROUPS
+    for left in np.unique(group):
+        inside = group != left
+        weights = select([v[inside] for v in views], problem.y[inside], problem, [0.1] * 3, [1000] * 3, budgets, 3)
+        expected = sum(w * views[i][group == left] for i, w in weights.items())
+        np.testing.assert_allclose(honest[group == left], expected)
+    # a candidate that knows the answers of one group only: the nested blend cannot learn to trust it there
+    cheat = views[0].copy()
+    cheat[group == 0] = problem.y[group == 0]
+    in_sample = select([cheat, *views[1:]], problem.y, problem, [0.1] * 3, [1000] * 3, budgets, 3)
+    nested = nested_oof([cheat, *views[1:]], problem, [0.1] * 3, [1000] * 3, budgets, 3)
+    in_sample_oof = sum(w * [cheat, *views[1:]][i] for i, w in in_sample.items())
+    assert problem.signed(problem.score(nested)) < problem.signed(problem.score(in_sample_oof))
+
+
+def test_a_blend_of_real_candidates_is_served_as_its_weighted_members(ames, tmp_path):
+    problem = make_problem(ames.competition, ames.dataset)
+    rows = latency_rows(ames.dataset)
+    budgets = Budgets(50.0, 50_000_000)
+    from strategies.production.build import _linear
+
+    candidates = [_linear(problem, tmp_path, rows, 200), quick_candidate(problem, tmp_path, rows)]
+    candidates += search_compact(problem, budgets, rows, tmp_path, Deadline.after(60), max_trials=3,
+                                 max_trees=80, max_leaves=15)
+    blend = blend_candidate(problem, candidates, budgets, tmp_path, rows, 200, Deadline.after(60), max_members=3)
+    assert blend is not None and blend.measured and blend.family == "blend"
+    assert 2 <= len(blend.members) <= 3
+    assert blend.score == problem.score(blend.oof)  # the nested OOF predictions it is scored on
+    weights = blend.params["members"]
+    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-5)
+    served = load_model(blend.folder)
+    expected = sum(weights[m.name] * load_model(m.folder).predict_raw(ames.dataset.X_test) for m in blend.members)
+    np.testing.assert_allclose(served.predict_raw(ames.dataset.X_test), expected, rtol=1e-5)
+    config = json.loads((blend.folder / "production.json").read_text())["runtime"]
+    assert config["kind"] == "blend" and [m["root"] for m in config["members"]] == \
+        [f"model/m{i}" for i in range(len(blend.members))]
+    assert blend.size_bytes >= max(m.size_bytes for m in blend.members) * 0.5
+
+
+def test_a_blend_refuses_mismatched_weights_and_nested_blends(titanic, tmp_path):
+    problem = make_problem(titanic.competition, titanic.dataset)
+    member = quick_candidate(problem, tmp_path, latency_rows(titanic.dataset))
+    runtime = load_model(member.folder).runtime
+    with pytest.raises(ValueError, match="one weight per member"):
+        BlendRuntime([runtime, runtime], [1.0])
+    with pytest.raises(ValueError, match="positive"):
+        BlendRuntime([runtime], [0.0])
+    with pytest.raises(ValueError, match="another blend"):
+        BlendRuntime.load(tmp_path, {"kind": "blend", "members": [
+            {"weight": 1.0, "root": "model/m0", "config": {"kind": "blend", "members": []}}]})
+
+
+def test_no_blend_when_fewer_than_two_candidates_fit(titanic, tmp_path):
+    problem = make_problem(titanic.competition, titanic.dataset)
+    rows = latency_rows(titanic.dataset)
+    only = quick_candidate(problem, tmp_path, rows)
+    assert blend_candidate(problem, [only], Budgets(50.0, 50_000_000), tmp_path, rows, 200,
+                           Deadline.after(30)) is None
+    second = quick_candidate(problem, tmp_path / "other", rows)
+    assert blend_candidate(problem, [only, second], Budgets(50.0, 50_000_000), tmp_path, rows, 200,
+                           Deadline.after(30), max_members=1) is None
