@@ -5,9 +5,11 @@ up, all at once as one (N, C) string matrix (each value prefixed with its column
 LabelEncoder holds every column's table and a wide table costs no more operators than a narrow one):
 1. the value as sent: each frequent category to its code, every other listed one to the "other" code, '' to NaN,
    plus the variants callers of other languages write (1 as '1.0', true as 'True' or 'TRUE');
-2. a value not found as sent is trimmed, as podium's category_key trims it ('WD ' is 'WD'): split on
-   whitespace (StringSplit) and joined with single spaces, which equals the trimmed text whenever the words were
-   single-spaced (a regular expression checks); found -> its code, else the "other" code;
+2. a value not found as sent is trimmed of spaces, as podium's category_key trims it ('WD ' is 'WD'): split on
+   spaces (StringSplit, which splits on spaces only) and joined with single spaces, which equals the trimmed text
+   whenever its words were single-spaced (a regular expression checks); found -> its code, else "other".
+   Tabs or newlines around a category are not trimmed (ONNX has no operator that would): such a value counts as
+   unseen where podium's loader would find the category (docs/production.md#onnx-export);
 3. a whitespace-only value is missing (NaN), as in podium.
 """
 
@@ -66,14 +68,14 @@ def category_tables(encoder: Encoder) -> tuple[dict[str, float], dict[str, float
     exact, trimmed, others = {}, {}, []
     columns = [c for c in encoder.schema.columns if c.kind == CATEGORICAL]
     tables = [column_table(encoder, c.name) for c in columns]
-    words = max([1] + [len(key.split()) for table, _ in tables for key in table if key.strip()])
+    words = max([1] + [len(key.split(" ")) for table, _ in tables for key in table if _spaced(key)])
     for j, (table, other) in enumerate(tables):
         prefix = f"{j}{SEPARATOR}"
         others.append(other)
         for key, code in table.items():
             exact[prefix + key] = code
-            if key and " ".join(key.split()) == key:
-                trimmed[prefix + key + f" {FILLER}" * (words - len(key.split()))] = code
+            if _spaced(key):
+                trimmed[prefix + key + f" {FILLER}" * (words - len(key.split(" ")))] = code
     return exact, trimmed, others, words
 
 
@@ -89,6 +91,11 @@ def column_table(encoder: Encoder, column: str) -> tuple[dict[str, float], float
             table.setdefault(variant, code)
     table.setdefault("", float("nan"))  # a blank category of training (whitespace read as '') keeps its code
     return table, other
+
+
+def _spaced(key: str) -> bool:
+    """Whether splitting on spaces and joining with one gives `key` back (what the trimmed lookup can find)."""
+    return bool(key) and " ".join(word for word in key.split(" ") if word) == key
 
 
 def _variants(key: str) -> list[str]:
@@ -113,9 +120,9 @@ def category_codes(graph: Graph, values: str, encoder: Encoder) -> str:
         word = graph.op("Gather", [tokens, graph.const(t, "index", np.int64)], "word", axis=2)
         joined = graph.op("StringConcat", [graph.op("StringConcat", [joined, space]), word], "joined")
     found = _lookup(graph, graph.op("StringConcat", [prefixes, joined], "keyed"), trimmed, "trimmed")
-    word = rf"[^\s{FILLER}]+"
+    word = f"[^ {FILLER}]+"
     single_spaced = graph.op("RegexFullMatch", [values], "single_spaced",
-                             pattern=rf"\s*{word}( {word}){{0,{words - 1}}}\s*")
+                             pattern=f" *{word}( {word}){{0,{words - 1}}} *")
     code = graph.op("Where", [graph.op("Equal", [as_sent, miss]),
                               graph.op("Where", [single_spaced, found, miss]), as_sent], "code")
     code = graph.op("Where", [graph.op("Equal", [code, miss]), graph.const(others, "other"), code], "code")

@@ -21,7 +21,8 @@ def submission(graph: Graph, raw: str, spec: OutputSpec, matrix: bool) -> tuple[
         if spec.floor is None:
             return raw, TensorProto.DOUBLE, ["N"]
         return graph.op("Max", [raw, graph.const(float(spec.floor), "floor")], "values"), TensorProto.DOUBLE, ["N"]
-    zero, one = graph.const(0.0, "zero"), graph.const(1.0, "one")
+    if fmt != LABELS:
+        zero, one = graph.const(0.0, "zero"), graph.const(1.0, "one")
     if fmt == PROBABILITY:
         values = _last_column(graph, raw) if matrix else raw
         return graph.op("Clip", [values, zero, one], "probability"), TensorProto.DOUBLE, ["N"]
