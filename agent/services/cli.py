@@ -1,4 +1,4 @@
-"""The commands that work on what a run left behind: predict, serve, monitor, retrain, report.
+"""The commands that work on what a run left behind: predict, serve, export, monitor, retrain, report.
 
 Each loads what it needs inside the command, so `podium --help` stays instant; `cli.py` adds them to podium's
 command line (`add_service_commands`).
@@ -18,7 +18,7 @@ from agent.console import comma_list, console, errors, fail
 def add_service_commands(app: typer.Typer) -> None:
     """Add this module's commands to `app`, in the order `podium --help` lists them."""
     for name, command in (("monitor", monitor_command), ("predict", predict_command), ("serve", serve_command),
-                          ("retrain", retrain_command), ("report", report_command)):
+                          ("export", export_command), ("retrain", retrain_command), ("report", report_command)):
         app.command(name)(command)
 
 
@@ -132,6 +132,32 @@ def serve_command(
         raise fail(error) from None
     console.print("stopped" if answered is None else f"stopped after {answered} prediction request(s)",
                   highlight=False)
+
+
+def export_command(
+    artifact_dir: Annotated[Path, typer.Argument(help="A production model folder (runs/<competition>/<run-id>/"
+                                                 "production).")],
+    onnx: Annotated[Path, typer.Option("--onnx", help="Where to write the ONNX graph (e.g. model.onnx); written "
+                                       "whole or not at all.")],
+) -> None:
+    """Export a production model, encoder included, as one ONNX graph that ONNX Runtime serves from raw rows
+    (docs/production.md#onnx-export): one input per column, outputs `prediction` and `submission`.
+
+    Example: podium export runs/titanic/RUN_ID/production --onnx titanic.onnx
+
+    The graph is checked against the artifact (load_model) on probe rows before it is written; a model that
+    cannot be exported (AutoGluon, date columns, side-table joins) exits 2 with the reason.
+    """
+    try:
+        from agent.runtime.onnx import export_onnx
+
+        result = export_onnx(artifact_dir, onnx)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one message and an exit code
+        raise fail(error) from None
+    inputs = ", ".join(f"{i['name']} ({i['type']})" for i in result.inputs)
+    console.print(f"wrote {result.path} ({result.bytes:,} bytes); inputs: {inputs}; outputs: prediction, "
+                  f"submission; agrees with the artifact on {result.agreement.rows} probe rows (largest relative "
+                  f"difference {result.agreement.max_relative_difference:.1e})", highlight=False, soft_wrap=True)
 
 
 def retrain_command(
