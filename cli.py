@@ -63,6 +63,8 @@ def run_command(
                                                   "(default 5).")] = None,
     throughput: Annotated[float | None, typer.Option("--throughput", help="Production budget: rows/s at "
                                                      "batch 1000 (default: none).")] = None,
+    require_onnx: Annotated[bool, typer.Option("--require-onnx", help="Ship only a production model that "
+                                               "`podium export --onnx` can write.")] = False,
 ) -> None:
     """Enter a competition end to end and write runs/<competition>/<run-id>/.
 
@@ -83,7 +85,8 @@ def run_command(
         allow=comma_list(allow),
         submit=submit, refresh=refresh, kaggle_endpoint=kaggle_endpoint,
         tables={"train": train, "test": test, "sample_submission": sample_submission},
-        production={"latency_ms": latency_ms, "size_mb": size_mb, "throughput": throughput},
+        production={"latency_ms": latency_ms, "size_mb": size_mb, "throughput": throughput,
+                    "require_onnx": True if require_onnx else None},
         competition={"evaluation_metric": metric, "target": target, "id_column": id_column, "task": task,
                      "split": split},
     )

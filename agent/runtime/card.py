@@ -169,6 +169,7 @@ class ModelCard(Record):
     versions: dict[str, str]
     monitoring: dict[str, Any]
     budget_value: CardBudgetValue | None = None
+    onnx: dict[str, Any] | None = None  # whether `podium export --onnx` can write it, and why (not)
     retrain: CardRetrain | None = None
 
     def dumped(self) -> dict[str, Any]:

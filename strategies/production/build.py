@@ -182,7 +182,7 @@ class ProductionSearch(TwoPhaseSearch):
         window = max(0.0, deadline.remaining())
         export_reserve = max(4.0, EXPORT_SHARE * window)
         autogluon_seconds = AUTOGLUON_SHARE * window if (
-            autogluon_path is not None and prod.autogluon_options
+            autogluon_path is not None and prod.autogluon_options and not prod.require_onnx
             and AUTOGLUON_SHARE * window >= MIN_AUTOGLUON_SECONDS) else 0.0
         teacher_test = leaderboard_test if leaderboard_test is not None else \
             _teacher_test(leaderboard_candidates, leaderboard_oof)
@@ -220,6 +220,8 @@ class ProductionSearch(TwoPhaseSearch):
         """
         metric = self.competition.metric
         ranked = ranked_within_budgets(self.candidates, self.budgets, metric)
+        if self.prod.require_onnx:
+            ranked = _exportable_to_onnx(ranked)
         if not ranked:
             try:
                 choose(self.candidates, self.budgets, metric)  # raises the BudgetError naming the nearest
@@ -319,6 +321,21 @@ def _search(problem, budgets, rows, work, end, prod, executor, calls,
         return [ProductionCandidate("lightgbm/search", "lightgbm", status=SKIPPED, note="no time left")]
     return search_compact(problem, budgets, rows, work, end, prod.search_trials, prod.max_trees, prod.max_leaves,
                           executor=executor, calls=calls, seeds=SEED_PARAMS[1:] if skip_first_seed else None)
+
+
+def _exportable_to_onnx(ranked: list[ProductionCandidate]) -> list[ProductionCandidate]:
+    """`production.require_onnx`: the candidates `podium export --onnx` can write; a clear error when the
+    competition's features themselves cannot be (dates read as text, joins), whatever the model."""
+    from agent.runtime.onnx import onnx_exportable
+
+    verdicts = [(c, *onnx_exportable(c.folder)) for c in ranked]
+    kept = [c for c, ok, _ in verdicts if ok]
+    if ranked and not kept:
+        raise BudgetError(f"production.require_onnx is set, but no candidate inside the budgets can be exported "
+                          f"to ONNX: {verdicts[0][2]}", where="production phase (the leaderboard submission is "
+                          "unaffected)", fix="drop --require-onnx (podium serve and load_model serve any "
+                          "production model), or give the table numeric or categorical columns ONNX can read")
+    return kept
 
 
 def _teacher_test(leaderboard: list[Candidate], oof: np.ndarray) -> np.ndarray | None:

@@ -34,7 +34,7 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                importance: list[dict[str, Any]] | None, importance_note: str, search_seconds: float,
                candidates: int, description: dict[str, Any], refused: list[str], directory_bytes: int,
                monitoring: dict[str, Any], side_bytes: int | None = None,
-               budget_value: dict[str, Any] | None = None) -> ModelCard:
+               budget_value: dict[str, Any] | None = None, onnx: dict[str, Any] | None = None) -> ModelCard:
     """The card of the exported model, with everything the export knows (the leaderboard model's costs and
     a retrain's decision are added by whoever writes it: agent/runtime/card.py)."""
     given_up = metric.signed(leaderboard_score) - metric.signed(chosen.score)
@@ -76,6 +76,7 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
         "versions": package_versions(),
         "monitoring": monitoring,
         **({"budget_value": budget_value} if budget_value else {}),
+        **({"onnx": onnx} if onnx else {}),
     })
 
 
@@ -105,6 +106,8 @@ def render_markdown(card: dict[str, Any]) -> str:
         + (f"; production phase {tr['cpu_seconds']:.1f} CPU-seconds" if tr.get("cpu_seconds") is not None else "")
         + " |",
         f"| training data | {data['rows']:,} rows, {data['columns']} columns, sha256 {data['sha256'][:16]}... |",
+        *([f"| ONNX export | {'yes' if card['onnx']['exportable'] else 'no'}: {card['onnx']['reason']} |"]
+          if card.get("onnx") else []),
         "", f"Score source: {v['score_source']}. Latency: {lat['measured']}.", "",
         "## Top features", "", f"{card['top_features_method']}", "",
     ]

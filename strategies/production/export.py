@@ -93,8 +93,17 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
             search_seconds=inputs.search_seconds, candidates=sum(c.measured for c in candidates),
             description=loaded.runtime.describe(), refused=refused or [], directory_bytes=directory_bytes(stage),
             monitoring=monitoring,  # directory_bytes: everything but the two card files, written later
-            side_bytes=_side_bytes(stage), budget_value=budget_value(candidates, chosen, inputs.budgets, metric))
+            side_bytes=_side_bytes(stage), budget_value=budget_value(candidates, chosen, inputs.budgets, metric),
+            onnx=_onnx(stage))
     return card
+
+
+def _onnx(stage: Path) -> dict[str, Any]:
+    """Whether `podium export --onnx` can write this model, and why (not), for the card."""
+    from agent.runtime.onnx import onnx_exportable
+
+    exportable, reason = onnx_exportable(stage)
+    return {"exportable": exportable, "reason": reason, "command": "podium export ARTIFACT --onnx OUT.onnx"}
 
 
 def _side_bytes(stage: Path) -> int | None:
