@@ -53,6 +53,7 @@ class Candidate:
     # the hyperparameters a search chose; a study of the same `family` may start from them (warm start)
     params: dict[str, Any] | None = None
     trees: list[int] | None = None  # trees per fold model (early stopping)
+    fold_models: str | None = None  # a file of the fold models as text, in fold order (a production fold bag)
     latency: dict[str, Any] | None = None  # the model card's latency block, when measured while in memory
 
     @property

@@ -8,7 +8,7 @@ never seen while fitting and out-of-fold scores stay honest. The objective follo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,20 @@ from agent.competition.metrics import BINARY, MULTICLASS, REGRESSION
 from agent.deadline import Deadline, PastDeadline
 
 LEARNERS = ("lightgbm", "xgboost", "catboost")
+# A fold model kept as text for the production fold bag (strategies/production/fold_bag.py) up to this size:
+# beyond it, eight of them would not fit a production size budget anyway.
+MAX_KEPT_MODEL_CHARS = 4_000_000
 MAX_CATEGORY_SHARE = 0.5  # object columns with more distinct values than this share of rows are id-like
+
+
+class FoldFit(NamedTuple):
+    """One fold's fit: predictions for its held-out rows and the test set, trees kept, and the model as text
+    when the learner can serve it (LightGBM, within MAX_KEPT_MODEL_CHARS)."""
+
+    valid: np.ndarray
+    test: np.ndarray
+    trees: int
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +84,9 @@ def _inner_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_predict(learner: str, params: dict[str, Any], task: Task, X: pd.DataFrame, y: np.ndarray,
                 X_valid: pd.DataFrame, X_test: pd.DataFrame,
-                deadline: Deadline | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Fit on (X, y); return predictions for X_valid and X_test and the number of trees kept.
+                deadline: Deadline | None = None) -> FoldFit:
+    """Fit on (X, y); return predictions for X_valid and X_test, the number of trees kept and, for LightGBM, the
+    model as text.
 
     Past `deadline` the fit stops itself between two boosting rounds (PastDeadline): work that ends on its own
     needs no cancelling. The libraries see encoded column names (agent/columns.py): each refuses some names a
@@ -84,9 +98,11 @@ def fit_predict(learner: str, params: dict[str, Any], task: Task, X: pd.DataFram
     fit_rows, stop_rows = _inner_split(len(X), task.seed)
     target = _target_transform(task, y)
     fitter = {"lightgbm": _lightgbm, "xgboost": _xgboost, "catboost": _catboost}[learner]
-    valid_pred, test_pred, trees = fitter(params, task, X.iloc[fit_rows], target[fit_rows], X.iloc[stop_rows],
-                                          target[stop_rows], X_valid, X_test, rounds, patience, deadline)
-    return _inverse_transform(task, valid_pred), _inverse_transform(task, test_pred), trees
+    valid_pred, test_pred, trees, *model = fitter(params, task, X.iloc[fit_rows], target[fit_rows],
+                                                  X.iloc[stop_rows], target[stop_rows], X_valid, X_test, rounds,
+                                                  patience, deadline)
+    return FoldFit(_inverse_transform(task, valid_pred), _inverse_transform(task, test_pred), trees,
+                   model[0] if model else None)
 
 
 def _lightgbm(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience, deadline):
@@ -98,7 +114,9 @@ def _lightgbm(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patie
         base["num_class"] = task.n_classes
     booster = train(base, X, y, rounds, stop=(X_stop, y_stop), patience=patience, deadline=deadline)
     trees = booster.best_iteration or rounds
-    return (booster.predict(X_valid, num_iteration=trees), booster.predict(X_test, num_iteration=trees), trees)
+    text = booster.model_to_string(num_iteration=trees)
+    return (booster.predict(X_valid, num_iteration=trees), booster.predict(X_test, num_iteration=trees), trees,
+            text if len(text) <= MAX_KEPT_MODEL_CHARS else None)
 
 
 def _xgboost(params, task, X, y, X_stop, y_stop, X_valid, X_test, rounds, patience, deadline):

@@ -82,10 +82,10 @@ def fit_fold(learner: str, params: dict[str, Any], task: Task, shared: tuple, fo
     X, y, X_test, folds = shared
     started, started_cpu = time.monotonic(), time.process_time()
     train, valid = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
-    valid_pred, test_pred, trees = fit_predict(learner, params, task, X.iloc[train], y[train], X.iloc[valid], X_test,
-                                               deadline)
-    return {"fold": fold, "valid": valid, "valid_pred": valid_pred, "test_pred": test_pred, "trees": trees,
-            "seconds": time.monotonic() - started, "cpu_seconds": time.process_time() - started_cpu}
+    fit = fit_predict(learner, params, task, X.iloc[train], y[train], X.iloc[valid], X_test, deadline)
+    return {"fold": fold, "valid": valid, "valid_pred": fit.valid, "test_pred": fit.test, "trees": fit.trees,
+            "model": fit.model, "seconds": time.monotonic() - started,
+            "cpu_seconds": time.process_time() - started_cpu}
 
 
 @dataclass
@@ -100,6 +100,7 @@ class _Active:
     done: list[int] = field(default_factory=list)
     trees: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    models: dict[int, str] = field(default_factory=dict)  # fold -> model text (LightGBM), for the fold bag
 
 
 class OptunaSearch(Strategy):
@@ -174,14 +175,37 @@ class OptunaSearch(Strategy):
         state.done.append(result["fold"])
         state.trees.append(result["trees"])
         state.seconds += result["seconds"]
+        if result.get("model") is not None:
+            state.models[result["fold"]] = result["model"]
 
     def _finish(self, study, state: _Active, value: float) -> None:
         """Save the trial's predictions first, then tell the study: a finished trial is never lost."""
         path = self._predictions_path(state.trial.number)
         write_with(path, lambda handle: np.savez(handle, oof=state.oof, test=state.test), binary=True)
+        if len(state.models) == len(state.done):
+            self._keep_fold_models(study, state, value)
         state.trial.set_user_attr("fit_seconds", state.seconds)
         state.trial.set_user_attr("trees", state.trees)
         study.tell(state.trial, value)
+
+    def _models_path(self, number: int) -> Path:
+        return self.study_dir / f"{self.learner}-trial-{number:04d}.models.json.gz"
+
+    def _keep_fold_models(self, study, state: _Active, value: float) -> None:
+        """Write the trial's fold models (the production phase may serve them as a fold bag), and keep such
+        files only for the best `keep_best` trials, which bounds the disk they take."""
+        import gzip
+        import json
+
+        from optuna.trial import TrialState
+
+        texts = [state.models[fold] for fold in sorted(state.models)]
+        write_with(self._models_path(state.trial.number),
+                   lambda handle: handle.write(gzip.compress(json.dumps(texts).encode(), 6, mtime=0)), binary=True)
+        finished = [(t.value, t.number) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+        ranked = sorted([*finished, (value, state.trial.number)], reverse=True)
+        for _, number in ranked[self.keep_best:]:
+            self._models_path(number).unlink(missing_ok=True)
 
     def candidates(self, study, competition: Competition) -> list[Candidate]:
         """The best finished trials whose predictions are on disk, as candidates."""
@@ -200,6 +224,7 @@ class OptunaSearch(Strategy):
                 score=metric.signed(trial.value), fit_seconds=float(trial.user_attrs.get("fit_seconds", 0.0)),
                 artifact=str(self.study_dir), family=self.learner, params=trial.params,
                 trees=trial.user_attrs.get("trees"),
+                fold_models=str(models) if (models := self._models_path(trial.number)).is_file() else None,
             ))
         return candidates
 

@@ -59,8 +59,10 @@ def test_the_optuna_learners_fit_on_odd_names(learner):
     X, X_test = prepare_features(frame.drop(columns=["target"]), frame.drop(columns=["target"]).head(50))
     y = (frame["target"] == "yes").to_numpy(dtype=int)
     task = Task("binary", 2, "AUC")
-    valid, test, trees = fit_predict(learner, {"n_estimators": 20}, task, X.iloc[:300], y[:300], X.iloc[300:], X_test)
+    valid, test, trees, model = fit_predict(learner, {"n_estimators": 20}, task, X.iloc[:300], y[:300], X.iloc[300:],
+                                            X_test)
     assert valid.shape == (100,) and test.shape == (50,) and trees >= 1
+    assert (model is not None) == (learner == "lightgbm")  # LightGBM's fold model is kept for a fold bag
     assert list(X.columns) == [c for c in frame.columns if c != "target"]  # the caller's frames keep their names
 
 

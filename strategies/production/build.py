@@ -191,6 +191,8 @@ class ProductionSearch(TwoPhaseSearch):
                                          teacher_test, _teacher_seconds(leaderboard_candidates), self.work,
                                          self.rows, self.calls, deadline - export_reserve - autogluon_seconds)
             log.info("Students done at %.1f s", time.monotonic() - self.started)
+        self.candidates += _fold_bags(self.competition, dataset, self.problem, leaderboard_candidates, self.work,
+                                      self.calls, deadline - export_reserve)
         self.candidates += _blend(self.problem, self.candidates, self.budgets, self.work, self.rows, self.calls,
                                   deadline - export_reserve, prod.blend_members)
         if autogluon_seconds:
@@ -382,6 +384,13 @@ def _students(problem, dataset, candidates, budgets, teacher_oof, teacher_test, 
                          "the scored fold (strategies/production/distill.py)")
         out.append(package(problem, fit.runtime(), candidate, work, rows, calls))
     return out
+
+
+def _fold_bags(competition, dataset, problem, leaderboard, work, calls, end) -> list[ProductionCandidate]:
+    """The leaderboard study's best LightGBM trials served as fold bags (strategies/production/fold_bag.py)."""
+    from strategies.production.fold_bag import fold_bag_candidates
+
+    return fold_bag_candidates(competition, dataset, problem, leaderboard, work, calls, end)
 
 
 def _blend(problem, candidates, budgets, work, rows, calls, end, max_members) -> list[ProductionCandidate]:

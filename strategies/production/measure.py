@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agent.runtime.encoder import Encoder
 from agent.runtime.files import artifact_size, staged_directory
 from agent.runtime.latency import measure_latency
 from agent.runtime.model import ProductionModel, load_model
 from agent.runtime.runtimes import Runtime
+from agent.runtime.schema import Schema
 from strategies.production.candidate import FAILED, ProductionCandidate
 from strategies.production.problem import Problem
 
@@ -28,10 +30,13 @@ def folder_name(name: str) -> str:
 
 
 def package(problem: Problem, runtime: Runtime, candidate: ProductionCandidate, work: Path, rows: pd.DataFrame,
-            calls: int = 200, max_seconds: float | None = None) -> ProductionCandidate:
-    """Save, reload, check the reload predicts the same, then measure; a failure marks the candidate failed."""
-    encoder = problem.encoder if runtime.input == "matrix" else None
-    model = ProductionModel(problem.schema, encoder, runtime, problem.output, candidate.name,
+            calls: int = 200, max_seconds: float | None = None, schema: Schema | None = None,
+            encoder: Encoder | None = None) -> ProductionCandidate:
+    """Save, reload, check the reload predicts the same, then measure; a failure marks the candidate failed.
+
+    `schema` and `encoder` replace the problem's for a model that reads its own encoding (a fold bag)."""
+    encoder = (encoder or problem.encoder) if runtime.input == "matrix" else None
+    model = ProductionModel(schema or problem.schema, encoder, runtime, problem.output, candidate.name,
                             info={"family": candidate.family, **runtime.describe()})
     folder = Path(work) / folder_name(candidate.name)
     try:

@@ -30,8 +30,8 @@ def oof_candidates(task_name: str, metric_name: str, problem_type: str, rows: in
         shape = (len(y), task.n_classes) if problem_type == "multiclass" else (len(y),)
         oof = np.zeros(shape)
         for train, valid in KFold(4, shuffle=True, random_state=0).split(X):
-            oof[valid], _, _ = fit_predict(learner, {"n_estimators": 300, **params}, task, X.iloc[train], y[train],
-                                           X.iloc[valid], X.iloc[:5])
+            oof[valid] = fit_predict(learner, {"n_estimators": 300, **params}, task, X.iloc[train], y[train],
+                                     X.iloc[valid], X.iloc[:5]).valid
         candidates.append(Candidate(f"{learner}-{i}", learner, oof, np.zeros(5), score_prediction(metric, y, oof), 0))
     return candidates, y, metric
 

@@ -1,0 +1,116 @@
+"""Fold bags: the leaderboard's own LightGBM fold models, averaged and served as a production candidate.
+
+The Optuna study fits one LightGBM per fold of the run's folds to score a trial; its best trials keep those
+models (strategies/optuna_search.py). Averaged, they are a model whose out-of-fold score is exactly the one its
+folds produced (each training row was predicted by the fold model that never saw it), with the leaderboard's
+tuning and no refit, and eight compact boosters often fit a 1 ms budget. They read the study's features
+(strategies/learners.py: prepare_features), so the bag carries its own schema and encoder: each categorical
+column's codes are the study's category order, an unseen category is -1 (LightGBM's missing), booleans are
+0/1. Before it counts, the bag must predict the test set as the study's trial did (the average of its folds'
+test predictions); any difference in encoding fails it there, with the reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agent.competition.dataset import Dataset
+from agent.competition.inference import Competition
+from agent.competition.metrics import BINARY, MULTICLASS
+from agent.deadline import Deadline
+from agent.runtime.blend import BlendRuntime
+from agent.runtime.encoder import Encoder
+from agent.runtime.runtimes import IDENTITY, SIGMOID, SOFTMAX, LightGBMRuntime
+from agent.runtime.schema import CATEGORICAL, Schema, category_key
+from strategies.base import Candidate
+from strategies.learners import prepare_features
+from strategies.production.candidate import FAILED, ProductionCandidate
+from strategies.production.measure import package
+from strategies.production.problem import Problem, serving_rows
+
+log = logging.getLogger("podium.production")
+FAMILY = "fold-bag"
+MOST_BAGS = 2
+UNSEEN = -1  # LightGBM reads a negative category as missing, as pandas' code for an unknown category is
+AGREEMENT = 1e-6  # relative: the bag's test predictions against the trial's own
+
+
+def fold_bag_candidates(competition: Competition, dataset: Dataset, problem: Problem,
+                        leaderboard: list[Candidate], work: Path, calls: int,
+                        deadline: Deadline) -> list[ProductionCandidate]:
+    """A candidate for each of the best leaderboard trials whose fold models were kept (at most MOST_BAGS)."""
+    kept = [c for c in leaderboard if c.fold_models and Path(c.fold_models).is_file() and c.family == "lightgbm"]
+    kept.sort(key=lambda c: -competition.metric.signed(problem.score(np.asarray(c.oof))))
+    out = []
+    for trial in kept[:MOST_BAGS]:
+        if deadline.passed():
+            break
+        try:
+            out.append(_bag(competition, dataset, problem, trial, work, calls))
+        except Exception as error:  # noqa: BLE001 - a bag that cannot be served is one candidate less
+            log.warning("Fold bag of %s failed: %s", trial.name, error)
+            out.append(ProductionCandidate(f"{FAMILY}/{trial.name}", FAMILY, status=FAILED,
+                                           note=f"{type(error).__name__}: {error}"))
+    return out
+
+
+def _bag(competition: Competition, dataset: Dataset, problem: Problem, trial: Candidate, work: Path,
+         calls: int) -> ProductionCandidate:
+    texts = json.loads(gzip.decompress(Path(trial.fold_models).read_bytes()))
+    prepared, _ = prepare_features(dataset.X, dataset.X_test)  # the study's vocabulary spans train and test
+    schema = Schema.infer(dataset.X[list(prepared.columns)], unseen=problem.schema.unseen,
+                          dates=competition.dates, relations=competition.relations)
+    encoder = Encoder(schema, *_codes(schema, prepared))
+    link = {BINARY: SIGMOID, MULTICLASS: SOFTMAX}.get(problem.problem_type, IDENTITY)
+    members = [LightGBMRuntime.from_text(text, link, [0.0], problem.log_target) for text in texts]
+    if any(m.booster.num_feature() != len(prepared.columns) for m in members):
+        raise ValueError(f"the fold models read {members[0].booster.num_feature()} features, the study's table "
+                         f"has {len(prepared.columns)}")
+    runtime = BlendRuntime(members, [1.0] * len(members))
+    _check_agreement(runtime, encoder, dataset.X_test, trial)
+    oof = np.asarray(trial.oof, dtype=float)
+    candidate = ProductionCandidate(
+        name=f"{FAMILY}/{trial.name}", family=FAMILY,
+        params={"folds": len(members), "trees": trial.trees, **(trial.params or {})},
+        score=problem.score(oof), oof=oof, fit_seconds=trial.fit_seconds,
+        score_source="out-of-fold: each training row predicted by the bag's fold model that never saw it (the "
+                     "leaderboard study's own trial, on the run's folds)")
+    rows = serving_rows(dataset, schema, problem.seed)
+    return package(problem, runtime, candidate, work, rows, calls, schema=schema, encoder=encoder)
+
+
+def _codes(schema: Schema, prepared: pd.DataFrame) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """The study's codes as an encoder's: its category order for categories, 0/1 for booleans."""
+    codes = {}
+    for column in schema.columns:
+        if column.kind != CATEGORICAL:
+            continue
+        dtype = prepared[column.name].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            keys = [category_key(value) for value in dtype.categories]
+        else:  # a boolean column, which the study reads as 0.0 / 1.0
+            keys = [category_key(False), category_key(True)]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"column {column.name!r} has categories podium's serving reads as one (e.g. with "
+                             "spaces around them): the study's codes cannot be reproduced")
+        codes[column.name] = keys
+    return codes, {name: UNSEEN for name in codes}
+
+
+def _check_agreement(runtime: BlendRuntime, encoder: Encoder, X_test: pd.DataFrame, trial: Candidate) -> None:
+    """The bag must predict the test set as the trial did (the mean of its fold models' test predictions)."""
+    if trial.test is None or len(X_test) == 0:
+        return
+    matrix, _ = encoder.encode_frame(X_test)
+    predicted, expected = runtime.raw(matrix), np.asarray(trial.test, dtype=float)
+    scale = np.maximum(np.abs(expected), 1e-9)
+    worst = float(np.max(np.abs(predicted - expected) / scale))
+    if not worst <= AGREEMENT:
+        raise ValueError(f"served from raw rows, the bag predicts the test set differently from its trial "
+                         f"(relative difference {worst:.3g}): the study's encoding is not reproduced")
