@@ -79,6 +79,7 @@ def from_manifest(manifest: dict[str, Any], run_dir: Path | None) -> dict[str, A
         "prod_size_bytes": number(first(production.get("size_bytes"), size.get("serving_bytes"))),
         "prod_within_budget": within if isinstance(within, bool) else None,
         "prod_error": production.get("error"),
+        **best_by_family(Path(card_dir) / "candidates.json" if card_dir else None, card),
         "lb_latency_measured": bool(board_latency),
         "lb_p99_ms": number(board_latency.get("p99_ms_batch1", board_latency.get("p99_ms"))),
         **leaderboard(manifest),
@@ -132,6 +133,27 @@ def plan(data: Any) -> dict[str, Any] | None:
                        "actual_s": round(end - began, 1) if None not in (began, end) else None,
                        "status": actual.get("status"), "note": actual.get("note")})
     return {"time_limit": number(data.get("time_limit")), "pieces": pieces}
+
+
+# The families a run's production phase compares: single compact models, and the richer ones built from them
+SINGLE_FAMILIES = ("linear", "lightgbm", "distilled")
+
+
+def best_by_family(listing: Path | None, card: dict[str, Any]) -> dict[str, Any]:
+    """From candidates.json: the best in-budget score of each family, so one run shows what each family
+    (the blend, the fold bag) bought over the best single compact model, with the same leaderboard."""
+    data = read_json(listing) if listing is not None and listing.is_file() else {}
+    if not data:
+        return {}
+    sign = 1.0 if data.get("greater_is_better", True) else -1.0
+    best: dict[str, float] = {}
+    for c in data.get("candidates", []):
+        if c.get("status") != "measured" or not c.get("within_budget") or c.get("score") is None:
+            continue
+        family = "single" if c["family"] in SINGLE_FAMILIES else c["family"]
+        if family not in best or sign * c["score"] > sign * best[family]:
+            best[family] = c["score"]
+    return {"prod_best": best}
 
 
 def given_up(production: float | None, board: float | None) -> float | None:
