@@ -1,5 +1,6 @@
 """Compiled inference paths for tree models, measured on the same LightGBM boosters as today's Booster.predict.
 
+    .venv/bin/pip install -e '.[paths]'   # lleaves, onnxmltools, treelite, tl2cgen: benchmark-only
     .venv/bin/python benchmarks/inference_paths.py [--tasks adult_income diamonds_price hpc_class]
         [--sizes 7x40 31x400 63x2000 bag8x31x400] [--rounds 3] [--calls 2000] [--max-compile-leaves 13000]
 
