@@ -2,13 +2,19 @@
 
 A runtime turns an encoded float matrix (or, for AutoGluon, a typed table) into a raw prediction in podium's
 convention. LightGBM boosters predict with `num_threads=1`: OpenMP's thread start-up costs far more than a
-single-row prediction on a busy machine (docs/benchmarks.md), and serving scales by processes anyway.
+single-row prediction on a busy machine (docs/benchmarks.md), and serving scales by processes anyway. One row
+goes through LightGBM's single-row C API (`FastRow`), set up once: `Booster.predict` parses its parameters and
+builds a predictor on every call, which measured 2-6x the whole prediction on a few hundred trees
+(docs/benchmarks.md, "Inference paths"); the answers are the same to the bit.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gzip
 import json
+import threading
+import weakref
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -47,6 +53,38 @@ def apply_link(raw: np.ndarray, link: str, log_target: bool = False) -> np.ndarr
     return np.expm1(raw) if log_target else raw
 
 
+class FastRow:
+    """LightGBM's single-row predictor (LGBM_BoosterPredictForMatSingleRowFast): raw scores of one float64 row,
+    one thread, configured once. The configuration is LightGBM's and not safe to share between threads, so calls
+    take a lock; it is freed with this object."""
+
+    def __init__(self, booster):
+        from lightgbm.basic import _LIB, _c_str, _safe_call
+
+        self._booster = booster  # the configuration points into it
+        self._handle = ctypes.c_void_p()
+        _safe_call(_LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+            booster._handle, ctypes.c_int(1), ctypes.c_int(0), ctypes.c_int(-1),  # raw score, every iteration
+            ctypes.c_int(1), ctypes.c_int32(booster.num_feature()), _c_str("num_threads=1"),  # float64 rows
+            ctypes.byref(self._handle)))
+        self._outputs = booster.num_model_per_iteration()
+        self._predict = _LIB.LGBM_BoosterPredictForMatSingleRowFast
+        self._lock = threading.Lock()
+        weakref.finalize(self, _LIB.LGBM_FastConfigFree, self._handle)
+
+    def __call__(self, row: np.ndarray) -> np.ndarray:
+        row = np.ascontiguousarray(row, dtype=np.float64)
+        out, written = np.empty(self._outputs), ctypes.c_int64()
+        with self._lock:
+            failed = self._predict(self._handle, ctypes.c_void_p(row.ctypes.data), ctypes.byref(written),
+                                   out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
+        if failed:
+            from lightgbm.basic import _LIB
+
+            raise RuntimeError(f"LightGBM's single-row prediction failed: {_LIB.LGBM_GetLastError().decode()}")
+        return out.reshape(1, -1) if self._outputs > 1 else out
+
+
 class LightGBMRuntime:
     """A native LightGBM booster (text model, gzipped) plus the link and offset applied to its raw score."""
 
@@ -58,6 +96,10 @@ class LightGBMRuntime:
         self.link = link
         self.base = np.asarray(base if base is not None else [0.0], dtype=float)
         self.log_target = log_target
+        self._fast: FastRow | None = None  # made at the first one-row call: a fold model fitted in a trial never is
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_fast": None}  # LightGBM's configuration is a pointer into this process
 
     @classmethod
     def from_text(cls, model_text: str, link: str, base: list[float] | None = None,
@@ -67,7 +109,12 @@ class LightGBMRuntime:
         return cls(lightgbm.Booster(model_str=model_text), link, base, log_target)
 
     def raw(self, matrix: np.ndarray) -> np.ndarray:
-        scores = self.booster.predict(matrix, raw_score=True, num_threads=1)
+        if len(matrix) == 1 and matrix.ndim == 2:
+            if self._fast is None:
+                self._fast = FastRow(self.booster)
+            scores = self._fast(matrix[0])
+        else:
+            scores = self.booster.predict(matrix, raw_score=True, num_threads=1)
         return apply_link(scores + (self.base if scores.ndim == 2 else self.base[0]), self.link, self.log_target)
 
     def describe(self) -> dict[str, Any]:
