@@ -189,7 +189,8 @@ class ProductionSearch(TwoPhaseSearch):
         if prod.distill:
             self.candidates += _students(self.problem, dataset, self.candidates, self.budgets, leaderboard_oof,
                                          teacher_test, _teacher_seconds(leaderboard_candidates), self.work,
-                                         self.rows, self.calls, deadline - export_reserve - autogluon_seconds)
+                                         self.rows, self.calls, deadline - export_reserve - autogluon_seconds,
+                                         prod.max_trees)
             log.info("Students done at %.1f s", time.monotonic() - self.started)
         self.candidates += _fold_bags(self.competition, dataset, self.problem, leaderboard_candidates, self.work,
                                       self.calls, deadline - export_reserve)
@@ -352,8 +353,8 @@ def _teacher_seconds(leaderboard: list[Candidate]) -> float:
 
 
 def _students(problem, dataset, candidates, budgets, teacher_oof, teacher_test, teacher_seconds, work, rows,
-              calls, end) -> list[ProductionCandidate]:
-    """Students shaped like the best compact models that fit the budgets (or come nearest)."""
+              calls, end, max_trees: int) -> list[ProductionCandidate]:
+    """Students shaped like the best compact models that fit the budgets (or come nearest), and a larger one."""
     from strategies.production.distill import fit_student
 
     if teacher_test is None or len(dataset.X_test) == 0:
@@ -364,6 +365,10 @@ def _students(problem, dataset, candidates, budgets, teacher_oof, teacher_test, 
     fitting = sorted([c for c in compact if c.fits(budgets)], key=lambda c: -metric.signed(c.score))
     nearest = sorted([c for c in compact if not c.fits(budgets)], key=lambda c: c.excess(budgets))
     shapes = [(c.params, c.fit_seconds + c.oof_seconds) for c in (fitting + nearest)][:STUDENTS]
+    larger = _larger(fitting[0], budgets, max_trees) if fitting else None  # where the budget holds twice its trees
+    if larger and not any((p["num_leaves"], p["n_estimators"]) == (larger[0]["num_leaves"], larger[0]["n_estimators"])
+                          for p, _ in shapes):
+        shapes.append(larger)
     X_test, _ = problem.encoder.encode_frame(dataset.X_test)
     out = []
     for params, expected in shapes:
@@ -403,6 +408,19 @@ def _blend(problem, candidates, budgets, work, rows, calls, end, max_members) ->
         log.warning("The production blend failed: %s", error)
         return [ProductionCandidate("blend", "blend", status=FAILED, note=f"{type(error).__name__}: {error}")]
     return [blend] if blend is not None else []
+
+
+def _larger(best: ProductionCandidate, budgets: Budgets, max_trees: int) -> tuple[dict, float] | None:
+    """Up to twice the trees (within `max_trees`) at a learning rate lowered as much, of the best in-budget
+    compact shape, when its measured p99 and size doubled still fit (trees dominate a large model's cost); its
+    expected fit time grows as its trees."""
+    params = best.params
+    trees = int(params.get("n_estimators", 0))
+    more = min(2 * trees, max_trees)
+    if more <= trees or 2 * best.latency.p99_ms > 0.8 * budgets.latency_ms or 2 * best.size_bytes > budgets.size_bytes:
+        return None
+    larger = {**params, "n_estimators": more, "learning_rate": params.get("learning_rate", 0.1) * trees / more}
+    return larger, more / trees * (best.fit_seconds + best.oof_seconds)
 
 
 def _autogluon(problem, path, leaderboard, leaderboard_score, budgets, rows, work, end,

@@ -189,3 +189,24 @@ def test_the_card_says_what_other_budgets_would_have_bought(titanic_artifact):
         latencies = [p["p99_ms"] for p in points]
         assert latencies == sorted(latencies)
     assert "## What the budgets bought" in (titanic_artifact.out_dir / "model_card.md").read_text()
+
+
+def test_a_larger_student_doubles_the_best_shape_only_where_the_budgets_hold_it():
+    from agent.runtime.latency import LatencyReport
+    from strategies.production.build import _larger
+    from strategies.production.candidate import Budgets, ProductionCandidate
+
+    def shaped(p99_ms: float, size: int) -> ProductionCandidate:
+        report = LatencyReport(p99_ms / 2, p99_ms, p99_ms / 2, 200, 1000, 1e5, 1.0, 1.0)
+        return ProductionCandidate("lightgbm/t01-L15-T100", "lightgbm", latency=report, size_bytes=size,
+                                   params={"num_leaves": 15, "n_estimators": 100, "learning_rate": 0.1},
+                                   fit_seconds=1.0, oof_seconds=8.0)
+
+    budgets = Budgets(1.0, 5_000_000)
+    params, seconds = _larger(shaped(0.2, 100_000), budgets, max_trees=2000)
+    assert (params["n_estimators"], params["learning_rate"], params["num_leaves"]) == (200, 0.05, 15)
+    assert seconds == pytest.approx(18.0)
+    assert _larger(shaped(0.2, 100_000), budgets, max_trees=150)[0]["n_estimators"] == 150
+    assert _larger(shaped(0.45, 100_000), budgets, max_trees=2000) is None  # 0.9 ms: too near the budget
+    assert _larger(shaped(0.2, 3_000_000), budgets, max_trees=2000) is None  # 6 MB
+    assert _larger(shaped(0.2, 100_000), budgets, max_trees=100) is None  # no more trees allowed
