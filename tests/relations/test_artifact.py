@@ -15,7 +15,7 @@ from agent.competition.relations.build import join_relations
 from agent.competition.tables import CompetitionData
 from agent.errors import InputError
 from agent.runtime import load_model
-from strategies.production.build import _linear
+from strategies.production.families import linear_floor as _linear
 from strategies.production.problem import make_problem, serving_rows
 from tests.relations.synthetic import tables
 

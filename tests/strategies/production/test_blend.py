@@ -69,7 +69,7 @@ def test_a_blend_of_real_candidates_is_served_as_its_weighted_members(ames, tmp_
     problem = make_problem(ames.competition, ames.dataset)
     rows = latency_rows(ames.dataset)
     budgets = Budgets(50.0, 50_000_000)
-    from strategies.production.build import _linear
+    from strategies.production.families import linear_floor as _linear
 
     candidates = [_linear(problem, tmp_path, rows, 200), quick_candidate(problem, tmp_path, rows)]
     candidates += search_compact(problem, budgets, rows, tmp_path, Deadline.after(60), max_trials=3,

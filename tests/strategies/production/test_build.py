@@ -193,8 +193,8 @@ def test_the_card_says_what_other_budgets_would_have_bought(titanic_artifact):
 
 def test_a_larger_student_doubles_the_best_shape_only_where_the_budgets_hold_it():
     from agent.runtime.latency import LatencyReport
-    from strategies.production.build import _larger
     from strategies.production.candidate import Budgets, ProductionCandidate
+    from strategies.production.families import larger_shape as _larger
 
     def shaped(p99_ms: float, size: int) -> ProductionCandidate:
         report = LatencyReport(p99_ms / 2, p99_ms, p99_ms / 2, 200, 1000, 1e5, 1.0, 1.0)

@@ -10,7 +10,7 @@ import pytest
 from agent.errors import BudgetError
 from agent.runtime.onnx import export_onnx, onnx_exportable
 from strategies.production import build_production_model
-from strategies.production.build import _exportable_to_onnx
+from strategies.production.families import exportable_to_onnx as _exportable_to_onnx
 from tests.artifacts import corpus_from_folder, fast_settings, quick_leaderboard
 
 
