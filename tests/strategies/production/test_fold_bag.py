@@ -61,3 +61,16 @@ def test_a_bag_whose_encoding_differs_from_its_study_fails_with_the_reason(study
     broken = type(trial)(**{**trial.__dict__, "test": np.roll(np.asarray(trial.test), 1, axis=0)})
     bags = fold_bag_candidates(hpc.competition, hpc.dataset, problem, [broken], tmp_path, 200, Deadline.after(60))
     assert bags[0].status == FAILED and "predicts the test set differently" in bags[0].note
+
+
+def test_a_fold_bag_exports_to_onnx_with_unseen_categories_as_the_study_reads_them(study, hpc, tmp_path):
+    """The bag's encoder sends an unseen category to -1 (LightGBM's missing); the graph, checked against
+    load_model on probe rows with unseen values before it is written, must agree."""
+    from agent.runtime.onnx import export_onnx
+
+    _, result = study
+    problem = make_problem(hpc.competition, hpc.dataset)
+    bag = fold_bag_candidates(hpc.competition, hpc.dataset, problem, result.candidates, tmp_path, 200,
+                              Deadline.after(60))[0]
+    written = export_onnx(bag.folder, tmp_path / "bag.onnx")
+    assert written.path.stat().st_size > 0
