@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,3 +47,19 @@ def test_a_runtime_that_answered_one_row_still_pickles(fitted):
     runtime.raw(rows[:1])
     copy = pickle.loads(pickle.dumps(runtime))
     assert copy._fast is None and np.array_equal(copy.raw(rows[:1]), runtime.raw(rows[:1]))
+
+
+def test_an_artifact_loads_and_predicts_with_no_compiler_on_the_path(titanic_artifact, tmp_path):
+    """Nothing is compiled at load or shipped compiled: a process whose PATH holds no compiler serves it."""
+    import subprocess
+    import sys
+
+    script = ("import json, sys; from agent.runtime import load_model; "
+              "m = load_model(sys.argv[1]); print(json.dumps(m.predict_raw(m.schema and "
+              "{c.name: None for c in m.schema.columns}).tolist()))")
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    done = subprocess.run([sys.executable, "-c", script, str(titanic_artifact.out_dir)], capture_output=True,
+                          text=True, env={"PATH": str(empty), "PYTHONPATH": str(Path.cwd())}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout.strip().splitlines()[-1])) == 1
