@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +23,15 @@ import pandas as pd
 
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
-from agent.competition.metrics import BINARY, MULTICLASS
 from agent.deadline import Deadline
 from agent.runtime.blend import BlendRuntime
 from agent.runtime.encoder import Encoder
-from agent.runtime.runtimes import IDENTITY, SIGMOID, SOFTMAX, LightGBMRuntime
+from agent.runtime.runtimes import LightGBMRuntime
 from agent.runtime.schema import CATEGORICAL, Schema, category_key
 from strategies.base import Candidate
 from strategies.learners import prepare_features
 from strategies.production.candidate import FAILED, ProductionCandidate
+from strategies.production.gbm import link_for
 from strategies.production.measure import package
 from strategies.production.problem import Problem, serving_rows
 
@@ -47,12 +48,14 @@ def fold_bag_candidates(competition: Competition, dataset: Dataset, problem: Pro
     """A candidate for each of the best leaderboard trials whose fold models were kept (at most MOST_BAGS)."""
     kept = [c for c in leaderboard if c.fold_models and Path(c.fold_models).is_file() and c.family == "lightgbm"]
     kept.sort(key=lambda c: -competition.metric.signed(problem.score(np.asarray(c.oof))))
-    out = []
+    out: list[ProductionCandidate] = []
+    encoding = None  # the study's encoding, the same for every bag of the run: built once, when first needed
     for trial in kept[:MOST_BAGS]:
         if deadline.passed():
             break
         try:
-            out.append(_bag(competition, dataset, problem, trial, work, calls))
+            encoding = encoding or _StudyEncoding.of(competition, dataset, problem)
+            out.append(_bag(dataset, problem, encoding, trial, work, calls))
         except Exception as error:  # noqa: BLE001 - a bag that cannot be served is one candidate less
             log.warning("Fold bag of %s failed: %s", trial.name, error)
             out.append(ProductionCandidate(f"{FAMILY}/{trial.name}", FAMILY, status=FAILED,
@@ -60,20 +63,32 @@ def fold_bag_candidates(competition: Competition, dataset: Dataset, problem: Pro
     return out
 
 
-def _bag(competition: Competition, dataset: Dataset, problem: Problem, trial: Candidate, work: Path,
+@dataclass(frozen=True)
+class _StudyEncoding:
+    """The study's features as a served model reads them: its schema, its encoder, and rows to time it on."""
+
+    schema: Schema
+    encoder: Encoder
+    rows: pd.DataFrame
+
+    @classmethod
+    def of(cls, competition: Competition, dataset: Dataset, problem: Problem) -> _StudyEncoding:
+        prepared, _ = prepare_features(dataset.X, dataset.X_test)  # the study's vocabulary spans train and test
+        schema = Schema.infer(dataset.X[list(prepared.columns)], unseen=problem.schema.unseen,
+                              dates=competition.dates, relations=competition.relations)
+        return cls(schema, Encoder(schema, *_codes(schema, prepared)), serving_rows(dataset, schema, problem.seed))
+
+
+def _bag(dataset: Dataset, problem: Problem, encoding: _StudyEncoding, trial: Candidate, work: Path,
          calls: int) -> ProductionCandidate:
     texts = json.loads(gzip.decompress(Path(trial.fold_models).read_bytes()))
-    prepared, _ = prepare_features(dataset.X, dataset.X_test)  # the study's vocabulary spans train and test
-    schema = Schema.infer(dataset.X[list(prepared.columns)], unseen=problem.schema.unseen,
-                          dates=competition.dates, relations=competition.relations)
-    encoder = Encoder(schema, *_codes(schema, prepared))
-    link = {BINARY: SIGMOID, MULTICLASS: SOFTMAX}.get(problem.problem_type, IDENTITY)
-    members = [LightGBMRuntime.from_text(text, link, [0.0], problem.log_target) for text in texts]
-    if any(m.booster.num_feature() != len(prepared.columns) for m in members):
+    members = [LightGBMRuntime.from_text(text, link_for(problem), [0.0], problem.log_target) for text in texts]
+    features = len(encoding.schema.columns)
+    if any(m.booster.num_feature() != features for m in members):
         raise ValueError(f"the fold models read {members[0].booster.num_feature()} features, the study's table "
-                         f"has {len(prepared.columns)}")
+                         f"has {features}")
     runtime = BlendRuntime(members, [1.0] * len(members))
-    _check_agreement(runtime, encoder, dataset.X_test, trial)
+    _check_agreement(runtime, encoding.encoder, dataset.X_test, trial)
     oof = np.asarray(trial.oof, dtype=float)
     candidate = ProductionCandidate(
         name=f"{FAMILY}/{trial.name}", family=FAMILY,
@@ -81,8 +96,8 @@ def _bag(competition: Competition, dataset: Dataset, problem: Problem, trial: Ca
         score=problem.score(oof), oof=oof, fit_seconds=trial.fit_seconds,
         score_source="out-of-fold: each training row predicted by the bag's fold model that never saw it (the "
                      "leaderboard study's own trial, on the run's folds)")
-    rows = serving_rows(dataset, schema, problem.seed)
-    return package(problem, runtime, candidate, work, rows, calls, schema=schema, encoder=encoder)
+    return package(problem, runtime, candidate, work, encoding.rows, calls, schema=encoding.schema,
+                   encoder=encoding.encoder)
 
 
 def _codes(schema: Schema, prepared: pd.DataFrame) -> tuple[dict[str, list[str]], dict[str, int]]:

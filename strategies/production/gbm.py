@@ -79,7 +79,8 @@ class _SoftmaxObjective:
         return p - self.targets, k / (k - 1) * p * (1 - p)
 
 
-def _link(problem: Problem) -> str:
+def link_for(problem: Problem) -> str:
+    """The link from a booster's raw score to podium's convention, by problem type."""
     return {BINARY: SIGMOID, MULTICLASS: SOFTMAX}.get(problem.problem_type, IDENTITY)
 
 
@@ -100,7 +101,7 @@ def fit_booster(problem: Problem, params: dict[str, Any], rows: np.ndarray, targ
     booster = train(lgb_params, problem.X[rows], label, rounds,
                     categorical=problem.encoder.categorical_indices or "auto", init_score=init_score,
                     dataset_params={"verbose": -1, "max_bin": lgb_params["max_bin"]}, deadline=deadline)
-    return LightGBMRuntime(booster, _link(problem), base, problem.log_target)
+    return LightGBMRuntime(booster, link_for(problem), base, problem.log_target)
 
 
 def fit_and_validate(problem: Problem, params: dict[str, Any], target: np.ndarray, soft: bool = False,
