@@ -138,8 +138,9 @@ def _importance(inputs: ExportInputs, chosen: ProductionCandidate,
     try:  # past the deadline, one fold still runs: a card without top features is not worth the seconds saved
         models = validation_models(inputs.problem, chosen, inputs.teacher_oof)
         if models is None:
-            why = "its fold models read the leaderboard study's encoding, not the production one" if \
-                chosen.family == "fold-bag" else f"{chosen.family} candidates have no fold models to validate on"
+            why = "its fold models read their own encoding (the leaderboard's), not the production one" if \
+                chosen.family in ("fold-bag", "autogluon-bag") else \
+                f"{chosen.family} candidates have no fold models to validate on"
             return None, f"not computed: {why}"
         table = permutation_importance(inputs.problem, models, inputs.problem.schema.names, deadline=deadline)
         return table[:inputs.importance_top], method

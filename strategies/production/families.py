@@ -1,6 +1,6 @@
 """The production search's candidate families, each fitted, packaged and measured as one step of the search
 (strategies/production/build.py runs them in order): the linear floor, the compact study, distilled students,
-fold bags, the blend and AutoGluon's options; and what `require_onnx` keeps.
+fold bags (the study's and AutoGluon's), the blend and AutoGluon's options; and what `require_onnx` keeps.
 """
 
 from __future__ import annotations
@@ -115,6 +115,19 @@ def fold_bags(competition, dataset, problem, leaderboard, work, calls, end) -> l
     from strategies.production.fold_bag import fold_bag_candidates
 
     return fold_bag_candidates(competition, dataset, problem, leaderboard, work, calls, end)
+
+
+def autogluon_bags(competition, dataset, problem, leaderboard, path, work, calls, end) -> list[ProductionCandidate]:
+    """AutoGluon's own best LightGBM bags served without it (strategies/production/autogluon_bags.py)."""
+    from strategies.production.autogluon_bags import FAMILY, autogluon_bag_candidates
+
+    if path is None:
+        return []
+    try:
+        return autogluon_bag_candidates(competition, dataset, problem, leaderboard, Path(path), work, calls, end)
+    except Exception as error:  # noqa: BLE001 - the bags are extras; the other candidates stand
+        log.warning("AutoGluon's bags could not be served: %s", error)
+        return [ProductionCandidate(FAMILY, FAMILY, status=FAILED, note=f"{type(error).__name__}: {error}")]
 
 
 def blend(problem, candidates, budgets, work, rows, calls, end, max_members) -> list[ProductionCandidate]:
