@@ -101,6 +101,8 @@ class ProductionSearch(TwoPhaseSearch):
         self.out_dir = Path(out_dir)
         self.problem = make_problem(competition, dataset, seed=run.seed if run is not None else 0,
                                     unseen=self.prod.unseen_categories, max_features=self.prod.max_features)
+        if self.prod.require_onnx:
+            families.refuse_unexportable_features(self.problem)
         self.rows = serving_rows(dataset, self.problem.schema, self.problem.seed)  # what serving reads
         self.calls = self.prod.latency_calls
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -53,11 +53,24 @@ def exportable_to_onnx(ranked: list[ProductionCandidate]) -> list[ProductionCand
     verdicts = [(c, *onnx_exportable(c.folder)) for c in ranked]
     kept = [c for c, ok, _ in verdicts if ok]
     if ranked and not kept:
-        raise BudgetError(f"production.require_onnx is set, but no candidate inside the budgets can be exported "
-                          f"to ONNX: {verdicts[0][2]}", where="production phase (the leaderboard submission is "
-                          "unaffected)", fix="drop --require-onnx (podium serve and load_model serve any "
-                          "production model), or give the table numeric or categorical columns ONNX can read")
+        raise _onnx_error(f"no candidate inside the budgets can be exported to ONNX: {verdicts[0][2]}")
     return kept
+
+
+def refuse_unexportable_features(problem: Problem) -> None:
+    """`production.require_onnx` on a table whose features no graph can read (dates parsed from text, joins):
+    a clear error before the search, not after it."""
+    from agent.runtime.onnx import schema_refusal
+
+    refusal = schema_refusal(problem.schema)
+    if refusal:
+        raise _onnx_error(f"no production model of this competition can be exported to ONNX: {refusal}")
+
+
+def _onnx_error(why: str) -> BudgetError:
+    return BudgetError(f"production.require_onnx is set, but {why}", where="production phase (the leaderboard "
+                       "submission is unaffected)", fix="drop --require-onnx (podium serve and load_model serve any "
+                       "production model), or give the table numeric or categorical columns ONNX can read")
 
 
 def teacher_test(leaderboard: list[Candidate], oof: np.ndarray) -> np.ndarray | None:

@@ -65,6 +65,16 @@ def _refusal(model_kinds: list[str], schema: Schema, has_encoder: bool) -> str |
         if kind not in CONVERTERS:
             return (f"a model of kind {kind!r} has no ONNX converter (podium converts {', '.join(CONVERTERS)}); "
                     "serve it with podium serve")
+    refusal = schema_refusal(schema)
+    if refusal:
+        return refusal
+    if not has_encoder:
+        return "it has no encoder.json (the model reads a typed table, not the encoder's numbers)"
+    return None
+
+
+def schema_refusal(schema: Schema) -> str | None:
+    """Why no model reading `schema` can become one graph, whatever its kind (None: the features can)."""
     if schema.dates:
         return (f"its schema reads date column(s) {sorted(schema.dates)} as text in a format (e.g. "
                 f"{next(iter(schema.dates.values()))!r}) and splits them into parts, which ONNX has no operator "
@@ -72,8 +82,6 @@ def _refusal(model_kinds: list[str], schema: Schema, has_encoder: bool) -> str |
     if schema.relations:
         return ("it joins side tables at serving time (schema.json's relations), which needs their data and a "
                 "join outside any graph; serve it with podium serve")
-    if not has_encoder:
-        return "it has no encoder.json (the model reads a typed table, not the encoder's numbers)"
     return None
 
 
