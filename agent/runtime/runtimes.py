@@ -227,6 +227,7 @@ RUNTIMES: dict[str, str] = {
     LightGBMRuntime.kind: "agent.runtime.runtimes:LightGBMRuntime",
     LinearRuntime.kind: "agent.runtime.runtimes:LinearRuntime",
     "blend": "agent.runtime.blend:BlendRuntime",
+    "catboost": "agent.runtime.catboost_runtime:CatBoostRuntime",
     "autogluon": "agent.runtime.autogluon_runtime:AutoGluonRuntime",
 }
 

@@ -196,8 +196,8 @@ class ProductionSearch(TwoPhaseSearch):
             log.info("Students done at %.1f s", time.monotonic() - self.started)
         self.candidates += families.fold_bags(self.competition, dataset, self.problem, leaderboard_candidates,
                                               self.work, self.calls, deadline - export_reserve)
-        self.candidates += families.autogluon_bags(self.competition, dataset, self.problem, leaderboard_candidates,
-                                                   autogluon_path, self.work, self.calls, deadline - export_reserve)
+        self.candidates += families.autogluon_level1(self.competition, dataset, self.problem, leaderboard_candidates,
+                                                     autogluon_path, self.work, self.calls, deadline - export_reserve)
         self.candidates += families.blend(self.problem, self.candidates, self.budgets, self.work, self.rows,
                                           self.calls, deadline - export_reserve, prod.blend_members)
         if autogluon_seconds:

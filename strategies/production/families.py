@@ -1,6 +1,7 @@
 """The production search's candidate families, each fitted, packaged and measured as one step of the search
 (strategies/production/build.py runs them in order): the linear floor, the compact study, distilled students,
-fold bags (the study's and AutoGluon's), the blend and AutoGluon's options; and what `require_onnx` keeps.
+fold bags (the study's and AutoGluon's), AutoGluon's CatBoost refitted, the blend and AutoGluon's options; and
+what `require_onnx` keeps.
 """
 
 from __future__ import annotations
@@ -130,17 +131,28 @@ def fold_bags(competition, dataset, problem, leaderboard, work, calls, end) -> l
     return fold_bag_candidates(competition, dataset, problem, leaderboard, work, calls, end)
 
 
-def autogluon_bags(competition, dataset, problem, leaderboard, path, work, calls, end) -> list[ProductionCandidate]:
-    """AutoGluon's own best LightGBM bags served without it (strategies/production/autogluon_bags.py)."""
-    from strategies.production.autogluon_bags import FAMILY, autogluon_bag_candidates
-
-    if path is None:
+def autogluon_level1(competition, dataset, problem, leaderboard, path, work, calls,
+                     end) -> list[ProductionCandidate]:
+    """AutoGluon's own best LightGBM bags and its CatBoost bag refitted, served without it from raw rows
+    (strategies/production/autogluon_bags.py, autogluon_catboost.py)."""
+    if path is None or not any(c.strategy == "autogluon" for c in leaderboard):
         return []
     try:
-        return autogluon_bag_candidates(competition, dataset, problem, leaderboard, Path(path), work, calls, end)
-    except Exception as error:  # noqa: BLE001 - the bags are extras; the other candidates stand
-        log.warning("AutoGluon's bags could not be served: %s", error)
-        return [ProductionCandidate(FAMILY, FAMILY, status=FAILED, note=f"{type(error).__name__}: {error}")]
+        from autogluon.tabular import TabularPredictor
+
+        from strategies.production.autogluon_bags import autogluon_bag_candidates
+        from strategies.production.autogluon_catboost import catboost_candidates
+        from strategies.production.autogluon_features import AutoGluonFeatures
+
+        predictor = TabularPredictor.load(str(path), verbosity=0, require_py_version_match=False)
+        features = AutoGluonFeatures.of(predictor, dataset)
+    except Exception as error:  # noqa: BLE001 - these are extras; the other candidates stand
+        log.warning("AutoGluon's level-1 models could not be read: %s", error)
+        return [ProductionCandidate("autogluon-bag", "autogluon-bag", status=FAILED,
+                                    note=f"{type(error).__name__}: {error}")]
+    out = autogluon_bag_candidates(competition, dataset, problem, leaderboard, predictor, features, work, calls, end)
+    return out + catboost_candidates(competition, dataset, problem, leaderboard, predictor, features, work, calls,
+                                     end)
 
 
 def blend(problem, candidates, budgets, work, rows, calls, end, max_members) -> list[ProductionCandidate]:

@@ -9,7 +9,7 @@ from agent.competition.metrics import Metric
 from strategies.production.candidate import MB, Budgets, ProductionCandidate
 
 COLOURS = {"linear": "tab:gray", "lightgbm": "tab:blue", "distilled": "tab:green", "blend": "tab:purple",
-           "fold-bag": "tab:brown", "autogluon-bag": "tab:olive", "autogluon": "tab:orange"}
+           "fold-bag": "tab:brown", "autogluon-bag": "tab:olive", "catboost": "tab:pink", "autogluon": "tab:orange"}
 
 
 def plot_frontier(path: Path, candidates: list[ProductionCandidate], chosen: ProductionCandidate | None,

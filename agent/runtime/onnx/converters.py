@@ -22,6 +22,8 @@ Converter = Callable[[Graph, str, Any], str]
 NOT_CONVERTIBLE = {
     "autogluon": "an AutoGluon model is a Python predictor (several models, its own feature pipeline) that has "
                  "no ONNX form; choose a compact model (production.families without autogluon) to export it",
+    "catboost": "a CatBoost model is not converted (CatBoost's own ONNX export refuses categorical features, and "
+                "podium writes graphs for LightGBM and linear models); serve it with podium serve",
 }
 
 

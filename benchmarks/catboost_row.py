@@ -1,0 +1,79 @@
+"""What one row costs through CatBoost's Python `predict`, beside a LightGBM booster of as many trees served as
+podium serves one row (agent/runtime/runtimes.py: FastRow); the two alternated, three rounds.
+
+    .venv/bin/python benchmarks/catboost_row.py [--trees 100 500 1000] [--calls 500] [--records PATH]
+
+Why it exists: serving AutoGluon's CatBoost bags as fold bags (docs/production.md) would call eight such models
+per row. A synthetic regression table with two categorical columns (5,000 rows), one thread each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RECORDS = Path(__file__).resolve().parent / "results" / "catboost_row.jsonl"
+
+
+def table(rows: int = 5000) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows),
+                      "c": rng.integers(0, 20, rows), "d": rng.integers(0, 5, rows)})
+    return X, (X.a + X.c % 3 + rng.normal(size=rows)).to_numpy()
+
+
+def timed(call, calls: int) -> tuple[float, float]:
+    for _ in range(50):
+        call()
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    p50, p99 = np.percentile(times, [50, 99]) * 1e6
+    return float(p50), float(p99)
+
+
+def main() -> None:
+    import lightgbm
+    from catboost import CatBoostRegressor
+
+    from agent.runtime.runtimes import FastRow
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trees", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--records", type=Path, default=RECORDS)
+    args = parser.parse_args()
+    X, y = table()
+    row = [0.1, 0.2, 3, 1]
+    for trees in args.trees:
+        catboost = CatBoostRegressor(iterations=trees, depth=6, verbose=0, thread_count=1, cat_features=["c", "d"])
+        catboost.fit(X, y)
+        booster = lightgbm.train({"num_leaves": 31, "verbose": -1, "num_threads": 1, "min_data_per_group": 20},
+                                 lightgbm.Dataset(X, y, categorical_feature=["c", "d"]), num_boost_round=trees)
+        fast = FastRow(booster)
+        vector = np.asarray(row, dtype=float)
+        paths = {"catboost.predict": partial(catboost.predict, row, thread_count=1),
+                 "lightgbm FastRow": partial(fast, vector)}
+        for round_ in range(args.rounds):
+            for path, call in (paths.items() if round_ % 2 == 0 else reversed(paths.items())):
+                p50, p99 = timed(call, args.calls)
+                record = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "trees": trees,
+                          "path": path, "round": round_, "p50_us": round(p50, 1), "p99_us": round(p99, 1)}
+                print(f"{trees:>5} trees  {path:<18} round {round_}  p50 {p50:7.1f} us  p99 {p99:7.1f} us")
+                args.records.parent.mkdir(parents=True, exist_ok=True)
+                with args.records.open("a") as out:
+                    out.write(json.dumps(record) + "\n")
+
+
+if __name__ == "__main__":
+    main()

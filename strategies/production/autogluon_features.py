@@ -1,0 +1,117 @@
+"""AutoGluon's features as podium's encoder reproduces them from raw rows, for its level-1 models served without it.
+
+AutoGluon's feature pipeline keeps numbers as they are; codes a category as its position in the category map
+of its `CategoryFeatureGenerator` (rare, unseen and missing values become missing); and turns a two-valued
+column into 1 for its "true" value and 0 for anything else (`AsTypeFeatureGenerator`). Each model then codes the
+categories its own way (a LightGBM booster by its category order, CatBoost by its own mapping); the caller says
+how. Anything else (text statistics and n-grams, date parts AutoGluon made, a model's own preprocessing) is not
+reproduced: `Unservable`, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from agent.columns import autogluon_name, with_encoded_names
+from agent.competition.dataset import Dataset
+from agent.competition.inference import Competition
+from agent.runtime.encoder import Encoder
+from agent.runtime.schema import CATEGORICAL, NUMERIC, ColumnSchema, Schema, category_key
+from strategies.production.problem import Problem
+
+SAMPLE_ROWS = 1000  # rows the pipeline transforms to show each feature's type
+NO_VALUE = ""  # a code no present value reads as (blank is missing): the place of a code only missing reaches
+
+
+class Unservable(ValueError):
+    """A model whose features podium's encoder cannot reproduce from raw rows."""
+
+
+class AutoGluonFeatures:
+    """AutoGluon's fitted feature pipeline, as far as podium needs it."""
+
+    def __init__(self, sample: pd.DataFrame, true_values: dict[str, Any], categories: dict[str, list],
+                 filled: set[str], raw_of: dict[str, str]):
+        self.sample, self.true_values, self.categories, self.filled = sample, true_values, categories, filled
+        self.raw_of = raw_of  # AutoGluon's name of each raw column -> podium's
+
+    @classmethod
+    def of(cls, predictor, dataset: Dataset) -> AutoGluonFeatures:
+        generator = predictor._learner.feature_generator
+        stages = list(_stages(generator))
+        categories: dict[str, list] = {}
+        filled: set[str] = set()
+        for stage in stages:
+            categories.update({k: list(v) for k, v in (getattr(stage, "category_map", None) or {}).items()})
+            filled |= set(getattr(stage, "_fillna_map", None) or {})
+        true_values = {k: v for stage in stages for k, v in (getattr(stage, "_bool_features", None) or {}).items()}
+        sample = generator.transform(with_encoded_names(dataset.X.iloc[:SAMPLE_ROWS], autogluon_name))
+        return cls(sample, true_values, categories, filled, {autogluon_name(c): c for c in dataset.X.columns})
+
+    def is_categorical(self, feature: str) -> bool:
+        return isinstance(self.sample[feature].dtype, pd.CategoricalDtype)
+
+    def raw_category(self, feature: str, value: Any) -> Any:
+        """The raw category behind `value`, one of the pipeline's output categories of `feature`."""
+        position = list(self.sample[feature].cat.categories).index(value)
+        return self.categories[feature][position]
+
+    def encoding(self, competition: Competition, problem: Problem, dataset: Dataset, features: list[str],
+                 category_codes: Callable[[str], tuple[list[str], int]]) -> tuple[Schema, Encoder]:
+        """The schema and encoder that turn raw rows into the matrix a model reading `features` takes;
+        `category_codes(feature)` gives a categorical feature's raw category keys in code order and the code of
+        anything else."""
+        derived = [f for f in features if f not in self.raw_of or f not in self.sample.columns]
+        if derived:
+            raise Unservable(f"it reads features AutoGluon derived, not raw columns ({', '.join(derived[:3])}"
+                             f"{' ...' if len(derived) > 3 else ''})")
+        base = Schema.infer(dataset.X[[self.raw_of[f] for f in features]], unseen=problem.schema.unseen,
+                            dates=competition.dates, relations=competition.relations)
+        columns, codes, other = [], {}, {}
+        for feature, column in zip(features, base.columns, strict=True):
+            if self.is_categorical(feature):
+                if column.kind != CATEGORICAL or feature not in self.categories or feature in self.filled:
+                    raise Unservable(f"AutoGluon reads {column.name!r} as categories podium does not reproduce")
+                codes[column.name], other[column.name] = category_codes(feature)
+                _refuse_merged_keys(column.name, codes[column.name])
+            elif feature in self.true_values:
+                true_key = category_key(self.true_values[feature])
+                present = _keys_of(dataset.X[column.name])
+                false_keys = [k for k in present if k != true_key]
+                codes[column.name], other[column.name] = [false_keys[0] if false_keys else NO_VALUE, true_key], 0
+                if column.kind == NUMERIC:  # two numbers: read as categories, so that only the true one is 1
+                    column = ColumnSchema(name=column.name, kind=CATEGORICAL, dtype=column.dtype,
+                                          missing_seen=column.missing_seen, categories=tuple(present))
+            elif column.kind != NUMERIC or not pd.api.types.is_numeric_dtype(self.sample[feature].dtype):
+                raise Unservable(f"AutoGluon reads {column.name!r} as {self.sample[feature].dtype}, which podium "
+                                 "does not reproduce")
+            columns.append(column)
+        schema = base.model_copy(update={"columns": tuple(columns)})
+        return schema, Encoder(schema, codes, other)
+
+
+def _stages(generator):
+    """Every generator of AutoGluon's feature pipeline, nested ones included."""
+    yield generator
+    for stage in getattr(generator, "generators", None) or []:
+        for inner in stage if isinstance(stage, list) else [stage]:
+            yield from _stages(inner)
+
+
+def _keys_of(values: pd.Series) -> list[str]:
+    return list(dict.fromkeys(category_key(v) for v in values.dropna().unique()))
+
+
+def _refuse_merged_keys(name: str, keys: list[str]) -> None:
+    present = [k for k in keys if k != NO_VALUE]
+    if len(set(present)) != len(present):
+        raise Unservable(f"column {name!r} has categories podium's serving reads as one (e.g. with spaces around "
+                         "them)")
+
+
+def keys_in_order(features: AutoGluonFeatures, feature: str, values: list) -> list[str]:
+    """Raw category keys for a model's codes, given the pipeline's output category at each code."""
+    return [category_key(features.raw_category(feature, value)) for value in values]
