@@ -252,6 +252,17 @@ class DatabaseSettings(_Section):
     connect_timeout: float = Field(gt=0)
 
 
+class SideTableSettings(_Section):
+    """Relating a competition's side tables (agent/competition/relations/build.py: Limits)."""
+
+    SECTION: ClassVar[str] = "side_tables"
+
+    max_columns: int = Field(ge=0)
+    max_table_columns: int = Field(ge=1)
+    memory_limit: str = Field(pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    threads: int = Field(ge=1)
+
+
 class Settings(_Strict):
     """The effective configuration of one run; `config.yaml` in the run directory is its dump."""
 
@@ -266,6 +277,7 @@ class Settings(_Strict):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     retrain: RetrainSettings = Field(default_factory=RetrainSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    side_tables: SideTableSettings = Field(default_factory=SideTableSettings)
     competition: dict[str, Any] = Field(default_factory=lambda: dict(shipped_defaults().get("competition") or {}))
 
     def dump(self) -> dict[str, Any]:

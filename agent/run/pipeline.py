@@ -180,9 +180,10 @@ def _fetch_and_load(run: Run, source, settings: Settings, started: float,
             record["rows"] = {role: read.get("rows") for role, read in data.reads.items()}
         if data.tables or data.skipped:
             with run.phase("relations") as record:  # within the load piece's deadline (docs/several-tables.md)
-                from agent.competition.relations.build import join_relations
+                from agent.competition.relations.build import Limits, join_relations
 
-                data = join_relations(data, fetched.relations, run.file("relations"), deadline)
+                data = join_relations(data, fetched.relations, run.file("relations"), deadline,
+                                      Limits.of(settings.side_tables))
                 run.update(relations=data.relations.get("record", {}))
                 record["joined"] = [r["table"] for r in data.relations.get("record", {}).get("relations", [])
                                     if r.get("status") == "joined"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from agent.competition.declaration import KEYS
-from agent.competition.relations.build import relate_tables
+from agent.competition.relations.build import Limits, relate_tables
 from agent.competition.relations.discover import ROWS, relate
 from agent.errors import InputError
 from tests.relations.synthetic import tables
@@ -108,11 +110,29 @@ def test_a_50000_column_side_table_is_bounded_and_reported(tmp_path):
     test = pd.DataFrame({"id": range(20, 25), "item_id": [1, 2, 3, 4, 5]})
     wide = pd.DataFrame(np.zeros((10, 50_000), dtype=np.float32), columns=[f"f{i}" for i in range(50_000)])
     wide.insert(0, "item_id", range(10))
-    related = relate_tables(train, test, {"items": wide}, None, tmp_path, max_columns=300)
+    related = relate_tables(train, test, {"items": wide}, None, tmp_path,
+                            limits=replace(Limits.of(), max_columns=300))
     entry = _by_table(related)["items"]
     assert entry["status"] == "joined" and len(entry["columns"]) == 80  # one relation's cap
     assert any("cap on generated columns" in note for note in entry["columns_left_out"])
     assert related.train.shape[1] == train.shape[1] + 80
+
+
+@pytest.mark.parametrize(("max_columns", "max_table_columns", "joined"), [(300, 12, 12), (5, 80, 5)])
+def test_the_side_table_settings_bound_the_columns(tmp_path, max_columns, max_table_columns, joined):
+    """`side_tables: max_columns / max_table_columns` (configs/default.yaml) are what binds, whichever is lower."""
+    from agent.config import Settings
+
+    train = pd.DataFrame({"id": range(20), "item_id": list(range(10)) * 2, "y": range(20)})
+    test = pd.DataFrame({"id": range(20, 25), "item_id": [1, 2, 3, 4, 5]})
+    wide = pd.DataFrame(np.arange(10 * 40, dtype=float).reshape(10, 40), columns=[f"f{i}" for i in range(40)])
+    wide.insert(0, "item_id", range(10))
+    settings = Settings.model_validate({"side_tables": {"max_columns": max_columns,
+                                                        "max_table_columns": max_table_columns}})
+    related = relate_tables(train, test, {"items": wide}, None, tmp_path,
+                            limits=Limits.of(settings.side_tables))
+    assert related.train.shape[1] == train.shape[1] + joined
+    assert related.record["max_columns"] == max_columns and related.record["max_table_columns"] == max_table_columns
 
 
 def test_tables_not_examined_by_the_deadline_are_reported(tmp_path):

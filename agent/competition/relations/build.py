@@ -1,11 +1,12 @@
 """A competition's side tables turned into columns of train and test: relations found (or stated), their
 features computed in DuckDB, joined through the one index serving uses too, all recorded with provenance.
 
-Bounded: at most MAX_TABLE_COLUMNS columns from one table and `max_columns` in all (the columns left out are
-reported), keys searched in the first columns of a wide table only, and the whole by `deadline` (the run's
-load piece, which reading the tables shares: docs/time-plan.md): a query still running then is interrupted
-and its relation reported as skipped, so the run goes on with the relations it has. DuckDB works within a
-memory limit and spills to the run's folder beyond it; it loads no extension (nothing can be downloaded).
+Bounded (`Limits`, the `side_tables:` settings): at most `max_table_columns` columns from one table and
+`max_columns` in all (the columns left out are reported), keys searched in the first columns of a wide table
+only, and the whole by `deadline` (the run's load piece, which reading the tables shares: docs/time-plan.md): a
+query still running then is interrupted and its relation reported as skipped, so the run goes on with the
+relations it has. DuckDB works within a memory limit and spills to the run's folder beyond it; it loads no
+extension (nothing can be downloaded).
 """
 
 from __future__ import annotations
@@ -38,10 +39,26 @@ from agent.deadline import Deadline
 from agent.errors import InputError
 
 log = logging.getLogger("podium.relations")
-MAX_COLUMNS = 300        # columns all relations may add to a run
-MAX_TABLE_COLUMNS = 80   # columns one relation may add
 WINDOWS = (7, 30, 90)    # days: counts of a timed history's events in each window before the row's time
-MEMORY_LIMIT = "1GB"     # DuckDB's working memory; beyond it, it spills to the run's folder
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What relating side tables may use: generated columns (in all, per table) and DuckDB's memory and threads
+    (beyond its memory it spills to the run's folder). The `side_tables:` settings (configs/default.yaml)."""
+
+    max_columns: int
+    max_table_columns: int
+    memory_limit: str
+    threads: int
+
+    @classmethod
+    def of(cls, settings: Any = None) -> Limits:
+        """From a SideTableSettings; without one, the shipped defaults."""
+        from agent.config import SideTableSettings
+
+        settings = settings if settings is not None else SideTableSettings()
+        return cls(settings.max_columns, settings.max_table_columns, settings.memory_limit, settings.threads)
 
 
 @dataclass
@@ -56,13 +73,15 @@ class Related:
 
 
 def relate_tables(train: pd.DataFrame, test: pd.DataFrame, side: dict[str, pd.DataFrame], section: Any,
-                  folder: Path, deadline: Deadline | None = None, max_columns: int = MAX_COLUMNS,
+                  folder: Path, deadline: Deadline | None = None, limits: Limits | None = None,
                   skipped: dict[str, str] | None = None) -> Related:
     """Find the relations of `side` to train and test, compute their features and join them.
 
     `section`: competition.yaml's `relations:` (None: discover all). `skipped`: tables already left out while
-    reading (not a table), reported with the others."""
-    record: dict[str, Any] = {"relations": [], "unrelated": dict(skipped or {}), "max_columns": max_columns}
+    reading (not a table), reported with the others. `limits`: the shipped `side_tables:` settings if None."""
+    limits = limits or Limits.of()
+    record: dict[str, Any] = {"relations": [], "unrelated": dict(skipped or {}), "max_columns": limits.max_columns,
+                              "max_table_columns": limits.max_table_columns}
     if not side:
         return Related(train, test, record=record if skipped else {})
     started = time.monotonic()
@@ -75,10 +94,11 @@ def relate_tables(train: pd.DataFrame, test: pd.DataFrame, side: dict[str, pd.Da
     (folder / SIDE_FOLDER).mkdir(parents=True, exist_ok=True)
     side = dict(side)
     joins: list[Join] = []
-    budget = [max_columns]
+    budget = [limits.max_columns, limits.max_table_columns]
     import duckdb
 
-    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 2, "autoload_known_extensions": False,
+    with duckdb.connect(config={"memory_limit": limits.memory_limit, "threads": limits.threads,
+                                "autoload_known_extensions": False,
                                 "autoinstall_known_extensions": False,
                                 "temp_directory": str(folder / "spill")}) as con:
         for relation in sorted(found, key=lambda f: -f.depth):  # deepest first: a chain enriches its parent
@@ -114,10 +134,10 @@ def relate_tables(train: pd.DataFrame, test: pd.DataFrame, side: dict[str, pd.Da
 
 
 def join_relations(data: CompetitionData, section: Any, folder: Path, deadline: Deadline | None = None,
-                   max_columns: int = MAX_COLUMNS) -> CompetitionData:
+                   limits: Limits | None = None) -> CompetitionData:
     """The competition's data with its side tables joined onto train and test; `relations` records the joins
     (for the production model: `root` and `joins`) and the manifest's `record`."""
-    related = relate_tables(data.train, data.test, data.tables, section, folder, deadline, max_columns,
+    related = relate_tables(data.train, data.test, data.tables, section, folder, deadline, limits,
                             skipped=data.skipped)
     relations = {"record": related.record}
     if related.joins:
@@ -231,7 +251,7 @@ def _compute(con, relation: Found, side: dict[str, pd.DataFrame], folder: Path, 
             return None
         entry.setdefault("notes", []).append("the rows have no time: every event of a key counts")
     usable, left_out = usable_columns(frame, keys | ({event_time} if event_time else set()))
-    allowed = min(budget[0], MAX_TABLE_COLUMNS)
+    allowed = min(budget)  # what is left of the run's columns, and one table's
     while usable and planned_columns(relation.kind, timed, relation.table, usable, WINDOWS) > allowed:
         left_out.append(f"{usable.pop().name} (the cap on generated columns)")
     planned = planned_columns(relation.kind, timed, relation.table, usable, WINDOWS)
@@ -316,4 +336,4 @@ def _bounded(con, sql: str, deadline: Deadline | None) -> None:
             timer.cancel()
 
 
-__all__ = ["MAX_COLUMNS", "Related", "join_relations", "relate_tables"]
+__all__ = ["Limits", "Related", "join_relations", "relate_tables"]
