@@ -42,20 +42,27 @@ REFIT_FACTOR = 2.0  # a refit on every row, without early stopping, against one 
 AGREEMENT = 1e-9
 
 
-def catboost_candidates(competition: Competition, dataset: Dataset, problem: Problem, leaderboard: list[Candidate],
-                        predictor, features: AutoGluonFeatures, work: Path, calls: int,
-                        deadline: Deadline) -> list[ProductionCandidate]:
-    """The refit of the best level-1 CatBoost bag of the leaderboard's AutoGluon fit, if its time is left."""
+def catboost_parent(competition: Competition, leaderboard: list[Candidate], predictor) -> Candidate | None:
+    """The best level-1 CatBoost bag of the leaderboard's AutoGluon fit, if any."""
     from autogluon.tabular.models import CatBoostModel
 
     trainer = predictor._trainer
     bags = [c for c in leaderboard if c.strategy == "autogluon" and getattr(c, "level", 0) == 1 and c.model
             and trainer.get_model_attribute(c.model, "type_inner", default=None) is CatBoostModel]
-    if not bags:
-        return []
-    parent = max(bags, key=lambda c: competition.metric.signed(c.score))
+    return max(bags, key=lambda c: competition.metric.signed(c.score), default=None)
+
+
+def refit_seconds(parent: Candidate, problem: Problem) -> float:
+    """Expected seconds of the refit: one fold model's share of the bag's fit time, times REFIT_FACTOR."""
+    return REFIT_FACTOR * parent.fit_seconds / max(1, problem.n_folds)
+
+
+def catboost_candidates(competition: Competition, dataset: Dataset, problem: Problem, parent: Candidate,
+                        predictor, features: AutoGluonFeatures, work: Path, calls: int,
+                        deadline: Deadline) -> list[ProductionCandidate]:
+    """`parent` (a CatBoost bag) refitted and served, if its expected time is left."""
     name = f"{FAMILY}/{parent.model}-refit"
-    expected = REFIT_FACTOR * parent.fit_seconds / max(1, problem.n_folds)
+    expected = refit_seconds(parent, problem)
     if expected > deadline.remaining():
         return [ProductionCandidate(name, FAMILY, status=SKIPPED, note=f"its refit would take about {expected:.0f} "
                                     f"s; {deadline.remaining():.0f} s left")]

@@ -188,16 +188,20 @@ class ProductionSearch(TwoPhaseSearch):
             and AUTOGLUON_SHARE * window >= MIN_AUTOGLUON_SECONDS) else 0.0
         teacher_test = leaderboard_test if leaderboard_test is not None else \
             families.teacher_test(leaderboard_candidates, leaderboard_oof)
+        # AutoGluon's bags first: seconds of loading and measuring, no fitting, often the best candidates
+        level1 = families.AutoGluonLevel1(self.competition, dataset, self.problem, leaderboard_candidates,
+                                          autogluon_path, self.work, self.calls)
+        self.candidates += level1.bags(deadline - export_reserve)
+        catboost_seconds = level1.catboost_seconds(self.candidates, deadline - export_reserve - autogluon_seconds)
         if prod.distill:
             self.candidates += families.students(
                 self.problem, dataset, self.candidates, self.budgets, leaderboard_oof, teacher_test,
                 families.teacher_seconds(leaderboard_candidates), self.work, self.rows, self.calls,
-                deadline - export_reserve - autogluon_seconds, prod.max_trees)
+                deadline - export_reserve - autogluon_seconds - catboost_seconds, prod.max_trees)
             log.info("Students done at %.1f s", time.monotonic() - self.started)
+        self.candidates += level1.catboost(deadline - export_reserve)
         self.candidates += families.fold_bags(self.competition, dataset, self.problem, leaderboard_candidates,
                                               self.work, self.calls, deadline - export_reserve)
-        self.candidates += families.autogluon_level1(self.competition, dataset, self.problem, leaderboard_candidates,
-                                                     autogluon_path, self.work, self.calls, deadline - export_reserve)
         self.candidates += families.blend(self.problem, self.candidates, self.budgets, self.work, self.rows,
                                           self.calls, deadline - export_reserve, prod.blend_members)
         if autogluon_seconds:

@@ -131,28 +131,62 @@ def fold_bags(competition, dataset, problem, leaderboard, work, calls, end) -> l
     return fold_bag_candidates(competition, dataset, problem, leaderboard, work, calls, end)
 
 
-def autogluon_level1(competition, dataset, problem, leaderboard, path, work, calls,
-                     end) -> list[ProductionCandidate]:
-    """AutoGluon's own best LightGBM bags and its CatBoost bag refitted, served without it from raw rows
-    (strategies/production/autogluon_bags.py, autogluon_catboost.py)."""
-    if path is None or not any(c.strategy == "autogluon" for c in leaderboard):
-        return []
-    try:
-        from autogluon.tabular import TabularPredictor
+class AutoGluonLevel1:
+    """AutoGluon's own level-1 models served without it from raw rows: its best LightGBM bags
+    (strategies/production/autogluon_bags.py) and its best CatBoost bag refitted (autogluon_catboost.py). The
+    predictor is loaded once, when there is one."""
 
+    def __init__(self, competition, dataset, problem, leaderboard, path, work, calls):
+        self.competition, self.dataset, self.problem, self.leaderboard = competition, dataset, problem, leaderboard
+        self.work, self.calls = work, calls
+        self.predictor = self.features = self.parent = None
+        self.failed: list[ProductionCandidate] = []
+        if path is None or not any(c.strategy == "autogluon" for c in leaderboard):
+            return
+        try:
+            from autogluon.tabular import TabularPredictor
+
+            from strategies.production.autogluon_catboost import catboost_parent
+            from strategies.production.autogluon_features import AutoGluonFeatures
+
+            self.predictor = TabularPredictor.load(str(path), verbosity=0, require_py_version_match=False)
+            self.features = AutoGluonFeatures.of(self.predictor, dataset)
+            self.parent = catboost_parent(competition, leaderboard, self.predictor)
+        except Exception as error:  # noqa: BLE001 - these are extras; the other candidates stand
+            log.warning("AutoGluon's level-1 models could not be read: %s", error)
+            self.predictor = None
+            self.failed = [ProductionCandidate("autogluon-bag", "autogluon-bag", status=FAILED,
+                                               note=f"{type(error).__name__}: {error}")]
+
+    def bags(self, end) -> list[ProductionCandidate]:
+        if self.predictor is None:
+            return self.failed
         from strategies.production.autogluon_bags import autogluon_bag_candidates
-        from strategies.production.autogluon_catboost import catboost_candidates
-        from strategies.production.autogluon_features import AutoGluonFeatures
 
-        predictor = TabularPredictor.load(str(path), verbosity=0, require_py_version_match=False)
-        features = AutoGluonFeatures.of(predictor, dataset)
-    except Exception as error:  # noqa: BLE001 - these are extras; the other candidates stand
-        log.warning("AutoGluon's level-1 models could not be read: %s", error)
-        return [ProductionCandidate("autogluon-bag", "autogluon-bag", status=FAILED,
-                                    note=f"{type(error).__name__}: {error}")]
-    out = autogluon_bag_candidates(competition, dataset, problem, leaderboard, predictor, features, work, calls, end)
-    return out + catboost_candidates(competition, dataset, problem, leaderboard, predictor, features, work, calls,
-                                     end)
+        return autogluon_bag_candidates(self.competition, self.dataset, self.problem, self.leaderboard,
+                                        self.predictor, self.features, self.work, self.calls, end)
+
+    def catboost_seconds(self, candidates: list[ProductionCandidate], end) -> float:
+        """Seconds to keep for the CatBoost refit: its expected time when its bag's out-of-fold score (which
+        the refit is scored by, known before it is fitted) beats every candidate measured so far and that time
+        is left; else none."""
+        from strategies.production.autogluon_catboost import refit_seconds
+
+        if self.parent is None:
+            return 0.0
+        metric = self.competition.metric
+        best = max((metric.signed(c.score) for c in candidates if c.measured and c.score == c.score), default=None)
+        seconds = refit_seconds(self.parent, self.problem)
+        beats = best is None or metric.signed(self.parent.score) > best
+        return seconds if beats and seconds <= end.remaining() else 0.0
+
+    def catboost(self, end) -> list[ProductionCandidate]:
+        if self.predictor is None or self.parent is None:
+            return []
+        from strategies.production.autogluon_catboost import catboost_candidates
+
+        return catboost_candidates(self.competition, self.dataset, self.problem, self.parent, self.predictor,
+                                   self.features, self.work, self.calls, end)
 
 
 def blend(problem, candidates, budgets, work, rows, calls, end, max_members) -> list[ProductionCandidate]:

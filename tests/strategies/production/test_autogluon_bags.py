@@ -32,8 +32,9 @@ def fit(corpus, folder):
 
 def served(corpus, board, folder, work, deadline: float = 120):
     problem = make_problem(corpus.competition, corpus.dataset)
-    return problem, families.autogluon_level1(corpus.competition, corpus.dataset, problem, board, folder / "ag",
-                                              work, 100, Deadline.after(deadline))
+    level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", work, 100)
+    end = Deadline.after(deadline)
+    return problem, level1.bags(end) + level1.catboost(end)
 
 
 @pytest.fixture(scope="module", params=["titanic", "hpc"])
@@ -102,3 +103,18 @@ def test_models_reading_features_autogluon_derived_from_text_are_refused_with_th
     _, found = served(titanic, board, tmp_path, tmp_path / "work", deadline=60)
     assert {c.family for c in found} == {BAG, CATBOOST}
     assert all(c.status == FAILED and "features AutoGluon derived" in c.note and "name." in c.note for c in found)
+
+
+def test_time_is_kept_for_the_catboost_refit_only_when_its_bag_beats_every_candidate_so_far(fitted, tmp_path):
+    corpus, board, folder = fitted
+    problem = make_problem(corpus.competition, corpus.dataset)
+    level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
+    assert level1.parent is not None and level1.parent.model.startswith("CatBoost")
+    end = Deadline.after(600)
+    assert level1.catboost_seconds([], end) > 0
+    metric = corpus.competition.metric
+    better = replace(level1.bags(end)[0], score=level1.parent.score + (0.1 if metric.greater_is_better else -0.1))
+    worse = replace(better, score=level1.parent.score - (0.1 if metric.greater_is_better else -0.1))
+    assert level1.catboost_seconds([better], end) == 0.0
+    assert level1.catboost_seconds([worse], end) > 0
+    assert level1.catboost_seconds([worse], Deadline.after(0.0)) == 0.0  # not when the time is not there
