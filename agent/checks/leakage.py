@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from agent.checks.context import NUMERIC, CheckContext, column_kind, sample_positions
-from agent.checks.onefeature import Strength, make_folds, one_feature_strength
+from agent.checks.onefeature import N_FOLDS, Strength, make_folds, one_feature_strength
 from agent.checks.report import Finding
+from agent.competition.split import RANDOM, structured_folds
+from agent.errors import InputError
 
 ORDER_BINS = 20  # the id and row order are scored for a broad trend, not for a value-by-value lookup
 
@@ -24,7 +26,7 @@ class _Sample:
         self.rows = ctx.labelled.iloc[positions].reset_index(drop=True)
         self.position = pd.Series(positions, name="row position")
         self.y = ctx.competition.encode_target(self.rows[ctx.competition.target])
-        self.folds = make_folds(len(self.rows), ctx.seed)
+        self.folds = _folds(ctx, self.rows, self.y)
 
     @cached_property
     def n_classes(self) -> int:
@@ -34,6 +36,20 @@ class _Sample:
         competition = self.ctx.competition
         return one_feature_strength(values, self.y, competition.problem_type,
                                     self.n_classes, bins, self.folds, competition.metric)
+
+
+def _folds(ctx: CheckContext, rows: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+    """The run's kind of folds: time blocks or disjoint groups where the test set was drawn so, for a feature
+    seen on both sides of random folds (a customer id, a date) looks strong there and is useless on the test
+    set; random folds otherwise."""
+    competition = ctx.competition
+    split = competition.test_split
+    if split.kind != RANDOM:
+        try:
+            return structured_folds(split, rows, y, competition.problem_type, N_FOLDS, ctx.seed, competition.dates)
+        except InputError:  # the sample holds one entity or one moment: random folds say what they can
+            pass
+    return make_folds(len(rows), ctx.seed)
 
 
 def _sample(ctx: CheckContext, check: str) -> _Sample:
@@ -87,9 +103,16 @@ def check_id_and_order(ctx: CheckContext) -> list[Finding]:
         findings.append(Finding(
             "row_order_predicts_target", "warning",
             f"The order of train rows tracks '{target}' ({result.describe()}). The file is sorted by the target or "
-            "by time. podium shuffles its folds, so if rows are in time order, validation is optimistic for "
-            "predicting the future: consider a time-based split", (), result.measured()))
+            f"by time. {_order_advice(ctx)}", (), result.measured()))
     return findings
+
+
+def _order_advice(ctx: CheckContext) -> str:
+    split = ctx.competition.test_split
+    if split.kind == RANDOM:
+        return ("The test set looked drawn at random, so podium's folds are random: if the rows are in time order "
+                "and the test set lies later, validation is optimistic; pass --split time:COLUMN")
+    return f"podium's folds already follow the test set's split ({split.describe(N_FOLDS)})"
 
 
 def _name_key(name: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,3 +133,27 @@ def test_numeric_target_copy_and_lookalike_name():
 def test_no_target_copy_in_real_tables(adult, diamonds):
     assert leakage.check_target_in_features(context(*adult)) == []
     assert leakage.check_target_in_features(context(*diamonds)) == []
+
+
+def test_an_entity_alias_is_judged_on_the_runs_group_folds_not_on_random_ones():
+    """A column naming the entity (a name beside the id the split groups by) memorises its rows: strong on
+    random folds, useless on a test set of unseen entities. The checks fold as the run does (disjoint groups),
+    so it is not reported as a leak there; with the split overridden to random, the same column is."""
+    rng = np.random.default_rng(3)
+    people, rows_each = 100, 40
+    effect = rng.normal(0, 3, people)
+    person = np.repeat(np.arange(people), rows_each)
+    frame = pd.DataFrame({"id": np.arange(len(person)), "person": person, "name": [f"n{p:03d}" for p in person],
+                          "x": rng.normal(size=len(person)),
+                          "target": effect[person] + rng.normal(0, 0.05, len(person))})
+    unseen = frame["person"] >= 75
+    test, train = frame[unseen].drop(columns=["target"]), frame[~unseen]
+    competition, data = split_competition(train, "target", test=test, task="regression")
+    split = competition.test_split
+    assert split.kind == "group" and split.column in ("person", "name")
+    alias = ({"person", "name"} - {split.column}).pop()
+    assert alias in competition.features
+    assert not [f for f in leakage.check_single_feature_leak(context(competition, data)) if alias in f.columns]
+    as_random = replace(competition, split={"kind": "random"})
+    flagged = [f for f in leakage.check_single_feature_leak(context(as_random, data)) if alias in f.columns]
+    assert flagged and flagged[0].measured["strength"] > 0.5
