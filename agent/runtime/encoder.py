@@ -22,19 +22,23 @@ SMALL_FRAME_ROWS = 16  # below this a DataFrame goes through the per-row dict pa
 
 @dataclass
 class Encoder:
-    """Maps raw rows to floats; `codes[column]` lists the frequent categories in code order."""
+    """Maps raw rows to floats; `codes[column]` lists the frequent categories in code order. A missing category
+    is NaN unless `missing_code` gives its column a code (a model that was trained on missing values filled in)."""
 
     schema: Schema
     codes: dict[str, list[str]]
     other_code: dict[str, int]
+    missing_code: dict[str, float] = field(default_factory=dict)
     _lookup: list[dict[Any, float] | None] = field(default_factory=list, repr=False)
     _index: list[tuple[pd.Index, np.ndarray] | None] = field(default_factory=list, repr=False)
     _complete: list[bool] = field(default_factory=list, repr=False)
     _names: tuple[str, ...] = field(default=(), repr=False)
+    _missing: list[float] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self._lookup, self._index, self._complete = [], [], []
         self._names = tuple(self.schema.names)  # read once per row and column on the serving path
+        self._missing = [float(self.missing_code.get(name, math.nan)) for name in self._names]
         for column in self.schema.columns:
             if column.kind != CATEGORICAL:
                 self._lookup.append(None)
@@ -71,11 +75,15 @@ class Encoder:
         return [i for i, c in enumerate(self.schema.columns) if c.kind == CATEGORICAL]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": "podium-encoder/1", "codes": self.codes, "other_code": self.other_code}
+        data = {"format": "podium-encoder/1", "codes": self.codes, "other_code": self.other_code}
+        if self.missing_code:  # only where it is used, so an encoder without stays readable by older podiums
+            data["missing_code"] = self.missing_code
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], schema: Schema) -> Encoder:
-        return cls(schema, {k: list(v) for k, v in data["codes"].items()}, dict(data["other_code"]))
+        return cls(schema, {k: list(v) for k, v in data["codes"].items()}, dict(data["other_code"]),
+                   {k: float(v) for k, v in data.get("missing_code", {}).items()})
 
     # --- serving ---------------------------------------------------------------------------------------------
 
@@ -110,7 +118,7 @@ class Encoder:
                 code = lookup.get(value) if isinstance(value, str) else None
                 if code is None:
                     if is_missing(value):
-                        code = math.nan
+                        code = self._missing[j]
                     else:
                         code = lookup.get(category_key(value))
                         if code is None:
@@ -142,6 +150,8 @@ class Encoder:
                         code = self._unseen(j, value, int(row))
                         unseen += self._complete[j]
                     codes[row] = code
+            if not math.isnan(self._missing[j]):  # what is still NaN here was missing
+                codes[np.isnan(codes)] = self._missing[j]
             out[:, j] = codes
         return out, unseen
 

@@ -1,8 +1,9 @@
 """AutoGluon's features as podium's encoder reproduces them from raw rows, for its level-1 models served without it.
 
-AutoGluon's feature pipeline keeps numbers as they are; codes a category as its position in the category map
-of its `CategoryFeatureGenerator` (rare, unseen and missing values become missing); and turns a two-valued
-column into 1 for its "true" value and 0 for anything else (`AsTypeFeatureGenerator`). Each model then codes the
+AutoGluon's feature pipeline keeps numbers as they are; fills a missing text value with its fill value (`''`:
+`FillNaFeatureGenerator`); codes a category as its position in the category map of its
+`CategoryFeatureGenerator` (rare and unseen values become missing); and turns a two-valued column into 1 for its
+"true" value and 0 for anything else (`AsTypeFeatureGenerator`). Each model then codes the
 categories its own way (a LightGBM booster by its category order, CatBoost by its own mapping); the caller says
 how. Anything else (text statistics and n-grams, date parts AutoGluon made, a model's own preprocessing) is not
 reproduced: `Unservable`, with the reason.
@@ -23,7 +24,7 @@ from agent.runtime.schema import CATEGORICAL, NUMERIC, ColumnSchema, Schema, cat
 from strategies.production.problem import Problem
 
 SAMPLE_ROWS = 1000  # rows the pipeline transforms to show each feature's type
-NO_VALUE = ""  # a code no present value reads as (blank is missing): the place of a code only missing reaches
+NO_VALUE = "\x00"  # a key no value reads as: the place of a code nothing but a missing value reaches
 
 
 class Unservable(ValueError):
@@ -34,8 +35,9 @@ class AutoGluonFeatures:
     """AutoGluon's fitted feature pipeline, as far as podium needs it."""
 
     def __init__(self, sample: pd.DataFrame, true_values: dict[str, Any], categories: dict[str, list],
-                 filled: set[str], raw_of: dict[str, str]):
+                 filled: set[str], fill_values: dict[str, Any], raw_of: dict[str, str]):
         self.sample, self.true_values, self.categories, self.filled = sample, true_values, categories, filled
+        self.fill_values = fill_values  # a missing value of the column becomes this before it is a category
         self.raw_of = raw_of  # AutoGluon's name of each raw column -> podium's
 
     @classmethod
@@ -48,8 +50,11 @@ class AutoGluonFeatures:
             categories.update({k: list(v) for k, v in (getattr(stage, "category_map", None) or {}).items()})
             filled |= set(getattr(stage, "_fillna_map", None) or {})
         true_values = {k: v for stage in stages for k, v in (getattr(stage, "_bool_features", None) or {}).items()}
+        fill_values = {k: v for stage in stages
+                       for k, v in (getattr(stage, "_fillna_feature_map", None) or {}).items()}
         sample = generator.transform(with_encoded_names(dataset.X.iloc[:SAMPLE_ROWS], autogluon_name))
-        return cls(sample, true_values, categories, filled, {autogluon_name(c): c for c in dataset.X.columns})
+        return cls(sample, true_values, categories, filled, fill_values,
+                   {autogluon_name(c): c for c in dataset.X.columns})
 
     def is_categorical(self, feature: str) -> bool:
         return isinstance(self.sample[feature].dtype, pd.CategoricalDtype)
@@ -70,13 +75,17 @@ class AutoGluonFeatures:
                              f"{' ...' if len(derived) > 3 else ''})")
         base = Schema.infer(dataset.X[[self.raw_of[f] for f in features]], unseen=problem.schema.unseen,
                             dates=competition.dates, relations=competition.relations)
-        columns, codes, other = [], {}, {}
+        columns, codes, other, missing = [], {}, {}, {}
         for feature, column in zip(features, base.columns, strict=True):
             if self.is_categorical(feature):
                 if column.kind != CATEGORICAL or feature not in self.categories or feature in self.filled:
                     raise Unservable(f"AutoGluon reads {column.name!r} as categories podium does not reproduce")
                 codes[column.name], other[column.name] = category_codes(feature)
                 _refuse_merged_keys(column.name, codes[column.name])
+                if feature in self.fill_values:  # missing is read as the fill value's category, if it is one
+                    fill = category_key(self.fill_values[feature])
+                    if fill in codes[column.name]:
+                        missing[column.name] = float(codes[column.name].index(fill))
             elif feature in self.true_values:
                 true_key = category_key(self.true_values[feature])
                 present = _keys_of(dataset.X[column.name])
@@ -90,7 +99,7 @@ class AutoGluonFeatures:
                                  "does not reproduce")
             columns.append(column)
         schema = base.model_copy(update={"columns": tuple(columns)})
-        return schema, Encoder(schema, codes, other)
+        return schema, Encoder(schema, codes, other, missing)
 
 
 def _stages(generator):

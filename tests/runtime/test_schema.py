@@ -95,3 +95,22 @@ def test_encoder_handles_missing_round_trips_and_unseen(frame):
         encoder.encode({k: v for k, v in row.items() if k != "fare"})
     with pytest.raises(InputError, match="Cannot predict from a str"):
         encoder.encode("not rows")
+
+
+def test_a_missing_code_reads_missing_categories_as_one_code_in_rows_and_tables(frame):
+    """A model trained on missing values filled in (AutoGluon's '' category) reads them as that code; the other
+    columns keep NaN, and the code survives encoder.json."""
+    schema = Schema.infer(frame)
+    fitted = Encoder.fit(frame, schema, min_count=3)
+    encoder = Encoder(schema, fitted.codes, fitted.other_code, {"port": 7.0})
+    port, age = schema.names.index("port"), schema.names.index("age")
+    row = frame.iloc[0].to_dict()
+    for missing in (None, float("nan"), "", "  "):
+        encoded, _ = encoder.encode({**row, "port": missing, "age": None})
+        assert encoded[0, port] == 7.0 and math.isnan(encoded[0, age])
+    table, _ = encoder.encode_frame(frame)
+    assert (table[frame["port"].isna().to_numpy(), port] == 7.0).all()
+    np.testing.assert_array_equal(table[frame["port"].notna().to_numpy()], fitted.encode_frame(frame)[0][
+        frame["port"].notna().to_numpy()])
+    assert Encoder.from_dict(encoder.to_dict(), schema).encode_frame(frame)[0].tobytes() == table.tobytes()
+    assert "missing_code" not in fitted.to_dict()  # an encoder without one writes what older podiums read

@@ -89,6 +89,8 @@ def column_table(encoder: Encoder, column: str) -> tuple[dict[str, float], float
     for key, code in list(table.items()):
         for variant in _variants(key):
             table.setdefault(variant, code)
+    if column in encoder.missing_code:  # missing, blank included, has a code of its own
+        table[""] = float(encoder.missing_code[column])
     table.setdefault("", float("nan"))  # a blank category of training (whitespace read as '') keeps its code
     return table, other
 
@@ -127,7 +129,9 @@ def category_codes(graph: Graph, values: str, encoder: Encoder) -> str:
                               graph.op("Where", [single_spaced, found, miss]), as_sent], "code")
     code = graph.op("Where", [graph.op("Equal", [code, miss]), graph.const(others, "other"), code], "code")
     blank = graph.op("RegexFullMatch", [values], "blank", pattern=r"\s+")
-    return graph.op("Where", [blank, graph.const(np.nan, "nan"), code], "codes")
+    columns = [c.name for c in encoder.schema.columns if c.kind == CATEGORICAL]
+    missing = np.asarray([encoder.missing_code.get(name, np.nan) for name in columns], dtype=np.float64)
+    return graph.op("Where", [blank, graph.const(missing, "missing"), code], "codes")
 
 
 def _lookup(graph: Graph, keys: str, table: dict[str, float], hint: str) -> str:

@@ -42,9 +42,10 @@ def fitted(request, tmp_path_factory):
     """A binary table with categories and two-valued columns (titanic without its free text), and a multiclass
     one with integer and categorical columns."""
     corpus = request.getfixturevalue(request.param)
-    if request.param == "titanic":
+    if request.param == "titanic":  # the deck: a category missing on most rows, which AutoGluon fills with ''
         data = corpus.dataset
-        data = replace(data, X=data.X.drop(columns=TEXT), X_test=data.X_test.drop(columns=TEXT))
+        data = replace(data, X=data.X.drop(columns=TEXT).assign(deck=data.X["cabin"].str[0]),
+                       X_test=data.X_test.drop(columns=TEXT).assign(deck=data.X_test["cabin"].str[0]))
         corpus = replace(corpus, dataset=data)
     folder = tmp_path_factory.mktemp(f"ag-level1-{request.param}")
     return corpus, fit(corpus, folder), folder
@@ -67,7 +68,9 @@ def test_each_lightgbm_bag_is_served_from_raw_rows_as_autogluon_predicts_it(fitt
             np.testing.assert_allclose(table, parent.test, rtol=1e-6, atol=1e-9)
         one = model.predict_raw(corpus.dataset.X_test.head(1).to_dict("records")[0])
         np.testing.assert_allclose(one[0], table[0], rtol=1e-9)
-        assert onnx_exportable(bag.folder)[0]
+    from agent.runtime.onnx import export_onnx  # checked against load_model on probe rows before it is written
+
+    assert export_onnx(bags[0].folder, tmp_path / "bag.onnx").path.stat().st_size > 0
 
 
 def test_the_catboost_bag_is_refitted_and_served_from_raw_rows(fitted, tmp_path):
@@ -118,3 +121,17 @@ def test_time_is_kept_for_the_catboost_refit_only_when_its_bag_beats_every_candi
     assert level1.catboost_seconds([better], end) == 0.0
     assert level1.catboost_seconds([worse], end) > 0
     assert level1.catboost_seconds([worse], Deadline.after(0.0)) == 0.0  # not when the time is not there
+
+
+def test_a_category_missing_on_most_rows_reads_as_autogluon_filled_it(fitted, tmp_path):
+    corpus, board, folder = fitted
+    if "deck" not in corpus.dataset.X.columns:
+        pytest.skip("the titanic table carries the deck")
+    _, found = served(corpus, board, folder, tmp_path)
+    bag = next(c for c in found if c.family == BAG and c.measured)
+    model = load_model(bag.folder)
+    assert "deck" in model.encoder.missing_code  # AutoGluon's '' category, not LightGBM's missing
+    rows = corpus.dataset.X_test[corpus.dataset.X_test["deck"].isna()].head(5).to_dict("records")
+    table = model.predict_raw(corpus.dataset.X_test)
+    missing = np.flatnonzero(corpus.dataset.X_test["deck"].isna().to_numpy())[:5]
+    np.testing.assert_allclose(np.ravel([model.predict_raw(r) for r in rows]), table[missing], rtol=1e-9)
