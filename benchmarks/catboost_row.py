@@ -56,7 +56,8 @@ def main() -> None:
     X, y = table()
     row = [0.1, 0.2, 3, 1]
     for trees in args.trees:
-        catboost = CatBoostRegressor(iterations=trees, depth=6, verbose=0, thread_count=1, cat_features=["c", "d"])
+        catboost = CatBoostRegressor(iterations=trees, depth=6, verbose=0, thread_count=1, cat_features=["c", "d"],
+                                     allow_writing_files=False)
         catboost.fit(X, y)
         booster = lightgbm.train({"num_leaves": 31, "verbose": -1, "num_threads": 1, "min_data_per_group": 20},
                                  lightgbm.Dataset(X, y, categorical_feature=["c", "d"]), num_boost_round=trees)

@@ -22,13 +22,13 @@ def fitted(kind: str):
     from catboost import CatBoostClassifier, CatBoostRegressor
 
     X, y = table()
+    quiet = {"iterations": 40, "verbose": 0, "thread_count": 1, "allow_writing_files": False}
     if kind == SIGMOID:
-        model, y = CatBoostClassifier(iterations=40, verbose=0, thread_count=1), (y > 0).astype(int)
+        model, y = CatBoostClassifier(**quiet), (y > 0).astype(int)
     elif kind == SOFTMAX:
-        model, y = CatBoostClassifier(iterations=40, verbose=0, thread_count=1, loss_function="MultiClass"), \
-            np.digitize(y, [-0.5, 0.5, 1.5])
+        model, y = CatBoostClassifier(**quiet, loss_function="MultiClass"), np.digitize(y, [-0.5, 0.5, 1.5])
     else:
-        model = CatBoostRegressor(iterations=40, verbose=0, thread_count=1)
+        model = CatBoostRegressor(**quiet)
     model.fit(X, y, cat_features=["colour"])
     return model, X
 
