@@ -26,7 +26,7 @@ from agent.runtime.schema import Schema
 from strategies.base import Candidate
 from strategies.production.autogluon_features import AutoGluonFeatures, Unservable, keys_in_order
 from strategies.production.candidate import FAILED, ProductionCandidate
-from strategies.production.fold_bag import AGREEMENT, UNSEEN
+from strategies.production.fold_bag import AGREEMENT, UNSEEN, disagreement
 from strategies.production.gbm import link_for
 from strategies.production.measure import package
 from strategies.production.problem import Problem, serving_rows
@@ -124,7 +124,7 @@ def _check_agreement(runtime: BlendRuntime, encoder: Encoder, dataset: Dataset, 
         expected = as_prediction(frames[parent.model], competition)
     matrix, _ = encoder.encode_frame(dataset.X_test)
     predicted, expected = runtime.raw(matrix), np.asarray(expected, dtype=float)
-    worst = float(np.max(np.abs(predicted - expected) / np.maximum(np.abs(expected), 1e-9)))
+    worst = disagreement(predicted, expected)
     if not worst <= AGREEMENT:
         raise Unservable(f"served from raw rows, the bag predicts the test set differently from AutoGluon "
                          f"(relative difference {worst:.3g})")

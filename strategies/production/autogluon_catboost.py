@@ -31,6 +31,7 @@ from agent.runtime.runtimes import apply_link
 from strategies.base import Candidate
 from strategies.production.autogluon_features import NO_VALUE, AutoGluonFeatures, Unservable
 from strategies.production.candidate import FAILED, SKIPPED, ProductionCandidate
+from strategies.production.fold_bag import disagreement
 from strategies.production.gbm import link_for
 from strategies.production.measure import package
 from strategies.production.problem import Problem, serving_rows
@@ -141,7 +142,7 @@ def _check_agreement(runtime: CatBoostRuntime, encoder: Encoder, child, model, l
     theirs = child.preprocess(learner.transform_features(with_encoded_names(dataset.X_test, autogluon_name)))
     expected = apply_link(np.asarray(model.predict(theirs, prediction_type="RawFormulaVal")), link_for(problem))
     predicted = runtime.raw(matrix)
-    worst = float(np.max(np.abs(predicted - expected) / np.maximum(np.abs(expected), 1e-9)))
+    worst = disagreement(predicted, expected)
     if not worst <= AGREEMENT:
         raise Unservable(f"served from raw rows, the refit predicts the test set differently from AutoGluon's "
                          f"features (relative difference {worst:.3g})")

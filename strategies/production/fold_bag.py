@@ -42,6 +42,14 @@ UNSEEN = -1  # LightGBM reads a negative category as missing, as pandas' code fo
 AGREEMENT = 1e-6  # relative: the bag's test predictions against the trial's own
 
 
+def disagreement(predicted: np.ndarray, expected: np.ndarray) -> float:
+    """The largest difference between two predictions of a table, relative to the prediction's own size and
+    never to less than its typical size: a probability of 1e-9 stored in float32 is no disagreement."""
+    predicted, expected = np.asarray(predicted, dtype=float), np.asarray(expected, dtype=float)
+    scale = np.maximum(np.abs(expected), max(float(np.mean(np.abs(expected))), 1e-12))
+    return float(np.max(np.abs(predicted - expected) / scale))
+
+
 def fold_bag_candidates(competition: Competition, dataset: Dataset, problem: Problem,
                         leaderboard: list[Candidate], work: Path, calls: int,
                         deadline: Deadline) -> list[ProductionCandidate]:
@@ -124,8 +132,7 @@ def _check_agreement(runtime: BlendRuntime, encoder: Encoder, X_test: pd.DataFra
         return
     matrix, _ = encoder.encode_frame(X_test)
     predicted, expected = runtime.raw(matrix), np.asarray(trial.test, dtype=float)
-    scale = np.maximum(np.abs(expected), 1e-9)
-    worst = float(np.max(np.abs(predicted - expected) / scale))
+    worst = disagreement(predicted, expected)
     if not worst <= AGREEMENT:
         raise ValueError(f"served from raw rows, the bag predicts the test set differently from its trial "
                          f"(relative difference {worst:.3g}): the study's encoding is not reproduced")

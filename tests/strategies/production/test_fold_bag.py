@@ -74,3 +74,16 @@ def test_a_fold_bag_exports_to_onnx_with_unseen_categories_as_the_study_reads_th
                               Deadline.after(60))[0]
     written = export_onnx(bag.folder, tmp_path / "bag.onnx")
     assert written.path.stat().st_size > 0
+
+
+def test_disagreement_is_relative_to_the_predictions_size_not_to_a_vanishing_probability():
+    from strategies.production.fold_bag import AGREEMENT, disagreement
+
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet([0.05] * 6, size=500)  # many near 0
+    stored = probabilities + rng.uniform(-3e-8, 3e-8, probabilities.shape)  # a softmax computed in float32
+    assert np.max(np.abs(probabilities - stored) / np.maximum(probabilities, 1e-9)) > 1  # per value: far apart
+    assert disagreement(probabilities, stored) <= AGREEMENT
+    assert disagreement(np.roll(probabilities, 1, axis=0), stored) > 0.1  # rows out of place
+    values = rng.gamma(2.0, 500.0, 500)
+    assert disagreement(values * (1 + 1e-7), values) <= AGREEMENT and disagreement(values + 5.0, values) > 1e-3
