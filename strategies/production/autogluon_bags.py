@@ -34,6 +34,7 @@ from strategies.production.problem import Problem, serving_rows
 log = logging.getLogger("podium.production")
 FAMILY = "autogluon-bag"
 MOST_BAGS = 2
+MEASURE_SECONDS = 2.0  # cap on one bag's single-row timing: a large bag (16 boosters of 1,000s of trees) takes ms a row
 
 
 def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem: Problem,
@@ -93,7 +94,7 @@ def _bag(competition: Competition, dataset: Dataset, problem: Problem, predictor
         score_source="out-of-fold: each training row predicted by the fold models of AutoGluon's bag that never "
                      "saw it (AutoGluon's own out-of-fold predictions, on the run's folds)")
     return package(problem, runtime, candidate, work, serving_rows(dataset, schema, problem.seed), calls,
-                   schema=schema, encoder=encoder)
+                   max_seconds=MEASURE_SECONDS, schema=schema, encoder=encoder)
 
 
 def _encoding(competition: Competition, problem: Problem, dataset: Dataset, features: AutoGluonFeatures,
