@@ -198,6 +198,7 @@ class ProductionSettings(_Section):
     distill: bool
     blend_members: int = Field(ge=1, le=8)
     autogluon_options: bool
+    autogluon_level1: bool
     require_onnx: bool
     latency_calls: int = Field(ge=200)
     unseen_categories: Literal["other", "error"]

@@ -190,16 +190,19 @@ class ProductionSearch(TwoPhaseSearch):
             families.teacher_test(leaderboard_candidates, leaderboard_oof)
         # AutoGluon's bags first: seconds of loading and measuring, no fitting, often the best candidates
         level1 = families.AutoGluonLevel1(self.competition, dataset, self.problem, leaderboard_candidates,
-                                          autogluon_path, self.work, self.calls)
+                                          autogluon_path if prod.autogluon_level1 else None, self.work, self.calls,
+                                          catboost=not prod.require_onnx)  # CatBoost has no ONNX form
         self.candidates += level1.bags(deadline - export_reserve)
-        catboost_seconds = level1.catboost_seconds(self.candidates, deadline - export_reserve - autogluon_seconds)
+        # The CatBoost refit's score (its bag's OOF) is known before it is fitted: when it beats every candidate
+        # so far, it goes before the students, whose scores are not known until they are fitted
+        if level1.catboost_seconds(self.candidates, deadline - export_reserve - autogluon_seconds):
+            self.candidates += level1.catboost(deadline - export_reserve)
         if prod.distill:
             self.candidates += families.students(
                 self.problem, dataset, self.candidates, self.budgets, leaderboard_oof, teacher_test,
                 families.teacher_seconds(leaderboard_candidates), self.work, self.rows, self.calls,
-                deadline - export_reserve - autogluon_seconds - catboost_seconds, prod.max_trees)
+                deadline - export_reserve - autogluon_seconds, prod.max_trees)
             log.info("Students done at %.1f s", time.monotonic() - self.started)
-        self.candidates += level1.catboost(deadline - export_reserve)
         self.candidates += families.fold_bags(self.competition, dataset, self.problem, leaderboard_candidates,
                                               self.work, self.calls, deadline - export_reserve)
         self.candidates += families.blend(self.problem, self.candidates, self.budgets, self.work, self.rows,

@@ -136,7 +136,7 @@ class AutoGluonLevel1:
     (strategies/production/autogluon_bags.py) and its best CatBoost bag refitted (autogluon_catboost.py). The
     predictor is loaded once, when there is one."""
 
-    def __init__(self, competition, dataset, problem, leaderboard, path, work, calls):
+    def __init__(self, competition, dataset, problem, leaderboard, path, work, calls, catboost: bool = True):
         self.competition, self.dataset, self.problem, self.leaderboard = competition, dataset, problem, leaderboard
         self.work, self.calls = work, calls
         self.predictor = self.features = self.parent = None
@@ -151,7 +151,7 @@ class AutoGluonLevel1:
 
             self.predictor = TabularPredictor.load(str(path), verbosity=0, require_py_version_match=False)
             self.features = AutoGluonFeatures.of(self.predictor, dataset)
-            self.parent = catboost_parent(competition, leaderboard, self.predictor)
+            self.parent = catboost_parent(competition, leaderboard, self.predictor) if catboost else None
         except Exception as error:  # noqa: BLE001 - these are extras; the other candidates stand
             log.warning("AutoGluon's level-1 models could not be read: %s", error)
             self.predictor = None
@@ -167,9 +167,9 @@ class AutoGluonLevel1:
                                         self.predictor, self.features, self.work, self.calls, end)
 
     def catboost_seconds(self, candidates: list[ProductionCandidate], end) -> float:
-        """Seconds to keep for the CatBoost refit: its expected time when its bag's out-of-fold score (which
+        """The CatBoost refit's expected seconds when it is worth fitting now: its bag's out-of-fold score (which
         the refit is scored by, known before it is fitted) beats every candidate measured so far and that time
-        is left; else none."""
+        is left before `end`; else 0."""
         from strategies.production.autogluon_catboost import refit_seconds
 
         if self.parent is None:

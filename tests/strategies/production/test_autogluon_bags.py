@@ -135,3 +135,14 @@ def test_a_category_missing_on_most_rows_reads_as_autogluon_filled_it(fitted, tm
     table = model.predict_raw(corpus.dataset.X_test)
     missing = np.flatnonzero(corpus.dataset.X_test["deck"].isna().to_numpy())[:5]
     np.testing.assert_allclose(np.ravel([model.predict_raw(r) for r in rows]), table[missing], rtol=1e-9)
+
+
+def test_without_catboost_no_refit_is_tried(fitted, tmp_path):
+    """`require_onnx` leaves the CatBoost refit out (it has no ONNX form): no time is kept or spent on it."""
+    corpus, board, folder = fitted
+    problem = make_problem(corpus.competition, corpus.dataset)
+    level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path,
+                                      100, catboost=False)
+    end = Deadline.after(120)
+    assert level1.catboost_seconds([], end) == 0.0 and level1.catboost(end) == []
+    assert any(c.family == BAG and c.measured for c in level1.bags(end))
