@@ -1,5 +1,6 @@
-"""A CatBoost model served from the encoder's numbers: its categorical columns arrive as category codes and are
-given to CatBoost as the integers it was trained on (a missing one as its own code), its numbers as they are.
+"""A CatBoost model served from the encoder's numbers: its categorical columns arrive as category codes (the
+encoder gives a missing one CatBoost's own code) and are given to CatBoost as the integers it was trained on, its
+numbers as they are.
 
 One row goes to CatBoost's `predict` as a list (about 0.2 ms for 500 trees here: benchmarks/catboost_row.py);
 a table as a DataFrame with integer columns for the categories.
@@ -18,30 +19,26 @@ from agent.runtime.runtimes import SOFTMAX, apply_link
 
 
 class CatBoostRuntime:
-    """A fitted CatBoost model (`model.cbm`), the link applied to its raw formula value, and for each categorical
-    column its position in the matrix and the code CatBoost reads a missing value as."""
+    """A fitted CatBoost model (`model.cbm`), the link applied to its raw formula value, and the positions of its
+    categorical columns in the matrix."""
 
     kind = "catboost"
     input = "matrix"
 
-    def __init__(self, model, link: str, categorical: list[int], missing_codes: list[int]):
-        if len(categorical) != len(missing_codes):
-            raise ValueError("one missing code is needed per categorical column")
-        self.model, self.link = model, link
-        self.categorical, self.missing_codes = [int(i) for i in categorical], [int(c) for c in missing_codes]
+    def __init__(self, model, link: str, categorical: list[int]):
+        self.model, self.link, self.categorical = model, link, [int(i) for i in categorical]
 
     def raw(self, matrix: np.ndarray) -> np.ndarray:
         if len(matrix) == 1:
             row: list[Any] = matrix[0].tolist()
-            for index, missing in zip(self.categorical, self.missing_codes, strict=True):
-                value = row[index]
-                row[index] = missing if value != value else int(value)  # NaN is the only value unequal to itself
+            for index in self.categorical:
+                row[index] = int(row[index])
             scores = np.asarray(self.model.predict(row, prediction_type="RawFormulaVal", thread_count=1))[None]
         else:
             frame = pd.DataFrame(matrix, columns=self.model.feature_names_)  # CatBoost checks a table's names
-            for index, missing in zip(self.categorical, self.missing_codes, strict=True):
+            for index in self.categorical:
                 name = frame.columns[index]
-                frame[name] = frame[name].fillna(missing).astype(np.int64)
+                frame[name] = frame[name].astype(np.int64)
             scores = np.asarray(self.model.predict(frame, prediction_type="RawFormulaVal", thread_count=1))
         if self.link != SOFTMAX:
             scores = scores.reshape(len(matrix))
@@ -52,8 +49,7 @@ class CatBoostRuntime:
 
     def save(self, folder: Path) -> dict[str, Any]:
         write_bytes(Path(folder) / "model.cbm", bytes(self.model._serialize_model()))
-        return {"kind": self.kind, "file": "model/model.cbm", "link": self.link, "categorical": self.categorical,
-                "missing_codes": self.missing_codes}
+        return {"kind": self.kind, "file": "model/model.cbm", "link": self.link, "categorical": self.categorical}
 
     @classmethod
     def load(cls, root: Path, config: dict[str, Any]) -> CatBoostRuntime:
@@ -61,4 +57,4 @@ class CatBoostRuntime:
 
         model = CatBoost()
         model.load_model(blob=(Path(root) / config["file"]).read_bytes())
-        return cls(model, config["link"], config["categorical"], config["missing_codes"])
+        return cls(model, config["link"], config["categorical"])

@@ -26,7 +26,7 @@ from agent.runtime.schema import Schema
 from strategies.base import Candidate
 from strategies.production.autogluon_features import AutoGluonFeatures, Unservable, keys_in_order
 from strategies.production.candidate import FAILED, ProductionCandidate
-from strategies.production.fold_bag import AGREEMENT, UNSEEN, disagreement
+from strategies.production.fold_bag import UNSEEN, check_served
 from strategies.production.gbm import link_for
 from strategies.production.measure import package
 from strategies.production.problem import Problem, serving_rows
@@ -123,9 +123,5 @@ def _check_agreement(runtime: BlendRuntime, encoder: Encoder, dataset: Dataset, 
     if expected is None:
         frames = predict_multi(predictor, with_encoded_names(dataset.X_test, autogluon_name), [parent.model])
         expected = as_prediction(frames[parent.model], competition)
-    matrix, _ = encoder.encode_frame(dataset.X_test)
-    predicted, expected = runtime.raw(matrix), np.asarray(expected, dtype=float)
-    worst = disagreement(predicted, expected)
-    if not worst <= AGREEMENT:
-        raise Unservable(f"served from raw rows, the bag predicts the test set differently from AutoGluon "
-                         f"(relative difference {worst:.3g})")
+    check_served(runtime, encoder, dataset.X_test, expected, what="the bag", against="AutoGluon's bag",
+                 error=Unservable)

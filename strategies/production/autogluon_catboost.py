@@ -31,7 +31,7 @@ from agent.runtime.runtimes import apply_link
 from strategies.base import Candidate
 from strategies.production.autogluon_features import NO_VALUE, AutoGluonFeatures, Unservable
 from strategies.production.candidate import FAILED, SKIPPED, ProductionCandidate
-from strategies.production.fold_bag import disagreement
+from strategies.production.fold_bag import check_served
 from strategies.production.gbm import link_for
 from strategies.production.measure import package
 from strategies.production.problem import Problem, serving_rows
@@ -84,7 +84,7 @@ def _refit(competition: Competition, dataset: Dataset, problem: Problem, predict
     children = [bag.load_child(child) for child in bag.models]
     child = children[0]
     names = list(child.features)
-    schema, encoder, categorical, missing = _encoding(competition, problem, dataset, features, child, names)
+    schema, encoder, categorical = _encoding(competition, problem, dataset, features, child, names)
     started = time.monotonic()
     X = child.preprocess(learner.transform_features(with_encoded_names(dataset.X, autogluon_name)))
     params = {**child.model.get_params(), "iterations": int(round(np.mean([c.model.tree_count_ for c in children]))),
@@ -93,7 +93,7 @@ def _refit(competition: Competition, dataset: Dataset, problem: Problem, predict
     model.fit(Pool(X, label=learner.label_cleaner.transform(dataset.labels),
                    cat_features=[names[i] for i in categorical]))
     fit_seconds = time.monotonic() - started
-    runtime = CatBoostRuntime(model, link_for(problem), categorical, missing)
+    runtime = CatBoostRuntime(model, link_for(problem), categorical)
     _check_agreement(runtime, encoder, child, model, learner, dataset, problem)
     oof = np.asarray(parent.oof, dtype=float)
     candidate = ProductionCandidate(
@@ -107,7 +107,8 @@ def _refit(competition: Competition, dataset: Dataset, problem: Problem, predict
 
 
 def _encoding(competition, problem, dataset, features: AutoGluonFeatures, child, names: list[str]):
-    """CatBoost codes a category by AutoGluon's CatBoost mapping; missing, rare and unseen share one code."""
+    """CatBoost codes a category by AutoGluon's CatBoost mapping; missing, rare and unseen share one code, which
+    the encoder gives a missing value too."""
     mapping = child._category_mapping or {}
 
     def codes(feature: str) -> tuple[list[str], int]:
@@ -120,7 +121,9 @@ def _encoding(competition, problem, dataset, features: AutoGluonFeatures, child,
 
     schema, encoder = features.encoding(competition, problem, dataset, names, codes)
     categorical = [i for i, f in enumerate(names) if features.is_categorical(f)]
-    return schema, encoder, categorical, [mapping[names[i]][NAN] for i in categorical]
+    missing = {schema.columns[i].name: float(mapping[names[i]][NAN]) for i in categorical}
+    missing.update(encoder.missing_code)  # a missing value AutoGluon fills in is read as the fill value's category
+    return schema, Encoder(schema, encoder.codes, encoder.other_code, missing), categorical
 
 
 def _check_class_order(predictor, competition: Competition) -> None:
@@ -138,11 +141,7 @@ def _check_agreement(runtime: CatBoostRuntime, encoder: Encoder, child, model, l
     """Served from raw rows, the refit predicts the test set as it does from AutoGluon's features."""
     if len(dataset.X_test) == 0:
         return
-    matrix, _ = encoder.encode_frame(dataset.X_test)
     theirs = child.preprocess(learner.transform_features(with_encoded_names(dataset.X_test, autogluon_name)))
     expected = apply_link(np.asarray(model.predict(theirs, prediction_type="RawFormulaVal")), link_for(problem))
-    predicted = runtime.raw(matrix)
-    worst = disagreement(predicted, expected)
-    if not worst <= AGREEMENT:
-        raise Unservable(f"served from raw rows, the refit predicts the test set differently from AutoGluon's "
-                         f"features (relative difference {worst:.3g})")
+    check_served(runtime, encoder, dataset.X_test, expected, what="the refit", against="AutoGluon's features",
+                 tolerance=AGREEMENT, error=Unservable)

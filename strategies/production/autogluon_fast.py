@@ -31,10 +31,12 @@ PARENT_SOURCE = "out-of-fold score of the bagged parent (AutoGluon's refit_full 
 
 def autogluon_candidates(problem: Problem, path: Path, leaderboard: list[Candidate], leaderboard_score: float,
                          budgets: Budgets, rows: pd.DataFrame, work: Path, deadline: Deadline,
-                         calls: int = 200) -> list[ProductionCandidate]:
+                         calls: int = 200, original=None) -> list[ProductionCandidate]:
+    """`original`: the predictor at `path`, when the caller has loaded it already (it is read, never changed)."""
     from autogluon.tabular import TabularPredictor
 
-    original = TabularPredictor.load(str(path), verbosity=0, require_py_version_match=False)
+    if original is None:
+        original = TabularPredictor.load(str(path), verbosity=0, require_py_version_match=False)
     parents = {c.model or c.name.split("/", 1)[-1]: c for c in leaderboard}
     best = original.model_best
     out = [_deploy(problem, original, best, "autogluon/best-deploy",

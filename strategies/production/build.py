@@ -210,7 +210,7 @@ class ProductionSearch(TwoPhaseSearch):
         if autogluon_seconds:
             self.candidates += families.autogluon_options(
                 self.problem, Path(autogluon_path), leaderboard_candidates, leaderboard_score, self.budgets,
-                self.rows, self.work, deadline - export_reserve, self.calls)
+                self.rows, self.work, deadline - export_reserve, self.calls, level1.predictor)
             log.info("AutoGluon options done at %.1f s", time.monotonic() - self.started)
         search_seconds = time.monotonic() - self.started
         _remeasure(self.candidates, self.budgets, self.competition, self.rows, self.calls,

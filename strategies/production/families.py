@@ -215,7 +215,7 @@ def larger_shape(best: ProductionCandidate, budgets: Budgets, max_trees: int) ->
 
 
 def autogluon_options(problem, path, leaderboard, leaderboard_score, budgets, rows, work, end,
-               calls) -> list[ProductionCandidate]:
+                      calls, predictor=None) -> list[ProductionCandidate]:
     # Copying, loading and timing a stacked predictor takes tens of seconds before any refit: measured 64 s
     # for a 4-class best_quality fit, so these extras run only when that much time is really left.
     if end.remaining() <= MIN_AUTOGLUON_SECONDS:
@@ -224,7 +224,8 @@ def autogluon_options(problem, path, leaderboard, leaderboard_score, budgets, ro
     try:
         from strategies.production.autogluon_fast import autogluon_candidates
 
-        return autogluon_candidates(problem, path, leaderboard, leaderboard_score, budgets, rows, work, end, calls)
+        return autogluon_candidates(problem, path, leaderboard, leaderboard_score, budgets, rows, work, end, calls,
+                                    predictor)
     except Exception as error:  # noqa: BLE001 - AutoGluon's options are extras; the compact models stand
         log.warning("AutoGluon's fast options failed: %s", error)
         return [ProductionCandidate("autogluon", "autogluon", status=FAILED, note=f"{type(error).__name__}: {error}")]

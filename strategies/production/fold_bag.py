@@ -50,6 +50,17 @@ def disagreement(predicted: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(np.abs(predicted - expected) / scale))
 
 
+def check_served(runtime, encoder: Encoder, X_test: pd.DataFrame, expected, *, what: str, against: str,
+                 tolerance: float = AGREEMENT, error: type[Exception] = ValueError) -> None:
+    """A served model must predict the test set from raw rows as the model it was made from did: the one check
+    that the encoding in front of it was reproduced, not assumed."""
+    matrix, _ = encoder.encode_frame(X_test)
+    worst = disagreement(runtime.raw(matrix), np.asarray(expected, dtype=float))
+    if not worst <= tolerance:
+        raise error(f"served from raw rows, {what} predicts the test set differently from {against} (relative "
+                    f"difference {worst:.3g})")
+
+
 def fold_bag_candidates(competition: Competition, dataset: Dataset, problem: Problem,
                         leaderboard: list[Candidate], work: Path, calls: int,
                         deadline: Deadline) -> list[ProductionCandidate]:
@@ -96,7 +107,8 @@ def _bag(dataset: Dataset, problem: Problem, encoding: _StudyEncoding, trial: Ca
         raise ValueError(f"the fold models read {members[0].booster.num_feature()} features, the study's table "
                          f"has {features}")
     runtime = BlendRuntime(members, [1.0] * len(members))
-    _check_agreement(runtime, encoding.encoder, dataset.X_test, trial)
+    if trial.test is not None and len(dataset.X_test):  # the trial's test predictions: its fold models' mean
+        check_served(runtime, encoding.encoder, dataset.X_test, trial.test, what="the bag", against="its trial")
     oof = np.asarray(trial.oof, dtype=float)
     candidate = ProductionCandidate(
         name=f"{FAMILY}/{trial.name}", family=FAMILY,
@@ -125,14 +137,3 @@ def _codes(schema: Schema, prepared: pd.DataFrame) -> tuple[dict[str, list[str]]
         codes[column.name] = keys
     return codes, {name: UNSEEN for name in codes}
 
-
-def _check_agreement(runtime: BlendRuntime, encoder: Encoder, X_test: pd.DataFrame, trial: Candidate) -> None:
-    """The bag must predict the test set as the trial did (the mean of its fold models' test predictions)."""
-    if trial.test is None or len(X_test) == 0:
-        return
-    matrix, _ = encoder.encode_frame(X_test)
-    predicted, expected = runtime.raw(matrix), np.asarray(trial.test, dtype=float)
-    worst = disagreement(predicted, expected)
-    if not worst <= AGREEMENT:
-        raise ValueError(f"served from raw rows, the bag predicts the test set differently from its trial "
-                         f"(relative difference {worst:.3g}): the study's encoding is not reproduced")

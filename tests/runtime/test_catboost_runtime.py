@@ -9,12 +9,12 @@ import pytest
 from agent.runtime.catboost_runtime import CatBoostRuntime
 from agent.runtime.runtimes import IDENTITY, SIGMOID, SOFTMAX, runtime_class
 
-MISSING = 3  # the code the models below learned for a missing category
+CODES = 4  # categories of the table's `colour`
 
 
 def table(rows: int = 600) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"x": rng.normal(size=rows), "colour": rng.integers(0, MISSING + 1, rows)})
+    frame = pd.DataFrame({"x": rng.normal(size=rows), "colour": rng.integers(0, CODES, rows)})
     return frame, frame.x.to_numpy() + (frame.colour == 1) * 2.0 + rng.normal(scale=0.3, size=rows)
 
 
@@ -36,7 +36,7 @@ def fitted(kind: str):
 @pytest.mark.parametrize("link", [IDENTITY, SIGMOID, SOFTMAX])
 def test_rows_one_at_a_time_a_table_and_catboost_itself_agree(link):
     model, X = fitted(link)
-    runtime = CatBoostRuntime(model, link, categorical=[1], missing_codes=[MISSING])
+    runtime = CatBoostRuntime(model, link, categorical=[1])
     matrix = X.to_numpy(dtype=float)[:50]
     table = runtime.raw(matrix)
     one_by_one = np.vstack([runtime.raw(matrix[i:i + 1]) for i in range(len(matrix))]).reshape(table.shape)
@@ -49,18 +49,9 @@ def test_rows_one_at_a_time_a_table_and_catboost_itself_agree(link):
     np.testing.assert_allclose(table, expected, rtol=1e-12)
 
 
-def test_a_missing_category_is_read_as_its_code():
-    model, X = fitted(IDENTITY)
-    runtime = CatBoostRuntime(model, IDENTITY, categorical=[1], missing_codes=[MISSING])
-    missing = np.array([[0.4, np.nan], [-1.0, np.nan]])
-    coded = np.array([[0.4, MISSING], [-1.0, MISSING]])
-    np.testing.assert_array_equal(runtime.raw(missing), runtime.raw(coded))
-    np.testing.assert_array_equal(runtime.raw(missing[:1]), runtime.raw(coded[:1]))
-
-
 def test_saved_and_loaded_it_predicts_the_same(tmp_path):
     model, X = fitted(SIGMOID)
-    runtime = CatBoostRuntime(model, SIGMOID, categorical=[1], missing_codes=[MISSING])
+    runtime = CatBoostRuntime(model, SIGMOID, categorical=[1])
     (tmp_path / "model").mkdir()
     config = runtime.save(tmp_path / "model")
     loaded = runtime_class(config["kind"]).load(tmp_path, config)
