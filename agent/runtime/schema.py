@@ -175,7 +175,8 @@ class Schema(Record):
         keys (and time) of the joins instead of the columns they bring."""
         parts = {name: column for column, fmt in self.dates.items() for name in part_names(column, fmt)}
         joined = {c for join in self.relations for c in join.columns}
-        names = [n for n in self.names if n not in joined] + [c for j in self.relations for c in j.row_columns]
+        names = [n for n in self.names if n not in joined] + \
+            [c for j in self.relations for c in j.row_columns if c not in joined]  # not a key a lookup brings
         return list(dict.fromkeys(parts.get(name, name) for name in names))
 
     def derive(self, rows, where: str = "input", lines: Sequence[int] | None = None):
@@ -213,7 +214,10 @@ class Schema(Record):
             raise InputError(f"Unknown handling of unseen categories '{unseen}'", fix="use 'other' or 'error'")
         kept = {column: fmt for column, fmt in (dates or {}).items()
                 if any(name in frame.columns for name in part_names(column, fmt))}
-        joins = [Join.model_validate(j).keeping(frame.columns) for j in (relations or {}).get("joins", [])]
+        joins = [Join.model_validate(j) for j in (relations or {}).get("joins", [])]
+        used = [j for j in joins if j.keeping(frame.columns).columns]
+        keys = {row for j in used for row, _ in j.on}  # a lookup's column keying a history it carries stays
+        joins = [j.keeping(set(frame.columns) | keys) for j in joins]
         schema = cls(columns=tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen=unseen,
                      dates=kept, relations=tuple(j for j in joins if j.columns))
         return schema.with_root((relations or {}).get("root"))

@@ -25,6 +25,7 @@ from agent.competition.dates import date_format, detect_dates, parse
 from agent.competition.relations.declared import Declared, parse_relations
 from agent.competition.relations.discover import MAX_DEPTH, ROWS, Found, _coverage, _found, relate
 from agent.competition.relations.features import (
+    Column,
     history_sql,
     lookup_sql,
     planned_columns,
@@ -95,6 +96,9 @@ def relate_tables(train: pd.DataFrame, test: pd.DataFrame, side: dict[str, pd.Da
     side = dict(side)
     joins: list[Join] = []
     budget = [limits.max_columns, limits.max_table_columns]
+    by_table = {relation.table: relation for relation in found}
+    carried: dict[str, list[str]] = {}  # a lookup's columns that a timed history under it is keyed on
+    pending: list[tuple[Join, dict[str, Any]]] = []  # those histories, until their lookup brings the keys in
     import duckdb
 
     with duckdb.connect(config={"memory_limit": limits.memory_limit, "threads": limits.threads,
@@ -110,24 +114,37 @@ def relate_tables(train: pd.DataFrame, test: pd.DataFrame, side: dict[str, pd.Da
             if deadline is not None and deadline.passed():
                 entry.update(status="skipped", reason="the load piece's deadline passed (docs/several-tables.md)")
                 continue
+            lookup = _timed_under_lookup(relation, by_table, row_time)
             try:
-                join = _compute(con, relation, side, folder, budget, row_time if relation.parent == ROWS else None,
-                                row_format, deadline, entry)
+                if lookup is not None:  # joined on the rows through the lookup's key: placed at each row's time
+                    keyed = replace(relation, on=tuple((f"{lookup}.{p}", s) for p, s in relation.on))
+                    join = _compute(con, keyed, side, folder, budget, row_time, row_format, deadline, entry)
+                else:
+                    join = _compute(con, relation, side, folder, budget,
+                                    row_time if relation.parent == ROWS else None, row_format, deadline, entry,
+                                    carry=carried.get(relation.table, []))
             except _Interrupted:
                 entry.update(status="skipped", reason="interrupted at the load piece's deadline")
                 continue
             if join is None:
                 continue
-            if relation.parent == ROWS:
+            if lookup is not None:
+                carried.setdefault(lookup, []).extend(p for p, _ in relation.on if p not in carried.get(lookup, []))
+                pending.append((join, entry))
+                entry["through"] = lookup
+            elif relation.parent == ROWS:
                 joins.append(join)
             else:  # a chain: the parent table gains the columns, prefixed when it is joined in turn
                 parent = side[relation.parent]
                 side[relation.parent] = Joiner([join], folder).frame(parent, where=relation.parent)
     joins.reverse()  # in the order they were found, first-level first
+    joins += _reachable(pending, joins)
     joiner = Joiner(joins, folder)
-    train, test = joiner.frame(train, "train"), joiner.frame(test, "test")
+    carriers = _carriers(joins)
+    train = joiner.frame(train, "train").drop(columns=carriers)
+    test = joiner.frame(test, "test").drop(columns=carriers)
     record["seconds"] = round(time.monotonic() - started, 3)
-    record["columns"] = len(joiner.columns)
+    record["columns"] = len(joiner.columns) - len(carriers)
     if deadline is not None:
         record["deadline_seconds_left"] = round(deadline.remaining(), 3)
     return Related(train, test, joins, record, folder)
@@ -213,6 +230,36 @@ def _find(rows: dict[str, pd.DataFrame], side: dict[str, pd.DataFrame], stated: 
     return [_with_time(relation, side[relation.table]) for relation in found.values()]
 
 
+def _timed_under_lookup(relation: Found, by_table: dict[str, Found], row_time: str | None) -> str | None:
+    """The first-level lookup a timed history hangs from, when the rows have a time: the history is then
+    aggregated per row at the row's time, keyed through the lookup (transactions of the card's customer before
+    the row's date); None otherwise."""
+    parent = by_table.get(relation.parent)
+    if relation.kind != HISTORY or relation.time is None or row_time is None or parent is None:
+        return None
+    return parent.table if parent.kind == LOOKUP and parent.parent == ROWS else None
+
+
+def _reachable(pending: list[tuple[Join, dict[str, Any]]], joins: list[Join]) -> list[Join]:
+    """The histories keyed through a lookup whose lookup was joined with their keys; the others reported."""
+    produced = {c for join in joins for c in join.columns}
+    out = []
+    for join, entry in pending:
+        missing = [row for row, _ in join.on if row not in produced]
+        if missing:
+            entry.update(status="skipped", reason=f"the lookup that carries its key ({', '.join(missing)}) was "
+                         "not joined")
+        else:
+            out.append(join)
+    return out
+
+
+def _carriers(joins: list[Join]) -> list[str]:
+    """Columns a lookup brings only to key a later join: keys, not features, so the models never read them."""
+    keys = {row for join in joins for row, _ in join.on}
+    return [c for join in joins for c in join.carried if c in keys]
+
+
 def _depth(declared: Declared, stated: dict[str, Declared]) -> int:
     depth, current = 1, declared.parent
     while current is not None:
@@ -238,19 +285,22 @@ def _with_time(relation: Found, frame: pd.DataFrame) -> Found:
 
 def _compute(con, relation: Found, side: dict[str, pd.DataFrame], folder: Path, budget: list[int],
              row_time: str | None, row_format: str | None, deadline: Deadline | None,
-             entry: dict[str, Any]) -> Join | None:
-    """One relation's side file (its SQL run in DuckDB into Parquet) and its Join; None when it is skipped."""
+             entry: dict[str, Any], carry: list[str] | tuple[str, ...] = ()) -> Join | None:
+    """One relation's side file (its SQL run in DuckDB into Parquet) and its Join; None when it is skipped.
+    `carry`: a lookup's columns that key a later join, brought in first (and only as keys, if no feature)."""
     frame = side[relation.table]
     keys = {s for _, s in relation.on}
     event_time = relation.time if relation.kind == HISTORY else None
     timed = event_time is not None and row_time is not None
     if event_time is not None and row_time is None:
         if relation.parent != ROWS:
-            entry.update(status="skipped", reason="a history with a time under another side table cannot be placed "
-                         "before each row's time: left out rather than let later events leak in")
+            entry.update(status="skipped", reason="a history with a time is placed at each row's time only under a "
+                         "first-level lookup, and when the rows have a time: left out rather than let later events "
+                         "leak in")
             return None
         entry.setdefault("notes", []).append("the rows have no time: every event of a key counts")
     usable, left_out = usable_columns(frame, keys | ({event_time} if event_time else set()))
+    usable, left_out, carried = _carrying(usable, left_out, carry)
     allowed = min(budget)  # what is left of the run's columns, and one table's
     while usable and planned_columns(relation.kind, timed, relation.table, usable, WINDOWS) > allowed:
         left_out.append(f"{usable.pop().name} (the cap on generated columns)")
@@ -281,7 +331,7 @@ def _compute(con, relation: Found, side: dict[str, pd.DataFrame], folder: Path, 
     join = Join(table=relation.table, kind=relation.kind, on=relation.on, mode=relation.mode,
                 file=f"{SIDE_FOLDER}/{relation.table}.parquet", columns=tuple(columns),
                 time=row_time if timed else None, time_format=row_format if timed else None, windows=windows,
-                sql=sql)
+                sql=sql, carried=tuple(f"{relation.table}.{c}" for c in carried))
     budget[0] -= len(columns)
     stored = read_side(target, join)
     join = join.model_copy(update={"side_schema": tuple((c, str(t)) for c, t in stored.dtypes.items())})
@@ -290,6 +340,19 @@ def _compute(con, relation: Found, side: dict[str, pd.DataFrame], folder: Path, 
                  point_in_time=f"only {relation.table} events strictly before the row's {row_time}" if timed else None)
     SideIndex(join, stored)  # built once here: a side file the index cannot read fails now, not when serving
     return join
+
+
+def _carrying(usable: list[Column], left_out: list[str], carry) -> tuple[list[Column], list[str], list[str]]:
+    """`usable` with the carried key columns first (the cap on columns drops from the end); those that are no
+    feature (text with too many values) are brought as keys only, and returned."""
+    if not carry:
+        return usable, left_out, []
+    named = {column.name: column for column in usable}
+    keys_only = [c for c in carry if c not in named]
+    first = [named.get(c) or Column(c, "category") for c in carry]
+    rest = [column for column in usable if column.name not in set(carry)]
+    left_out = [note for note in left_out if not any(note.startswith(f"{c} (") for c in carry)]
+    return first + rest, left_out, keys_only
 
 
 def _prepare(frame: pd.DataFrame, relation: Found, usable, event_time: str | None) -> pd.DataFrame:

@@ -191,18 +191,24 @@ class Joiner:
         return [c for join in self.joins for c in join.columns]
 
     def frame(self, rows: pd.DataFrame, where: str = "input") -> pd.DataFrame:
-        """`rows` with every join's columns added (joins whose columns are all there already are skipped)."""
-        pieces = [rows]
+        """`rows` with every join's columns added (joins whose columns are all there already are skipped); a
+        join keyed on an earlier join's column (a history under a lookup) reads it from the rows so far."""
+        pieces, present = [rows], set(rows.columns)
         for index in self.indexes:
-            if all(c in rows.columns for c in index.join.columns):
+            if all(c in present for c in index.join.columns):
                 continue
-            missing = [c for c in index.join.row_columns if c not in rows.columns]
+            missing = [c for c in index.join.row_columns if c not in present]
             if missing:
                 raise InputError(f"The input lacks column(s) {missing} needed to join the side table "
                                  f"'{index.join.table}'", where=where,
                                  fix="send the key (and time) columns the model joins on; see schema.json's "
                                      "`relations`")
-            pieces.append(index.columns_for(rows))
+            needed = [c for c in index.join.row_columns if c not in rows.columns]
+            source = pd.concat([rows, *(p[[c for c in needed if c in p.columns]] for p in pieces[1:])], axis=1) \
+                if needed else rows
+            added = index.columns_for(source)
+            pieces.append(added[[c for c in added.columns if c not in present]])  # a carried key may be all it adds
+            present.update(index.join.columns)
         if len(pieces) == 1:
             return rows
         return pd.concat(pieces, axis=1)
@@ -213,12 +219,12 @@ class Joiner:
         for index in self.indexes:
             if all(c in record for c in index.join.columns):
                 continue
-            missing = [c for c in index.row_columns if c not in record]
+            missing = [c for c in index.row_columns if c not in out]
             if missing:
                 raise InputError(f"The row lacks column(s) {missing} needed to join the side table "
                                  f"'{index.join.table}'", where="input",
                                  fix="send the key (and time) columns the model joins on (GET /health lists them)")
-            out.update(index.record_values(record))
+            out.update(index.record_values(out))
         return out
 
     def side_bytes(self) -> int:

@@ -32,6 +32,7 @@ class Join(BaseModel):
     windows: tuple[int, ...] = ()            # days: counts of events in each window before the row's time
     sql: str = ""                            # the exact SQL that made the side file from the side table
     side_schema: tuple[tuple[str, str], ...] = ()  # the side file's columns and their types, as read (hashable)
+    carried: tuple[str, ...] = ()            # of `columns`, those only keying a later join (no feature)
 
     @property
     def row_columns(self) -> list[str]:
@@ -57,4 +58,5 @@ class Join(BaseModel):
         kept = tuple(c for c in self.columns if c in set(columns))
         stored = {c for c in kept if c not in self.computed()}
         schema = tuple((c, t) for c, t in self.side_schema if c.startswith("__") or c in stored)
-        return self.model_copy(update={"columns": kept, "side_schema": schema})
+        return self.model_copy(update={"columns": kept, "side_schema": schema,
+                                       "carried": tuple(c for c in self.carried if c in kept)})
