@@ -14,6 +14,7 @@ from agent.run.search import autogluon_cpus
 TIME_LIMIT = 90  # two 1-CPU nodes: 70 s left AutoGluon a few seconds short of its deadline under load
 
 
+@pytest.mark.slow  # 90 s: a whole run on two nodes; the CPU split is tested below, batches on two in test_batch
 def test_one_competition_spreads_autogluon_folds_over_both_nodes(two_node_cluster, build_corpus, tmp_path):
     cluster, _ = two_node_cluster
     folder = build_corpus("hpc_class", rows=500)

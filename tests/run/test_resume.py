@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -29,6 +30,7 @@ def study_trials(journal: Path):
     return optuna.load_study(study_name="lightgbm", storage=storage).get_trials(deepcopy=False)
 
 
+@pytest.mark.slow  # 55 s: a run killed and resumed; a SIGKILL mid-run is also in test_run_plan.py
 def test_resume_after_sigkill_keeps_finished_trials(ray_local, build_corpus, tmp_path):
     folder = build_corpus("titanic", rows=500)
     config = tmp_path / "optuna-only.yaml"

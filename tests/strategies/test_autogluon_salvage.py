@@ -32,6 +32,7 @@ def test_a_model_still_fitting_its_folds_at_the_deadline_is_cut_and_the_models_b
     assert len(models["LightGBM_BAG_L1"].test) == len(titanic_small.dataset.X_test)
 
 
+@pytest.mark.slow  # 46 s: the in-process twin of the test above, which stays in `make test`
 def test_a_fit_whose_last_model_hangs_past_the_deadline_still_delivers_the_models_before_it(
         ray_local, titanic_small, tmp_path, monkeypatch):
     """Folds fitted in the fit's own process, where only cancelling the task stops the hanging model: the run
