@@ -72,6 +72,7 @@ def test_a_later_payment_never_leaks_in(tmp_path):
 def test_the_carried_key_is_no_feature_and_served_rows_match_the_batch(tmp_path):
     t, related = _related(tmp_path)
     assert "cards.customer_id" not in related.train.columns  # a key with 1,200 values: no feature
+    assert {r["table"]: r for r in related.record["relations"]}["cards"]["keys_only"] == ["cards.customer_id"]
     assert "cards.tier" in related.train.columns and "payments.count" in related.train.columns
     joiner = Joiner(related.joins, tmp_path)
     batch = joiner.frame(t["test"])

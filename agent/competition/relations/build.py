@@ -338,6 +338,8 @@ def _compute(con, relation: Found, side: dict[str, pd.DataFrame], folder: Path, 
     entry.update(status="joined", columns=list(columns), sql=sql, side_rows=len(stored),
                  seconds=round(time.monotonic() - began, 3), time=event_time,
                  point_in_time=f"only {relation.table} events strictly before the row's {row_time}" if timed else None)
+    if join.carried:  # brought only to key a history under this lookup: no model reads them
+        entry["keys_only"] = list(join.carried)
     SideIndex(join, stored)  # built once here: a side file the index cannot read fails now, not when serving
     return join
 
