@@ -195,8 +195,8 @@ class ProductionSearch(TwoPhaseSearch):
         self.candidates += level1.bags(deadline - export_reserve)
         # The CatBoost refit's score (its bag's OOF) is known before it is fitted: when it beats every candidate
         # so far, it goes before the students, whose scores are not known until they are fitted
-        if level1.catboost_seconds(self.candidates, deadline - export_reserve - autogluon_seconds):
-            self.candidates += level1.catboost(deadline - export_reserve)
+        self.candidates += level1.catboost_if_best(self.candidates, deadline - export_reserve - autogluon_seconds,
+                                                   deadline - export_reserve)
         if prod.distill:
             self.candidates += families.students(
                 self.problem, dataset, self.candidates, self.budgets, leaderboard_oof, teacher_test,

@@ -172,13 +172,32 @@ class AutoGluonLevel1:
         is left before `end`; else 0."""
         from strategies.production.autogluon_catboost import refit_seconds
 
-        if self.parent is None:
+        if not self._catboost_beats(candidates):
             return 0.0
+        seconds = refit_seconds(self.parent, self.problem)
+        return seconds if seconds <= end.remaining() else 0.0
+
+    def catboost_if_best(self, candidates: list[ProductionCandidate], planned, end) -> list[ProductionCandidate]:
+        """The CatBoost refit (fitted by `end`) when it is worth fitting now (`catboost_seconds` before
+        `planned`); when its bag beats every candidate but the time is not there, a skipped record saying so,
+        so that the card shows what the time left out; else nothing."""
+        from strategies.production.autogluon_catboost import FAMILY, refit_seconds
+
+        if self.catboost_seconds(candidates, planned):
+            return self.catboost(end)
+        if not self._catboost_beats(candidates):
+            return []
+        seconds = refit_seconds(self.parent, self.problem)
+        return [ProductionCandidate(f"{FAMILY}/{self.parent.model}-refit", FAMILY, status=SKIPPED,
+                                    note=f"its bag beat every candidate so far, but its refit would take about "
+                                         f"{seconds:.0f} s and {max(0.0, planned.remaining()):.0f} s were left")]
+
+    def _catboost_beats(self, candidates: list[ProductionCandidate]) -> bool:
+        if self.predictor is None or self.parent is None:
+            return False
         metric = self.competition.metric
         best = max((metric.signed(c.score) for c in candidates if c.measured and c.score == c.score), default=None)
-        seconds = refit_seconds(self.parent, self.problem)
-        beats = best is None or metric.signed(self.parent.score) > best
-        return seconds if beats and seconds <= end.remaining() else 0.0
+        return best is None or metric.signed(self.parent.score) > best
 
     def catboost(self, end) -> list[ProductionCandidate]:
         if self.predictor is None or self.parent is None:

@@ -12,7 +12,7 @@ from agent.deadline import Deadline
 from agent.runtime import load_model
 from agent.runtime.onnx import onnx_exportable
 from strategies.production import families
-from strategies.production.candidate import FAILED
+from strategies.production.candidate import FAILED, SKIPPED
 from strategies.production.problem import make_problem
 
 pytestmark = pytest.mark.slow
@@ -121,6 +121,9 @@ def test_time_is_kept_for_the_catboost_refit_only_when_its_bag_beats_every_candi
     assert level1.catboost_seconds([better], end) == 0.0
     assert level1.catboost_seconds([worse], end) > 0
     assert level1.catboost_seconds([worse], Deadline.after(0.0)) == 0.0  # not when the time is not there
+    assert level1.catboost_if_best([better], end, end) == []
+    skipped = level1.catboost_if_best([worse], Deadline.after(0.0), end)  # worth it, but no time: said so
+    assert [c.status for c in skipped] == [SKIPPED] and "beat every candidate" in skipped[0].note
 
 
 def test_a_category_missing_on_most_rows_reads_as_autogluon_filled_it(fitted, tmp_path):
