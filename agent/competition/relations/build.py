@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from agent.competition.dates import date_format, detect_dates, parse
+from agent.competition.relations.chains import carriers, carrying, reachable, timed_under_lookup
 from agent.competition.relations.declared import Declared, parse_relations
 from agent.competition.relations.discover import MAX_DEPTH, ROWS, Found, _coverage, _found, relate
 from agent.competition.relations.features import (
-    Column,
     history_sql,
     lookup_sql,
     planned_columns,
@@ -114,7 +114,7 @@ def relate_tables(train: pd.DataFrame, test: pd.DataFrame, side: dict[str, pd.Da
             if deadline is not None and deadline.passed():
                 entry.update(status="skipped", reason="the load piece's deadline passed (docs/several-tables.md)")
                 continue
-            lookup = _timed_under_lookup(relation, by_table, row_time)
+            lookup = timed_under_lookup(relation, by_table, row_time)
             try:
                 if lookup is not None:  # joined on the rows through the lookup's key: placed at each row's time
                     keyed = replace(relation, on=tuple((f"{lookup}.{p}", s) for p, s in relation.on))
@@ -138,13 +138,13 @@ def relate_tables(train: pd.DataFrame, test: pd.DataFrame, side: dict[str, pd.Da
                 parent = side[relation.parent]
                 side[relation.parent] = Joiner([join], folder).frame(parent, where=relation.parent)
     joins.reverse()  # in the order they were found, first-level first
-    joins += _reachable(pending, joins)
+    joins += reachable(pending, joins)
     joiner = Joiner(joins, folder)
-    carriers = _carriers(joins)
-    train = joiner.frame(train, "train").drop(columns=carriers)
-    test = joiner.frame(test, "test").drop(columns=carriers)
+    keys_only = carriers(joins)
+    train = joiner.frame(train, "train").drop(columns=keys_only)
+    test = joiner.frame(test, "test").drop(columns=keys_only)
     record["seconds"] = round(time.monotonic() - started, 3)
-    record["columns"] = len(joiner.columns) - len(carriers)
+    record["columns"] = len(joiner.columns) - len(keys_only)
     if deadline is not None:
         record["deadline_seconds_left"] = round(deadline.remaining(), 3)
     return Related(train, test, joins, record, folder)
@@ -230,36 +230,6 @@ def _find(rows: dict[str, pd.DataFrame], side: dict[str, pd.DataFrame], stated: 
     return [_with_time(relation, side[relation.table]) for relation in found.values()]
 
 
-def _timed_under_lookup(relation: Found, by_table: dict[str, Found], row_time: str | None) -> str | None:
-    """The first-level lookup a timed history hangs from, when the rows have a time: the history is then
-    aggregated per row at the row's time, keyed through the lookup (transactions of the card's customer before
-    the row's date); None otherwise."""
-    parent = by_table.get(relation.parent)
-    if relation.kind != HISTORY or relation.time is None or row_time is None or parent is None:
-        return None
-    return parent.table if parent.kind == LOOKUP and parent.parent == ROWS else None
-
-
-def _reachable(pending: list[tuple[Join, dict[str, Any]]], joins: list[Join]) -> list[Join]:
-    """The histories keyed through a lookup whose lookup was joined with their keys; the others reported."""
-    produced = {c for join in joins for c in join.columns}
-    out = []
-    for join, entry in pending:
-        missing = [row for row, _ in join.on if row not in produced]
-        if missing:
-            entry.update(status="skipped", reason=f"the lookup that carries its key ({', '.join(missing)}) was "
-                         "not joined")
-        else:
-            out.append(join)
-    return out
-
-
-def _carriers(joins: list[Join]) -> list[str]:
-    """Columns a lookup brings only to key a later join: keys, not features, so the models never read them."""
-    keys = {row for join in joins for row, _ in join.on}
-    return [c for join in joins for c in join.carried if c in keys]
-
-
 def _depth(declared: Declared, stated: dict[str, Declared]) -> int:
     depth, current = 1, declared.parent
     while current is not None:
@@ -300,7 +270,7 @@ def _compute(con, relation: Found, side: dict[str, pd.DataFrame], folder: Path, 
             return None
         entry.setdefault("notes", []).append("the rows have no time: every event of a key counts")
     usable, left_out = usable_columns(frame, keys | ({event_time} if event_time else set()))
-    usable, left_out, carried = _carrying(usable, left_out, carry)
+    usable, left_out, carried = carrying(usable, left_out, carry)
     allowed = min(budget)  # what is left of the run's columns, and one table's
     while usable and planned_columns(relation.kind, timed, relation.table, usable, WINDOWS) > allowed:
         left_out.append(f"{usable.pop().name} (the cap on generated columns)")
@@ -342,19 +312,6 @@ def _compute(con, relation: Found, side: dict[str, pd.DataFrame], folder: Path, 
         entry["keys_only"] = list(join.carried)
     SideIndex(join, stored)  # built once here: a side file the index cannot read fails now, not when serving
     return join
-
-
-def _carrying(usable: list[Column], left_out: list[str], carry) -> tuple[list[Column], list[str], list[str]]:
-    """`usable` with the carried key columns first (the cap on columns drops from the end); those that are no
-    feature (text with too many values) are brought as keys only, and returned."""
-    if not carry:
-        return usable, left_out, []
-    named = {column.name: column for column in usable}
-    keys_only = [c for c in carry if c not in named]
-    first = [named.get(c) or Column(c, "category") for c in carry]
-    rest = [column for column in usable if column.name not in set(carry)]
-    left_out = [note for note in left_out if not any(note.startswith(f"{c} (") for c in carry)]
-    return first + rest, left_out, keys_only
 
 
 def _prepare(frame: pd.DataFrame, relation: Found, usable, event_time: str | None) -> pd.DataFrame:
