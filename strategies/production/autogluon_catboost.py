@@ -119,11 +119,10 @@ def _encoding(competition, problem, dataset, features: AutoGluonFeatures, child,
                 keys[code] = label_key(features.raw_category(feature, value))
         return keys, own[NAN]
 
-    schema, encoder = features.encoding(competition, problem, dataset, names, codes)
     categorical = [i for i, f in enumerate(names) if features.is_categorical(f)]
-    missing = {schema.columns[i].name: float(mapping[names[i]][NAN]) for i in categorical}
-    missing.update(encoder.missing_code)  # a missing value AutoGluon fills in is read as the fill value's category
-    return schema, Encoder(schema, encoder.codes, encoder.other_code, missing), categorical
+    missing = {names[i]: mapping[names[i]][NAN] for i in categorical}
+    schema, encoder = features.encoding(competition, problem, dataset, names, codes, missing)
+    return schema, encoder, categorical
 
 
 def _check_class_order(predictor, competition: Competition) -> None:

@@ -65,10 +65,12 @@ class AutoGluonFeatures:
         return self.categories[feature][position]
 
     def encoding(self, competition: Competition, problem: Problem, dataset: Dataset, features: list[str],
-                 category_codes: Callable[[str], tuple[list[str], int]]) -> tuple[Schema, Encoder]:
+                 category_codes: Callable[[str], tuple[list[str], int]],
+                 missing_codes: dict[str, float] | None = None) -> tuple[Schema, Encoder]:
         """The schema and encoder that turn raw rows into the matrix a model reading `features` takes;
         `category_codes(feature)` gives a categorical feature's raw category keys in code order and the code of
-        anything else."""
+        anything else; `missing_codes` the code a model reads a missing category of a feature as, where
+        AutoGluon does not fill it in (none: NaN)."""
         derived = [f for f in features if f not in self.raw_of or f not in self.sample.columns]
         if derived:
             raise Unservable(f"it reads features AutoGluon derived, not raw columns ({', '.join(derived[:3])}"
@@ -86,6 +88,8 @@ class AutoGluonFeatures:
                     fill = category_key(self.fill_values[feature])
                     if fill in codes[column.name]:
                         missing[column.name] = float(codes[column.name].index(fill))
+                if column.name not in missing and feature in (missing_codes or {}):
+                    missing[column.name] = float(missing_codes[feature])
             elif feature in self.true_values:
                 true_key = category_key(self.true_values[feature])
                 present = _keys_of(dataset.X[column.name])

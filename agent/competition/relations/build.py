@@ -129,7 +129,8 @@ def relate_tables(train: pd.DataFrame, test: pd.DataFrame, side: dict[str, pd.Da
             if join is None:
                 continue
             if lookup is not None:
-                carried.setdefault(lookup, []).extend(p for p, _ in relation.on if p not in carried.get(lookup, []))
+                keys = carried.setdefault(lookup, [])
+                keys += [p for p, _ in relation.on if p not in keys]
                 pending.append((join, entry))
                 entry["through"] = lookup
             elif relation.parent == ROWS:
