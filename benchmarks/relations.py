@@ -5,7 +5,8 @@ history aggregated within its deadline, and the production model's latency with 
     .venv/bin/python benchmarks/relations.py --only events --events 5000000 --out /tmp/bench-relations
 
 For each relational task of the development corpus (rodent_weight: lookups only; drag_elimination: a
-composite-key lookup and a timed history), at full size:
+composite-key lookup and a timed history; movie_ratings: a lookup and a log of 50,001 earlier ratings, with
+12,501 hidden rows), at full size:
 - `podium run FOLDER --time-limit BUDGET` on the raw folder (side tables and all);
 - AutoGluon `best_quality` alone on train.csv (the rows' own columns: what a user without the side tables gets);
 - AutoGluon `best_quality` on a table joined by hand: the lookups merged with pandas on the keys podium's run
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.runs import git_state, hidden, run_podium  # noqa: E402 - needs ROOT on sys.path
 
-TASKS = ("rodent_weight", "drag_elimination")
+TASKS = ("rodent_weight", "drag_elimination", "movie_ratings")
 RECORDS = ROOT / "benchmarks" / "results" / "relations.jsonl"
 
 

@@ -128,6 +128,36 @@ def _drag_tables() -> dict[str, pd.DataFrame]:
     return {"queens": _strings_as_object(queens), "results": _strings_as_object(history.reset_index(drop=True))}
 
 
+def _movielens() -> pd.DataFrame:
+    """MovieLens ratings (dslabs, 1995-2016), with the rating's moment as a date."""
+    frame = _rdata("dslabs", "movielens")
+    frame["date"] = pd.to_datetime(frame.pop("timestamp"), unit="s").dt.strftime("%Y-%m-%d %H:%M:%S")
+    return frame
+
+
+RATINGS_LOG_SHARE = 0.5  # of the ratings, the earliest: the log shipped beside the rows to predict
+
+
+def _movie_ratings() -> pd.DataFrame:
+    """The later half of the ratings, to predict: who rated which movie when (the movie's own columns live in
+    the `movies` side table)."""
+    frame = _movielens()
+    later = frame[frame["date"] >= frame["date"].quantile(RATINGS_LOG_SHARE, interpolation="lower")]
+    return _strings_as_object(later[["userId", "movieId", "date", "rating"]].reset_index(drop=True))
+
+
+def _movie_tables() -> dict[str, pd.DataFrame]:
+    """A lookup of the movies (title, year, genres) and the earlier half of the ratings as a timed history: it
+    holds none of the rows to predict, and users rate in bursts, so it speaks of the movies far more than of
+    the raters."""
+    frame = _movielens()
+    earlier = frame[frame["date"] < frame["date"].quantile(RATINGS_LOG_SHARE, interpolation="lower")]
+    movies = frame[["movieId", "title", "year", "genres"]].drop_duplicates("movieId")
+    log = earlier[["userId", "movieId", "rating", "date"]].rename(columns={"date": "rated"})
+    return {"movies": _strings_as_object(movies.reset_index(drop=True)),
+            "ratings": _strings_as_object(log.reset_index(drop=True))}
+
+
 TASKS: dict[str, Task] = {
     t.name: t
     for t in [
@@ -157,6 +187,8 @@ TASKS: dict[str, Task] = {
              tables=_rodent_tables),
         Task("drag_elimination", "eliminated", "binary", "AUC", _drag_episodes, split="time:date",
              tables=_drag_tables),
+        Task("movie_ratings", "rating", "regression", "Root Mean Squared Error", _movie_ratings,
+             split="time:date", tables=_movie_tables),
     ]
 }
 
