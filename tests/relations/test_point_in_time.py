@@ -69,3 +69,18 @@ def test_one_served_row_gets_the_values_of_the_batch(tmp_path):
                                                              pd.isna(b)) or a == b or np.isclose(a, b), (column, a, b)
     pd.testing.assert_frame_equal(batch[joiner.columns].reset_index(drop=True),
                                   related.test[joiner.columns].reset_index(drop=True))
+
+
+def test_an_id_in_a_history_is_counted_not_averaged(tmp_path):
+    t = tables()
+    orders = t["orders"].assign(product_id=np.random.default_rng(1).integers(0, 25, len(t["orders"])))
+    related = relate_tables(t["train"], t["test"], {"orders": orders}, None, tmp_path)
+    assert "orders.product_id.distinct" in related.train.columns
+    assert not [c for c in related.train.columns if c.startswith("orders.product_id.") and not c.endswith("distinct")]
+    assert "orders.amount.mean" in related.train.columns  # a quantity is still averaged
+    when = pd.to_datetime(orders.ordered_at)
+    for i in range(0, len(t["train"]), 11):
+        row = t["train"].iloc[i]
+        earlier = orders[(orders.customer_id == row.customer_id) & (when < pd.Timestamp(row.date))]
+        got = related.train.iloc[i]["orders.product_id.distinct"]
+        assert (len(earlier) == 0 and (math.isnan(got) or got == 0)) or got == earlier.product_id.nunique(), i

@@ -2,7 +2,8 @@
 
 A lookup brings the side table's columns in, prefixed `<table>.`. A history is aggregated per key: the count
 of events; mean, min, max, standard deviation, sum and last value of each number; distinct count and most
-frequent value of each category. With an event time, the aggregates run over each key's events in time
+frequent value of each category; only the distinct count of a column named as an identifier (`user_id`,
+`userId`: the mean of ids is no quantity). With an event time, the aggregates run over each key's events in time
 order, one row per key and moment (the running aggregates), and the rows read the last moment strictly before
 their own time; the days since that moment and the counts in recent windows come from the same rows
 (agent/competition/relations/index.py). The side table in the SQL carries `__key` (the key as compared,
@@ -11,6 +12,7 @@ keys.py), `__seq` (its row order) and `__t` (the event time in seconds since 197
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,6 +24,8 @@ MAX_CATEGORIES = 1000  # a text column with more distinct values (free text, ids
 NUMBER_AGGREGATES = (("mean", "avg({c})"), ("min", "min({c})"), ("max", "max({c})"), ("std", "stddev_samp({c})"),
                      ("sum", "sum({c})"))
 CATEGORY_AGGREGATES = (("distinct", "count(DISTINCT {c})"), ("mode", "mode({c})"))
+IDENTIFIER_AGGREGATES = (("distinct", "count(DISTINCT {c})"),)
+IDENTIFIER = re.compile(r"(?:^|[^A-Za-z])[iI][dD]$|[a-z0-9]I[dD]$")  # id, user_id, USER_ID, userId; not "paid"
 
 
 def q(name: str) -> str:
@@ -36,6 +40,7 @@ class Column:
     name: str
     kind: str  # "number" or "category"
     date_format: str | None = None  # a date written as text: read as days since 1970
+    identifier: bool = False  # named as an id: a history counts its distinct values only (a lookup brings it in)
 
 
 def usable_columns(frame: pd.DataFrame, exclude: set[str]) -> tuple[list[Column], list[str]]:
@@ -48,11 +53,11 @@ def usable_columns(frame: pd.DataFrame, exclude: set[str]) -> tuple[list[Column]
         values = frame[name]
         if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values) or \
                 pd.api.types.is_datetime64_any_dtype(values):
-            usable.append(Column(name, "number"))
+            usable.append(Column(name, "number", identifier=bool(IDENTIFIER.search(str(name)))))
         elif (fmt := date_format(values)) is not None:
             usable.append(Column(name, "number", fmt))
         elif values.nunique(dropna=True) <= MAX_CATEGORIES:
-            usable.append(Column(name, "category"))
+            usable.append(Column(name, "category", identifier=bool(IDENTIFIER.search(str(name)))))
         else:
             left_out.append(f"{name} (text with over {MAX_CATEGORIES} distinct values)")
     return usable, left_out
@@ -67,15 +72,20 @@ def lookup_sql(table: str, columns: list[Column]) -> tuple[str, list[str]]:
     return sql, names
 
 
+def _pairs(column: Column) -> tuple[tuple[str, str], ...]:
+    if column.identifier:
+        return IDENTIFIER_AGGREGATES
+    return NUMBER_AGGREGATES if column.kind == "number" else CATEGORY_AGGREGATES
+
+
 def _aggregates(table: str, columns: list[Column], over: str = "") -> tuple[list[str], list[str]]:
     expressions, names = [], []
     for column in columns:
         c = q(column.name)
-        pairs = NUMBER_AGGREGATES if column.kind == "number" else CATEGORY_AGGREGATES
-        for suffix, template in pairs:
+        for suffix, template in _pairs(column):
             expressions.append(template.format(c=c) + over)
             names.append(f"{table}.{column.name}.{suffix}")
-        if column.kind == "number":
+        if column.kind == "number" and not column.identifier:
             expressions.append((f"last_value({c})" + over) if over else f"arg_max({c}, __seq)")
             names.append(f"{table}.{column.name}.last")
     return expressions, names
@@ -109,5 +119,5 @@ def planned_columns(kind: str, timed: bool, table: str, columns: list[Column], w
     """How many columns a relation adds (before it runs: for the cap)."""
     if kind == "lookup":
         return len(columns)
-    per = sum(len(NUMBER_AGGREGATES) + 1 if c.kind == "number" else len(CATEGORY_AGGREGATES) for c in columns)
+    per = sum(len(_pairs(c)) + (c.kind == "number" and not c.identifier) for c in columns)
     return per + 1 + ((1 + len(windows)) if timed else 0)
