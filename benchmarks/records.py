@@ -156,11 +156,15 @@ def best_by_family(listing: Path | None, card: dict[str, Any]) -> dict[str, Any]
     return {"prod_best": best}
 
 
-def given_up(production: float | None, board: float | None) -> float | None:
-    """|production oof - leaderboard oof| / |leaderboard oof|."""
+def given_up(production: float | None, board: float | None, higher_is_better: bool | None = None) -> float | None:
+    """|production - leaderboard| / |leaderboard|; with the metric's direction, signed: below 0 when the
+    production model scored better (out of fold it cannot, by construction of the choice; on the hidden answers
+    it can)."""
     if production is None or board is None or board == 0:
         return None
-    return abs(production - board) / abs(board)
+    if higher_is_better is None:
+        return abs(production - board) / abs(board)
+    return ((board - production) if higher_is_better else (production - board)) / abs(board)
 
 
 # ---------------------------------------------------------------- loading
@@ -337,6 +341,8 @@ def run_table(records: list[dict[str, Any]]) -> pd.DataFrame:
             "p50/p99": f"{ms(r.get('prod_p50_ms'))}/{ms(r.get('prod_p99_ms'))}",
             "inB": yes_no(r.get("prod_within_budget")),
             "gu%": fmt(100 * r["given_up_norm"] if number(r.get("given_up_norm")) is not None else None, ".2f"),
+            "gu% hid": fmt(100 * r["given_up_hidden"] if number(r.get("given_up_hidden")) is not None else None,
+                           ".2f"),
             "lbm": yes_no(r.get("lb_latency_measured")),
             "1st": fmt(r.get("first_submission_s"), ".0f"),
             "w/l": fmt(r.get("wall_over_limit"), ".2f"),

@@ -21,7 +21,8 @@ same competition and budget adds a repeat, from which the table measures the run
 named PAUSE is in --out, the next run waits (for other work on the machine between runs, never during one). A podium
 record holds the machine, the git commit, the wall seconds and exit code, the hidden score, and from the run's
 manifest.json and production/model_card.json: the leaderboard's candidates and blend, the production model
-(family, out-of-fold score against the leaderboard's, p50/p99 ms, size, within budget), whether the
+(family, out-of-fold score against the leaderboard's, p50/p99 ms, size, within budget; and its own hidden
+score from the artifact on the raw test rows, `gu% hid` in the table), whether the
 leaderboard model's latency was measured, the first submission's second, the plan's pieces (planned and
 actual seconds) and the phases.
 
@@ -171,6 +172,29 @@ def hidden(competition, folder: Path, submission: Path) -> tuple[float | None, s
 
 
 
+def production_hidden(competition, folder: Path, run_dir: Path) -> tuple[float | None, str | None]:
+    """The production model, loaded from its artifact, on the raw test rows, graded on the hidden answers: what
+    it gives up there, beside the estimate out of fold (a stacked leaderboard model's OOF score flatters it)."""
+    from agent.competition.submission import build_submission
+    from agent.runtime import load_model
+
+    artifact = run_dir / "production"
+    if competition is None or not (artifact / "production.json").is_file():
+        return None, "no production model"
+    public = folder / "public"
+    test = pd.read_csv(public / "test.csv")
+    try:
+        model = load_model(artifact)
+        prediction = model.predict_raw(test[model.schema.input_names])
+        submission = build_submission(competition, pd.read_csv(public / "sample_submission.csv"),
+                                      test[competition.id_column], prediction)
+        written = run_dir / "production_submission.csv"
+        submission.to_csv(written, index=False)
+    except Exception as error:  # noqa: BLE001 - one bad artifact must not end the round
+        return None, f"{type(error).__name__}: {error}"
+    return hidden(competition, folder, written)
+
+
 def run_one(task: str, seed: int, budget: float, out: Path, systems: list[str], rotation: int,
             context: dict[str, Any], keep_models: bool = False):
     """Every system once on one competition, in the rotated order: one record each, yielded as each ends."""
@@ -245,6 +269,10 @@ def podium_record(folder: Path, budget: float, seed: int, out: Path, log: Path, 
     }
     record.update(from_manifest(manifest, run_dir))
     record["given_up_norm"] = given_up(record.get("prod_score"), record.get("prod_leaderboard_score"))
+    if run_dir:
+        record["prod_hidden_score"], record["prod_hidden_error"] = production_hidden(competition, folder, run_dir)
+        record["given_up_hidden"] = given_up(record["prod_hidden_score"], score,
+                                             bool(competition.metric.greater_is_better) if competition else None)
     record["wall_over_limit"] = round(podium["wall_s"] / budget, 4)
     return record
 

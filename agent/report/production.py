@@ -57,6 +57,12 @@ def _headline(card: dict) -> list:
         f"({fmt.plain(validation.get('method') or validation.get('score_source'))}). "
         f"Against the leaderboard model's {fmt.score(board.get('score'))}: score given up "
         f"{fmt.signed(board.get('score_given_up'))} (positive is worse). Budgets {budget_text}: {verdict}.")]
+    unstacked = fmt.mapping(board.get("unstacked"))
+    if unstacked:
+        blocks.append(Text(
+            f"The leaderboard model stacks, so its out-of-fold score flatters it. Against the best candidate that "
+            f"does not stack ({fmt.plain(unstacked.get('name'))}, {fmt.score(unstacked.get('score'))}) the "
+            f"production model gives up {fmt.signed(unstacked.get('score_given_up'))}.", "note"))
     if model.get("note"):
         blocks.append(Text(f"Note: {fmt.plain(model.get('note'), 400)}", "note"))
     return blocks

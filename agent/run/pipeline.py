@@ -360,9 +360,11 @@ def _finish_production(run: Run, production, dataset: Dataset, result, plan):
             record["budget_seconds"] = round(plan.seconds_left(PRODUCTION_FINAL), 1)
             blend = result.ensemble
             models = run.file("models")
+            by_name = {c.name: c for c in result.candidates}
+            stacked = any(by_name[name].stacked for name in getattr(blend, "weights", {}) if name in by_name)
             chosen = production.finish(result.candidates, blend.oof, blend.score, plan.deadline(PRODUCTION_FINAL),
                                        autogluon_path=models if models.is_dir() else None,
-                                       leaderboard_test=blend.test)
+                                       leaderboard_test=blend.test, leaderboard_stacked=stacked or blend.stacked)
     except Exception as error:  # noqa: BLE001 - the leaderboard submission stands whatever happens here
         message = error.message if isinstance(error, PodiumError) else f"{type(error).__name__}: {error}"
         if not isinstance(error, PodiumError):

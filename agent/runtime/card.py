@@ -74,6 +74,7 @@ class CardLeaderboard(_Section):
     difference: float | None
     score_given_up: float | None
     explained: str
+    unstacked: dict[str, Any] | None = None  # a stacked leaderboard model: the comparison with its best unstacked
     model: dict[str, Any] | None = None
     training: dict[str, Any] | None = None
     size: dict[str, Any] | None = None

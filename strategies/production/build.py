@@ -172,8 +172,11 @@ class ProductionSearch(TwoPhaseSearch):
 
     def finish(self, leaderboard_candidates: list[Candidate], leaderboard_oof: np.ndarray, leaderboard_score: float,
                deadline: Deadline, autogluon_path: Path | None = None,
-               leaderboard_test: np.ndarray | None = None) -> ProductionResult:
+               leaderboard_test: np.ndarray | None = None, leaderboard_stacked: bool = False) -> ProductionResult:
         """Students, AutoGluon's options, re-measurement, choice and export, all before `deadline`.
+
+        `leaderboard_stacked`: the leaderboard model learnt from other models' OOF predictions, so its OOF score
+        flatters it; the card then also compares with the best candidate that does not stack.
 
         Raises BudgetError, listing the nearest candidates, when none fits; nothing is written then.
         """
@@ -219,7 +222,9 @@ class ProductionSearch(TwoPhaseSearch):
                               budgets=self.budgets, rows=self.rows, leaderboard_score=leaderboard_score,
                               teacher_oof=leaderboard_oof, calls=max(self.calls, QUIET_CALLS),
                               importance_top=prod.importance_top, search_seconds=search_seconds,
-                              monitor=getattr(self.settings, "monitor", None))
+                              monitor=getattr(self.settings, "monitor", None),
+                              unstacked=best_unstacked(leaderboard_candidates, self.competition.metric)
+                              if leaderboard_stacked else None)
         chosen, card = self._export(inputs, deadline - IMPORTANCE_END_SHARE * export_reserve, deadline)
         chosen.folder = self.out_dir
         return ProductionResult(self.out_dir, chosen, card, self.candidates, self.budgets,
@@ -282,6 +287,7 @@ def build_production_model(
     time_budget_s: float = 300.0,
     leaderboard_test: np.ndarray | None = None,
     write_card: bool = True,
+    leaderboard_stacked: bool = False,
 ) -> ProductionResult:
     """Both halves in one budget: the search gets `search_share` of it (of the 70% left when AutoGluon's options
     run), the rest goes to `finish`.
@@ -290,6 +296,7 @@ def build_production_model(
     test prediction (the distillation teacher's); when omitted it is taken from the candidate whose OOF
     predictions equal `leaderboard_oof`. Raises BudgetError, listing the nearest candidates, when none fits;
     nothing is written then. `write_card=False` leaves the card to the caller (`result.write_card(...)`).
+    `leaderboard_stacked`: see `ProductionSearch.finish`.
     """
     if np.shape(leaderboard_oof)[:1] != (len(dataset.y),):
         raise ValueError(f"leaderboard_oof has {np.shape(leaderboard_oof)[:1]} rows; the dataset has {len(dataset.y)}")
@@ -305,12 +312,22 @@ def build_production_model(
         search_end = deadline - (1 - prod.search_share * (1 - autogluon_share)) * time_budget_s
         production.search(min(search_end, deadline - max(5.0, SEARCH_END_RESERVE * time_budget_s)))
         result = production.finish(leaderboard_candidates, leaderboard_oof, leaderboard_score, deadline,
-                                   autogluon_path=autogluon_path, leaderboard_test=leaderboard_test)
+                                   autogluon_path=autogluon_path, leaderboard_test=leaderboard_test,
+                                   leaderboard_stacked=leaderboard_stacked)
     finally:
         production.close()
     if write_card:
         result.write_card()
     return result
+
+
+def best_unstacked(candidates: list[Candidate], metric) -> tuple[str, float] | None:
+    """The best leaderboard candidate whose OOF score is honest (no stacking), as (name, score)."""
+    honest = [c for c in candidates if not c.stacked and c.score is not None and np.isfinite(c.score)]
+    if not honest:
+        return None
+    best = max(honest, key=lambda c: metric.signed(c.score))
+    return best.name, float(best.score)
 
 
 def _remeasure(candidates, budgets, competition, rows, calls: int, deadline: Deadline | None = None) -> None:

@@ -34,7 +34,8 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                importance: list[dict[str, Any]] | None, importance_note: str, search_seconds: float,
                candidates: int, description: dict[str, Any], refused: list[str], directory_bytes: int,
                monitoring: dict[str, Any], side_bytes: int | None = None,
-               budget_value: dict[str, Any] | None = None, onnx: dict[str, Any] | None = None) -> ModelCard:
+               budget_value: dict[str, Any] | None = None, onnx: dict[str, Any] | None = None,
+               unstacked: tuple[str, float] | None = None) -> ModelCard:
     """The card of the exported model, with everything the export knows (the leaderboard model's costs and
     a retrain's decision are added by whoever writes it: agent/runtime/card.py)."""
     given_up = metric.signed(leaderboard_score) - metric.signed(chosen.score)
@@ -52,7 +53,8 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
         "leaderboard": {"score": leaderboard_score, "difference": chosen.score - leaderboard_score,
                         "score_given_up": given_up,
                         "explained": "difference = production - leaderboard in the metric's own units; "
-                                     "score_given_up is the same on a higher-is-better scale (positive: worse)"},
+                                     "score_given_up is the same on a higher-is-better scale (positive: worse)",
+                        **({"unstacked": _unstacked(unstacked, chosen.score, metric)} if unstacked else {})},
         "budgets": {"latency_ms_p99": budgets.latency_ms, "size_bytes": budgets.size_bytes,
                     "throughput_rows_s": budgets.throughput, "within_budget": bool(within),
                     "refused_on_export": list(refused)},
@@ -80,6 +82,15 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
     })
 
 
+def _unstacked(unstacked: tuple[str, float], score: float, metric: Metric) -> dict[str, Any]:
+    name, board = unstacked
+    return {"name": name, "score": board, "score_given_up": metric.signed(board) - metric.signed(score),
+            "explained": "the leaderboard model stacks: its second level learnt from predictions made on the rows "
+                         "it is scored on, so its out-of-fold score flatters it and score_given_up overstates the "
+                         "price of the production model; this is the same comparison with the best leaderboard "
+                         "candidate that does not stack (docs/production.md)"}
+
+
 def render_markdown(card: dict[str, Any]) -> str:
     """model_card.md: the same facts for a person."""
     v, lb, lat, tr = card["validation"], card["leaderboard"], card["latency"], card["training"]
@@ -93,6 +104,9 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"| validation score | {v['score']:.6g} {v['metric']} ({direction}; {v['method']}) |",
         f"| leaderboard model | {lb['score']:.6g}; difference {lb['difference']:+.4g}, "
         f"score given up {lb['score_given_up']:+.4g} |",
+        *([f"| best model that does not stack | {lb['unstacked']['name']}: {lb['unstacked']['score']:.6g}; score "
+           f"given up {lb['unstacked']['score_given_up']:+.4g} (the stacked model's out-of-fold score flatters it) |"]
+          if lb.get("unstacked") else []),
         f"| latency, one row | p50 {lat['p50_ms_batch1']:.3f} ms, p99 {lat['p99_ms_batch1']:.3f} ms "
         f"({lat['calls']} calls) |",
         f"| throughput, batch {lat['batch_size']} | {lat['throughput_rows_s_batch1000']:,.0f} rows/s |",

@@ -50,6 +50,7 @@ class ExportInputs:
     importance_top: int
     search_seconds: float
     monitor: Any = None  # Settings.monitor when available: bins for the reference profile
+    unstacked: tuple[str, float] | None = None  # a stacked leaderboard's best candidate that does not stack
 
 
 class OutsideBudgets(Exception):
@@ -94,7 +95,7 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
             description=loaded.runtime.describe(), refused=refused or [], directory_bytes=directory_bytes(stage),
             monitoring=monitoring,  # directory_bytes: everything but the two card files, written later
             side_bytes=_side_bytes(stage), budget_value=budget_value(candidates, chosen, inputs.budgets, metric),
-            onnx=_onnx(stage))
+            onnx=_onnx(stage), unstacked=inputs.unstacked)
     return card
 
 

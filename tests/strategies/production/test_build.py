@@ -210,3 +210,22 @@ def test_a_larger_student_doubles_the_best_shape_only_where_the_budgets_hold_it(
     assert _larger(shaped(0.45, 100_000), budgets, max_trees=2000) is None  # 0.9 ms: too near the budget
     assert _larger(shaped(0.2, 3_000_000), budgets, max_trees=2000) is None  # 6 MB
     assert _larger(shaped(0.2, 100_000), budgets, max_trees=100) is None  # no more trees allowed
+
+
+def test_against_a_stacked_leaderboard_the_card_also_compares_with_the_best_model_that_does_not_stack(
+        titanic, titanic_board, tmp_path):
+    from dataclasses import replace
+
+    metric = titanic.competition.metric
+    flattering = metric.score(titanic.dataset.y, titanic_board.oof) + 0.05  # a stacked OOF score, too good
+    stacked = replace(titanic_board, name="autogluon/LightGBM_BAG_L2", stacked=True, score=flattering)
+    result = build_production_model(titanic.competition, titanic.dataset, [stacked, titanic_board],
+                                    titanic_board.oof, flattering, tmp_path / "production",
+                                    fast_settings(search_trials=1, distill=False), time_budget_s=30,
+                                    leaderboard_test=titanic_board.test, leaderboard_stacked=True)
+    board = result.card.leaderboard
+    assert board.unstacked["name"] == titanic_board.name and board.unstacked["score"] == titanic_board.score
+    assert board.unstacked["score_given_up"] == pytest.approx(
+        metric.signed(titanic_board.score) - metric.signed(result.chosen.score))
+    assert board.score_given_up - board.unstacked["score_given_up"] == pytest.approx(0.05)
+    assert "does not stack" in (tmp_path / "production" / "model_card.md").read_text()
