@@ -70,6 +70,7 @@ class RunSettings(_Section):
     seed: int
     out: str
     folds: int = Field(ge=2, le=20)
+    time_folds: Literal["forward", "blocks"]
     max_table_bytes: Literal["auto"] | Annotated[int, Field(gt=0)]
 
 

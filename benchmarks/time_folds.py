@@ -6,9 +6,9 @@ For each competition `benchmarks/runs.py` built (its folder and `<task>.competit
 a podium run inferred it), the same LightGBM (300 rounds, learning rate 0.05, 31 leaves, fixed seed) on the
 run's features is validated as:
 - `random`: 8 random folds (stratified for classes), what podium did before it inferred the split;
-- `blocks`: the run's folds (leave-one-block-out for a time split, whole entities for a grouped one);
-- `forward` (time splits): nine blocks, each after the first scored by a model fitted on the blocks before it
-  only (eight scored folds, as AutoGluon's `temporal_forward_only` cuts them);
+- `blocks`: leave-one-block-out for a time split (`run.time_folds: blocks`), whole entities for a grouped one;
+- `forward` (time splits): podium's forward-chaining folds, nine blocks, each after the first scored by a model
+  fitted on the blocks before it only (eight scored folds, as AutoGluon's `temporal_forward_only` cuts them);
 - `last block` (time splits): one holdout, the latest eighth of the rows, fitted on the rest;
 and fitted on all of train for its score on the hidden test set. The estimate that lands nearest the hidden
 score (and, in regression, the gap with the target's spread taken out: benchmarks/validation_shift.py) is
@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.competition.dataset import build_dataset, make_folds  # noqa: E402
+from agent.competition.folds import fitted_on  # noqa: E402
 from agent.competition.inference import Competition  # noqa: E402
 from agent.competition.metrics import score_prediction  # noqa: E402
 from agent.competition.split import TIME  # noqa: E402
@@ -78,7 +79,7 @@ def schemes(task_dir: Path, manifest: Path) -> dict[str, float]:
     competition = Competition.from_dict(json.loads(manifest.read_text())["competition"])
     public = task_dir / "public"
     data = read_competition(public / "train.csv", public / "test.csv", public / "sample_submission.csv")
-    dataset = build_dataset(competition, data, n_folds=8, seed=0)
+    dataset = build_dataset(competition, data, n_folds=8, seed=0, time_folds="blocks")
     X, y, kind = _categorical(dataset.X), dataset.y, competition.problem_type
     metric = competition.metric
     out = {"split": str(competition.test_split.kind)}
@@ -96,10 +97,10 @@ def schemes(task_dir: Path, manifest: Path) -> dict[str, float]:
                                              X_test)
     if competition.test_split.kind == TIME:
         # forward-chaining over the same number of scored folds: one block more, the earliest never scored
-        ninths = build_dataset(competition, data, n_folds=9, seed=0).folds
-        later = {k: np.flatnonzero(ninths == k) for k in range(1, int(ninths.max()) + 1)}
-        out["forward"], bags["forward"] = estimate(X, y, kind, metric, lambda k: np.flatnonzero(ninths < k), later,
-                                                   X_test)
+        chained = build_dataset(competition, data, n_folds=8, seed=0, time_folds="forward").folds  # podium's
+        later = {k: np.flatnonzero(chained == k) for k in range(int(chained.max()) + 1)}
+        out["forward"], bags["forward"] = estimate(X, y, kind, metric,
+                                                   lambda k: np.flatnonzero(fitted_on(chained, k)), later, X_test)
         last = max(by_block)
         out["last block"], _ = estimate(X, y, kind, metric, lambda k: np.flatnonzero(blocks != k),
                                         {last: by_block[last]}, X_test)

@@ -14,8 +14,8 @@ import numpy as np
 
 from agent.columns import autogluon_name, with_encoded_names
 from agent.competition.dataset import Dataset
+from agent.competition.folds import chains_forward, fold_pairs, oof_score, scored
 from agent.competition.inference import Competition
-from agent.competition.metrics import score_prediction
 from agent.competition.split import RANDOM
 from agent.deadline import Deadline
 from strategies.autogluon_folds import DISTRIBUTED, distributed_mode, fold_deadline, patch_fold_fitting
@@ -172,6 +172,10 @@ class AutoGluonStrategy(Strategy):
         from strategies.portfolio import stack_levels
 
         levels = stack_levels(competition.problem_type, len(data.y), data.n_folds, self.num_stack_levels)
+        if levels and chains_forward(data.folds):
+            # the earliest block has no out-of-fold prediction: a second level would have no features for it
+            log.info("Forward-chaining folds: AutoGluon does not stack (%d level(s) otherwise)", levels)
+            levels = 0
         extra: dict = {"num_stack_levels": levels}
         excluded = sorted({*self.excluded_model_types, *unavailable_model_types()})
         hyperparameters = self._portfolio(competition, data, excluded, levels)
@@ -241,11 +245,11 @@ class AutoGluonStrategy(Strategy):
         """Fit on the run's folds. Random folds AutoGluon draws itself, exactly as the run drew them (so that its
         forests keep their cheap out-of-bag estimates); time or group folds are handed over as they are
         (`custom_splits`, under which AutoGluon validates forests on the folds too: their out-of-bag rows would
-        cross the boundary the folds exist to keep)."""
+        cross the boundary the folds exist to keep). Forward-chaining folds leave the earliest block without
+        out-of-fold predictions: AutoGluon marks them NaN and fits its weighted ensemble on the other rows."""
         ensemble: dict = {"fold_fitting_strategy": self.fold_fitting}
         if structured:
-            ensemble["custom_splits"] = [(np.flatnonzero(data.folds != k), np.flatnonzero(data.folds == k))
-                                         for k in range(data.n_folds)]
+            ensemble["custom_splits"] = fold_pairs(data.folds)
         predictor.fit(
             train,
             presets=self.presets,
@@ -307,15 +311,15 @@ class AutoGluonStrategy(Strategy):
         candidates = []
         for model in models:
             oof = as_prediction(oof_all[model], competition)
-            if len(oof) != len(data.y) or np.isnan(oof).any():
-                log.warning("Skipping %s: its out-of-fold predictions do not cover every training row", model)
+            if len(oof) != len(data.y) or np.isnan(oof[scored(data.folds)]).any():
+                log.warning("Skipping %s: its out-of-fold predictions do not cover every scored training row", model)
                 continue
             candidates.append(AutoGluonCandidate(
                 name=f"autogluon/{model}",
                 strategy=self.name,
                 oof=oof,
                 test=as_prediction(test_all[model], competition) if model in test_all else None,
-                score=score_prediction(competition.metric, data.y, oof),
+                score=oof_score(competition.metric, data.y, oof, data.folds),
                 fit_seconds=float(board.loc[model, "fit_time"]) if model != best else fit_seconds,
                 artifact=str(self.path), model=model, level=int(board.loc[model, "stack_level"]),
                 # from the fold models' validation predictions

@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 
+from agent.competition.folds import scored
 from agent.competition.metrics import BINARY, Metric, score_prediction, to_codes
 from strategies.base import Blend, Candidate
 
@@ -48,11 +49,15 @@ def blend_pool(candidates: list[Candidate]) -> tuple[list[Candidate], str]:
 
 
 def greedy_ensemble(candidates: list[Candidate], y: np.ndarray, metric: Metric, iterations: int = 50,
-                    problem_type: str | None = None) -> Blend:
-    """Blend candidates by repeatedly adding (with replacement) the one that most improves the OOF score."""
+                    problem_type: str | None = None, rows: np.ndarray | None = None) -> Blend:
+    """Blend candidates by repeatedly adding (with replacement) the one that most improves the OOF score, over
+    `rows` (a mask: the rows with out-of-fold predictions; every row by default)."""
     if not candidates:
         raise ValueError("greedy_ensemble needs at least one candidate")
-    oofs = [np.asarray(c.oof, dtype=float) for c in candidates]
+    full = [np.asarray(c.oof, dtype=float) for c in candidates]
+    if rows is None:
+        rows = np.ones(len(y), dtype=bool)
+    oofs, y = [oof[rows] for oof in full], np.asarray(y)[rows]
     scores = [metric.signed(score_prediction(metric, y, oof)) for oof in oofs]
     first = int(np.argmax(scores))
     chosen = [first]
@@ -68,13 +73,13 @@ def greedy_ensemble(candidates: list[Candidate], y: np.ndarray, metric: Metric, 
             best_score, best_size = trial_scores[pick], size
     counts = Counter(chosen[:best_size])
     weights = {candidates[i].name: n / best_size for i, n in counts.items()}
-    oof = sum(w * oofs[i] for i, w in ((i, n / best_size) for i, n in counts.items()))
+    oof = sum(w * full[i] for i, w in ((i, n / best_size) for i, n in counts.items()))
     chosen_tests = [(n / best_size, candidates[i].test) for i, n in counts.items()]
     test = None if any(t is None for _, t in chosen_tests) else \
         sum(w * np.asarray(t, dtype=float) for w, t in chosen_tests)
     threshold = None
     if problem_type == BINARY and metric.needs == "label":
-        threshold, tuned = tune_threshold(y, oof, metric)
+        threshold, tuned = tune_threshold(y, oof[rows], metric)
         best_score = metric.signed(tuned)
     return Blend(name="ensemble", strategy="ensemble", oof=oof, test=test, score=metric.signed(best_score),
                  fit_seconds=sum(candidates[i].fit_seconds for i in counts),
@@ -109,7 +114,7 @@ def guarded_ensemble(candidates: list[Candidate], y: np.ndarray, folds: np.ndarr
     only if its score is the better one. The pool is the best POOL_SIZE candidates, which bounds the cost.
     """
     pool = sorted(candidates, key=lambda c: metric.signed(c.score), reverse=True)[:POOL_SIZE]
-    rows = np.arange(len(y))
+    rows = np.flatnonzero(scored(folds))
     if len(rows) > GUARD_MAX_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, GUARD_MAX_ROWS, replace=False))
     oofs = [np.asarray(c.oof, dtype=float)[rows] for c in pool]
@@ -125,7 +130,7 @@ def guarded_ensemble(candidates: list[Candidate], y: np.ndarray, folds: np.ndarr
     blend_score = score_prediction(metric, y_rows, blended)
     single_score = score_prediction(metric, y_rows, single)
     keep_blend = metric.is_better(blend_score, single_score)
-    chosen = greedy_ensemble(pool if keep_blend else pool[:1], y, metric, iterations, problem_type)
+    chosen = greedy_ensemble(pool if keep_blend else pool[:1], y, metric, iterations, problem_type, scored(folds))
     chosen.guard = {"blend_in_folds": blend_score, "best_single_in_folds": single_score,
                             "kept": "blend" if keep_blend else "best single candidate", "rows": len(rows),
                             "pool": len(pool)}

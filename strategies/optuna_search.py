@@ -19,6 +19,7 @@ import yaml
 
 from agent.atomic import write_with
 from agent.competition.dataset import Dataset
+from agent.competition.folds import fitted_on, oof_score
 from agent.competition.inference import Competition
 from agent.competition.metrics import score_prediction
 from agent.config import CONFIG_DIR
@@ -77,11 +78,11 @@ def within_space(params: dict[str, Any], space: dict[str, Any]) -> dict[str, Any
 
 def fit_fold(learner: str, params: dict[str, Any], task: Task, shared: tuple, fold: int,
              deadline: Deadline | None = None) -> dict[str, Any]:
-    """One fold of one trial (a Ray task): fit on the other folds, predict this fold and the test set; past
-    `deadline` it stops itself (PastDeadline)."""
+    """One fold of one trial (a Ray task): fit on the rows the fold is fitted on (agent/competition/folds.py),
+    predict this fold and the test set; past `deadline` it stops itself (PastDeadline)."""
     X, y, X_test, folds = shared
     started, started_cpu = time.monotonic(), time.process_time()
-    train, valid = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+    train, valid = np.flatnonzero(fitted_on(folds, fold)), np.flatnonzero(folds == fold)
     fit = fit_predict(learner, params, task, X.iloc[train], y[train], X.iloc[valid], X_test, deadline)
     return {"fold": fold, "valid": valid, "valid_pred": fit.valid, "test_pred": fit.test, "trees": fit.trees,
             "model": fit.model, "seconds": time.monotonic() - started,
@@ -333,7 +334,7 @@ def search_together(searches: list[OptunaSearch], competition: Competition, data
             rows = np.flatnonzero(np.isin(data.folds, state.done))
             trial.report(metric.signed(score_prediction(metric, data.y[rows], state.oof[rows])), step=fold)
             if len(state.done) == data.n_folds:
-                search._finish(study, state, metric.signed(score_prediction(metric, data.y, state.oof)))
+                search._finish(study, state, metric.signed(oof_score(metric, data.y, state.oof, data.folds)))
                 return
             if trial.should_prune():
                 study.tell(trial, state=TrialState.PRUNED)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from agent.competition.dataset import Dataset
 from agent.competition.inference import Competition
-from agent.competition.metrics import MULTICLASS, REGRESSION, score_prediction
+from agent.competition.metrics import MULTICLASS, REGRESSION
 from agent.config import ProductionSettings
 from strategies.base import Candidate
 
@@ -53,6 +53,7 @@ def quick_leaderboard(corpus: Corpus) -> Candidate:
     import lightgbm
 
     from agent.columns import with_encoded_names
+    from agent.competition.folds import fitted_on, oof_score
 
     competition, dataset = corpus.competition, corpus.dataset
     X, X_test = dataset.X.copy(), dataset.X_test.copy()
@@ -69,8 +70,8 @@ def quick_leaderboard(corpus: Corpus) -> Candidate:
         y = np.log1p(y)
     oof, test = None, 0.0
     for fold in range(dataset.n_folds):
-        valid = dataset.folds == fold
-        model = model_cls(**params).fit(X[~valid], y[~valid])
+        valid, fitted = dataset.folds == fold, fitted_on(dataset.folds, fold)
+        model = model_cls(**params).fit(X[fitted], y[fitted])
         if competition.problem_type == REGRESSION:
             pred, pred_test = model.predict(X[valid]), model.predict(X_test)
             if competition.metric.floor is not None:
@@ -79,10 +80,10 @@ def quick_leaderboard(corpus: Corpus) -> Candidate:
             pred, pred_test = model.predict_proba(X[valid]), model.predict_proba(X_test)
             if competition.problem_type != MULTICLASS:
                 pred, pred_test = pred[:, 1], pred_test[:, 1]
-        oof = np.zeros((len(y),) + pred.shape[1:]) if oof is None else oof
+        oof = np.full((len(y),) + pred.shape[1:], np.nan) if oof is None else oof
         oof[valid] = pred
         test = test + pred_test / dataset.n_folds
-    score = score_prediction(competition.metric, dataset.y, oof)
+    score = oof_score(competition.metric, dataset.y, oof, dataset.folds)
     return Candidate("quick-lightgbm", "test", oof=oof, test=np.asarray(test), score=score, fit_seconds=1.0)
 
 

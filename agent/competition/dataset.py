@@ -24,7 +24,7 @@ class Dataset:
     labels: pd.Series      # the raw target values, for libraries that want them
     X_test: pd.DataFrame
     test_ids: pd.Series
-    folds: np.ndarray      # fold index per training row, shared by every strategy
+    folds: np.ndarray      # fold index per training row, shared by every strategy (agent/competition/folds.py)
     # the training rows' raw dates and join keys (a competition with side tables only): serving's latency is
     # measured from rows as callers send them, joins included (docs/several-tables.md)
     raw: pd.DataFrame | None = None
@@ -71,9 +71,11 @@ def autogluon_split_seed(seed: int) -> int:
     return seed + 1
 
 
-def build_dataset(competition: Competition, data: CompetitionData, n_folds: int, seed: int) -> Dataset:
+def build_dataset(competition: Competition, data: CompetitionData, n_folds: int, seed: int,
+                  time_folds: str = "forward") -> Dataset:
     """The learning problem: features (date columns expanded into their parts), the encoded target, the test
-    rows, and the run's one set of folds, drawn as the test set was (agent/competition/split.py)."""
+    rows, and the run's one set of folds, drawn as the test set was (agent/competition/split.py); time blocks
+    chain forward unless `time_folds` is "blocks"."""
     train = data.train.dropna(subset=[competition.target]).reset_index(drop=True)
     y = competition.encode_target(train[competition.target])
     features = list(competition.features)
@@ -81,7 +83,8 @@ def build_dataset(competition: Competition, data: CompetitionData, n_folds: int,
     if split.kind == RANDOM:
         folds = make_folds(y, competition.problem_type, n_folds, seed)
     else:
-        folds = structured_folds(split, train, y, competition.problem_type, n_folds, seed, competition.dates)
+        folds = structured_folds(split, train, y, competition.problem_type, n_folds, seed, competition.dates,
+                                 forward=time_folds == "forward")
     raw = None
     if competition.relations.get("joins"):
         needed = {c for join in competition.relations["joins"] for pair in join["on"] for c in pair[:1]}

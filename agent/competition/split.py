@@ -7,10 +7,13 @@ folds put the future, or the same entity, on both sides of every split: the out-
 everything chosen on it (models, the blend's weights, the production model) is chosen on that flattery. So:
 
 - `time`: a column (a date, or ordered numbers such as a year) in which the test rows lie after the training
-  rows. Folds are contiguous blocks of time, each validated by models fitted on the other blocks.
+  rows. Folds are contiguous blocks of time, each validated by models fitted only on the blocks before it
+  (forward-chaining: the earliest block is never validated, agent/competition/folds.py), or on all the other
+  blocks (`run.time_folds: blocks`).
 - `group`: a column whose values repeat in train while the test rows hold values train never saw. Folds keep
   each value's rows together, so every fold validates on entities its models never saw.
-- `group_time`: both; folds are blocks of whole entities in the order of their first appearance.
+- `group_time`: both; folds are blocks of whole entities in the order of their first appearance, chained
+  forward like time's.
 
 Every consumer of out-of-fold predictions takes the folds from here (agent/competition/dataset.py).
 """
@@ -53,8 +56,14 @@ class Split:
     def time_column(self) -> str | None:
         return self.column if self.kind == TIME else self.time
 
-    def describe(self, n_folds: int) -> str:
-        """How the out-of-fold score was validated, for the manifest, the card and the report."""
+    def describe(self, n_folds: int, forward: bool = False) -> str:
+        """How the out-of-fold score was validated, for the manifest, the card and the report (`forward`: the
+        folds chain forward, agent/competition/folds.py)."""
+        if forward:
+            blocks = (f"contiguous blocks of time by '{self.column}'" if self.kind == TIME else
+                      f"blocks of whole '{self.column}' entities in the order of their first '{self.time}'")
+            return (f"out-of-fold over {n_folds} of {n_folds + 1} {blocks}, forward-chaining: each scored by models "
+                    "fitted only on the blocks before it; the earliest is never scored")
         if self.kind == TIME:
             return f"out-of-fold over {n_folds} contiguous blocks of time by '{self.column}' (leave-one-block-out)"
         if self.kind == GROUP:
@@ -276,11 +285,14 @@ def _integer_valued(values: pd.Series) -> bool:
 
 
 def structured_folds(split: Split, frame: pd.DataFrame, y: np.ndarray, problem_type: str, n_folds: int, seed: int,
-                     dates: dict[str, str]) -> np.ndarray:
-    """Fold index per training row for a time, group or group_time split (`frame`: the training rows)."""
+                     dates: dict[str, str], forward: bool = False) -> np.ndarray:
+    """Fold index per training row for a time, group or group_time split (`frame`: the training rows).
+
+    `forward`: time blocks chain forward, one block more than `n_folds`, the earliest NOT_SCORED; where time
+    holds too few moments for two scored blocks, the blocks are left out one at a time instead."""
     if split.kind == TIME:
         order = time_values(frame, split.column, dates).fillna(-np.inf).to_numpy()
-        return _blocks(order, n_folds)
+        return _time_folds(order, n_folds, forward)
     groups = frame[split.column].astype(str).where(frame[split.column].notna(), "<missing>").to_numpy()
     n_groups = len(set(groups))
     if n_groups < 2:
@@ -288,8 +300,16 @@ def structured_folds(split: Split, frame: pd.DataFrame, y: np.ndarray, problem_t
                          fix="check the split column, or pass --split random")
     if split.kind == GROUP_TIME:
         first = pd.Series(time_values(frame, split.time, dates).to_numpy()).groupby(groups).transform("min")
-        return _blocks(first.fillna(-np.inf).to_numpy(), n_folds)
+        return _time_folds(first.fillna(-np.inf).to_numpy(), n_folds, forward)
     return _group_folds(groups, y, problem_type, min(n_folds, n_groups), seed)
+
+
+def _time_folds(order: np.ndarray, n_folds: int, forward: bool) -> np.ndarray:
+    if forward:
+        blocks = _blocks(order, n_folds + 1)
+        if blocks.max() >= 2:  # two scored blocks at least: bagging needs two folds
+            return blocks - 1  # the earliest block becomes NOT_SCORED (-1)
+    return _blocks(order, n_folds)
 
 
 def _blocks(order: np.ndarray, n_folds: int) -> np.ndarray:

@@ -17,6 +17,7 @@ import agent.deadline as deadlines
 from agent.atomic import write_text
 from agent.competition import overrides
 from agent.competition.dataset import Dataset, build_dataset
+from agent.competition.folds import chains_forward
 from agent.competition.inference import Competition, infer_competition
 from agent.competition.tables import CompetitionData, read_competition
 from agent.config import CONFIG_DIR, Settings, load_settings, read_yaml
@@ -263,7 +264,7 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
         report.raise_for_errors()
 
     with run.phase("prepare"):
-        dataset = build_dataset(competition, data, settings.run.folds, settings.run.seed)
+        dataset = build_dataset(competition, data, settings.run.folds, settings.run.seed, settings.run.time_folds)
         run.update(data={"train_rows": len(dataset.X), "test_rows": len(dataset.X_test),
                          "features": len(competition.features), "folds": dataset.n_folds})
     submissions = Submissions(run, plan, competition, data, dataset)
@@ -298,7 +299,8 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
                 validation={"metric": competition.metric_name, "score": blend.score, "model": blend.name,
                             "greater_is_better": competition.metric.greater_is_better,
                             "best_single": result.candidates[0].summary() | {"oof_score": result.candidates[0].score},
-                            "method": competition.test_split.describe(dataset.n_folds),
+                            "method": competition.test_split.describe(dataset.n_folds,
+                                                                      chains_forward(dataset.folds)),
                             "split": competition.test_split.kind})
 
         notify("Writing the submission")

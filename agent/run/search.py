@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from agent.competition.dataset import Dataset
+from agent.competition.folds import scored
 from agent.competition.inference import Competition
 from agent.config import Settings
 from agent.deadline import Deadline
@@ -302,7 +303,8 @@ def _blend(candidates: list[Candidate], competition: Competition, data: Dataset,
         log.info("Blend guard kept the %s (in the folds: blend %.5g, best single candidate %.5g)",
                  blend.guard["kept"], blend.guard["blend_in_folds"], blend.guard["best_single_in_folds"])
     else:
-        blend = greedy_ensemble(pool, data.y, metric, search.ensemble_iterations, competition.problem_type)
+        blend = greedy_ensemble(pool, data.y, metric, search.ensemble_iterations, competition.problem_type,
+                                scored(data.folds))
     blend.pool = {"rule": pool_rule, "candidates": len(pool)}
     log.info("Blending %d of %d candidates: %s", len(pool), len(candidates), pool_rule)
     return blend

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agent.competition.folds import scored
 from agent.deadline import Deadline
 from agent.runtime.blend import BlendRuntime
 from agent.runtime.model import load_model
@@ -66,11 +67,12 @@ def select(oofs: list[np.ndarray], y: np.ndarray, problem: Problem, latency_ms: 
 
 def nested_oof(oofs: list[np.ndarray], problem: Problem, latency_ms: list[float], sizes: list[int],
                budgets: Budgets, max_members: int) -> np.ndarray:
-    """The blend's honest OOF predictions: chosen on the other groups of folds, predicting the one left out."""
-    group = problem.folds % GROUPS
-    out = np.zeros_like(oofs[0], dtype=float)
-    for left in np.unique(group):
-        inside, left_out = group != left, group == left
+    """The blend's honest OOF predictions: chosen on the other groups of folds, predicting the one left out
+    (the rows the folds never score stay without)."""
+    group = np.where(scored(problem.folds), problem.folds % GROUPS, -1)
+    out = np.full_like(oofs[0], np.nan, dtype=float)
+    for left in np.unique(group[group >= 0]):
+        inside, left_out = (group >= 0) & (group != left), group == left
         weights = select([o[inside] for o in oofs], problem.y[inside], problem, latency_ms, sizes, budgets,
                          max_members)
         out[left_out] = sum(w * oofs[i][left_out] for i, w in weights.items())
@@ -89,7 +91,8 @@ def blend_candidate(problem: Problem, candidates: list[ProductionCandidate], bud
     oofs = [np.asarray(c.oof, dtype=float) for c in pool]
     latency_ms = [c.latency.p99_ms for c in pool]
     sizes = [c.size_bytes for c in pool]
-    weights = select(oofs, problem.y, problem, latency_ms, sizes, budgets, max_members)
+    kept = scored(problem.folds)
+    weights = select([o[kept] for o in oofs], problem.y[kept], problem, latency_ms, sizes, budgets, max_members)
     if len(weights) < 2:
         log.info("The production blend kept one candidate: no blend")
         return None

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.competition.folds import fitted_on
 from agent.competition.metrics import BINARY, MULTICLASS
 from strategies.production.gbm import FitResult, fit_booster
 from strategies.production.problem import Problem
@@ -58,7 +59,8 @@ def validation_fits(problem: Problem, params: dict[str, Any], teacher_oof: np.nd
                 continue
             target = labels.copy()
             target[unlabelled] = soft_oof[unlabelled]
-            yield fit_booster(problem, params, np.flatnonzero(~valid | unlabelled), target, soft=True), scored
+            fitted = fitted_on(problem.folds, fold) | unlabelled
+            yield fit_booster(problem, params, np.flatnonzero(fitted), target, soft=True), scored
 
 
 def fit_student(problem: Problem, params: dict[str, Any], teacher_oof: np.ndarray, teacher_test: np.ndarray,
@@ -69,7 +71,7 @@ def fit_student(problem: Problem, params: dict[str, Any], teacher_oof: np.ndarra
     for runtime, scored in validation_fits(problem, params, teacher_oof):
         prediction = runtime.raw(problem.X[scored])
         if oof is None:
-            oof = np.zeros((len(problem.y),) + prediction.shape[1:])
+            oof = np.full((len(problem.y),) + prediction.shape[1:], np.nan)
         oof[scored] = prediction
     oof_seconds = time.monotonic() - started
 

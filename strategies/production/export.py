@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from agent.competition.dataset import Dataset
+from agent.competition.folds import chains_forward
 from agent.competition.inference import Competition
 from agent.deadline import Deadline
 from agent.runtime.card import ModelCard
@@ -89,7 +90,8 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
             target=inputs.competition.target, submission_format=inputs.competition.submission_format,
             metric=metric, chosen=chosen, latency=latency, size_bytes=size,
             budgets=inputs.budgets, leaderboard_score=inputs.leaderboard_score,
-            validation=inputs.competition.test_split.describe(inputs.problem.n_folds),
+            validation=inputs.competition.test_split.describe(inputs.problem.n_folds,
+                                                              chains_forward(inputs.problem.folds)),
             data=fingerprint(inputs.dataset), importance=importance, importance_note=note,
             search_seconds=inputs.search_seconds, candidates=sum(c.measured for c in candidates),
             description=loaded.runtime.describe(), refused=refused or [], directory_bytes=directory_bytes(stage),

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.competition.folds import fitted_on
 from agent.competition.metrics import BINARY, MULTICLASS
 from agent.deadline import Deadline
 from agent.runtime.runtimes import IDENTITY, SIGMOID, SOFTMAX, LightGBMRuntime
@@ -112,10 +113,11 @@ def fit_and_validate(problem: Problem, params: dict[str, Any], target: np.ndarra
     fold_runtimes = []
     for fold in range(problem.n_folds):
         valid = problem.folds == fold
-        runtime = fit_booster(problem, params, np.flatnonzero(~valid), target, soft, deadline)
+        runtime = fit_booster(problem, params, np.flatnonzero(fitted_on(problem.folds, fold)), target, soft,
+                              deadline)
         prediction = runtime.raw(problem.X[valid])
         if oof is None:
-            oof = np.zeros((len(problem.y),) + prediction.shape[1:])
+            oof = np.full((len(problem.y),) + prediction.shape[1:], np.nan)
         oof[valid] = prediction
         if keep_fold_models:
             fold_runtimes.append(runtime)

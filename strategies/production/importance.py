@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.competition.folds import fitted_on
 from agent.deadline import Deadline
 from strategies.production.candidate import ProductionCandidate
 from strategies.production.problem import Problem
@@ -31,13 +32,13 @@ def validation_models(problem: Problem, candidate: ProductionCandidate,
     from strategies.production.gbm import fit_booster, hard_target
     from strategies.production.linear import fit_linear_runtime
 
-    folds = [problem.folds == f for f in range(problem.n_folds)]
+    folds = [(np.flatnonzero(fitted_on(problem.folds, f)), problem.folds == f) for f in range(problem.n_folds)]
     if candidate.family == "lightgbm":
         target = hard_target(problem)
-        return ((fit_booster(problem, candidate.params, np.flatnonzero(~v), target), v) for v in folds)
+        return ((fit_booster(problem, candidate.params, fit, target), v) for fit, v in folds)
     if candidate.family == "linear":
         strength = candidate.params.get("C", 1.0)
-        return ((fit_linear_runtime(problem, np.flatnonzero(~v), strength), v) for v in folds)
+        return ((fit_linear_runtime(problem, fit, strength), v) for fit, v in folds)
     if candidate.family == "distilled" and teacher_oof is not None:
         return validation_fits(problem, candidate.params, teacher_oof)
     return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.competition.folds import fitted_on
 from agent.competition.metrics import BINARY, MULTICLASS
 from agent.runtime.runtimes import IDENTITY, SIGMOID, SOFTMAX, LinearDesign, LinearRuntime
 from agent.runtime.schema import NUMERIC
@@ -67,9 +68,10 @@ def fit_linear(problem: Problem, strength: float = 1.0) -> LinearFit:
     oof: np.ndarray | None = None
     for fold in range(problem.n_folds):
         valid = problem.folds == fold
-        prediction = fit_linear_runtime(problem, np.flatnonzero(~valid), strength).raw(problem.X[valid])
+        prediction = fit_linear_runtime(problem, np.flatnonzero(fitted_on(problem.folds, fold)),
+                                        strength).raw(problem.X[valid])
         if oof is None:
-            oof = np.zeros((len(problem.y),) + prediction.shape[1:])
+            oof = np.full((len(problem.y),) + prediction.shape[1:], np.nan)
         oof[valid] = prediction
     oof_seconds = time.monotonic() - started
     started = time.monotonic()

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from agent.competition.dataset import Dataset
+from agent.competition.folds import oof_score
 from agent.competition.inference import Competition
 from agent.competition.metrics import MULTICLASS, REGRESSION, Metric, get_metric, score_prediction
 from agent.runtime.encoder import Encoder
@@ -53,7 +54,8 @@ class Problem:
         return int(self.folds.max()) + 1
 
     def score(self, prediction: np.ndarray) -> float:
-        return score_prediction(self.metric, self.y, prediction)
+        """The out-of-fold score, over the rows the folds score (agent/competition/folds.py)."""
+        return oof_score(self.metric, self.y, prediction, self.folds)
 
     def score_rows(self, y: np.ndarray, prediction: np.ndarray) -> float:
         """The metric on some rows (`y` is a slice of this problem's target)."""

@@ -19,8 +19,9 @@ runner = CliRunner()
 
 def test_a_time_ordered_competition_is_validated_on_blocks_of_time_and_says_so(ray_local, build_corpus, tmp_path):
     """rain_forecast's test rows are its last quarter in time: the manifest records the split with its evidence
-    and the date's format, the folds are contiguous blocks of time, the card and the report say how the score
-    was validated, and the production model reads the raw dates of the test file as the run read them."""
+    and the date's format, the folds are contiguous blocks of time chained forward, the card and the report say
+    how the score was validated, and the production model reads the raw dates of the test file as the run read
+    them."""
     folder = build_corpus("rain_forecast", rows=600)
     result = runner.invoke(app, ["run", str(folder), "--time-limit", "30", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -33,6 +34,7 @@ def test_a_time_ordered_competition_is_validated_on_blocks_of_time_and_says_so(r
     assert competition["provenance"]["split"].startswith("inferred: 100% of test rows lie after")
     assert manifest["validation"]["split"] == "time"
     assert "contiguous blocks of time by 'date'" in manifest["validation"]["method"]
+    assert "forward-chaining" in manifest["validation"]["method"]  # each block scored by earlier blocks' models
     card = json.loads((run_dir / "production" / "model_card.json").read_text())
     assert "contiguous blocks of time by 'date'" in card["validation"]["method"]
     report = (run_dir / "report.md").read_text()

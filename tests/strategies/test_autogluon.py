@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agent.competition.folds import NOT_SCORED, chains_forward
 from agent.deadline import Deadline
 from strategies.autogluon import AutoGluonStrategy
 from strategies.base import Budget
@@ -249,8 +250,17 @@ def test_time_and_group_folds_are_autogluons_folds_forests_included(corpus, tmp_
     task = "lecture_ratings" if split.startswith("group") else "rain_forecast"
     data = corpus(task, 500)
     assert data.competition.test_split.kind == split.split(":")[0]
-    predictor, candidates = fit(data, tmp_path / "ag", {"GBM": {"num_boost_round": 20}, "RF": {"n_estimators": 20}})
+    levels = 1 if split.startswith("time") else 0  # asked to stack: forward-chaining folds must refuse it
+    predictor, candidates = fit(data, tmp_path / "ag", {"GBM": {"num_boost_round": 20}, "RF": {"n_estimators": 20}},
+                                num_stack_levels=levels)
     names = predictor._trainer.get_model_names()
     for prefix in ("LightGBM", "RandomForest"):
         name = next(m for m in names if m.startswith(prefix))
         assert_folds_held_out(predictor, name, data.dataset, method="predict", atol=1e-9)
+    if split.startswith("time"):  # forward-chaining: the earliest block is never scored, and nothing stacks
+        assert chains_forward(data.dataset.folds)
+        oof = predictor._trainer.get_model_oof(next(m for m in names if m.startswith("LightGBM")))
+        assert np.isnan(oof[data.dataset.folds == NOT_SCORED]).all()
+        assert all(predictor._trainer.get_model_attribute(m, "level") == 1 for m in names
+                   if not m.startswith("WeightedEnsemble"))
+        assert candidates and all(np.isfinite(c.score) for c in candidates)

@@ -118,3 +118,18 @@ def test_without_autogluons_choice_the_pool_keeps_what_is_not_stacked():
     level_one.stacked, stacked.stacked = False, True
     pool, rule = blend_pool([stacked, level_one, optuna])
     assert pool == [level_one, optuna] and "not stacked" in rule
+
+
+def test_the_blend_is_chosen_and_scored_on_the_rows_the_forward_folds_score():
+    """Forward-chaining folds leave the earliest block without out-of-fold predictions (NaN): the blend's weights,
+    score and guard come from the other rows, and its OOF keeps the gap where it was."""
+    y, metric, candidates = _near_copies(errors=0.15, copies=4, seed=1)
+    folds = np.repeat(np.arange(-1, 5), 200)
+    for candidate in candidates:
+        candidate.oof = np.where(folds == -1, np.nan, candidate.oof)
+    blend = guarded_ensemble(candidates, y, folds, metric, iterations=20)
+    assert blend.guard["kept"] == "blend" and blend.guard["rows"] == 1000
+    assert np.isnan(blend.oof[folds == -1]).all() and np.isfinite(blend.oof[folds >= 0]).all()
+    assert blend.score == pytest.approx(metric.score(y[200:], blend.oof[200:]))
+    plain = greedy_ensemble(candidates, y, metric, iterations=20, rows=folds >= 0)
+    assert np.isfinite(plain.score) and set(plain.weights) <= {c.name for c in candidates}

@@ -28,7 +28,7 @@ import pandas as pd
 from agent.atomic import write_text
 from agent.checks import write_quality_report
 from agent.competition.dataset import Dataset, make_folds
-from agent.competition.metrics import score_prediction
+from agent.competition.folds import oof_score
 from agent.competition.split import RANDOM, structured_folds
 from agent.errors import BudgetError, InputError
 from agent.logs import run_log
@@ -118,7 +118,7 @@ def prepare(parent: Parent, data: str | Path, holdout: float | None = None,
     folds = make_folds(train.y, competition.problem_type, settings.run.folds, seed) \
         if split.kind == RANDOM or train.by is None else \
         structured_folds(split, train.by, train.y, competition.problem_type, settings.run.folds, seed,
-                         competition.dates)
+                         competition.dates, forward=settings.run.time_folds == "forward")
     dataset = Dataset(X=train.X, y=train.y, labels=train.labels, X_test=train.X.iloc[:0],
                       test_ids=pd.Series([], dtype=object, name=competition.id_column), folds=folds)
     return Prepared(train, held, dataset, record, new.notes + (held.notes if holdout_data is not None else []))
@@ -199,7 +199,8 @@ def _build(run: Run, parent: Parent, prepared: Prepared, budget: float) -> tuple
     production = settings.production.model_copy(update={"distill": False, "autogluon_options": False})
     metric = parent.competition.metric
     reference = parent.model.predict_raw(prepared.train.X)  # honest: the current model never saw these rows
-    reference_score = float(score_prediction(metric, prepared.train.y, reference))
+    # on the rows the candidates are scored on (forward-chaining folds never score the earliest block)
+    reference_score = float(oof_score(metric, prepared.train.y, reference, prepared.dataset.folds))
     with run.phase("production") as record:
         record.update(budget_seconds=round(budget, 1), recipe=RECIPE)
         try:
