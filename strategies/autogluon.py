@@ -308,10 +308,10 @@ class AutoGluonStrategy(Strategy):
         test_all = predict_multi(predictor, data.X_test, wanted, predicted, test_features) \
             if wanted or predicted else {}
         latency = latency_in_memory(predictor, competition, data, chosen, predict_deadline) if in_memory else None
-        candidates = []
+        candidates, rows = [], scored(data.folds)
         for model in models:
             oof = as_prediction(oof_all[model], competition)
-            if len(oof) != len(data.y) or np.isnan(oof[scored(data.folds)]).any():
+            if len(oof) != len(data.y) or np.isnan(oof[rows]).any():
                 log.warning("Skipping %s: its out-of-fold predictions do not cover every scored training row", model)
                 continue
             candidates.append(AutoGluonCandidate(

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from agent.competition.dates import parse
+from agent.competition.folds import NOT_SCORED
 from agent.errors import InputError
 
 RANDOM, TIME, GROUP, GROUP_TIME = "random", "time", "group", "group_time"
@@ -308,7 +309,7 @@ def _time_folds(order: np.ndarray, n_folds: int, forward: bool) -> np.ndarray:
     if forward:
         blocks = _blocks(order, n_folds + 1)
         if blocks.max() >= 2:  # two scored blocks at least: bagging needs two folds
-            return blocks - 1  # the earliest block becomes NOT_SCORED (-1)
+            return np.where(blocks == 0, NOT_SCORED, blocks - 1)
     return _blocks(order, n_folds)
 
 

@@ -183,11 +183,11 @@ class AutoGluonLevel1:
         so that the card shows what the time left out; else nothing."""
         from strategies.production.autogluon_catboost import FAMILY, refit_seconds
 
+        if self.catboost_seconds(candidates, planned):
+            return self.catboost(end)
         if not self._catboost_beats(candidates):
             return []
         seconds = refit_seconds(self.parent, self.problem)
-        if seconds <= planned.remaining():
-            return self.catboost(end)
         return [ProductionCandidate(f"{FAMILY}/{self.parent.model}-refit", FAMILY, status=SKIPPED,
                                     note=f"its bag beat every candidate so far, but its refit would take about "
                                          f"{seconds:.0f} s and {max(0.0, planned.remaining()):.0f} s were left")]

@@ -50,14 +50,14 @@ def usable_columns(frame: pd.DataFrame, exclude: set[str]) -> tuple[list[Column]
     for name in frame.columns:
         if name in exclude or str(name).startswith("__"):
             continue
-        values = frame[name]
+        values, identifier = frame[name], bool(IDENTIFIER.search(str(name)))
         if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values) or \
                 pd.api.types.is_datetime64_any_dtype(values):
-            usable.append(Column(name, "number", identifier=bool(IDENTIFIER.search(str(name)))))
+            usable.append(Column(name, "number", identifier=identifier))
         elif (fmt := date_format(values)) is not None:
             usable.append(Column(name, "number", fmt))
         elif values.nunique(dropna=True) <= MAX_CATEGORIES:
-            usable.append(Column(name, "category", identifier=bool(IDENTIFIER.search(str(name)))))
+            usable.append(Column(name, "category", identifier=identifier))
         else:
             left_out.append(f"{name} (text with over {MAX_CATEGORIES} distinct values)")
     return usable, left_out
