@@ -1,4 +1,5 @@
-"""AutoGluon's best CatBoost bag refitted on every row and served without AutoGluon (family `catboost`).
+"""AutoGluon's best CatBoost bag served without AutoGluon (family `catboost`): refitted on every row when its time
+is left, else its fold model fitted on the most rows, as it is.
 
 CatBoost's ordered boosting and target statistics regularise well on categorical data, and AutoGluon's CatBoost
 bag is often its best level-1 model there. Its fold models cannot be served as a bag: CatBoost's Python
@@ -6,9 +7,12 @@ bag is often its best level-1 model there. Its fold models cannot be served as a
 1 ms, and `sum_models` averages their categorical statistics (not exact). So the bag is collapsed as AutoGluon's
 `refit_full` does, without copying the predictor: one model with the fold models' parameters and their mean
 number of trees, fitted on every training row of AutoGluon's features. It has no out-of-fold predictions of its
-own and is scored by its bag's (AutoGluon's refit_full convention, said in `score_source`). Its features are
-reproduced from raw rows (strategies/production/autogluon_features.py); before it counts it must predict the
-test set from raw rows as it does from AutoGluon's own features.
+own and is scored by its bag's (AutoGluon's refit_full convention, said in `score_source`). The refit takes
+about twice one fold model's time, which the end of a short run often lacks; one fold model then serves
+instead. It costs no fitting, and its bag's out-of-fold predictions each came from a model like it, fitted on
+the other folds. Either way its features are reproduced from raw rows
+(strategies/production/autogluon_features.py); before it counts it must predict the test set from raw rows as
+it does from AutoGluon's own features.
 """
 
 from __future__ import annotations
@@ -59,54 +63,106 @@ def refit_seconds(parent: Candidate, problem: Problem) -> float:
 
 
 def catboost_candidates(competition: Competition, dataset: Dataset, problem: Problem, parent: Candidate,
-                        predictor, features: AutoGluonFeatures, work: Path, calls: int,
-                        deadline: Deadline) -> list[ProductionCandidate]:
-    """`parent` (a CatBoost bag) refitted and served, if its expected time is left."""
+                        predictor, features: AutoGluonFeatures, work: Path, calls: int, refit_by: Deadline,
+                        end: Deadline) -> list[ProductionCandidate]:
+    """`parent` (a CatBoost bag) refitted and served when its expected time is left before `refit_by`; else (or
+    when the refit fails for a reason of its own) a record saying why and its fold model on the most rows."""
     name = f"{FAMILY}/{parent.model}-refit"
     expected = refit_seconds(parent, problem)
-    if expected > deadline.remaining():
-        return [ProductionCandidate(name, FAMILY, status=SKIPPED, note=f"its refit would take about {expected:.0f} "
-                                    f"s; {deadline.remaining():.0f} s left")]
+    serve = Served(competition, dataset, problem, predictor, features, parent, work, calls)
+    if expected > refit_by.remaining():
+        record = ProductionCandidate(name, FAMILY, status=SKIPPED, note=f"its refit would take about {expected:.0f} "
+                                     f"s; {max(0.0, refit_by.remaining()):.0f} s were left: its fold model serves")
+    else:
+        try:
+            return [serve.refit(name)]
+        except Unservable as error:  # its fold models read the same features: no use trying one
+            log.info("AutoGluon's %s is not served as CatBoost: %s", parent.model, error)
+            return [ProductionCandidate(name, FAMILY, status=FAILED, note=f"{type(error).__name__}: {error}")]
+        except Exception as error:  # noqa: BLE001 - its fold model may still serve
+            log.info("AutoGluon's %s is not served as a CatBoost refit: %s", parent.model, error)
+            record = ProductionCandidate(name, FAMILY, status=FAILED, note=f"{type(error).__name__}: {error}")
+    if end.passed():
+        return [record]
     try:
-        return [_refit(competition, dataset, problem, predictor, features, parent, name, work, calls)]
+        return [record, serve.fold_model()]
     except Exception as error:  # noqa: BLE001 - one candidate less
-        log.info("AutoGluon's %s is not served as a CatBoost refit: %s", parent.model, error)
-        return [ProductionCandidate(name, FAMILY, status=FAILED, note=f"{type(error).__name__}: {error}")]
+        log.info("AutoGluon's %s is not served as a CatBoost fold model: %s", parent.model, error)
+        return [record, ProductionCandidate(f"{FAMILY}/{parent.model}-fold", FAMILY, status=FAILED,
+                                            note=f"{type(error).__name__}: {error}")]
 
 
-def _refit(competition: Competition, dataset: Dataset, problem: Problem, predictor, features: AutoGluonFeatures,
-           parent: Candidate, name: str, work: Path, calls: int) -> ProductionCandidate:
-    from catboost import Pool
+class Served:
+    """One CatBoost model of `parent`'s bag, or refitted like them, encoded from raw rows, checked against
+    AutoGluon's features and packaged."""
 
-    _check_class_order(predictor, competition)
-    learner = predictor._learner
-    bag = predictor._trainer.load_model(parent.model)
-    children = [bag.load_child(child) for child in bag.models]
-    child = children[0]
-    names = list(child.features)
-    schema, encoder, categorical = _encoding(competition, problem, dataset, features, child, names)
-    started = time.monotonic()
-    X = child.preprocess(learner.transform_features(with_encoded_names(dataset.X, autogluon_name)))
-    params = {**child.model.get_params(), "iterations": int(round(np.mean([c.model.tree_count_ for c in children]))),
-              "thread_count": os.cpu_count() or 1, "allow_writing_files": False, "verbose": False}
-    model = type(child.model)(**params)
-    model.fit(Pool(X, label=learner.label_cleaner.transform(dataset.labels),
-                   cat_features=[names[i] for i in categorical]))
-    fit_seconds = time.monotonic() - started
-    runtime = CatBoostRuntime(model, link_for(problem), categorical)
-    _check_agreement(runtime, encoder, child, model, learner, dataset, problem)
-    oof = np.asarray(parent.oof, dtype=float)
-    candidate = ProductionCandidate(
-        name=name, family=FAMILY, params={"model": parent.model, "trees": int(model.tree_count_),
-                                          "depth": params.get("depth", 6)},
-        score=problem.score(oof), oof=oof, fit_seconds=fit_seconds,
-        score_source="out-of-fold score of the bagged parent (AutoGluon's refit_full convention: the refit on every "
-                     "row has no out-of-fold predictions of its own)")
-    return package(problem, runtime, candidate, work, serving_rows(dataset, schema, problem.seed), calls,
-                   schema=schema, encoder=encoder)
+    def __init__(self, competition: Competition, dataset: Dataset, problem: Problem, predictor,
+                 features: AutoGluonFeatures, parent: Candidate, work: Path, calls: int):
+        self.competition, self.dataset, self.problem, self.predictor = competition, dataset, problem, predictor
+        self.features, self.parent, self.work, self.calls = features, parent, work, calls
+
+    def refit(self, name: str) -> ProductionCandidate:
+        """One model with the fold models' parameters and mean trees, fitted on every row."""
+        from catboost import Pool
+
+        _check_class_order(self.predictor, self.competition)
+        bag = self.predictor._trainer.load_model(self.parent.model)
+        children = [bag.load_child(child) for child in bag.models]
+        child = children[0]
+        names = list(child.features)
+        learner = self.predictor._learner
+        started = time.monotonic()
+        X = child.preprocess(learner.transform_features(with_encoded_names(self.dataset.X, autogluon_name)))
+        params = {**child.model.get_params(),
+                  "iterations": int(round(np.mean([c.model.tree_count_ for c in children]))),
+                  "thread_count": os.cpu_count() or 1, "allow_writing_files": False, "verbose": False}
+        model = type(child.model)(**params)
+        model.fit(Pool(X, label=learner.label_cleaner.transform(self.dataset.labels),
+                       cat_features=[names[i] for i in self._categorical(child)]))
+        candidate = ProductionCandidate(
+            name=name, family=FAMILY, params={"model": self.parent.model, "trees": int(model.tree_count_),
+                                              "depth": params.get("depth", 6)},
+            fit_seconds=time.monotonic() - started,
+            score_source="out-of-fold score of the bagged parent (AutoGluon's refit_full convention: the refit on "
+                         "every row has no out-of-fold predictions of its own)")
+        return self._package(child, model, candidate)
+
+    def fold_model(self) -> ProductionCandidate:
+        """The bag's fold model fitted on the most rows, as it is: no fitting."""
+        _check_class_order(self.predictor, self.competition)
+        bag = self.predictor._trainer.load_model(self.parent.model)
+        children = [bag.load_child(child) for child in bag.models]
+        rows = [c.get_fit_metadata().get("num_samples") or 0 for c in children]
+        index = int(np.argmax(rows))
+        child = children[index]
+        repeats = getattr(bag, "_n_repeats", 1) or 1
+        candidate = ProductionCandidate(
+            name=f"{FAMILY}/{self.parent.model}-fold{index}", family=FAMILY,
+            params={"model": self.parent.model, "fold_model": bag.models[index], "rows": int(rows[index]),
+                    "trees": int(child.model.tree_count_), "depth": child.model.get_params().get("depth", 6)},
+            fit_seconds=self.parent.fit_seconds / max(1, len(children)),
+            score_source="out-of-fold score of its bag: each row's prediction came from a fold model like this one, "
+                         "fitted on the other folds" + (f" (averaged over {repeats} repeats, which flatters one "
+                                                        "fold model)" if repeats > 1 else ""))
+        return self._package(child, child.model, candidate)
+
+    def _categorical(self, child) -> list[int]:
+        return [i for i, f in enumerate(child.features) if self.features.is_categorical(f)]
+
+    def _package(self, child, model, candidate: ProductionCandidate) -> ProductionCandidate:
+        problem = self.problem
+        schema, encoder = _encoding(self.competition, problem, self.dataset, self.features, child,
+                                    list(child.features), self._categorical(child))
+        runtime = CatBoostRuntime(model, link_for(problem), self._categorical(child))
+        _check_agreement(runtime, encoder, child, model, self.predictor._learner, self.dataset, problem)
+        candidate.oof = np.asarray(self.parent.oof, dtype=float)
+        candidate.score = problem.score(candidate.oof)
+        return package(problem, runtime, candidate, self.work, serving_rows(self.dataset, schema, problem.seed),
+                       self.calls, schema=schema, encoder=encoder)
 
 
-def _encoding(competition, problem, dataset, features: AutoGluonFeatures, child, names: list[str]):
+def _encoding(competition, problem, dataset, features: AutoGluonFeatures, child, names: list[str],
+              categorical: list[int]):
     """CatBoost codes a category by AutoGluon's CatBoost mapping; missing, rare and unseen share one code, which
     the encoder gives a missing value too."""
     mapping = child._category_mapping or {}
@@ -119,10 +175,8 @@ def _encoding(competition, problem, dataset, features: AutoGluonFeatures, child,
                 keys[code] = label_key(features.raw_category(feature, value))
         return keys, own[NAN]
 
-    categorical = [i for i, f in enumerate(names) if features.is_categorical(f)]
     missing = {names[i]: mapping[names[i]][NAN] for i in categorical}
-    schema, encoder = features.encoding(competition, problem, dataset, names, codes, missing)
-    return schema, encoder, categorical
+    return features.encoding(competition, problem, dataset, names, codes, missing)
 
 
 def _check_class_order(predictor, competition: Competition) -> None:
@@ -137,10 +191,10 @@ def _check_class_order(predictor, competition: Competition) -> None:
 
 def _check_agreement(runtime: CatBoostRuntime, encoder: Encoder, child, model, learner, dataset: Dataset,
                      problem: Problem) -> None:
-    """Served from raw rows, the refit predicts the test set as it does from AutoGluon's features."""
+    """Served from raw rows, the model predicts the test set as it does from AutoGluon's features."""
     if len(dataset.X_test) == 0:
         return
     theirs = child.preprocess(learner.transform_features(with_encoded_names(dataset.X_test, autogluon_name)))
     expected = apply_link(np.asarray(model.predict(theirs, prediction_type="RawFormulaVal")), link_for(problem))
-    check_served(runtime, encoder, dataset.X_test, expected, what="the refit", against="AutoGluon's features",
+    check_served(runtime, encoder, dataset.X_test, expected, what="the CatBoost model", against="AutoGluon's features",
                  tolerance=AGREEMENT, error=Unservable)

@@ -166,31 +166,13 @@ class AutoGluonLevel1:
         return autogluon_bag_candidates(self.competition, self.dataset, self.problem, self.leaderboard,
                                         self.predictor, self.features, self.work, self.calls, end)
 
-    def catboost_seconds(self, candidates: list[ProductionCandidate], end) -> float:
-        """The CatBoost refit's expected seconds when it is worth fitting now: its bag's out-of-fold score (which
-        the refit is scored by, known before it is fitted) beats every candidate measured so far and that time
-        is left before `end`; else 0."""
-        from strategies.production.autogluon_catboost import refit_seconds
-
-        if not self._catboost_beats(candidates):
-            return 0.0
-        seconds = refit_seconds(self.parent, self.problem)
-        return seconds if seconds <= end.remaining() else 0.0
-
-    def catboost_if_best(self, candidates: list[ProductionCandidate], planned, end) -> list[ProductionCandidate]:
-        """The CatBoost refit (fitted by `end`) when it is worth fitting now (`catboost_seconds` before
-        `planned`); when its bag beats every candidate but the time is not there, a skipped record saying so,
-        so that the card shows what the time left out; else nothing."""
-        from strategies.production.autogluon_catboost import FAMILY, refit_seconds
-
-        if self.catboost_seconds(candidates, planned):
-            return self.catboost(end)
+    def catboost_if_best(self, candidates: list[ProductionCandidate], refit_by, end) -> list[ProductionCandidate]:
+        """When the CatBoost bag's out-of-fold score (which its served model is scored by, known before anything
+        is fitted) beats every candidate measured so far: its refit when that is expected to end before
+        `refit_by`, else its fold model (autogluon_catboost.py), by `end`; else nothing."""
         if not self._catboost_beats(candidates):
             return []
-        seconds = refit_seconds(self.parent, self.problem)
-        return [ProductionCandidate(f"{FAMILY}/{self.parent.model}-refit", FAMILY, status=SKIPPED,
-                                    note=f"its bag beat every candidate so far, but its refit would take about "
-                                         f"{seconds:.0f} s and {max(0.0, planned.remaining()):.0f} s were left")]
+        return self.catboost(end, refit_by)
 
     def _catboost_beats(self, candidates: list[ProductionCandidate]) -> bool:
         if self.predictor is None or self.parent is None:
@@ -199,13 +181,13 @@ class AutoGluonLevel1:
         best = max((metric.signed(c.score) for c in candidates if c.measured and c.score == c.score), default=None)
         return best is None or metric.signed(self.parent.score) > best
 
-    def catboost(self, end) -> list[ProductionCandidate]:
+    def catboost(self, end, refit_by=None) -> list[ProductionCandidate]:
         if self.predictor is None or self.parent is None:
             return []
         from strategies.production.autogluon_catboost import catboost_candidates
 
         return catboost_candidates(self.competition, self.dataset, self.problem, self.parent, self.predictor,
-                                   self.features, self.work, self.calls, end)
+                                   self.features, self.work, self.calls, refit_by or end, end)
 
 
 def blend(problem, candidates, budgets, work, rows, calls, end, max_members) -> list[ProductionCandidate]:

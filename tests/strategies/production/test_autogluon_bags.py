@@ -108,22 +108,41 @@ def test_models_reading_features_autogluon_derived_from_text_are_refused_with_th
     assert all(c.status == FAILED and "features AutoGluon derived" in c.note and "name." in c.note for c in found)
 
 
-def test_time_is_kept_for_the_catboost_refit_only_when_its_bag_beats_every_candidate_so_far(fitted, tmp_path):
+def test_the_catboost_bag_is_served_only_when_it_beats_every_candidate_so_far(fitted, tmp_path):
     corpus, board, folder = fitted
     problem = make_problem(corpus.competition, corpus.dataset)
     level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
     assert level1.parent is not None and level1.parent.model.startswith("CatBoost")
     end = Deadline.after(600)
-    assert level1.catboost_seconds([], end) > 0
     metric = corpus.competition.metric
     better = replace(level1.bags(end)[0], score=level1.parent.score + (0.1 if metric.greater_is_better else -0.1))
     worse = replace(better, score=level1.parent.score - (0.1 if metric.greater_is_better else -0.1))
-    assert level1.catboost_seconds([better], end) == 0.0
-    assert level1.catboost_seconds([worse], end) > 0
-    assert level1.catboost_seconds([worse], Deadline.after(0.0)) == 0.0  # not when the time is not there
     assert level1.catboost_if_best([better], end, end) == []
-    skipped = level1.catboost_if_best([worse], Deadline.after(0.0), end)  # worth it, but no time: said so
-    assert [c.status for c in skipped] == [SKIPPED] and "beat every candidate" in skipped[0].note
+    refit = level1.catboost_if_best([worse], end, end)
+    assert [c.name.endswith("-refit") and c.measured for c in refit] == [True]
+
+
+def test_without_time_for_the_refit_the_fold_model_on_the_most_rows_serves_as_it_is(fitted, tmp_path):
+    """No fitting: the skipped refit is recorded, and the bag's own fold model serves, scored by its bag."""
+    corpus, board, folder = fitted
+    problem = make_problem(corpus.competition, corpus.dataset)
+    level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
+    skipped, fold = level1.catboost_if_best([], Deadline.after(0.0), Deadline.after(120))
+    assert skipped.status == SKIPPED and "its fold model serves" in skipped.note
+    assert fold.measured, fold.note
+    assert fold.score == pytest.approx(level1.parent.score, rel=1e-9) and "fold model like this one" in \
+        fold.score_source
+    bag = level1.predictor._trainer.load_model(level1.parent.model)
+    rows = [bag.load_child(c).get_fit_metadata()["num_samples"] for c in bag.models]
+    assert fold.params["rows"] == max(rows) < len(corpus.dataset.y)
+    child = bag.load_child(fold.params["fold_model"])
+    model = load_model(fold.folder)
+    assert model.runtime.kind == "catboost" and model.runtime.model.tree_count_ == child.model.tree_count_
+    table = model.predict_raw(corpus.dataset.X_test)
+    one = model.predict_raw(corpus.dataset.X_test.head(1).to_dict("records")[0])
+    np.testing.assert_allclose(one[0], table[0], rtol=1e-9)
+    assert fold.fit_seconds == pytest.approx(level1.parent.fit_seconds / len(rows))
+    assert [c.status for c in level1.catboost_if_best([], Deadline.after(0.0), Deadline.after(0.0))] == [SKIPPED]
 
 
 def test_a_category_missing_on_most_rows_reads_as_autogluon_filled_it(fitted, tmp_path):
@@ -147,5 +166,5 @@ def test_without_catboost_no_refit_is_tried(fitted, tmp_path):
     level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path,
                                       100, catboost=False)
     end = Deadline.after(120)
-    assert level1.catboost_seconds([], end) == 0.0 and level1.catboost(end) == []
+    assert level1.catboost_if_best([], end, end) == [] and level1.catboost(end) == []
     assert any(c.family == BAG and c.measured for c in level1.bags(end))
