@@ -6,6 +6,11 @@ is a plain LightGBM booster reading AutoGluon's features; where those are the ra
 reproduces them (strategies/production/autogluon_features.py) and the children are served as one blend, like the
 study's fold bags (strategies/production/fold_bag.py). A bag reading features AutoGluon derived is refused with
 the reason, and so is one whose test predictions, served from raw rows, differ from AutoGluon's own.
+
+A bag of 8 large boosters can exceed the budgets that one of them fits (a multiclass bag of 2,700 trees: 28 MB,
+7.6 ms a row). It is then also served thinned: as many of its fold models as the budgets hold, those fitted on
+the most rows first. Its bag's out-of-fold score stays its score: each row's out-of-fold prediction came from
+one fold model, so it is exact for one and understates an average of several.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from agent.runtime.runtimes import LightGBMRuntime
 from agent.runtime.schema import Schema
 from strategies.base import Candidate
 from strategies.production.autogluon_features import AutoGluonFeatures, Unservable, keys_in_order
-from strategies.production.candidate import FAILED, ProductionCandidate
+from strategies.production.candidate import FAILED, Budgets, ProductionCandidate
 from strategies.production.fold_bag import UNSEEN, check_served
 from strategies.production.gbm import link_for
 from strategies.production.measure import package
@@ -35,12 +40,15 @@ log = logging.getLogger("podium.production")
 FAMILY = "autogluon-bag"
 MOST_BAGS = 2
 MEASURE_SECONDS = 2.0  # cap on one bag's single-row timing: a large bag (16 boosters of 1,000s of trees) takes ms a row
+THINNING_TRIES = 3  # thinned bags measured at most, each fewer fold models than the last
 
 
 def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem: Problem,
                              leaderboard: list[Candidate], predictor, features: AutoGluonFeatures, work: Path,
-                             calls: int, deadline: Deadline) -> list[ProductionCandidate]:
-    """A candidate for each of the best level-1 LightGBM bags of the leaderboard's AutoGluon fit (MOST_BAGS)."""
+                             calls: int, deadline: Deadline,
+                             budgets: Budgets | None = None) -> list[ProductionCandidate]:
+    """A candidate for each of the best level-1 LightGBM bags of the leaderboard's AutoGluon fit (MOST_BAGS);
+    with `budgets`, a bag outside them is also served thinned (`thinned`)."""
     served = [c for c in leaderboard if c.strategy == "autogluon" and getattr(c, "level", 0) == 1
               and c.model and _servable_type(predictor, c.model)]
     served.sort(key=lambda c: -competition.metric.signed(c.score))
@@ -49,7 +57,10 @@ def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem
         if deadline.passed():
             break
         try:
-            out.append(_bag(competition, dataset, problem, predictor, features, parent, work, calls))
+            bag = _bag(competition, dataset, problem, predictor, features, parent, work, calls)
+            out.append(bag)
+            if budgets is not None and bag.measured and not bag.fits(budgets):
+                out += thinned(problem, bag, budgets, work, dataset, calls, deadline)
         except Exception as error:  # noqa: BLE001 - a bag that cannot be served is one candidate less
             log.info("AutoGluon's %s is not served as a fold bag: %s", parent.model, error)
             out.append(ProductionCandidate(f"{FAMILY}/{parent.model}", FAMILY, status=FAILED,
@@ -89,12 +100,48 @@ def _bag(competition: Competition, dataset: Dataset, problem: Problem, predictor
     candidate = ProductionCandidate(
         name=f"{FAMILY}/{parent.model}", family=FAMILY,
         params={"model": parent.model, "folds": len(members),
-                "trees": sum(m.booster.num_trees() for m in members) // len(members)},
+                "trees": sum(m.booster.num_trees() for m in members) // len(members),
+                "fold_rows": [int(c.get_fit_metadata().get("num_samples") or 0) for c in children]},
         score=problem.score(oof), oof=oof, fit_seconds=parent.fit_seconds,
         score_source="out-of-fold: each training row predicted by the fold models of AutoGluon's bag that never "
                      "saw it (AutoGluon's own out-of-fold predictions, on the run's folds)")
     return package(problem, runtime, candidate, work, serving_rows(dataset, schema, problem.seed), calls,
                    max_seconds=MEASURE_SECONDS, schema=schema, encoder=encoder)
+
+
+def thinned(problem: Problem, bag: ProductionCandidate, budgets: Budgets, work: Path, dataset: Dataset,
+            calls: int, deadline: Deadline) -> list[ProductionCandidate]:
+    """`bag` (measured outside `budgets`) served with as many of its fold models as the budgets hold, those fitted
+    on the most rows first: the count scaled from its measured latency and size, and fewer again while the
+    measured one is still outside (THINNING_TRIES)."""
+    from agent.runtime.model import load_model
+
+    served = load_model(bag.folder)
+    members = served.runtime.members
+    order = np.argsort(-np.asarray(bag.params["fold_rows"]), kind="stable")
+    count, out = len(members), []
+    for _ in range(THINNING_TRIES):
+        latest = out[-1] if out else bag
+        share = min(budgets.latency_ms / latest.latency.p99_ms, budgets.size_bytes / latest.size_bytes)
+        count = min(count - 1, int(count * share))
+        if count < 1 or deadline.passed():
+            break
+        kept = sorted(order[:count].tolist())
+        candidate = ProductionCandidate(
+            name=f"{bag.name}-{count}of{len(members)}", family=FAMILY,
+            params={**bag.params, "folds": count, "kept_folds": kept,
+                    "fold_rows": [bag.params["fold_rows"][i] for i in kept]},
+            score=bag.score, oof=bag.oof, fit_seconds=bag.fit_seconds * count / len(members),
+            score_source=f"out-of-fold score of its bag: each row's prediction came from one fold model, so it is "
+                         f"exact for one fold model and understates an average of {count}" if count > 1 else
+                         "out-of-fold score of its bag: each row's prediction came from a fold model like this one, "
+                         "fitted on the other folds")
+        out.append(package(problem, BlendRuntime([members[i] for i in kept], [1.0] * count), candidate, work,
+                           serving_rows(dataset, served.schema, problem.seed), calls, max_seconds=MEASURE_SECONDS,
+                           schema=served.schema, encoder=served.encoder))
+        if not out[-1].measured or out[-1].fits(budgets):
+            break
+    return out
 
 
 def _encoding(competition: Competition, problem: Problem, dataset: Dataset, features: AutoGluonFeatures,

@@ -195,7 +195,7 @@ class ProductionSearch(TwoPhaseSearch):
         level1 = families.AutoGluonLevel1(self.competition, dataset, self.problem, leaderboard_candidates,
                                           autogluon_path if prod.autogluon_level1 else None, self.work, self.calls,
                                           catboost=not prod.require_onnx)  # CatBoost has no ONNX form
-        self.candidates += level1.bags(deadline - export_reserve)
+        self.candidates += level1.bags(deadline - export_reserve, self.budgets)
         # The CatBoost model's score (its bag's OOF) is known before it is fitted: when it beats every candidate
         # so far, it goes before the students, whose scores are not known until they are fitted
         self.candidates += level1.catboost_if_best(self.candidates, deadline - export_reserve - autogluon_seconds,

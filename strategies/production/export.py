@@ -23,7 +23,7 @@ from agent.competition.inference import Competition
 from agent.deadline import Deadline
 from agent.runtime.card import ModelCard
 from agent.runtime.files import artifact_size, directory_bytes, staged_directory
-from agent.runtime.latency import measure_latency
+from agent.runtime.latency import LatencyReport, measure_latency
 from agent.runtime.listing import CANDIDATES, CandidateListing, ListedBudgets
 from agent.runtime.model import load_model
 from strategies.production.candidate import Budgets, ProductionCandidate
@@ -34,6 +34,7 @@ from strategies.production.problem import Problem
 from strategies.production.select import budget_value
 
 log = logging.getLogger("podium.production")
+MISS_MEASUREMENTS = 3  # export measurements in all when the first p99 misses the budget; the median one stands
 
 
 @dataclass
@@ -70,9 +71,7 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
         for item in chosen.folder.iterdir():
             (shutil.copytree if item.is_dir() else shutil.copy2)(item, stage / item.name)
         loaded = load_model(stage)
-        autogluon = chosen.family == "autogluon"
-        latency = measure_latency(loaded, inputs.rows, calls=200 if autogluon else inputs.calls,
-                                  max_seconds=6.0 if autogluon else None)
+        latency, measurements = export_latency(loaded, inputs, autogluon=chosen.family == "autogluon")
         size = artifact_size(stage)
         _check_budgets(latency, size, inputs.budgets)
         importance, note = _importance(inputs, chosen, deadline)
@@ -97,8 +96,25 @@ def export(out_dir: Path, chosen: ProductionCandidate, candidates: list[Producti
             description=loaded.runtime.describe(), refused=refused or [], directory_bytes=directory_bytes(stage),
             monitoring=monitoring,  # directory_bytes: everything but the two card files, written later
             side_bytes=_side_bytes(stage), budget_value=budget_value(candidates, chosen, inputs.budgets, metric),
-            onnx=_onnx(stage), unstacked=inputs.unstacked)
+            onnx=_onnx(stage), unstacked=inputs.unstacked, latency_measurements=measurements)
     return card
+
+
+def export_latency(loaded, inputs: ExportInputs, autogluon: bool = False) -> tuple[LatencyReport, int]:
+    """The export's own latency measurement, and how many were taken. A p99 over the latency budget is measured
+    MISS_MEASUREMENTS times in all and the median one stands: one moment of load on a shared machine (the
+    leaderboard model measured beside it) must not throw away a model that fits, nor may a lucky one pass."""
+    def measure() -> LatencyReport:
+        return measure_latency(loaded, inputs.rows, calls=200 if autogluon else inputs.calls,
+                               max_seconds=6.0 if autogluon else None)
+
+    first = measure()
+    if autogluon or first.p99_ms <= inputs.budgets.latency_ms:
+        return first, 1
+    reports = sorted([first, *(measure() for _ in range(MISS_MEASUREMENTS - 1))], key=lambda r: r.p99_ms)
+    log.info("%s: p99 %.3g ms on the export's first measurement; %s on the next %d", loaded.name, first.p99_ms,
+             ", ".join(f"{r.p99_ms:.3g}" for r in reports if r is not first), MISS_MEASUREMENTS - 1)
+    return reports[len(reports) // 2], len(reports)
 
 
 def _onnx(stage: Path) -> dict[str, Any]:

@@ -158,13 +158,14 @@ class AutoGluonLevel1:
             self.failed = [ProductionCandidate("autogluon-bag", "autogluon-bag", status=FAILED,
                                                note=f"{type(error).__name__}: {error}")]
 
-    def bags(self, end) -> list[ProductionCandidate]:
+    def bags(self, end, budgets: Budgets | None = None) -> list[ProductionCandidate]:
+        """The best LightGBM bags; with `budgets`, one outside them also thinned to the fold models they hold."""
         if self.predictor is None:
             return self.failed
         from strategies.production.autogluon_bags import autogluon_bag_candidates
 
         return autogluon_bag_candidates(self.competition, self.dataset, self.problem, self.leaderboard,
-                                        self.predictor, self.features, self.work, self.calls, end)
+                                        self.predictor, self.features, self.work, self.calls, end, budgets)
 
     def catboost_if_best(self, candidates: list[ProductionCandidate], refit_by, end) -> list[ProductionCandidate]:
         """When the CatBoost bag's out-of-fold score (which its served model is scored by, known before anything

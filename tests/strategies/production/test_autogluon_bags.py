@@ -12,7 +12,7 @@ from agent.deadline import Deadline
 from agent.runtime import load_model
 from agent.runtime.onnx import onnx_exportable
 from strategies.production import families
-from strategies.production.candidate import FAILED, SKIPPED
+from strategies.production.candidate import FAILED, SKIPPED, Budgets
 from strategies.production.problem import make_problem
 
 pytestmark = pytest.mark.slow
@@ -71,6 +71,30 @@ def test_each_lightgbm_bag_is_served_from_raw_rows_as_autogluon_predicts_it(fitt
     from agent.runtime.onnx import export_onnx  # checked against load_model on probe rows before it is written
 
     assert export_onnx(bags[0].folder, tmp_path / "bag.onnx").path.stat().st_size > 0
+
+
+def test_a_bag_outside_the_budgets_is_also_served_thinned_to_the_fold_models_they_hold(fitted, tmp_path):
+    corpus, board, folder = fitted
+    problem = make_problem(corpus.competition, corpus.dataset)
+    level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
+    end = Deadline.after(120)
+    bag = level1.bags(end)[0]
+    budgets = Budgets(latency_ms=1e3, size_bytes=int(0.6 * bag.size_bytes))  # about 60% of its fold models fit
+    found = level1.bags(end, budgets)
+    full = next(c for c in found if c.name == bag.name)
+    thin = [c for c in found if c.name.startswith(f"{bag.name}-")]
+    assert not full.fits(budgets) and thin and thin[-1].measured and thin[-1].fits(budgets)
+    kept = thin[-1].params["kept_folds"]
+    assert 1 <= len(kept) < problem.n_folds and thin[-1].name.endswith(f"-{len(kept)}of{problem.n_folds}")
+    assert thin[-1].score == full.score  # its bag's out-of-fold score: exact for one fold model, low for more
+    assert ("understates" in thin[-1].score_source) == (len(kept) > 1)
+    whole, served = load_model(full.folder), load_model(thin[-1].folder)
+    assert len(served.runtime.members) == len(kept)
+    matrix, _ = whole.encoder.encode(whole.schema.derive(corpus.dataset.X_test))
+    expected = np.mean([whole.runtime.members[i].raw(matrix) for i in kept], axis=0)
+    np.testing.assert_allclose(served.predict_raw(corpus.dataset.X_test), expected, rtol=1e-9)
+    roomy = level1.bags(end, Budgets(latency_ms=1e3, size_bytes=10**9))  # inside the budgets: no thinning
+    assert [c.name for c in roomy] == [c.name for c in level1.bags(end)]
 
 
 def test_the_catboost_bag_is_refitted_and_served_from_raw_rows(fitted, tmp_path):
