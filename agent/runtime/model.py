@@ -49,6 +49,8 @@ class ProductionModel:
 
     def predict_raw(self, rows) -> np.ndarray:
         """Podium's convention (P(1), class matrix or values): what the competition metric scores."""
+        if self.runtime.input == "rows":  # whole models, each deriving and encoding the rows itself
+            return self.runtime.raw(rows)
         rows = self.schema.derive(rows)  # dates into the parts the models read
         if self.runtime.input == "matrix":
             matrix, unseen = self.encoder.encode(rows)

@@ -31,7 +31,7 @@ class Runtime(Protocol):
     Each family is one class here (or beside, for AutoGluon), named in RUNTIMES."""
 
     kind: ClassVar[str]
-    input: ClassVar[str]  # what `raw` takes: "matrix", the encoder's numbers, or "frame", the typed rows
+    input: ClassVar[str]  # what `raw` takes: "matrix", the encoder's numbers; "frame", the typed rows; "rows", raw
 
     def raw(self, inputs) -> np.ndarray: ...
 
@@ -227,6 +227,7 @@ RUNTIMES: dict[str, str] = {
     LightGBMRuntime.kind: "agent.runtime.runtimes:LightGBMRuntime",
     LinearRuntime.kind: "agent.runtime.runtimes:LinearRuntime",
     "blend": "agent.runtime.blend:BlendRuntime",
+    "models": "agent.runtime.models_blend:ModelsBlendRuntime",
     "catboost": "agent.runtime.catboost_runtime:CatBoostRuntime",
     "autogluon": "agent.runtime.autogluon_runtime:AutoGluonRuntime",
 }

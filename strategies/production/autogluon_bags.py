@@ -15,7 +15,9 @@ one fold model, so it is exact for one and understates an average of several.
 
 from __future__ import annotations
 
+import gzip
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,7 @@ from agent.runtime.runtimes import LightGBMRuntime
 from agent.runtime.schema import Schema
 from strategies.base import Candidate
 from strategies.production.autogluon_features import AutoGluonFeatures, Unservable, keys_in_order
-from strategies.production.candidate import FAILED, Budgets, ProductionCandidate
+from strategies.production.candidate import FAILED, MB, SKIPPED, Budgets, ProductionCandidate
 from strategies.production.fold_bag import UNSEEN, check_served
 from strategies.production.gbm import link_for
 from strategies.production.measure import package
@@ -47,7 +49,7 @@ def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem
                              leaderboard: list[Candidate], predictor, features: AutoGluonFeatures, work: Path,
                              calls: int, deadline: Deadline,
                              budgets: Budgets | None = None) -> list[ProductionCandidate]:
-    """A candidate for each of the best level-1 LightGBM bags of the leaderboard's AutoGluon fit (MOST_BAGS);
+    """Candidates for each of the best level-1 LightGBM bags of the leaderboard's AutoGluon fit (MOST_BAGS);
     with `budgets`, a bag outside them is also served thinned (`thinned`)."""
     served = [c for c in leaderboard if c.strategy == "autogluon" and getattr(c, "level", 0) == 1
               and c.model and _servable_type(predictor, c.model)]
@@ -57,10 +59,7 @@ def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem
         if deadline.passed():
             break
         try:
-            bag = _bag(competition, dataset, problem, predictor, features, parent, work, calls)
-            out.append(bag)
-            if budgets is not None and bag.measured and not bag.fits(budgets):
-                out += thinned(problem, bag, budgets, work, dataset, calls, deadline)
+            out += _bag(competition, dataset, problem, predictor, features, parent, work, calls, budgets, deadline)
         except Exception as error:  # noqa: BLE001 - a bag that cannot be served is one candidate less
             log.info("AutoGluon's %s is not served as a fold bag: %s", parent.model, error)
             out.append(ProductionCandidate(f"{FAMILY}/{parent.model}", FAMILY, status=FAILED,
@@ -82,7 +81,11 @@ def _servable_type(predictor, model: str) -> bool:
 
 
 def _bag(competition: Competition, dataset: Dataset, problem: Problem, predictor, features: AutoGluonFeatures,
-         parent: Candidate, work: Path, calls: int) -> ProductionCandidate:
+         parent: Candidate, work: Path, calls: int, budgets: Budgets | None,
+         deadline: Deadline) -> list[ProductionCandidate]:
+    """The whole bag, then, outside `budgets`, thinned. A bag whose fold models' bytes on disk, from the first
+    one's, are already over the size budget is not written and timed whole (seconds for a bag of 28 MB, which a
+    short run's last seconds lack): it is recorded skipped and served thinned only."""
     from strategies.target_transform import LogTargetLGBModel
 
     bag = predictor._trainer.load_model(parent.model)
@@ -92,12 +95,11 @@ def _bag(competition: Competition, dataset: Dataset, problem: Problem, predictor
         raise Unservable("its fold models read different features")
     schema, encoder = _encoding(competition, problem, dataset, features, names, children[0].model)
     log_target = isinstance(children[0], LogTargetLGBModel)
-    members = [LightGBMRuntime.from_text(child.model.model_to_string(), link_for(problem), [0.0], log_target)
-               for child in children]
-    runtime = BlendRuntime(members, [1.0] * len(members))
-    _check_agreement(runtime, encoder, dataset, predictor, parent, competition)
+    texts = [child.model.model_to_string() for child in children]
+    members = [LightGBMRuntime.from_text(text, link_for(problem), [0.0], log_target) for text in texts]
+    _check_agreement(BlendRuntime(members, [1.0] * len(members)), encoder, dataset, predictor, parent, competition)
     oof = np.asarray(parent.oof, dtype=float)
-    candidate = ProductionCandidate(
+    whole = ProductionCandidate(
         name=f"{FAMILY}/{parent.model}", family=FAMILY,
         params={"model": parent.model, "folds": len(members),
                 "trees": sum(m.booster.num_trees() for m in members) // len(members),
@@ -105,42 +107,56 @@ def _bag(competition: Competition, dataset: Dataset, problem: Problem, predictor
         score=problem.score(oof), oof=oof, fit_seconds=parent.fit_seconds,
         score_source="out-of-fold: each training row predicted by the fold models of AutoGluon's bag that never "
                      "saw it (AutoGluon's own out-of-fold predictions, on the run's folds)")
-    return package(problem, runtime, candidate, work, serving_rows(dataset, schema, problem.seed), calls,
-                   max_seconds=MEASURE_SECONDS, schema=schema, encoder=encoder)
+    rows = serving_rows(dataset, schema, problem.seed)
+
+    def serve(candidate: ProductionCandidate, kept: list[int]) -> ProductionCandidate:
+        return package(problem, BlendRuntime([members[i] for i in kept], [1.0] * len(kept)), candidate, work, rows,
+                       calls, max_seconds=MEASURE_SECONDS, schema=schema, encoder=encoder)
+
+    one_fold_bytes = len(gzip.compress(texts[0].encode(), compresslevel=9, mtime=0))  # as LightGBMRuntime saves
+    if budgets is None or one_fold_bytes * len(members) <= budgets.size_bytes:
+        out = [serve(whole, list(range(len(members))))]
+        if budgets is None or not out[0].measured or out[0].fits(budgets):
+            return out
+        count = _count(out[0], len(members), budgets)
+    else:
+        out = [replace(whole, status=SKIPPED, oof=None,
+                       note=f"its {len(members)} fold models would take about "
+                            f"{one_fold_bytes * len(members) / MB:.1f} MB, over the size budget: served thinned")]
+        count = min(len(members) - 1, budgets.size_bytes // one_fold_bytes)
+    return out + thinned(whole, count, budgets, deadline, serve)
 
 
-def thinned(problem: Problem, bag: ProductionCandidate, budgets: Budgets, work: Path, dataset: Dataset,
-            calls: int, deadline: Deadline) -> list[ProductionCandidate]:
-    """`bag` (measured outside `budgets`) served with as many of its fold models as the budgets hold, those fitted
-    on the most rows first: the count scaled from its measured latency and size, and fewer again while the
-    measured one is still outside (THINNING_TRIES)."""
-    from agent.runtime.model import load_model
+def _count(latest: ProductionCandidate, count: int, budgets: Budgets) -> int:
+    """Fewer fold models than `count`, scaled from `latest`'s measured latency and size against the budgets."""
+    share = min(budgets.latency_ms / latest.latency.p99_ms, budgets.size_bytes / latest.size_bytes)
+    return min(count - 1, int(count * share))
 
-    served = load_model(bag.folder)
-    members = served.runtime.members
-    order = np.argsort(-np.asarray(bag.params["fold_rows"]), kind="stable")
-    count, out = len(members), []
+
+def thinned(whole: ProductionCandidate, count: int, budgets: Budgets, deadline: Deadline,
+            serve) -> list[ProductionCandidate]:
+    """`whole` (outside `budgets`) served with `count` of its fold models, those fitted on the most rows first,
+    and fewer again (scaled from the measured one) while that is still outside (THINNING_TRIES)."""
+    folds = len(whole.params["fold_rows"])
+    order = np.argsort(-np.asarray(whole.params["fold_rows"]), kind="stable")
+    out: list[ProductionCandidate] = []
     for _ in range(THINNING_TRIES):
-        latest = out[-1] if out else bag
-        share = min(budgets.latency_ms / latest.latency.p99_ms, budgets.size_bytes / latest.size_bytes)
-        count = min(count - 1, int(count * share))
         if count < 1 or deadline.passed():
             break
         kept = sorted(order[:count].tolist())
         candidate = ProductionCandidate(
-            name=f"{bag.name}-{count}of{len(members)}", family=FAMILY,
-            params={**bag.params, "folds": count, "kept_folds": kept,
-                    "fold_rows": [bag.params["fold_rows"][i] for i in kept]},
-            score=bag.score, oof=bag.oof, fit_seconds=bag.fit_seconds * count / len(members),
+            name=f"{whole.name}-{count}of{folds}", family=FAMILY,
+            params={**whole.params, "folds": count, "kept_folds": kept,
+                    "fold_rows": [whole.params["fold_rows"][i] for i in kept]},
+            score=whole.score, oof=whole.oof, fit_seconds=whole.fit_seconds * count / folds,
             score_source=f"out-of-fold score of its bag: each row's prediction came from one fold model, so it is "
                          f"exact for one fold model and understates an average of {count}" if count > 1 else
                          "out-of-fold score of its bag: each row's prediction came from a fold model like this one, "
                          "fitted on the other folds")
-        out.append(package(problem, BlendRuntime([members[i] for i in kept], [1.0] * count), candidate, work,
-                           serving_rows(dataset, served.schema, problem.seed), calls, max_seconds=MEASURE_SECONDS,
-                           schema=served.schema, encoder=served.encoder))
+        out.append(serve(candidate, kept))
         if not out[-1].measured or out[-1].fits(budgets):
             break
+        count = _count(out[-1], count, budgets)
     return out
 
 

@@ -5,7 +5,9 @@ three of them fit side by side, and averaging models of different kinds (a linea
 GBM, a student) gains what blending gains on the leaderboard. Members are chosen greedily with replacement
 (Caruana et al., as the leaderboard blend) among the best measured candidates, at most
 `production.blend_members` distinct ones, and only while their measured p99 latencies and sizes, added up,
-stay inside the budgets. Nothing is refitted: members are served as they are, from the one encoded row.
+stay inside the budgets. Nothing is refitted: members are served as they are, from the one encoded row, or,
+when one of them reads an encoding of its own (AutoGluon's bags and CatBoost model, the study's fold bags), as
+whole models that each encode the raw row (agent/runtime/models_blend.py).
 
 Weights chosen on the OOF predictions they are scored on flatter the blend, so its score is the one the
 same selection earns inside the folds: for each group of the run's folds, members and weights are chosen on
@@ -28,12 +30,15 @@ from agent.competition.folds import scored
 from agent.deadline import Deadline
 from agent.runtime.blend import BlendRuntime
 from agent.runtime.model import load_model
+from agent.runtime.models_blend import ModelsBlendRuntime
+from agent.runtime.schema import Schema
 from strategies.production.candidate import Budgets, ProductionCandidate
 from strategies.production.measure import package
 from strategies.production.problem import Problem
 
 log = logging.getLogger("podium.production")
-BLENDABLE = ("linear", "lightgbm", "distilled")  # families that read the encoded matrix
+SHARED_ENCODING = ("linear", "lightgbm", "distilled")  # families that read the problem's encoded matrix
+OWN_ENCODING = ("autogluon-bag", "catboost", "fold-bag")  # families that read encodings of their own
 POOL = 6  # the best candidates of the pool, at most one per shape, bound the selection's cost
 ITERATIONS = 15
 GROUPS = 4  # groups of the run's folds for the nested score
@@ -98,7 +103,10 @@ def blend_candidate(problem: Problem, candidates: list[ProductionCandidate], bud
         return None
     honest = nested_oof(oofs, problem, latency_ms, sizes, budgets, max_members)
     members = [pool[i] for i in weights]
-    runtime = BlendRuntime([load_model(m.folder).runtime for m in members], list(weights.values()))
+    if all(m.family in SHARED_ENCODING for m in members):
+        runtime = BlendRuntime([load_model(m.folder).runtime for m in members], list(weights.values()))
+    else:
+        runtime = ModelsBlendRuntime([load_model(m.folder) for m in members], list(weights.values()))
     name = "blend/" + "+".join(m.name.split("/", 1)[-1] for m in members)
     candidate = ProductionCandidate(
         name=name, family="blend", params={"members": {m.name: round(w, 6) for m, w in
@@ -112,10 +120,18 @@ def blend_candidate(problem: Problem, candidates: list[ProductionCandidate], bud
 
 
 def _pool(problem: Problem, candidates: list[ProductionCandidate], budgets: Budgets) -> list[ProductionCandidate]:
-    """The best measured matrix candidates inside the budgets, one per name, best first."""
-    fitting = [c for c in candidates if c.family in BLENDABLE and c.measured and c.oof is not None
-               and not math.isnan(c.score) and c.fits(budgets) and c.folder is not None]
+    """The best measured candidates inside the budgets, one per name, best first."""
+    fitting = [c for c in candidates if c.family in SHARED_ENCODING + OWN_ENCODING and c.measured
+               and c.oof is not None and not math.isnan(c.score) and c.fits(budgets) and c.folder is not None
+               and (c.family in SHARED_ENCODING or _reads_inputs_of(c, problem))]
     fitting.sort(key=lambda c: -problem.signed(c.score))
     linear = [c for c in fitting if c.family == "linear"][:1]  # a different kind of model: kept in the pool
     pool = list({c.name: c for c in fitting[:POOL] + linear}.values())
     return pool
+
+
+def _reads_inputs_of(candidate: ProductionCandidate, problem: Problem) -> bool:
+    """A model with an encoding of its own joins a blend served from the problem's input columns only if it reads
+    none but those (AutoGluon may read a column the problem set aside)."""
+    own = Schema.read(Path(candidate.folder) / "schema.json").input_names
+    return set(own) <= set(problem.schema.input_names)

@@ -97,7 +97,7 @@ def test_every_runtime_in_the_registry_is_a_runtime():
 
     for kind in RUNTIMES:
         cls = runtime_class(kind)
-        assert cls.kind == kind and cls.input in ("matrix", "frame")
+        assert cls.kind == kind and cls.input in ("matrix", "frame", "rows")
         assert all(callable(getattr(cls, name, None)) for name in ("raw", "describe", "save", "load"))
 
     with pytest.raises(ValueError, match="Unknown model kind 'xgboost'"):

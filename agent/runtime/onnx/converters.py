@@ -24,6 +24,8 @@ NOT_CONVERTIBLE = {
                  "no ONNX form; choose a compact model (production.families without autogluon) to export it",
     "catboost": "a CatBoost model is not converted (CatBoost's own ONNX export refuses categorical features, and "
                 "podium writes graphs for LightGBM and linear models); serve it with podium serve",
+    "models": "a blend of models that read different encodings (AutoGluon's and podium's) is not converted: one "
+              "graph has one encoder in front; serve it with podium serve",
 }
 
 

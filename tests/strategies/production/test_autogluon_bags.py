@@ -86,15 +86,86 @@ def test_a_bag_outside_the_budgets_is_also_served_thinned_to_the_fold_models_the
     assert not full.fits(budgets) and thin and thin[-1].measured and thin[-1].fits(budgets)
     kept = thin[-1].params["kept_folds"]
     assert 1 <= len(kept) < problem.n_folds and thin[-1].name.endswith(f"-{len(kept)}of{problem.n_folds}")
-    assert thin[-1].score == full.score  # its bag's out-of-fold score: exact for one fold model, low for more
+    assert full.status == SKIPPED or full.measured  # skipped when its fold models' bytes alone are over the budget
+    assert thin[-1].score == bag.score  # its bag's out-of-fold score: exact for one fold model, low for more
     assert ("understates" in thin[-1].score_source) == (len(kept) > 1)
-    whole, served = load_model(full.folder), load_model(thin[-1].folder)
+    whole, served = load_model(bag.folder), load_model(thin[-1].folder)
     assert len(served.runtime.members) == len(kept)
     matrix, _ = whole.encoder.encode(whole.schema.derive(corpus.dataset.X_test))
     expected = np.mean([whole.runtime.members[i].raw(matrix) for i in kept], axis=0)
     np.testing.assert_allclose(served.predict_raw(corpus.dataset.X_test), expected, rtol=1e-9)
     roomy = level1.bags(end, Budgets(latency_ms=1e3, size_bytes=10**9))  # inside the budgets: no thinning
     assert [c.name for c in roomy] == [c.name for c in level1.bags(end)]
+    import gzip
+
+    first = level1.predictor._trainer.load_model(bag.params["model"])
+    text = first.load_child(first.models[0]).model.model_to_string()
+    one_fold = len(gzip.compress(text.encode(), compresslevel=9, mtime=0))
+    over = level1.bags(end, Budgets(latency_ms=1e3, size_bytes=one_fold * problem.n_folds - 1))
+    assert over[0].name == bag.name and over[0].status == SKIPPED and "over the size budget" in over[0].note
+    assert over[1].name == f"{bag.name}-{problem.n_folds - 1}of{problem.n_folds}"  # not written whole: thinned
+    slow = level1.bags(end, Budgets(latency_ms=0.5 * bag.latency.p99_ms, size_bytes=10**9))
+    assert slow[0].name == bag.name and slow[0].measured and not slow[0].fits(Budgets(0.5 * bag.latency.p99_ms, 10**9))
+    assert any(c.name.startswith(f"{bag.name}-") for c in slow)  # timed whole, then thinned by its latency
+
+
+def test_a_blend_holding_autogluons_bag_serves_whole_models_each_encoding_the_raw_row(fitted, tmp_path):
+    """The bag reads AutoGluon's encoding, the linear floor podium's: the blend averages the two whole models."""
+    from agent.runtime.onnx import onnx_exportable
+    from strategies.production import blend as blend_module
+    from strategies.production.problem import serving_rows
+
+    corpus, board, folder = fitted
+    problem = make_problem(corpus.competition, corpus.dataset)
+    rows = serving_rows(corpus.dataset, problem.schema)
+    level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
+    bag = level1.bags(Deadline.after(120))[0]
+    linear = families.linear_floor(problem, tmp_path, rows, 100)
+    budgets = Budgets(latency_ms=1e3, size_bytes=10**9)
+    assert {c.name for c in blend_module._pool(problem, [bag, linear], budgets)} == {bag.name, linear.name}
+    chosen = blend_module.select([np.asarray(bag.oof), np.asarray(linear.oof)], problem.y, problem, [0.1, 0.1],
+                                 [1, 1], budgets, 2)  # the greedy choice, whatever it makes of them
+    blend = blend_module.blend_candidate(problem, [bag, linear], budgets, tmp_path, rows, 100, Deadline.after(60), 2)
+    if len(chosen) < 2:
+        assert blend is None  # one of them alone was the best blend
+        return
+    assert blend is not None and blend.measured and blend.score == problem.score(blend.oof)
+    served = load_model(blend.folder)
+    assert served.runtime.kind == "models" and [m.name for m in served.runtime.models] == [m.name for m in
+                                                                                           blend.members]
+    weights = blend.params["members"]
+    expected = sum(weights[m.name] * load_model(m.folder).predict_raw(corpus.dataset.X_test) for m in blend.members)
+    table = served.predict_raw(corpus.dataset.X_test)
+    np.testing.assert_allclose(table, expected, rtol=1e-5)  # the card's weights are rounded to 6 digits
+    one = served.predict_raw(corpus.dataset.X_test.head(1).to_dict("records")[0])
+    np.testing.assert_allclose(one[0], table[0], rtol=1e-9)
+    exportable, why = onnx_exportable(blend.folder)
+    assert not exportable and "different encodings" in why
+
+
+def test_whole_models_blend_as_their_weighted_mean_and_load_back(fitted, tmp_path):
+    """The runtime alone, with fixed weights: AutoGluon's bag and the linear floor, saved, loaded, predicting."""
+    from agent.runtime.models_blend import ModelsBlendRuntime
+    from strategies.production.measure import package
+    from strategies.production.problem import serving_rows
+
+    corpus, board, folder = fitted
+    problem = make_problem(corpus.competition, corpus.dataset)
+    rows = serving_rows(corpus.dataset, problem.schema)
+    level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
+    bag = level1.bags(Deadline.after(120))[0]
+    linear = families.linear_floor(problem, tmp_path, rows, 100)
+    models = [load_model(bag.folder), load_model(linear.folder)]
+    blend = package(problem, ModelsBlendRuntime(models, [3.0, 1.0]),
+                    replace(linear, name="blend/test", family="blend", folder=None, latency=None), tmp_path, rows, 100)
+    assert blend.measured, blend.note
+    served = load_model(blend.folder)
+    X = corpus.dataset.X_test
+    np.testing.assert_allclose(served.predict_raw(X), 0.75 * models[0].predict_raw(X) + 0.25 * models[1].predict_raw(X),
+                               rtol=1e-9)
+    assert blend.size_bytes >= bag.size_bytes + linear.size_bytes - 10_000  # both whole models, in model/m0, m1
+    with pytest.raises(ValueError, match="one weight per model"):
+        ModelsBlendRuntime(models, [1.0])
 
 
 def test_the_catboost_bag_is_refitted_and_served_from_raw_rows(fitted, tmp_path):
