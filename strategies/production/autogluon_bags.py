@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,11 +56,13 @@ def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem
               and c.model and _servable_type(predictor, c.model)]
     served.sort(key=lambda c: -competition.metric.signed(c.score))
     out: list[ProductionCandidate] = []
-    for parent in served[:MOST_BAGS]:
+    pace = Pace()
+    for rank, parent in enumerate(served[:MOST_BAGS]):
         if deadline.passed():
             break
         try:
-            out += _bag(competition, dataset, problem, predictor, features, parent, work, calls, budgets, deadline)
+            out += _bag(competition, dataset, problem, predictor, features, parent, work, calls, budgets, deadline,
+                        pace, thin=rank == 0)
         except Exception as error:  # noqa: BLE001 - a bag that cannot be served is one candidate less
             log.info("AutoGluon's %s is not served as a fold bag: %s", parent.model, error)
             out.append(ProductionCandidate(f"{FAMILY}/{parent.model}", FAMILY, status=FAILED,
@@ -80,22 +83,45 @@ def _servable_type(predictor, model: str) -> bool:
     return trainer.get_model_attribute(model, "type_inner", default=None) in (LGBModel, LogTargetLGBModel)
 
 
+class Pace:
+    """Seconds a bag took to serve per byte of its fold models' text, from the bags served so far: a bag of
+    thousands of trees takes seconds to check, write and time, which a short run's last seconds may not hold."""
+
+    def __init__(self):
+        self.seconds = self.text_bytes = 0.0
+
+    def add(self, seconds: float, text_bytes: int) -> None:
+        self.seconds, self.text_bytes = self.seconds + seconds, self.text_bytes + text_bytes
+
+    def expected(self, text_bytes: int) -> float | None:
+        return self.seconds * text_bytes / self.text_bytes if self.text_bytes else None
+
+
 def _bag(competition: Competition, dataset: Dataset, problem: Problem, predictor, features: AutoGluonFeatures,
-         parent: Candidate, work: Path, calls: int, budgets: Budgets | None,
-         deadline: Deadline) -> list[ProductionCandidate]:
-    """The whole bag, then, outside `budgets`, thinned. A bag whose fold models' bytes on disk, from the first
-    one's, are already over the size budget is not written and timed whole (seconds for a bag of 28 MB, which a
-    short run's last seconds lack): it is recorded skipped and served thinned only."""
+         parent: Candidate, work: Path, calls: int, budgets: Budgets | None, deadline: Deadline,
+         pace: Pace | None = None, thin: bool = True) -> list[ProductionCandidate]:
+    """The whole bag, then, outside `budgets`, thinned. A bag whose fold models' bytes on disk (their text, as
+    compressible as the first one's) are already over the size budget is not written and timed whole (seconds
+    for a bag of 28 MB, which a short run's last seconds lack): it is recorded skipped and served thinned only.
+    A bag that the bags before it (`pace`) say would not be served before `deadline` is not started. Only the
+    best bag is thinned (`thin`): thinning takes seconds the students need at the end of a short run."""
     from strategies.target_transform import LogTargetLGBModel
 
+    started = time.monotonic()
     bag = predictor._trainer.load_model(parent.model)
     children = [bag.load_child(name) for name in bag.models]
     names = list(children[0].features)
     if any(list(child.features) != names for child in children):
         raise Unservable("its fold models read different features")
+    texts = [child.model.model_to_string() for child in children]
+    text_bytes = sum(map(len, texts))
+    expected = pace.expected(text_bytes) if pace is not None else None
+    if expected is not None and expected > deadline.remaining():
+        return [ProductionCandidate(f"{FAMILY}/{parent.model}", FAMILY, status=SKIPPED,
+                                    note=f"serving it would take about {expected:.0f} s (its trees' text is "
+                                         f"{text_bytes / MB:.0f} MB); {max(0.0, deadline.remaining()):.0f} s left")]
     schema, encoder = _encoding(competition, problem, dataset, features, names, children[0].model)
     log_target = isinstance(children[0], LogTargetLGBModel)
-    texts = [child.model.model_to_string() for child in children]
     members = [LightGBMRuntime.from_text(text, link_for(problem), [0.0], log_target) for text in texts]
     _check_agreement(BlendRuntime(members, [1.0] * len(members)), encoder, dataset, predictor, parent, competition)
     oof = np.asarray(parent.oof, dtype=float)
@@ -113,18 +139,29 @@ def _bag(competition: Competition, dataset: Dataset, problem: Problem, predictor
         return package(problem, BlendRuntime([members[i] for i in kept], [1.0] * len(kept)), candidate, work, rows,
                        calls, max_seconds=MEASURE_SECONDS, schema=schema, encoder=encoder)
 
-    one_fold_bytes = len(gzip.compress(texts[0].encode(), compresslevel=9, mtime=0))  # as LightGBMRuntime saves
-    if budgets is None or one_fold_bytes * len(members) <= budgets.size_bytes:
+    # fold models differ in trees (each stops early on its own), not in how well their text compresses
+    ratio = len(gzip.compress(texts[0].encode(), compresslevel=9, mtime=0)) / max(1, len(texts[0]))  # as saved
+    bag_bytes = int(ratio * text_bytes)
+    if budgets is None or bag_bytes <= budgets.size_bytes:
         out = [serve(whole, list(range(len(members))))]
-        if budgets is None or not out[0].measured or out[0].fits(budgets):
+        if budgets is None or not out[0].measured or out[0].fits(budgets) or not thin:
+            if pace is not None:
+                pace.add(time.monotonic() - started, text_bytes)
             return out
         count = _count(out[0], len(members), budgets)
     else:
         out = [replace(whole, status=SKIPPED, oof=None,
-                       note=f"its {len(members)} fold models would take about "
-                            f"{one_fold_bytes * len(members) / MB:.1f} MB, over the size budget: served thinned")]
-        count = min(len(members) - 1, budgets.size_bytes // one_fold_bytes)
-    return out + thinned(whole, count, budgets, deadline, serve)
+                       note=f"its {len(members)} fold models would take about {bag_bytes / MB:.1f} MB, over the "
+                            f"size budget" + (": served thinned" if thin else ""))]
+        if not thin:
+            return out
+        count = min(len(members) - 1, len(members) * budgets.size_bytes // bag_bytes)
+    out += thinned(whole, count, budgets, deadline, serve)
+    if pace is not None:
+        pace.add(time.monotonic() - started, text_bytes)
+    log.info("AutoGluon's %s served in %.1f s: %s", parent.model, time.monotonic() - started,
+             ", ".join(f"{c.name.rsplit('/', 1)[-1]} {c.status}" for c in out))
+    return out
 
 
 def _count(latest: ProductionCandidate, count: int, budgets: Budgets) -> int:
@@ -140,9 +177,11 @@ def thinned(whole: ProductionCandidate, count: int, budgets: Budgets, deadline: 
     folds = len(whole.params["fold_rows"])
     order = np.argsort(-np.asarray(whole.params["fold_rows"]), kind="stable")
     out: list[ProductionCandidate] = []
+    per_fold = 0.0  # seconds the last thinned bag took to serve, per fold model
     for _ in range(THINNING_TRIES):
-        if count < 1 or deadline.passed():
+        if count < 1 or deadline.passed() or per_fold * count > deadline.remaining():
             break
+        started = time.monotonic()
         kept = sorted(order[:count].tolist())
         candidate = ProductionCandidate(
             name=f"{whole.name}-{count}of{folds}", family=FAMILY,
@@ -154,6 +193,7 @@ def thinned(whole: ProductionCandidate, count: int, budgets: Budgets, deadline: 
                          "out-of-fold score of its bag: each row's prediction came from a fold model like this one, "
                          "fitted on the other folds")
         out.append(serve(candidate, kept))
+        per_fold = (time.monotonic() - started) / count
         if not out[-1].measured or out[-1].fits(budgets):
             break
         count = _count(out[-1], count, budgets)

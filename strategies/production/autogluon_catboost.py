@@ -63,13 +63,16 @@ def refit_seconds(parent: Candidate, problem: Problem) -> float:
 
 
 def catboost_candidates(competition: Competition, dataset: Dataset, problem: Problem, parent: Candidate,
-                        predictor, features: AutoGluonFeatures, work: Path, calls: int, refit_by: Deadline,
+                        predictor, features: AutoGluonFeatures, work: Path, calls: int, refit_by: Deadline | None,
                         end: Deadline) -> list[ProductionCandidate]:
-    """`parent` (a CatBoost bag) refitted and served when its expected time is left before `refit_by`; else (or
-    when the refit fails for a reason of its own) a record saying why and its fold model on the most rows."""
+    """`parent` (a CatBoost bag) refitted and served when its expected time is left before `refit_by`; else (with a
+    record saying why, or when the refit fails for a reason of its own) its fold model on the most rows. No
+    `refit_by`: the fold model only (the refit is not worth its time)."""
+    serve = Served(competition, dataset, problem, predictor, features, parent, work, calls)
+    if refit_by is None:
+        return _fold_model(serve, [], end)
     name = f"{FAMILY}/{parent.model}-refit"
     expected = refit_seconds(parent, problem)
-    serve = Served(competition, dataset, problem, predictor, features, parent, work, calls)
     if expected > refit_by.remaining():
         record = ProductionCandidate(name, FAMILY, status=SKIPPED, note=f"its refit would take about {expected:.0f} "
                                      f"s; {max(0.0, refit_by.remaining()):.0f} s were left: its fold model serves")
@@ -82,14 +85,18 @@ def catboost_candidates(competition: Competition, dataset: Dataset, problem: Pro
         except Exception as error:  # noqa: BLE001 - its fold model may still serve
             log.info("AutoGluon's %s is not served as a CatBoost refit: %s", parent.model, error)
             record = ProductionCandidate(name, FAMILY, status=FAILED, note=f"{type(error).__name__}: {error}")
+    return _fold_model(serve, [record], end)
+
+
+def _fold_model(serve: Served, before: list[ProductionCandidate], end: Deadline) -> list[ProductionCandidate]:
     if end.passed():
-        return [record]
+        return before
     try:
-        return [record, serve.fold_model()]
+        return [*before, serve.fold_model()]
     except Exception as error:  # noqa: BLE001 - one candidate less
-        log.info("AutoGluon's %s is not served as a CatBoost fold model: %s", parent.model, error)
-        return [record, ProductionCandidate(f"{FAMILY}/{parent.model}-fold", FAMILY, status=FAILED,
-                                            note=f"{type(error).__name__}: {error}")]
+        log.info("AutoGluon's %s is not served as a CatBoost fold model: %s", serve.parent.model, error)
+        return [*before, ProductionCandidate(f"{FAMILY}/{serve.parent.model}-fold", FAMILY, status=FAILED,
+                                             note=f"{type(error).__name__}: {error}")]
 
 
 class Served:

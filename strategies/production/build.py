@@ -196,10 +196,10 @@ class ProductionSearch(TwoPhaseSearch):
                                           autogluon_path if prod.autogluon_level1 else None, self.work, self.calls,
                                           catboost=not prod.require_onnx)  # CatBoost has no ONNX form
         self.candidates += level1.bags(deadline - export_reserve, self.budgets)
-        # The CatBoost model's score (its bag's OOF) is known before it is fitted: when it beats every candidate
-        # so far, it goes before the students, whose scores are not known until they are fitted
-        self.candidates += level1.catboost_if_best(self.candidates, deadline - export_reserve - autogluon_seconds,
-                                                   deadline - export_reserve)
+        # The CatBoost model's score (its bag's OOF) is known before it is fitted: it goes before the students,
+        # whose scores are not known until they are fitted, and is refitted only when it beats every candidate
+        self.candidates += level1.catboost_served(self.candidates, deadline - export_reserve - autogluon_seconds,
+                                                  deadline - export_reserve)
         if prod.distill:
             self.candidates += families.students(
                 self.problem, dataset, self.candidates, self.budgets, leaderboard_oof, teacher_test,

@@ -167,13 +167,12 @@ class AutoGluonLevel1:
         return autogluon_bag_candidates(self.competition, self.dataset, self.problem, self.leaderboard,
                                         self.predictor, self.features, self.work, self.calls, end, budgets)
 
-    def catboost_if_best(self, candidates: list[ProductionCandidate], refit_by, end) -> list[ProductionCandidate]:
-        """When the CatBoost bag's out-of-fold score (which its served model is scored by, known before anything
-        is fitted) beats every candidate measured so far: its refit when that is expected to end before
-        `refit_by`, else its fold model (autogluon_catboost.py), by `end`; else nothing."""
-        if not self._catboost_beats(candidates):
-            return []
-        return self.catboost(end, refit_by)
+    def catboost_served(self, candidates: list[ProductionCandidate], refit_by, end) -> list[ProductionCandidate]:
+        """The CatBoost bag served by `end` (autogluon_catboost.py): refitted when its out-of-fold score (which
+        its served model is scored by, known before anything is fitted) beats every candidate measured so far
+        and the refit is expected to end before `refit_by`; else its fold model, which costs no fitting and may
+        still serve in a blend."""
+        return self.catboost(end, refit_by if self._catboost_beats(candidates) else None)
 
     def _catboost_beats(self, candidates: list[ProductionCandidate]) -> bool:
         if self.predictor is None or self.parent is None:
@@ -182,13 +181,14 @@ class AutoGluonLevel1:
         best = max((metric.signed(c.score) for c in candidates if c.measured and c.score == c.score), default=None)
         return best is None or metric.signed(self.parent.score) > best
 
-    def catboost(self, end, refit_by=None) -> list[ProductionCandidate]:
+    def catboost(self, end, refit_by=True) -> list[ProductionCandidate]:
+        """The CatBoost bag refitted (before `refit_by`, `end` when True; never when None) or its fold model."""
         if self.predictor is None or self.parent is None:
             return []
         from strategies.production.autogluon_catboost import catboost_candidates
 
         return catboost_candidates(self.competition, self.dataset, self.problem, self.parent, self.predictor,
-                                   self.features, self.work, self.calls, refit_by or end, end)
+                                   self.features, self.work, self.calls, end if refit_by is True else refit_by, end)
 
 
 def blend(problem, candidates, budgets, work, rows, calls, end, max_members) -> list[ProductionCandidate]:

@@ -98,15 +98,17 @@ def test_a_bag_outside_the_budgets_is_also_served_thinned_to_the_fold_models_the
     assert [c.name for c in roomy] == [c.name for c in level1.bags(end)]
     import gzip
 
-    first = level1.predictor._trainer.load_model(bag.params["model"])
-    text = first.load_child(first.models[0]).model.model_to_string()
-    one_fold = len(gzip.compress(text.encode(), compresslevel=9, mtime=0))
-    over = level1.bags(end, Budgets(latency_ms=1e3, size_bytes=one_fold * problem.n_folds - 1))
+    parent = level1.predictor._trainer.load_model(bag.params["model"])
+    texts = [parent.load_child(child).model.model_to_string() for child in parent.models]
+    ratio = len(gzip.compress(texts[0].encode(), compresslevel=9, mtime=0)) / len(texts[0])
+    over = level1.bags(end, Budgets(latency_ms=1e3, size_bytes=int(ratio * sum(map(len, texts))) - 1))
     assert over[0].name == bag.name and over[0].status == SKIPPED and "over the size budget" in over[0].note
     assert over[1].name == f"{bag.name}-{problem.n_folds - 1}of{problem.n_folds}"  # not written whole: thinned
     slow = level1.bags(end, Budgets(latency_ms=0.5 * bag.latency.p99_ms, size_bytes=10**9))
     assert slow[0].name == bag.name and slow[0].measured and not slow[0].fits(Budgets(0.5 * bag.latency.p99_ms, 10**9))
     assert any(c.name.startswith(f"{bag.name}-") for c in slow)  # timed whole, then thinned by its latency
+    second = level1.bags(end)[1].name
+    assert second in {c.name for c in slow} and not any(c.name.startswith(f"{second}-") for c in slow)  # best only
 
 
 def test_a_blend_holding_autogluons_bag_serves_whole_models_each_encoding_the_raw_row(fitted, tmp_path):
@@ -203,7 +205,8 @@ def test_models_reading_features_autogluon_derived_from_text_are_refused_with_th
     assert all(c.status == FAILED and "features AutoGluon derived" in c.note and "name." in c.note for c in found)
 
 
-def test_the_catboost_bag_is_served_only_when_it_beats_every_candidate_so_far(fitted, tmp_path):
+def test_the_catboost_bag_is_refitted_only_when_it_beats_every_candidate_so_far(fitted, tmp_path):
+    """Else its fold model serves (no fitting: a blend may still use it), with no refit record."""
     corpus, board, folder = fitted
     problem = make_problem(corpus.competition, corpus.dataset)
     level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
@@ -212,9 +215,9 @@ def test_the_catboost_bag_is_served_only_when_it_beats_every_candidate_so_far(fi
     metric = corpus.competition.metric
     better = replace(level1.bags(end)[0], score=level1.parent.score + (0.1 if metric.greater_is_better else -0.1))
     worse = replace(better, score=level1.parent.score - (0.1 if metric.greater_is_better else -0.1))
-    assert level1.catboost_if_best([better], end, end) == []
-    refit = level1.catboost_if_best([worse], end, end)
-    assert [c.name.endswith("-refit") and c.measured for c in refit] == [True]
+    assert [("-fold" in c.name, c.measured) for c in level1.catboost_served([better], end, end)] == [(True, True)]
+    assert [(c.name.endswith("-refit"), c.measured) for c in level1.catboost_served([worse], end, end)] == \
+        [(True, True)]
 
 
 def test_without_time_for_the_refit_the_fold_model_on_the_most_rows_serves_as_it_is(fitted, tmp_path):
@@ -222,7 +225,7 @@ def test_without_time_for_the_refit_the_fold_model_on_the_most_rows_serves_as_it
     corpus, board, folder = fitted
     problem = make_problem(corpus.competition, corpus.dataset)
     level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
-    skipped, fold = level1.catboost_if_best([], Deadline.after(0.0), Deadline.after(120))
+    skipped, fold = level1.catboost_served([], Deadline.after(0.0), Deadline.after(120))
     assert skipped.status == SKIPPED and "its fold model serves" in skipped.note
     assert fold.measured, fold.note
     assert fold.score == pytest.approx(level1.parent.score, rel=1e-9) and "fold model like this one" in \
@@ -237,7 +240,7 @@ def test_without_time_for_the_refit_the_fold_model_on_the_most_rows_serves_as_it
     one = model.predict_raw(corpus.dataset.X_test.head(1).to_dict("records")[0])
     np.testing.assert_allclose(one[0], table[0], rtol=1e-9)
     assert fold.fit_seconds == pytest.approx(level1.parent.fit_seconds / len(rows))
-    assert [c.status for c in level1.catboost_if_best([], Deadline.after(0.0), Deadline.after(0.0))] == [SKIPPED]
+    assert [c.status for c in level1.catboost_served([], Deadline.after(0.0), Deadline.after(0.0))] == [SKIPPED]
 
 
 def test_a_category_missing_on_most_rows_reads_as_autogluon_filled_it(fitted, tmp_path):
@@ -261,5 +264,5 @@ def test_without_catboost_no_refit_is_tried(fitted, tmp_path):
     level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path,
                                       100, catboost=False)
     end = Deadline.after(120)
-    assert level1.catboost_if_best([], end, end) == [] and level1.catboost(end) == []
+    assert level1.catboost_served([], end, end) == [] and level1.catboost(end) == []
     assert any(c.family == BAG and c.measured for c in level1.bags(end))
