@@ -93,7 +93,7 @@ def build_models(task: str, sizes: list[str], work: Path) -> dict:
     if not (folder / "competition.yaml").exists():
         build_from_corpus(task, folder)
     corpus = corpus_from_folder(folder)
-    problem = make_problem(corpus.competition, corpus.dataset, threads=2)
+    problem = make_problem(corpus.competition, corpus.dataset, threads=2, read_texts=False)  # ONNX reads no words
     target = hard_target(problem)
     models = {}
     for size in sizes:
@@ -113,7 +113,7 @@ def build_models(task: str, sizes: list[str], work: Path) -> dict:
             path.write_text(merge_bag(texts) if bag > 1 else texts[0])
         models[size] = {"text": path.read_text(), "file": path, "fit_s": time.perf_counter() - started}
     X, y = problem.X, problem.y
-    test, _ = problem.encoder.encode_frame(corpus.dataset.X_test)
+    test = problem.encode(corpus.dataset.X_test)
     rng = np.random.default_rng(0)
     real = np.vstack([test, X])
     real = real[rng.choice(len(real), EVAL_ROWS - EVAL_ROWS // 5, replace=len(real) < EVAL_ROWS)]

@@ -107,11 +107,11 @@ def test_a_production_model_fits_and_predicts_on_odd_names(build_corpus, tmp_pat
                                    tmp_path / "production", fast_settings(distill=False), time_budget_s=30,
                                    leaderboard_test=board.test)
     model = load_model(built.out_dir)
-    assert set(renames.values()) <= set(model.schema.names)  # schema.json keeps the original names
+    assert set(renames.values()) <= set(model.schema.input_names)  # schema.json keeps the original names
     predictions = model.predict(pd.read_csv(folder / "test.csv"))
     assert len(predictions) == len(corpus.test) and np.isfinite(predictions).all()
     from agent.services.serve.openapi import row_model
 
     documented = row_model(model).model_json_schema(by_alias=True)  # what `podium serve` publishes
-    assert set(model.schema.names) <= set(documented["properties"]) and set(renames.values()) <= set(
+    assert set(model.schema.input_names) <= set(documented["properties"]) and set(renames.values()) <= set(
         documented["required"])

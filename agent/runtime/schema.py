@@ -29,6 +29,8 @@ from agent.competition.dates import expand, expand_record, parse, part_names
 from agent.competition.labels import label_key
 from agent.competition.relations import Join, Joiner
 from agent.competition.relations.index import joiner_for
+from agent.competition.texts import expand_text_record, expand_texts
+from agent.competition.texts import part_names as text_part_names
 from agent.errors import InputError
 from agent.records import Record
 
@@ -110,6 +112,9 @@ class Schema(Record):
     # date columns callers send, each with the format it is written in; the models read its parts, listed
     # among `columns` (agent/competition/dates.py), so `derive` turns the one into the others
     dates: dict[str, str] = Field(default_factory=dict)
+    # free-text columns callers send, each with the words the models read in it: `derive` adds their parts
+    # (lengths and one indicator per word, agent/competition/texts.py) beside the column, listed among `columns`
+    texts: dict[str, list[str]] = Field(default_factory=dict)
     # side tables joined before the models read a row: each join's keys, columns and defining SQL; its side
     # data lies in the folder beside schema.json (`root`), under side/
     relations: tuple[Join, ...] = ()
@@ -122,11 +127,12 @@ class Schema(Record):
         return hash(self.model_dump_json())
 
     def dumped(self) -> dict[str, Any]:
-        """schema.json: `relations` only when the model joins side tables, so a model without them stays readable
-        by a podium from before side tables."""
+        """schema.json: `relations` and `texts` only when the model joins side tables or reads words, so a model
+        without them stays readable by a podium from before them."""
         data = super().dumped()
-        if not self.relations:
-            data.pop("relations", None)
+        for optional in ("relations", "texts"):
+            if not data.get(optional):
+                data.pop(optional, None)
         return data
 
     @classmethod
@@ -174,17 +180,33 @@ class Schema(Record):
         """The columns callers send: the schema's, with each date's parts given as the date itself, and the
         keys (and time) of the joins instead of the columns they bring."""
         parts = {name: column for column, fmt in self.dates.items() for name in part_names(column, fmt)}
+        parts |= self.text_parts
         joined = {c for join in self.relations for c in join.columns}
         names = [n for n in self.names if n not in joined] + \
             [c for j in self.relations for c in j.row_columns if c not in joined]  # not a key a lookup brings
         return list(dict.fromkeys(parts.get(name, name) for name in names))
 
+    @cached_property
+    def text_parts(self) -> dict[str, str]:
+        """Each number the models read from a text column, with that column."""
+        return {name: column for column, words in self.texts.items() for name in text_part_names(column, words)}
+
+    @cached_property
+    def table_names(self) -> list[str]:
+        """The columns as a run's tables hold them (dates in parts, joined columns in place): the schema's, without
+        the parts read from text columns, which `derive` adds."""
+        return [n for n in self.names if n not in self.text_parts]
+
     def derive(self, rows, where: str = "input", lines: Sequence[int] | None = None):
         """Rows as sent (a dict, a list of dicts or a DataFrame) as the models read them: the side tables'
-        columns joined on, then each date column replaced by its parts. A present value that is no date in
-        its column's format is an error naming its row (its file line with `lines`)."""
+        columns joined on, then each date column replaced by its parts and each text column's parts added. A
+        present value that is no date in its column's format is an error naming its row (its file line with
+        `lines`)."""
         if self.relations:
             rows = self._joined(rows, where)
+        return self.read_texts(self._dated(rows, where, lines))
+
+    def _dated(self, rows, where: str, lines: Sequence[int] | None):
         if not self.dates:
             return rows
         if isinstance(rows, dict):
@@ -196,6 +218,21 @@ class Schema(Record):
             return expand(rows, {c: f for c, f in self.dates.items() if c in rows.columns})
         return [expand_record(row, self.dates, r) if isinstance(row, dict) else row for r, row in enumerate(rows)]
 
+    def read_texts(self, rows):
+        """Rows with each text column's parts added (rows whose dates and joins are already in place)."""
+        if not self.texts:
+            return rows
+        names = self._text_part_names
+        if isinstance(rows, dict):
+            return expand_text_record(rows, self.texts, names)
+        if isinstance(rows, pd.DataFrame):
+            return expand_texts(rows, {c: w for c, w in self.texts.items() if c in rows.columns})
+        return [expand_text_record(row, self.texts, names) if isinstance(row, dict) else row for row in rows]
+
+    @cached_property
+    def _text_part_names(self) -> dict[str, list[str]]:
+        return {column: text_part_names(column, words) for column, words in self.texts.items()}
+
     def _joined(self, rows, where: str):
         joiner = self.joiner()
         if isinstance(rows, dict):
@@ -206,10 +243,11 @@ class Schema(Record):
 
     @classmethod
     def infer(cls, frame: pd.DataFrame, unseen: str = "other", dates: dict[str, str] | None = None,
-              relations: dict[str, Any] | None = None) -> Schema:
+              relations: dict[str, Any] | None = None, texts: dict[str, list[str]] | None = None) -> Schema:
         """Learn the schema from the training features: numbers stay numbers, everything else is a category;
         `dates` are the date columns the frame holds expanded into parts (agent/competition/dates.py);
-        `relations` the run's joins (`root`: their side data, `joins`), kept where the frame has their columns."""
+        `relations` the run's joins (`root`: their side data, `joins`), kept where the frame has their columns;
+        `texts` the text columns the frame holds with their parts added (agent/competition/texts.py)."""
         if unseen not in UNSEEN_POLICIES:
             raise InputError(f"Unknown handling of unseen categories '{unseen}'", fix="use 'other' or 'error'")
         kept = {column: fmt for column, fmt in (dates or {}).items()
@@ -219,7 +257,8 @@ class Schema(Record):
         keys = {row for j in used for row, _ in j.on}  # a lookup's column keying a history it carries stays
         joins = [j.keeping(set(frame.columns) | keys) for j in joins]
         schema = cls(columns=tuple(_infer_column(name, frame[name]) for name in frame.columns), unseen=unseen,
-                     dates=kept, relations=tuple(j for j in joins if j.columns))
+                     dates=kept, relations=tuple(j for j in joins if j.columns),
+                     texts={c: list(w) for c, w in (texts or {}).items() if c in frame.columns})
         return schema.with_root((relations or {}).get("root"))
 
     LEGACY_FORMAT: ClassVar[str] = "podium-schema/1"
@@ -267,9 +306,12 @@ class Schema(Record):
         return ValidationReport(unseen_counts, out_of_range)
 
     def conform(self, frame: pd.DataFrame, where: str = "input") -> pd.DataFrame:
-        """The schema's columns in their kinds: numbers as floats, categories as objects with NaN for missing."""
+        """The schema's columns in their kinds: numbers as floats, categories as objects with NaN for missing (the
+        parts of text columns only where `frame` holds them)."""
         out = {}
         for column in self.columns:
+            if column.name in self.text_parts and column.name not in frame.columns:
+                continue
             values = frame[column.name]
             if column.kind == NUMERIC:
                 out[column.name] = to_numbers(values, column.name, where)

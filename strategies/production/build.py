@@ -100,7 +100,8 @@ class ProductionSearch(TwoPhaseSearch):
         self.budgets = Budgets.from_settings(self.prod)
         self.out_dir = Path(out_dir)
         self.problem = make_problem(competition, dataset, seed=run.seed if run is not None else 0,
-                                    unseen=self.prod.unseen_categories, max_features=self.prod.max_features)
+                                    unseen=self.prod.unseen_categories, max_features=self.prod.max_features,
+                                    read_texts=not self.prod.require_onnx)  # no graph reads words
         if self.prod.require_onnx:
             families.refuse_unexportable_features(self.problem)
         self.rows = serving_rows(dataset, self.problem.schema, self.problem.seed)  # what serving reads

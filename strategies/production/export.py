@@ -176,7 +176,8 @@ def _reference_profile(stage: Path, inputs: ExportInputs) -> dict[str, Any]:
     if inputs.monitor is not None:
         options = {"bins": inputs.monitor.profile_bins, "max_categories": inputs.monitor.profile_max_categories}
     try:
-        profile_frame(inputs.dataset.X, inputs.problem.schema.names, **options).save(stage / REFERENCE_PROFILE)
+        schema = inputs.problem.schema
+        profile_frame(schema.read_texts(inputs.dataset.X), schema.names, **options).save(stage / REFERENCE_PROFILE)
     except Exception as error:  # noqa: BLE001 - monitoring is an add-on; the model still ships
         log.warning("Could not write the reference profile: %s", error)
         return {"reference_profile": None, "note": f"{type(error).__name__}: {error}"}

@@ -102,7 +102,7 @@ def students(problem, dataset, candidates, budgets, teacher_oof, teacher_test, t
     if larger and not any((p["num_leaves"], p["n_estimators"]) == (larger[0]["num_leaves"], larger[0]["n_estimators"])
                           for p, _ in shapes):
         shapes.append(larger)
-    X_test, _ = problem.encoder.encode_frame(dataset.X_test)
+    X_test = problem.encode(dataset.X_test)
     out = []
     for params, expected in shapes:
         if expected >= end.remaining():  # a student costs what its hard-target twin cost

@@ -14,6 +14,7 @@ from agent.competition.dataset import Dataset
 from agent.competition.folds import oof_score
 from agent.competition.inference import Competition
 from agent.competition.metrics import MULTICLASS, REGRESSION, Metric, get_metric, score_prediction
+from agent.competition.texts import detect_texts, expand_texts
 from agent.runtime.encoder import Encoder
 from agent.runtime.output import OutputSpec
 from agent.runtime.schema import Schema
@@ -61,6 +62,11 @@ class Problem:
         """The metric on some rows (`y` is a slice of this problem's target)."""
         return score_prediction(self.metric, y, prediction)
 
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows of the run's tables (test rows, say) as the compact models read them: text parts added, encoded."""
+        matrix, _ = self.encoder.encode_frame(self.schema.read_texts(frame))
+        return matrix
+
     def signed(self, score: float) -> float:
         return self.metric.signed(score)
 
@@ -70,17 +76,21 @@ class Problem:
 
 
 def make_problem(competition: Competition, dataset: Dataset, seed: int = 0, unseen: str = "other",
-                 threads: int = 1, max_features: int | None = None) -> Problem:
+                 threads: int = 1, max_features: int | None = None, read_texts: bool = True) -> Problem:
     """The encoded problem; on a table wider than `max_features`, only the columns the screen ranks first.
 
     Serving a model costs at least a pass over every column of a row, so on very wide tables the production
-    models see a screened subset (the schema lists it; serving ignores the other columns).
+    models see a screened subset (the schema lists it; serving ignores the other columns). Free-text columns
+    add the words that recur in them (agent/competition/texts.py) unless `read_texts` is off (an ONNX graph
+    cannot read words).
     """
     columns = screen_features(dataset, max_features) if max_features else list(dataset.X.columns)
-    schema = Schema.infer(dataset.X[columns], unseen=unseen, dates=competition.dates,
-                          relations=competition.relations)
-    encoder = Encoder.fit(dataset.X, schema)
-    matrix, _ = encoder.encode_frame(dataset.X)
+    texts = detect_texts(dataset.X, columns) if read_texts else {}
+    frame = expand_texts(dataset.X[columns], texts)
+    schema = Schema.infer(frame, unseen=unseen, dates=competition.dates, relations=competition.relations,
+                          texts=texts)
+    encoder = Encoder.fit(frame, schema)
+    matrix, _ = encoder.encode_frame(frame)
     return Problem(output=OutputSpec.from_competition(competition), schema=schema, encoder=encoder, X=matrix,
                    y=np.asarray(dataset.y), folds=np.asarray(dataset.folds), seed=seed, threads=threads)
 
@@ -118,7 +128,7 @@ def serving_rows(dataset: Dataset, schema: Schema, seed: int = 0) -> pd.DataFram
     """Training rows as a caller sends them to the production model: its input columns, with raw dates and
     the keys its joins read (so a latency measured on them includes the joins), in the schema's input order."""
     if not schema.relations or dataset.raw is None:
-        return latency_rows(dataset, seed)[schema.names]
+        return latency_rows(dataset, seed)[schema.table_names]
     n = min(LATENCY_SAMPLE_ROWS, len(dataset.X))
     picked = dataset.X.sample(n, random_state=seed).index
     raw = dataset.raw.loc[picked]

@@ -40,7 +40,7 @@ def test_binary_models_predict_identically_after_save_and_load(family, titanic, 
     elif family == "linear":
         runtime = fit_linear(problem).runtime
     else:
-        X_test, _ = problem.encoder.encode_frame(titanic.dataset.X_test)
+        X_test = problem.encode(titanic.dataset.X_test)
         runtime = fit_student(problem, SMALL, titanic_board.oof, titanic_board.test, X_test).runtime()
     model, loaded = _round_trip(problem, runtime, tmp_path / family)
     _assert_same(model, loaded, titanic.dataset.X_test)
@@ -53,7 +53,7 @@ def test_multiclass_student_with_soft_targets_round_trips(hpc, tmp_path):
     corpus = hpc
     board = quick_leaderboard(corpus)
     problem = make_problem(corpus.competition, corpus.dataset)
-    X_test, _ = problem.encoder.encode_frame(corpus.dataset.X_test)
+    X_test = problem.encode(corpus.dataset.X_test)
     fit = fit_student(problem, SMALL, board.oof, board.test, X_test)
     assert np.isfinite(fit.score) and fit.oof.shape == board.oof.shape
     model, loaded = _round_trip(problem, fit.runtime(), tmp_path / "student")

@@ -29,7 +29,7 @@ PARAMS = {"num_leaves": 15, "n_estimators": 40, "min_child_samples": 5}
 def build_artifact(corpus, family: str, folder):
     """A production folder as the search writes one: the run's problem, a model fitted on folds 1.. (fold 0
     held out), saved by ProductionModel.save. Returns the folder and the held-out rows."""
-    problem = make_problem(corpus.competition, corpus.dataset)
+    problem = make_problem(corpus.competition, corpus.dataset, read_texts=False)  # a graph reads no words
     rows = np.flatnonzero(problem.folds != 0)
     runtime = fit_booster(problem, PARAMS, rows, hard_target(problem)) if family == "lightgbm" else \
         fit_linear_runtime(problem, rows)
@@ -135,7 +135,7 @@ def test_a_blend_is_the_weighted_mean_of_its_members(titanic, tmp_path):
     """A saved blend artifact (agent/runtime/blend.py): its graph against the members' own predictions."""
     from agent.runtime.blend import BlendRuntime
 
-    problem = make_problem(titanic.competition, titanic.dataset)
+    problem = make_problem(titanic.competition, titanic.dataset, read_texts=False)  # a graph reads no words
     rows = np.arange(len(problem.y))
     members = [fit_booster(problem, PARAMS, rows, hard_target(problem)), fit_linear_runtime(problem, rows)]
     folder = tmp_path / "production"

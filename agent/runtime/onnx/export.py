@@ -79,6 +79,10 @@ def schema_refusal(schema: Schema) -> str | None:
         return (f"its schema reads date column(s) {sorted(schema.dates)} as text in a format (e.g. "
                 f"{next(iter(schema.dates.values()))!r}) and splits them into parts, which ONNX has no operator "
                 "for; serve it with podium serve, or train without the date columns")
+    if schema.texts:
+        return (f"it reads the words of text column(s) {sorted(schema.texts)} (agent/competition/texts.py), "
+                "which podium's graphs do not; serve it with podium serve, or run with --require-onnx, which "
+                "trains the production models without the words")
     if schema.relations:
         return ("it joins side tables at serving time (schema.json's relations), which needs their data and a "
                 "join outside any graph; serve it with podium serve")

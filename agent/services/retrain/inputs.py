@@ -114,7 +114,8 @@ def read_labelled(given: str | Path, competition: Competition, schema: Schema, r
     if len(labelled) < len(frame):
         notes.append(f"{len(frame) - len(labelled)} row(s) of the {role} have no '{target}' value and were left out")
     schema.validate(labelled[schema.names], where=where, unseen="other", lines=file_lines(labelled) if csv else None)
-    X = labelled[schema.names].reset_index(drop=True)  # wrong types raised; new categories are what new data brings
+    X = labelled[schema.table_names].reset_index(drop=True)  # as a run's dataset: text without its words
+    # wrong types raised above; new categories are what new data brings
     try:
         y = competition.encode_target(labelled[target])
     except (InputError, ValueError) as exc:

@@ -22,7 +22,7 @@ def test_health_describes_the_model(server, served):
     body = reply.json()
     model = load_model(served.artifact)
     assert body["status"] == "ok" and body["model"] == model.name
-    assert [f["name"] for f in body["features"]] == model.schema.names
+    assert [f["name"] for f in body["features"]] == model.schema.input_names  # what callers send
     assert body["prediction_columns"] == ["survived"] and body["id_column"] == "id"
     assert body["request_log"] is False and body["limits"]["max_rows"] == 50
 

@@ -123,7 +123,7 @@ def test_a_model_that_misses_its_budget_on_the_export_measurement_gives_way_to_t
     from strategies.production import ProductionSearch
     from strategies.production.select import ranked_within_budgets
 
-    settings = fast_settings(search_trials=4, distill=False)
+    settings = fast_settings(search_trials=4, distill=False, blend_members=1)  # no blend joins after the ranking
     production = ProductionSearch(titanic.competition, titanic.dataset, tmp_path / "production", settings)
     try:
         production.floor()
@@ -149,7 +149,7 @@ def test_one_slow_export_measurement_does_not_throw_away_a_model_that_fits(titan
     from strategies.production import ProductionSearch
     from strategies.production.select import ranked_within_budgets
 
-    settings = fast_settings(search_trials=2, distill=False)
+    settings = fast_settings(search_trials=2, distill=False, blend_members=1)  # no blend joins after the ranking
     production = ProductionSearch(titanic.competition, titanic.dataset, tmp_path / "production", settings)
     try:
         production.floor()

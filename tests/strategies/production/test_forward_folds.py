@@ -57,7 +57,7 @@ def test_linear_and_distilled_candidates_leave_the_first_block_unscored(rain):
 
 
 def make_problem_test(corpus, problem):
-    matrix, _ = problem.encoder.encode_frame(corpus.dataset.X_test)
+    matrix = problem.encode(corpus.dataset.X_test)
     return matrix
 
 

@@ -14,25 +14,42 @@ from strategies.production.families import exportable_to_onnx as _exportable_to_
 from tests.artifacts import corpus_from_folder, fast_settings, quick_leaderboard
 
 
-def test_the_card_says_whether_the_model_exports_and_it_does(titanic_artifact, tmp_path):
+@pytest.fixture(scope="module")
+def onnx_artifact(titanic, titanic_board, tmp_path_factory):
+    """titanic's production model under require_onnx: trained without the words of its text columns."""
+    out = tmp_path_factory.mktemp("titanic-onnx") / "production"
+    return build_production_model(titanic.competition, titanic.dataset, [titanic_board], titanic_board.oof,
+                                  titanic_board.score, out, fast_settings(require_onnx=True, search_trials=4,
+                                                                          distill=False),
+                                  time_budget_s=40, leaderboard_test=titanic_board.test)
+
+
+def test_a_model_reading_words_says_it_does_not_export_and_require_onnx_ships_one_that_does(
+        titanic_artifact, onnx_artifact, tmp_path):
+    words = json.loads((titanic_artifact.out_dir / "schema.json").read_text())["texts"]
+    assert "name" in words  # by default titanic's production model reads the words of its names
     card = json.loads((titanic_artifact.out_dir / "model_card.json").read_text())
+    assert card["onnx"]["exportable"] is False and "words of text column(s)" in card["onnx"]["reason"]
+    assert "--require-onnx" in card["onnx"]["reason"]
+    assert "texts" not in json.loads((onnx_artifact.out_dir / "schema.json").read_text())
+    card = json.loads((onnx_artifact.out_dir / "model_card.json").read_text())
     assert card["onnx"]["exportable"] is True and "convert to ONNX" in card["onnx"]["reason"]
-    written = export_onnx(titanic_artifact.out_dir, tmp_path / "model.onnx")
+    written = export_onnx(onnx_artifact.out_dir, tmp_path / "model.onnx")
     assert written.path.is_file() and written.path.stat().st_size > 0
-    assert "| ONNX export | yes" in (titanic_artifact.out_dir / "model_card.md").read_text()
+    assert "| ONNX export | yes" in (onnx_artifact.out_dir / "model_card.md").read_text()
 
 
-def test_a_candidate_that_cannot_be_exported_is_passed_over(titanic_artifact, tmp_path):
+def test_a_candidate_that_cannot_be_exported_is_passed_over(onnx_artifact, tmp_path):
     """An AutoGluon candidate (judged from its production.json) is skipped for the next that exports."""
-    chosen = titanic_artifact.chosen
+    chosen = onnx_artifact.chosen
     autogluon = tmp_path / "autogluon"
-    shutil.copytree(titanic_artifact.out_dir, autogluon)
+    shutil.copytree(onnx_artifact.out_dir, autogluon)
     manifest = json.loads((autogluon / "production.json").read_text())
     manifest["runtime"] = {"kind": "autogluon", "path": "model/autogluon"}
     (autogluon / "production.json").write_text(json.dumps(manifest))
     assert onnx_exportable(autogluon)[0] is False
     better = type(chosen)(name="autogluon/best-deploy", family="autogluon", folder=autogluon)
-    kept = type(chosen)(name=chosen.name, family=chosen.family, folder=titanic_artifact.out_dir)
+    kept = type(chosen)(name=chosen.name, family=chosen.family, folder=onnx_artifact.out_dir)
     assert [c.name for c in _exportable_to_onnx([better, kept])] == [chosen.name]
 
 

@@ -73,7 +73,7 @@ def test_student_validation_never_learns_from_a_teacher_that_saw_the_scored_rows
         scored_everywhere |= scored
     assert len(fits) == 2 * problem.n_folds and scored_everywhere.all()
 
-    X_test, _ = problem.encoder.encode_frame(titanic.dataset.X_test)
+    X_test = problem.encode(titanic.dataset.X_test)
     result = distill.fit_student(problem, params, titanic_board.oof, titanic_board.test, X_test)
     final_rows, final_target = fits[-1]
     assert np.isfinite(result.score) and len(final_rows) == len(problem.y) + len(X_test)  # labels + test rows
