@@ -34,7 +34,7 @@ from agent.runtime.schema import Schema
 from strategies.base import Candidate
 from strategies.production.autogluon_features import AutoGluonFeatures, Unservable, keys_in_order
 from strategies.production.candidate import FAILED, MB, SKIPPED, Budgets, ProductionCandidate
-from strategies.production.fold_bag import UNSEEN, check_served
+from strategies.production.fold_bag import UNSEEN, check_served, checked_rows
 from strategies.production.gbm import link_for
 from strategies.production.measure import package
 from strategies.production.problem import Problem, serving_rows
@@ -222,9 +222,12 @@ def _check_agreement(runtime: BlendRuntime, encoder: Encoder, dataset: Dataset, 
 
     if len(dataset.X_test) == 0:
         return
-    expected = parent.test
-    if expected is None:
-        frames = predict_multi(predictor, with_encoded_names(dataset.X_test, autogluon_name), [parent.model])
+    rows = checked_rows(dataset.X_test)
+    X_test = dataset.X_test.iloc[rows]
+    if parent.test is not None:
+        expected = np.asarray(parent.test)[rows]
+    else:
+        frames = predict_multi(predictor, with_encoded_names(X_test, autogluon_name), [parent.model])
         expected = as_prediction(frames[parent.model], competition)
-    check_served(runtime, encoder, dataset.X_test, expected, what="the bag", against="AutoGluon's bag",
+    check_served(runtime, encoder, X_test, expected, what="the bag", against="AutoGluon's bag",
                  error=Unservable)

@@ -35,7 +35,7 @@ from agent.runtime.runtimes import apply_link
 from strategies.base import Candidate
 from strategies.production.autogluon_features import NO_VALUE, AutoGluonFeatures, Unservable
 from strategies.production.candidate import FAILED, SKIPPED, ProductionCandidate
-from strategies.production.fold_bag import check_served
+from strategies.production.fold_bag import check_served, checked_rows
 from strategies.production.gbm import link_for
 from strategies.production.measure import package
 from strategies.production.problem import Problem, serving_rows
@@ -201,7 +201,8 @@ def _check_agreement(runtime: CatBoostRuntime, encoder: Encoder, child, model, l
     """Served from raw rows, the model predicts the test set as it does from AutoGluon's features."""
     if len(dataset.X_test) == 0:
         return
-    theirs = child.preprocess(learner.transform_features(with_encoded_names(dataset.X_test, autogluon_name)))
+    X_test = dataset.X_test.iloc[checked_rows(dataset.X_test)]
+    theirs = child.preprocess(learner.transform_features(with_encoded_names(X_test, autogluon_name)))
     expected = apply_link(np.asarray(model.predict(theirs, prediction_type="RawFormulaVal")), link_for(problem))
-    check_served(runtime, encoder, dataset.X_test, expected, what="the CatBoost model", against="AutoGluon's features",
+    check_served(runtime, encoder, X_test, expected, what="the CatBoost model", against="AutoGluon's features",
                  tolerance=AGREEMENT, error=Unservable)

@@ -87,3 +87,17 @@ def test_disagreement_is_relative_to_the_predictions_size_not_to_a_vanishing_pro
     assert disagreement(np.roll(probabilities, 1, axis=0), stored) > 0.1  # rows out of place
     values = rng.gamma(2.0, 500.0, 500)
     assert disagreement(values * (1 + 1e-7), values) <= AGREEMENT and disagreement(values + 5.0, values) > 1e-3
+
+
+def test_a_served_model_is_checked_on_a_bounded_seeded_sample_of_a_large_test_set():
+    """AutoGluon predicting a 75,000-row test set took minutes past the run's limit: the check reads at most
+    CHECK_ROWS rows, the same ones every time, and all of a small test set."""
+    import pandas as pd
+
+    from strategies.production.fold_bag import CHECK_ROWS, checked_rows
+
+    large = pd.DataFrame({"x": range(5 * CHECK_ROWS)})
+    rows = checked_rows(large)
+    assert len(rows) == CHECK_ROWS == len(set(rows)) and (np.diff(rows) > 0).all()
+    assert np.array_equal(rows, checked_rows(large)) and rows.max() > CHECK_ROWS  # spread, not the first rows
+    assert np.array_equal(checked_rows(large.iloc[:10]), np.arange(10))
