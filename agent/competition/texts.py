@@ -15,7 +15,6 @@ import re
 from collections import Counter
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 WORD = re.compile(r"\w+")
@@ -87,15 +86,17 @@ def expand_texts(frame: pd.DataFrame, texts: dict[str, list[str]]) -> pd.DataFra
 
 
 def _parts(values: pd.Series, words: list[str], column: str) -> pd.DataFrame:
-    tokens = [words_of(v) for v in values.to_numpy(dtype=object)]
-    present = np.array([t is not None for t in tokens])
-    sets = [set(t) if t is not None else () for t in tokens]
-    names = part_names(column, words)
-    data = {names[0]: [float(len(str(v).strip())) if p else math.nan for v, p in zip(values, present, strict=True)],
-            names[1]: [float(len(t)) if t is not None else math.nan for t in tokens]}
-    for name, word in zip(names[2:], words, strict=True):
-        data[name] = np.where(present, [word in s for s in sets], np.nan)
-    return pd.DataFrame(data, index=values.index, dtype=float)
+    numbers = [_numbers(value, words) for value in values.to_numpy(dtype=object)]
+    return pd.DataFrame(numbers, index=values.index, columns=part_names(column, words), dtype=float)
+
+
+def _numbers(value: Any, words: list[str]) -> list[float]:
+    """One value's parts, in `part_names` order: the one computation behind tables and served rows alike."""
+    tokens = words_of(value)
+    if tokens is None:
+        return [math.nan] * (len(LENGTHS) + len(words))
+    seen = set(tokens)
+    return [float(len(str(value).strip())), float(len(tokens))] + [1.0 if word in seen else 0.0 for word in words]
 
 
 def expand_text_record(record: dict[str, Any], texts: dict[str, list[str]],
@@ -104,17 +105,7 @@ def expand_text_record(record: dict[str, Any], texts: dict[str, list[str]],
     `names`, each column's `part_names`, saves making them per row."""
     out = dict(record)
     for column, words in texts.items():
-        if column not in record:
-            continue  # the schema's column check names what is missing
-        value = record[column]
-        tokens = words_of(value)
-        parts = names[column] if names is not None else part_names(column, words)
-        if tokens is None:
-            out.update(dict.fromkeys(parts, math.nan))
-            continue
-        seen = set(tokens)
-        out[parts[0]] = float(len(str(value).strip()))
-        out[parts[1]] = float(len(tokens))
-        for name, word in zip(parts[2:], words, strict=True):
-            out[name] = 1.0 if word in seen else 0.0
+        if column in record:  # else the schema's column check names what is missing
+            parts = names[column] if names is not None else part_names(column, words)
+            out.update(zip(parts, _numbers(record[column], words), strict=True))
     return out

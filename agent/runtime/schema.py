@@ -189,7 +189,7 @@ class Schema(Record):
     @cached_property
     def text_parts(self) -> dict[str, str]:
         """Each number the models read from a text column, with that column."""
-        return {name: column for column, words in self.texts.items() for name in text_part_names(column, words)}
+        return {name: column for column, names in self._text_part_names.items() for name in names}
 
     @cached_property
     def table_names(self) -> list[str]:
