@@ -42,6 +42,8 @@ EXPORT_SHARE = 0.35  # of the finishing half's time, kept for re-measurement, im
 SEARCH_END_RESERVE = 0.15  # build_production_model: share of its budget the search leaves to the end
 AUTOGLUON_SHARE = 0.3  # of the time budget, kept for AutoGluon's options when the predictor's path is given
 REMEASURE_LIMIT = 12
+BLEND_SHARE = 0.1  # of the finishing half's time (at least BLEND_SECONDS), kept from the students and fold bags
+BLEND_SECONDS = 2.0  # for the blend: it fits nothing and often ships (a fold bag ran into its time at 600 s)
 IMPORTANCE_END_SHARE = 0.35  # of the export's reserve, left after importance for the profile, plot and card
 LATE_EXPORTS = 3  # candidates still tried past the deadline when the chosen ones missed on export
 REMEASURE_SHARE = 0.6  # of the export's reserve, left for the export itself when re-measurement ends
@@ -187,6 +189,7 @@ class ProductionSearch(TwoPhaseSearch):
                              f"{len(dataset.y)}")
         window = max(0.0, deadline.remaining())
         export_reserve = max(4.0, EXPORT_SHARE * window)
+        blend_reserve = max(BLEND_SECONDS, BLEND_SHARE * window) if prod.blend_members > 1 else 0.0
         autogluon_seconds = AUTOGLUON_SHARE * window if (
             autogluon_path is not None and prod.autogluon_options and not prod.require_onnx
             and AUTOGLUON_SHARE * window >= MIN_AUTOGLUON_SECONDS) else 0.0
@@ -205,10 +208,10 @@ class ProductionSearch(TwoPhaseSearch):
             self.candidates += families.students(
                 self.problem, dataset, self.candidates, self.budgets, leaderboard_oof, teacher_test,
                 families.teacher_seconds(leaderboard_candidates), self.work, self.rows, self.calls,
-                deadline - export_reserve - autogluon_seconds, prod.max_trees)
+                deadline - export_reserve - autogluon_seconds - blend_reserve, prod.max_trees)
             log.info("Students done at %.1f s", time.monotonic() - self.started)
         self.candidates += families.fold_bags(self.competition, dataset, self.problem, leaderboard_candidates,
-                                              self.work, self.calls, deadline - export_reserve)
+                                              self.work, self.calls, deadline - export_reserve - blend_reserve)
         self.candidates += families.blend(self.problem, self.candidates, self.budgets, self.work, self.rows,
                                           self.calls, deadline - export_reserve, prod.blend_members)
         if autogluon_seconds:

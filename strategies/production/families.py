@@ -192,15 +192,16 @@ class AutoGluonLevel1:
 
 
 def blend(problem, candidates, budgets, work, rows, calls, end, max_members) -> list[ProductionCandidate]:
-    """The budget-bounded blend of the best compact candidates (strategies/production/blend.py), if any."""
-    from strategies.production.blend import blend_candidate
+    """The budget-bounded blends of the best candidates (strategies/production/blend.py), if any."""
+    from strategies.production.blend import blend_candidates
 
+    if end.passed():
+        return [ProductionCandidate("blend", "blend", status=SKIPPED, note="no time left")]
     try:
-        blend = blend_candidate(problem, candidates, budgets, work, rows, calls, end, max_members)
+        return blend_candidates(problem, candidates, budgets, work, rows, calls, end, max_members)
     except Exception as error:  # noqa: BLE001 - the blend is an extra; its members stand alone
         log.warning("The production blend failed: %s", error)
         return [ProductionCandidate("blend", "blend", status=FAILED, note=f"{type(error).__name__}: {error}")]
-    return [blend] if blend is not None else []
 
 
 def larger_shape(best: ProductionCandidate, budgets: Budgets, max_trees: int) -> tuple[dict, float] | None:
