@@ -10,14 +10,16 @@ per row. A synthetic regression table with two categorical columns (5,000 rows),
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import time
+import sys
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.rounds import alternated, append_record, percentiles_us  # noqa: E402
 
 RECORDS = Path(__file__).resolve().parent / "results" / "catboost_row.jsonl"
 
@@ -27,18 +29,6 @@ def table(rows: int = 5000) -> tuple[pd.DataFrame, np.ndarray]:
     X = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows),
                       "c": rng.integers(0, 20, rows), "d": rng.integers(0, 5, rows)})
     return X, (X.a + X.c % 3 + rng.normal(size=rows)).to_numpy()
-
-
-def timed(call, calls: int) -> tuple[float, float]:
-    for _ in range(50):
-        call()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    p50, p99 = np.percentile(times, [50, 99]) * 1e6
-    return float(p50), float(p99)
 
 
 def main() -> None:
@@ -65,16 +55,11 @@ def main() -> None:
         vector = np.asarray(row, dtype=float)
         paths = {"catboost.predict": partial(catboost.predict, row, thread_count=1),
                  "lightgbm FastRow": partial(fast, vector)}
-        for round_ in range(args.rounds):
-            for path, call in (paths.items() if round_ % 2 == 0 else reversed(paths.items())):
-                p50, p99 = timed(call, args.calls)
-                record = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "trees": trees,
-                          "path": path, "round": round_, "p50_us": round(p50, 1), "p99_us": round(p99, 1)}
-                print(f"{trees:>5} trees  {path:<18} round {round_}  p50 {p50:7.1f} us  p99 {p99:7.1f} us")
-                args.records.parent.mkdir(parents=True, exist_ok=True)
-                with args.records.open("a") as out:
-                    out.write(json.dumps(record) + "\n")
-
+        for round_, path, call in alternated(paths, args.rounds):
+            p50, p99 = percentiles_us(lambda _, call=call: call(), args.calls)
+            print(f"{trees:>5} trees  {path:<18} round {round_}  p50 {p50:7.1f} us  p99 {p99:7.1f} us")
+            append_record(args.records, {"trees": trees, "path": path, "round": round_, "p50_us": round(p50, 1),
+                                         "p99_us": round(p99, 1)})
 
 if __name__ == "__main__":
     main()

@@ -11,32 +11,16 @@ and the latency budget is 1 ms a row. `--rows 0` builds the competition at its f
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.rounds import alternated, append_record, percentiles_us  # noqa: E402
+
 RECORDS = Path(__file__).resolve().parent / "results" / "text_words.jsonl"
 PARAMS = {"num_leaves": 15, "n_estimators": 200, "learning_rate": 0.05}
-
-
-def timed(call, records: list[dict], calls: int) -> tuple[float, float]:
-    for record in records[:50]:
-        call(record)
-    times = []
-    for i in range(calls):
-        record = records[i % len(records)]
-        start = time.perf_counter()
-        call(record)
-        times.append(time.perf_counter() - start)
-    p50, p99 = np.percentile(times, [50, 99]) * 1e6
-    return float(p50), float(p99)
 
 
 def main() -> None:
@@ -64,18 +48,15 @@ def main() -> None:
         print(f"  {name:<9} out of fold {corpus.competition.metric.name}: {scores[name]:.5f} "
               f"({problem.X.shape[1]} features)")
     records = serving_rows(corpus.dataset, problems["words"].schema).to_dict("records")
-    calls = {name: (lambda r, p=p: p.encoder.encode(p.schema.derive(r))) for name, p in problems.items()}
-    for round_ in range(args.rounds):
-        for name, call in (calls.items() if round_ % 2 == 0 else reversed(calls.items())):
-            p50, p99 = timed(call, records, args.calls)
-            record = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "task": args.task,
-                      "rows": len(corpus.dataset.X), "path": name, "round": round_, "p50_us": round(p50, 1),
-                      "p99_us": round(p99, 1), "oof": scores[name], "metric": corpus.competition.metric.name,
-                      "text_columns": sorted(texts)}
-            print(f"  {name:<9} round {round_}  derive+encode one row  p50 {p50:6.1f} us  p99 {p99:6.1f} us")
-            args.records.parent.mkdir(parents=True, exist_ok=True)
-            with args.records.open("a") as out:
-                out.write(json.dumps(record) + "\n")
+    calls = {name: (lambda i, p=p: p.encoder.encode(p.schema.derive(records[i % len(records)])))
+             for name, p in problems.items()}
+    for round_, name, call in alternated(calls, args.rounds):
+        p50, p99 = percentiles_us(call, args.calls)
+        print(f"  {name:<9} round {round_}  derive+encode one row  p50 {p50:6.1f} us  p99 {p99:6.1f} us")
+        append_record(args.records, {"task": args.task, "rows": len(corpus.dataset.X), "path": name,
+                                     "round": round_, "p50_us": round(p50, 1), "p99_us": round(p99, 1),
+                                     "oof": scores[name], "metric": corpus.competition.metric.name,
+                                     "text_columns": sorted(texts)})
 
 
 if __name__ == "__main__":

@@ -43,22 +43,24 @@ class ProductionModel:
         self.name = name
         self.info = dict(info or {})
 
-    def predict(self, rows) -> np.ndarray:
-        """Predictions in submission format: labels, P(positive), an (n, K) matrix or values; one per row."""
-        return self.output.format(self.predict_raw(rows))
+    def predict(self, rows, derived: bool = False) -> np.ndarray:
+        """Predictions in submission format: labels, P(positive), an (n, K) matrix or values; one per row.
+        `derived`: the rows already went through `schema.derive` (serving validates them so), not again."""
+        return self.output.format(self.predict_raw(rows, derived))
 
-    def predict_raw(self, rows) -> np.ndarray:
+    def predict_raw(self, rows, derived: bool = False) -> np.ndarray:
         """Podium's convention (P(1), class matrix or values): what the competition metric scores."""
         if self.runtime.input == "rows":  # whole models, each deriving and encoding the rows itself
             return self.runtime.raw(rows)
-        rows = self.schema.derive(rows)  # dates into the parts the models read
+        if not derived:
+            rows = self.schema.derive(rows)  # joins, dates and texts into the parts the models read
         if self.runtime.input == "matrix":
             matrix, unseen = self.encoder.encode(rows)
             if unseen:
                 log.info("%d categorical value(s) never seen in training were treated like rare ones", unseen)
             _refuse_infinite(matrix, lambda: self.schema.names)
             return self.runtime.raw(matrix)
-        frame = self.typed_frame(rows)
+        frame = self.typed_frame(rows, derived=True)
         numeric = frame.select_dtypes("number")
         _refuse_infinite(numeric.to_numpy(dtype=float), lambda: list(numeric.columns))
         return self.runtime.raw(frame)
@@ -67,12 +69,13 @@ class ProductionModel:
         """Raw prediction from an already encoded matrix (search and importance, which encode once)."""
         return self.runtime.raw(matrix)
 
-    def predict_frame(self, rows, ids: pd.Series | None = None) -> pd.DataFrame:
-        return self.output.frame(self.predict(rows), ids)
+    def predict_frame(self, rows, ids: pd.Series | None = None, derived: bool = False) -> pd.DataFrame:
+        return self.output.frame(self.predict(rows, derived), ids)
 
-    def typed_frame(self, rows) -> pd.DataFrame:
+    def typed_frame(self, rows, derived: bool = False) -> pd.DataFrame:
         """Rows as a table with the schema's columns and types (for runtimes that read tables)."""
-        rows = self.schema.derive(rows)
+        if not derived:
+            rows = self.schema.derive(rows)
         if isinstance(rows, dict):
             rows = [rows]
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(list(rows))

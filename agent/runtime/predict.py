@@ -39,6 +39,6 @@ def predict_file(artifact_dir: Path, data: str | Path, output: str | Path, stric
     report = model.schema.validate(frame, where=source.shown, unseen="error" if strict else None, lines=lines)
     id_column = model.output.id_column
     ids = frame[id_column] if id_column in frame.columns else None
-    predictions = model.predict_frame(frame, ids)
+    predictions = model.predict_frame(frame, ids, derived=True)
     written = write_table(predictions, target)
     return PredictReport(rows=len(predictions), output=written, warnings=report.messages())

@@ -75,7 +75,7 @@ class PredictionService:
                                fix=error.fix or "") from None
         warnings = validate_rows(derived, self.model.schema)
         with self._predict_lock:
-            served = self.model.predict(derived)
+            served = self.model.predict(derived, derived=True)
         if self.request_log is not None:
             self.request_log.append(rows)
         with self._count_lock:
