@@ -19,7 +19,8 @@ from strategies.production.problem import Problem
 
 log = logging.getLogger("podium.production")
 MAX_ROWS_PER_FOLD = 2000
-ALWAYS_SCORED = 100  # features the first fold scores even past the deadline
+ALWAYS_SCORED = 100  # features the first fold scores even past the deadline (within LATE_SECONDS of it)
+LATE_SECONDS = 1.0  # how far past its deadline the first fold may go on: a 1,344-tree model took 7 s past it
 
 
 def validation_models(problem: Problem, candidate: ProductionCandidate,
@@ -49,9 +50,14 @@ def permutation_importance(problem: Problem, models: Iterable[tuple[Any, np.ndar
     """Mean drop in the (higher-is-better) signed score when a feature is shuffled, over folds and repeats.
 
     Past `deadline` it stops, even inside a fold, once the first fold has scored ALWAYS_SCORED features (all of
-    an ordinary table: a card without top features is not worth the second saved). Features are visited in a
-    random order, so on a wide table the ones scored are a random sample, not the first columns.
+    an ordinary table: a card without top features is not worth the second saved), and in any case LATE_SECONDS
+    past it (the run's limit holds; a large model's first fold took seconds); more than that past it, it fits
+    nothing. Features are visited in a random order, so the ones scored are a random sample, not the first
+    columns.
     """
+    if deadline is not None and deadline.remaining() < -LATE_SECONDS:
+        log.info("Permutation importance skipped: its deadline had passed")
+        return []
     rng = np.random.default_rng(problem.seed)
     drops: list[list[float]] = [[] for _ in names]
     order = rng.permutation(len(names))
@@ -62,7 +68,8 @@ def permutation_importance(problem: Problem, models: Iterable[tuple[Any, np.ndar
         X, y = problem.X[index], problem.y[index]
         base = problem.signed(_score(problem, y, runtime.raw(X)))
         for visited, j in enumerate(order):
-            if deadline is not None and deadline.passed() and (drops[j] or visited >= ALWAYS_SCORED):
+            if deadline is not None and deadline.passed() and (
+                    drops[j] or visited >= ALWAYS_SCORED or deadline.remaining() < -LATE_SECONDS):
                 break
             column = X[:, j].copy()
             for _ in range(repeats):
