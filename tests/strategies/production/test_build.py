@@ -229,11 +229,36 @@ def test_a_larger_student_doubles_the_best_shape_only_where_the_budgets_hold_it(
     budgets = Budgets(1.0, 5_000_000)
     params, seconds = _larger(shaped(0.2, 100_000), budgets, max_trees=2000)
     assert (params["n_estimators"], params["learning_rate"], params["num_leaves"]) == (200, 0.05, 15)
-    assert seconds == pytest.approx(18.0)
+    assert seconds == pytest.approx((2.0, 16.0))  # the twin's fit and out-of-fold seconds, grown as its trees
     assert _larger(shaped(0.2, 100_000), budgets, max_trees=150)[0]["n_estimators"] == 150
     assert _larger(shaped(0.45, 100_000), budgets, max_trees=2000) is None  # 0.9 ms: too near the budget
     assert _larger(shaped(0.2, 3_000_000), budgets, max_trees=2000) is None  # 6 MB
     assert _larger(shaped(0.2, 100_000), budgets, max_trees=100) is None  # no more trees allowed
+
+
+def test_a_student_does_not_start_when_twice_its_twins_validation_would_not_end_in_time(titanic, tmp_path):
+    """Its validation fits two models a fold where the twin fits one, and the served student also learns from the
+    test rows (measured: a twin of 15.5 s whose student took 27.3 s, into the blend's time). A twin of 1 + 60 s
+    with 100 s left: the twin alone would fit, the student would not."""
+    import re
+
+    from agent.runtime.latency import LatencyReport
+    from strategies.production import families
+    from strategies.production.candidate import Budgets, ProductionCandidate
+    from strategies.production.problem import make_problem
+
+    problem = make_problem(titanic.competition, titanic.dataset)
+    twin = ProductionCandidate("lightgbm/t01-L15-T100", "lightgbm", score=0.85, status="measured",
+                               latency=LatencyReport(0.1, 0.2, 0.1, 200, 1000, 1e5, 1.0, 1.0), size_bytes=100_000,
+                               params={"num_leaves": 15, "n_estimators": 100, "learning_rate": 0.1},
+                               fit_seconds=1.0, oof_seconds=60.0)
+    teacher = np.full(len(problem.y), 0.4)
+    out = families.students(problem, titanic.dataset, [twin], Budgets(1.0, 5_000_000), teacher,
+                            np.full(len(titanic.dataset.X_test), 0.4), 0.0, tmp_path, None, 200,
+                            Deadline.after(100), max_trees=100)
+    assert [c.status for c in out] == ["skipped"], out
+    expected = float(re.search(r"would take about (\d+) s", out[0].note).group(1))
+    assert 121 <= expected <= 122  # twice the 60 s validation, and the fit on the training and test rows
 
 
 def test_against_a_stacked_leaderboard_the_card_also_compares_with_the_best_model_that_does_not_stack(
