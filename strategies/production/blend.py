@@ -35,7 +35,7 @@ from agent.runtime.blend import BlendRuntime
 from agent.runtime.model import load_model
 from agent.runtime.models_blend import ModelsBlendRuntime
 from agent.runtime.schema import Schema
-from strategies.production.candidate import Budgets, ProductionCandidate
+from strategies.production.candidate import SKIPPED, Budgets, ProductionCandidate
 from strategies.production.measure import package
 from strategies.production.problem import Problem
 
@@ -94,10 +94,13 @@ def blend_candidates(problem: Problem, candidates: list[ProductionCandidate], bu
                      rows: pd.DataFrame, calls: int, deadline: Deadline,
                      max_members: int = 3) -> list[ProductionCandidate]:
     """The budget-bounded blend of the best measured candidates, packaged and measured; none when fewer than two
-    fit the budgets, when no time is left, or when one candidate alone is the best blend. A blend whose members'
-    p99s fill the latency budget and that misses it when measured is chosen again with headroom (both kept)."""
+    fit the budgets or when one candidate alone is the best blend; a skipped record when no time is left. A blend
+    whose members' p99s fill the latency budget and that misses it when measured is chosen again with headroom
+    (both kept)."""
+    if deadline.passed():
+        return [ProductionCandidate("blend", "blend", status=SKIPPED, note="no time left")]
     pool = _pool(problem, candidates, budgets)
-    if len(pool) < 2 or max_members < 2 or deadline.passed():
+    if len(pool) < 2 or max_members < 2:
         return []
     blends: list[ProductionCandidate] = []
     for headroom in LATENCY_HEADROOMS:

@@ -200,8 +200,6 @@ def blend(problem, candidates, budgets, work, rows, calls, end, max_members) -> 
     """The budget-bounded blends of the best candidates (strategies/production/blend.py), if any."""
     from strategies.production.blend import blend_candidates
 
-    if end.passed():
-        return [ProductionCandidate("blend", "blend", status=SKIPPED, note="no time left")]
     try:
         return blend_candidates(problem, candidates, budgets, work, rows, calls, end, max_members)
     except Exception as error:  # noqa: BLE001 - the blend is an extra; its members stand alone
