@@ -13,15 +13,17 @@ from typing import Any
 import numpy as np
 
 from agent.runtime.runtimes import Runtime, runtime_class
+from agent.runtime.stacker import LogisticStacker, combined
 
 
 class BlendRuntime:
-    """Members' predictions (podium's convention: probabilities or values) averaged with fixed weights."""
+    """Members' predictions (podium's convention: probabilities or values) averaged with fixed weights, or
+    combined by a logistic stacker (agent/runtime/stacker.py)."""
 
     kind = "blend"
     input = "matrix"
 
-    def __init__(self, members: list[Runtime], weights: list[float]):
+    def __init__(self, members: list[Runtime], weights: list[float], stacker: LogisticStacker | None = None):
         if not members or len(members) != len(weights):
             raise ValueError(f"a blend needs one weight per member: {len(members)} members, {len(weights)} weights")
         if any(member.input != "matrix" for member in members):
@@ -31,16 +33,15 @@ class BlendRuntime:
             raise ValueError(f"a blend's weights must sum to a positive number, got {weights}")
         self.members = list(members)
         self.weights = [float(w) / total for w in weights]
+        self.stacker = stacker
 
     def raw(self, matrix: np.ndarray) -> np.ndarray:
-        out = self.weights[0] * np.asarray(self.members[0].raw(matrix), dtype=float)
-        for weight, member in zip(self.weights[1:], self.members[1:], strict=True):
-            out = out + weight * np.asarray(member.raw(matrix), dtype=float)
-        return out
+        return combined([member.raw(matrix) for member in self.members], self.weights, self.stacker)
 
     def describe(self) -> dict[str, Any]:
-        return {"members": [{"weight": round(w, 6), "kind": m.kind, **m.describe()}
-                            for w, m in zip(self.weights, self.members, strict=True)]}
+        described = {"members": [{"weight": round(w, 6), "kind": m.kind, **m.describe()}
+                                 for w, m in zip(self.weights, self.members, strict=True)]}
+        return described | (self.stacker.describe() if self.stacker else {})
 
     def save(self, folder: Path) -> dict[str, Any]:
         members = []
@@ -49,7 +50,8 @@ class BlendRuntime:
             (root / "model").mkdir(parents=True, exist_ok=True)
             config = member.save(root / "model")
             members.append({"weight": weight, "root": f"model/m{i}", "config": config})
-        return {"kind": self.kind, "members": members}
+        return {"kind": self.kind, "members": members} | (
+            {"stacker": self.stacker.config()} if self.stacker else {})
 
     @classmethod
     def load(cls, root: Path, config: dict[str, Any]) -> BlendRuntime:
@@ -60,4 +62,4 @@ class BlendRuntime:
                 raise ValueError("a blend cannot hold another blend")
             members.append(runtime_class(kind).load(Path(root) / member["root"], member["config"]))
             weights.append(member["weight"])
-        return cls(members, weights)
+        return cls(members, weights, LogisticStacker.from_config(config.get("stacker")))

@@ -13,14 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from agent.runtime.stacker import LogisticStacker, combined
+
 
 class ModelsBlendRuntime:
-    """Whole models' predictions (podium's convention: probabilities or values) averaged with fixed weights."""
+    """Whole models' predictions (podium's convention: probabilities or values) averaged with fixed weights, or
+    combined by a logistic stacker (agent/runtime/stacker.py)."""
 
     kind = "models"
     input = "rows"
 
-    def __init__(self, models: list, weights: list[float]):
+    def __init__(self, models: list, weights: list[float], stacker: LogisticStacker | None = None):
         if not models or len(models) != len(weights):
             raise ValueError(f"a blend needs one weight per model: {len(models)} models, {len(weights)} weights")
         total = float(sum(weights))
@@ -28,27 +31,28 @@ class ModelsBlendRuntime:
             raise ValueError(f"a blend's weights must sum to a positive number, got {weights}")
         self.models = list(models)  # not `members`: a member here is a model, not a runtime
         self.weights = [float(w) / total for w in weights]
+        self.stacker = stacker
 
     def raw(self, rows) -> np.ndarray:
-        out = self.weights[0] * np.asarray(self.models[0].predict_raw(rows), dtype=float)
-        for weight, model in zip(self.weights[1:], self.models[1:], strict=True):
-            out = out + weight * np.asarray(model.predict_raw(rows), dtype=float)
-        return out
+        return combined([model.predict_raw(rows) for model in self.models], self.weights, self.stacker)
 
     def describe(self) -> dict[str, Any]:
-        return {"models": [{"weight": round(w, 6), "name": m.name, "kind": m.runtime.kind, **m.runtime.describe()}
-                           for w, m in zip(self.weights, self.models, strict=True)]}
+        described = {"models": [{"weight": round(w, 6), "name": m.name, "kind": m.runtime.kind,
+                                 **m.runtime.describe()} for w, m in zip(self.weights, self.models, strict=True)]}
+        return described | (self.stacker.describe() if self.stacker else {})
 
     def save(self, folder: Path) -> dict[str, Any]:
         models = []
         for i, (weight, model) in enumerate(zip(self.weights, self.models, strict=True)):
             model.save(Path(folder) / f"m{i}")
             models.append({"weight": weight, "root": f"model/m{i}"})
-        return {"kind": self.kind, "models": models}
+        return {"kind": self.kind, "models": models} | (
+            {"stacker": self.stacker.config()} if self.stacker else {})
 
     @classmethod
     def load(cls, root: Path, config: dict[str, Any]) -> ModelsBlendRuntime:
         from agent.runtime.model import load_model
 
         return cls([load_model(Path(root) / entry["root"]) for entry in config["models"]],
-                   [entry["weight"] for entry in config["models"]])
+                   [entry["weight"] for entry in config["models"]],
+                   LogisticStacker.from_config(config.get("stacker")))

@@ -16,6 +16,10 @@ Weights chosen on the OOF predictions they are scored on flatter the blend, so i
 same selection earns inside the folds: for each group of the run's folds, members and weights are chosen on
 the other groups and predict the group left out. That nested OOF score is what selection compares with a
 single candidate's.
+
+For a classification problem the chosen members are also combined by a logistic stacker (a logistic regression on
+their log-probabilities, agent/runtime/stacker.py), scored the same nested way; the stacked blend replaces the
+weighted mean when its nested score is better.
 """
 
 from __future__ import annotations
@@ -34,10 +38,14 @@ from agent.deadline import Deadline
 from agent.runtime.blend import BlendRuntime
 from agent.runtime.model import load_model
 from agent.runtime.models_blend import ModelsBlendRuntime
+from agent.runtime.runtimes import IDENTITY
 from agent.runtime.schema import Schema
+from agent.runtime.stacker import LogisticStacker
 from strategies.production.candidate import SKIPPED, Budgets, ProductionCandidate
+from strategies.production.gbm import link_for
 from strategies.production.measure import package
 from strategies.production.problem import Problem
+from strategies.production.stacker import fit_stacker
 
 log = logging.getLogger("podium.production")
 SHARED_ENCODING = ("linear", "lightgbm", "distilled")  # families that read the problem's encoded matrix
@@ -77,17 +85,28 @@ def select(oofs: list[np.ndarray], y: np.ndarray, problem: Problem, latency_ms: 
 
 
 def nested_oof(oofs: list[np.ndarray], problem: Problem, latency_ms: list[float], sizes: list[int],
-               budgets: Budgets, max_members: int, headroom: float = LATENCY_HEADROOMS[-1]) -> np.ndarray:
+               budgets: Budgets, max_members: int, headroom: float = LATENCY_HEADROOMS[-1],
+               stacked: bool = False) -> np.ndarray:
     """The blend's honest OOF predictions: chosen on the other groups of folds, predicting the one left out
-    (the rows the folds never score stay without)."""
+    (the rows the folds never score stay without). `stacked`: the chosen members combined by a logistic stacker
+    fitted on those groups too."""
     group = np.where(scored(problem.folds), problem.folds % GROUPS, -1)
     out = np.full_like(oofs[0], np.nan, dtype=float)
     for left in np.unique(group[group >= 0]):
         inside, left_out = (group >= 0) & (group != left), group == left
         weights = select([o[inside] for o in oofs], problem.y[inside], problem, latency_ms, sizes, budgets,
                          max_members, headroom=headroom)
-        out[left_out] = sum(w * oofs[i][left_out] for i, w in weights.items())
+        stacker = _stacker([oofs[i][inside] for i in weights], problem.y[inside], problem) if stacked else None
+        if stacker is not None:
+            out[left_out] = stacker.combine([oofs[i][left_out] for i in weights])
+        else:
+            out[left_out] = sum(w * oofs[i][left_out] for i, w in weights.items())
     return out
+
+
+def _stacker(outputs: list[np.ndarray], y: np.ndarray, problem: Problem) -> LogisticStacker | None:
+    link = link_for(problem)
+    return None if link == IDENTITY else fit_stacker(outputs, y, link, problem.n_classes)
 
 
 def blend_candidates(problem: Problem, candidates: list[ProductionCandidate], budgets: Budgets, work: Path,
@@ -131,25 +150,43 @@ def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, 
         log.info("The production blend kept one candidate: no blend")
         return None
     honest = nested_oof(oofs, problem, latency_ms, sizes, budgets, max_members, headroom=headroom)
+    stacker, honest = _stacked(problem, oofs, weights, honest, latency_ms, sizes, budgets, max_members, headroom)
     members = [pool[i] for i in weights]
     if all(m.family in SHARED_ENCODING for m in members):
-        runtime = BlendRuntime([load_model(m.folder).runtime for m in members], list(weights.values()))
+        runtime = BlendRuntime([load_model(m.folder).runtime for m in members], list(weights.values()), stacker)
     else:
-        runtime = ModelsBlendRuntime([load_model(m.folder) for m in members], list(weights.values()))
-    name = "blend/" + "+".join(m.name.split("/", 1)[-1] for m in members)
+        runtime = ModelsBlendRuntime([load_model(m.folder) for m in members], list(weights.values()), stacker)
+    name = "blend/" + "+".join(m.name.split("/", 1)[-1] for m in members) + ("-stacked" if stacker else "")
+    combined = "members, weights and the stacker" if stacker else "members and weights"
     candidate = ProductionCandidate(
         name=name, family="blend", params={"members": {m.name: round(w, 6) for m, w in
                                                        zip(members, weights.values(), strict=True)},
-                                           "latency_headroom": headroom},
+                                           "latency_headroom": headroom,
+                                           "combiner": "logistic stacker" if stacker else "weighted mean"},
         score=problem.score(honest), oof=honest, fit_seconds=sum(m.fit_seconds for m in members),
         oof_seconds=sum(m.oof_seconds for m in members) + time.monotonic() - started,
         teacher_seconds=max(m.teacher_seconds for m in members), members=members,
-        score_source=f"out-of-fold, nested: members and weights chosen on {GROUPS - 1} of {GROUPS} groups of the "
+        score_source=f"out-of-fold, nested: {combined} chosen on {GROUPS - 1} of {GROUPS} groups of the "
                      "run's folds, scored on the group left out (strategies/production/blend.py)")
     candidate = package(problem, runtime, candidate, work, rows, calls)
     log.info("Production blend %s: %s %.5g, p99 %s ms, in %.1f s", name, problem.metric.name, candidate.score,
              f"{candidate.latency.p99_ms:.3g}" if candidate.measured else "-", time.monotonic() - started)
     return candidate
+
+
+def _stacked(problem: Problem, oofs: list[np.ndarray], weights: dict[int, float], honest: np.ndarray,
+             latency_ms: list[float], sizes: list[int], budgets: Budgets, max_members: int,
+             headroom: float) -> tuple[LogisticStacker | None, np.ndarray]:
+    """The stacker of the chosen members and the nested OOF predictions that go with it, when its nested score
+    beats the weighted mean's (`honest`); else no stacker and `honest`."""
+    if link_for(problem) == IDENTITY:
+        return None, honest
+    stacked = nested_oof(oofs, problem, latency_ms, sizes, budgets, max_members, headroom=headroom, stacked=True)
+    if not problem.signed(problem.score(stacked)) > problem.signed(problem.score(honest)):
+        return None, honest
+    kept = scored(problem.folds)
+    stacker = _stacker([oofs[i][kept] for i in weights], problem.y[kept], problem)
+    return (stacker, stacked) if stacker is not None else (None, honest)
 
 
 def _pool(problem: Problem, candidates: list[ProductionCandidate], budgets: Budgets) -> list[ProductionCandidate]:

@@ -151,6 +151,32 @@ def test_a_blend_is_the_weighted_mean_of_its_members(titanic, tmp_path):
     assert relative_difference(members[0].raw(matrix), prediction) > 1e-3  # both members count
 
 
+@pytest.mark.parametrize("corpus_name", ["titanic", "hpc"])
+def test_a_stacked_blend_is_its_stacker_on_its_members(corpus_name, request, tmp_path):
+    """A classification blend with a logistic stacker (agent/runtime/stacker.py): its graph gives what
+    load_model gives, on rows with missing values and unseen categories."""
+    from agent.runtime.blend import BlendRuntime
+    from strategies.production.gbm import link_for
+    from strategies.production.stacker import fit_stacker
+
+    corpus = request.getfixturevalue(corpus_name)
+    problem = make_problem(corpus.competition, corpus.dataset, read_texts=False)
+    rows = np.arange(len(problem.y))
+    members = [fit_booster(problem, PARAMS, rows, hard_target(problem)), fit_linear_runtime(problem, rows)]
+    outputs = [member.raw(problem.X) for member in members]
+    stacker = fit_stacker(outputs, problem.y, link_for(problem), problem.n_classes)
+    folder = tmp_path / "production"
+    ProductionModel(problem.schema, problem.encoder, BlendRuntime(members, [0.5, 0.5], stacker),
+                    problem.output).save(folder)
+    assert onnx_exportable(folder)[0]
+    export_onnx(folder, tmp_path / "stacked.onnx")
+    sent = roughen(corpus.test[problem.schema.names])
+    assert_graph_matches(folder, tmp_path / "stacked.onnx", sent)
+    matrix, _ = problem.encoder.encode(sent)
+    mean = 0.5 * members[0].raw(matrix) + 0.5 * members[1].raw(matrix)
+    assert relative_difference(mean, load_model(folder).predict_raw(sent)) > 1e-3  # the stacker, not the mean
+
+
 @pytest.fixture(scope="module")
 def lightgbm_artifact(titanic, tmp_path_factory):
     return build_artifact(titanic, "lightgbm", tmp_path_factory.mktemp("onnx") / "production")[0]

@@ -169,6 +169,18 @@ def test_whole_models_blend_as_their_weighted_mean_and_load_back(fitted, tmp_pat
     assert blend.size_bytes >= bag.size_bytes + linear.size_bytes - 10_000  # both whole models, in model/m0, m1
     with pytest.raises(ValueError, match="one weight per model"):
         ModelsBlendRuntime(models, [1.0])
+    # the same whole models combined by a logistic stacker: saved with it, loaded back, predicting with it
+    from strategies.production.gbm import link_for
+    from strategies.production.stacker import fit_stacker
+
+    outputs = [m.predict_raw(corpus.dataset.X) for m in models]
+    stacker = fit_stacker(outputs, problem.y, link_for(problem), problem.n_classes)
+    stacked = package(problem, ModelsBlendRuntime(models, [3.0, 1.0], stacker),
+                      replace(linear, name="blend/stacked", family="blend", folder=None, latency=None), tmp_path,
+                      rows, 100)
+    assert stacked.measured, stacked.note
+    np.testing.assert_allclose(load_model(stacked.folder).predict_raw(X),
+                               stacker.combine([m.predict_raw(X) for m in models]), rtol=1e-9)
 
 
 def test_the_catboost_bag_is_refitted_and_served_from_raw_rows(fitted, tmp_path):

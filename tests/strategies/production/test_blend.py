@@ -140,3 +140,78 @@ def test_no_blend_when_fewer_than_two_candidates_fit(titanic, tmp_path):
     second = quick_candidate(problem, tmp_path / "other", rows)
     assert blend_candidates(problem, [only, second], Budgets(50.0, 50_000_000), tmp_path, rows, 200,
                             Deadline.after(30), max_members=1) == []
+
+
+def _hpc_candidates(hpc, tmp_path):
+    from strategies.production.families import linear_floor
+
+    problem = make_problem(hpc.competition, hpc.dataset)
+    rows = latency_rows(hpc.dataset)
+    candidates = [linear_floor(problem, tmp_path, rows, 200), quick_candidate(problem, tmp_path, rows)]
+    candidates += search_compact(problem, Budgets(50.0, 50_000_000), rows, tmp_path, Deadline.after(60),
+                                 max_trials=3, max_trees=80, max_leaves=15)
+    return problem, rows, candidates
+
+
+def test_a_classification_blend_is_stacked_exactly_when_the_nested_score_says_so(hpc, tmp_path):
+    """The members' own OOF predictions: the stacked blend replaces the weighted mean iff its nested score is better."""
+    problem, rows, candidates = _hpc_candidates(hpc, tmp_path)
+    budgets = Budgets(50.0, 50_000_000)
+    [blend] = blend_candidates(problem, candidates, budgets, tmp_path, rows, 200, Deadline.after(60), max_members=3)
+    pool = blend_module._pool(problem, candidates, budgets)
+    oofs = [np.asarray(c.oof, dtype=float) for c in pool]
+    args = ([c.latency.p99_ms for c in pool], [c.size_bytes for c in pool], budgets, 3)
+    mean = problem.signed(problem.score(nested_oof(oofs, problem, *args, headroom=1.0)))
+    stacked = problem.signed(problem.score(nested_oof(oofs, problem, *args, headroom=1.0, stacked=True)))
+    assert blend.name.endswith("-stacked") == (stacked > mean)
+    assert blend.params["combiner"] == ("logistic stacker" if stacked > mean else "weighted mean")
+    assert problem.signed(blend.score) == pytest.approx(max(stacked, mean))
+
+
+def test_overconfident_members_are_stacked_and_served_as_the_stacker_combines_them(hpc, tmp_path):
+    from dataclasses import replace
+
+    problem, rows, candidates = _hpc_candidates(hpc, tmp_path)
+    sharpened = []
+    for c in candidates:  # members that are far too sure of themselves: averaging them keeps it, a stacker does not
+        cubed = np.asarray(c.oof, dtype=float) ** 3
+        sharpened.append(replace(c, oof=cubed / cubed.sum(axis=1, keepdims=True)))
+    budgets = Budgets(50.0, 50_000_000)
+    [blend] = blend_candidates(problem, sharpened, budgets, tmp_path, rows, 200, Deadline.after(60), max_members=3)
+    assert blend.name.endswith("-stacked") and blend.params["combiner"] == "logistic stacker"
+    best_member = max(problem.signed(problem.score(c.oof)) for c in sharpened)
+    assert problem.signed(blend.score) > best_member
+    served = load_model(blend.folder)
+    stacker = served.runtime.stacker
+    X = hpc.dataset.X_test
+    expected = stacker.combine([load_model(m.folder).predict_raw(X) for m in blend.members])
+    np.testing.assert_allclose(served.predict_raw(X), expected, rtol=1e-9)
+    np.testing.assert_allclose(served.predict_raw(X).sum(axis=1), 1.0)
+    config = json.loads((blend.folder / "production.json").read_text())["runtime"]
+    assert config["stacker"]["kind"] == "logistic"
+    assert "logistic regression" in served.runtime.describe()["combiner"]
+
+
+def test_the_stacked_nested_score_fits_its_stacker_without_the_rows_it_predicts(titanic):
+    from strategies.production.stacker import fit_stacker
+
+    problem, views = _noisy_views(titanic, 3, seed=1)
+    budgets = Budgets(1.0, 5_000_000)
+    honest = nested_oof(views, problem, [0.1] * 3, [1000] * 3, budgets, max_members=3, stacked=True)
+    group = problem.folds % blend_module.GROUPS
+    for left in np.unique(group):
+        inside = group != left
+        weights = select([v[inside] for v in views], problem.y[inside], problem, [0.1] * 3, [1000] * 3, budgets, 3)
+        stacker = fit_stacker([views[i][inside] for i in weights], problem.y[inside], "sigmoid", 1)
+        np.testing.assert_allclose(honest[group == left], stacker.combine([views[i][group == left] for i in weights]))
+
+
+def test_a_regression_blend_is_never_stacked(ames, tmp_path):
+    problem = make_problem(ames.competition, ames.dataset)
+    rows = latency_rows(ames.dataset)
+    from strategies.production.families import linear_floor as _linear
+
+    candidates = [_linear(problem, tmp_path, rows, 200), quick_candidate(problem, tmp_path, rows)]
+    [blend] = blend_candidates(problem, candidates, Budgets(50.0, 50_000_000), tmp_path, rows, 200,
+                               Deadline.after(60), max_members=3)
+    assert blend.params["combiner"] == "weighted mean" and load_model(blend.folder).runtime.stacker is None
