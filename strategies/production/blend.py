@@ -86,13 +86,15 @@ def select(oofs: list[np.ndarray], y: np.ndarray, problem: Problem, latency_ms: 
 
 def nested_oof(oofs: list[np.ndarray], problem: Problem, latency_ms: list[float], sizes: list[int],
                budgets: Budgets, max_members: int, headroom: float = LATENCY_HEADROOMS[-1],
-               stacked: bool = False) -> np.ndarray:
+               stacked: bool = False, deadline: Deadline | None = None) -> np.ndarray | None:
     """The blend's honest OOF predictions: chosen on the other groups of folds, predicting the one left out
     (the rows the folds never score stay without). `stacked`: the chosen members combined by a logistic stacker
-    fitted on those groups too."""
+    fitted on those groups too. None when `deadline` passes before every group is predicted."""
     group = np.where(scored(problem.folds), problem.folds % GROUPS, -1)
     out = np.full_like(oofs[0], np.nan, dtype=float)
     for left in np.unique(group[group >= 0]):
+        if deadline is not None and deadline.passed():
+            return None
         inside, left_out = (group >= 0) & (group != left), group == left
         weights = select([o[inside] for o in oofs], problem.y[inside], problem, latency_ms, sizes, budgets,
                          max_members, headroom=headroom)
@@ -125,7 +127,7 @@ def blend_candidates(problem: Problem, candidates: list[ProductionCandidate], bu
     for headroom in LATENCY_HEADROOMS:
         if blends and deadline.passed():
             break
-        blend = _blend(problem, pool, budgets, work, rows, calls, max_members, headroom)
+        blend = _blend(problem, pool, budgets, work, rows, calls, max_members, headroom, deadline)
         if blend is None or any(b.name == blend.name for b in blends):
             break
         blends.append(blend)
@@ -138,7 +140,7 @@ def blend_candidates(problem: Problem, candidates: list[ProductionCandidate], bu
 
 
 def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, work: Path, rows: pd.DataFrame,
-           calls: int, max_members: int, headroom: float) -> ProductionCandidate | None:
+           calls: int, max_members: int, headroom: float, deadline: Deadline) -> ProductionCandidate | None:
     started = time.monotonic()
     oofs = [np.asarray(c.oof, dtype=float) for c in pool]
     latency_ms = [c.latency.p99_ms for c in pool]
@@ -150,7 +152,8 @@ def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, 
         log.info("The production blend kept one candidate: no blend")
         return None
     honest = nested_oof(oofs, problem, latency_ms, sizes, budgets, max_members, headroom=headroom)
-    stacker, honest = _stacked(problem, oofs, weights, honest, latency_ms, sizes, budgets, max_members, headroom)
+    stacker, honest = _stacked(problem, oofs, weights, honest, latency_ms, sizes, budgets, max_members, headroom,
+                               deadline)
     members = [pool[i] for i in weights]
     if all(m.family in SHARED_ENCODING for m in members):
         runtime = BlendRuntime([load_model(m.folder).runtime for m in members], list(weights.values()), stacker)
@@ -176,12 +179,16 @@ def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, 
 
 def _stacked(problem: Problem, oofs: list[np.ndarray], weights: dict[int, float], honest: np.ndarray,
              latency_ms: list[float], sizes: list[int], budgets: Budgets, max_members: int,
-             headroom: float) -> tuple[LogisticStacker | None, np.ndarray]:
+             headroom: float, deadline: Deadline) -> tuple[LogisticStacker | None, np.ndarray]:
     """The stacker of the chosen members and the nested OOF predictions that go with it, when its nested score
-    beats the weighted mean's (`honest`); else no stacker and `honest`."""
-    if link_for(problem) == IDENTITY:
+    beats the weighted mean's (`honest`) and it is fitted before `deadline`; else no stacker and `honest`."""
+    if link_for(problem) == IDENTITY or deadline.passed():
         return None, honest
-    stacked = nested_oof(oofs, problem, latency_ms, sizes, budgets, max_members, headroom=headroom, stacked=True)
+    stacked = nested_oof(oofs, problem, latency_ms, sizes, budgets, max_members, headroom=headroom, stacked=True,
+                         deadline=deadline)
+    if stacked is None or deadline.passed():
+        log.info("The production blend's stacker was not fitted before its deadline: the weighted mean serves")
+        return None, honest
     if not problem.signed(problem.score(stacked)) > problem.signed(problem.score(honest)):
         return None, honest
     kept = scored(problem.folds)

@@ -16,16 +16,21 @@ from agent.runtime.runtimes import SOFTMAX
 from agent.runtime.stacker import LogisticStacker, stack_features
 
 MAX_ITER = 500
+MAX_ROWS = 10_000  # a layer of a few hundred coefficients needs no more; 10 classes on 23,000 rows took 1.4 s a fit
 
 
 def fit_stacker(outputs: list[np.ndarray], y: np.ndarray, link: str, n_classes: int) -> LogisticStacker | None:
-    """The stacker fitted on the members' predictions `outputs` of the rows whose class codes are `y`; None when
-    a class is missing from `y` (its coefficients could not be fitted)."""
+    """The stacker fitted on the members' predictions `outputs` of the rows whose class codes are `y` (at most
+    MAX_ROWS of them, drawn at random); None when a class is missing from them (its coefficients could not be
+    fitted)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
     classes = n_classes if link == SOFTMAX else 2
     codes = np.asarray(y).astype(int)
+    if len(codes) > MAX_ROWS:  # the same rows for every fit of the same data
+        rows = np.sort(np.random.default_rng(0).choice(len(codes), MAX_ROWS, replace=False))
+        outputs, codes = [np.asarray(o)[rows] for o in outputs], codes[rows]
     if len(np.unique(codes)) < classes:
         return None
     features = stack_features(outputs, link)

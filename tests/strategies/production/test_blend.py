@@ -215,3 +215,16 @@ def test_a_regression_blend_is_never_stacked(ames, tmp_path):
     [blend] = blend_candidates(problem, candidates, Budgets(50.0, 50_000_000), tmp_path, rows, 200,
                                Deadline.after(60), max_members=3)
     assert blend.params["combiner"] == "weighted mean" and load_model(blend.folder).runtime.stacker is None
+
+
+def test_a_stacker_not_fitted_before_its_deadline_leaves_the_weighted_mean(hpc, tmp_path):
+    problem, rows, candidates = _hpc_candidates(hpc, tmp_path)
+    budgets = Budgets(50.0, 50_000_000)
+    pool = blend_module._pool(problem, candidates, budgets)
+    oofs = [np.asarray(c.oof, dtype=float) for c in pool]
+    args = ([c.latency.p99_ms for c in pool], [c.size_bytes for c in pool], budgets, 3)
+    assert nested_oof(oofs, problem, *args, stacked=True, deadline=Deadline.after(0)) is None
+    weights = select(oofs, problem.y, problem, *args)
+    mean = nested_oof(oofs, problem, *args)
+    stacker, honest = blend_module._stacked(problem, oofs, weights, mean, *args, 0.8, Deadline.after(0))
+    assert stacker is None and honest is mean
