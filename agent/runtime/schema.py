@@ -33,6 +33,7 @@ from agent.competition.texts import expand_text_record, expand_texts
 from agent.competition.texts import part_names as text_part_names
 from agent.errors import InputError
 from agent.records import Record
+from agent.runtime.autogluon_text import AutoGluonText
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 EXPORT_AGAIN = "export the production model again (podium run, or podium retrain)"  # the export's records' fix
@@ -115,6 +116,9 @@ class Schema(Record):
     # free-text columns callers send, each with the words the models read in it: `derive` adds their parts
     # (lengths and one indicator per word, agent/competition/texts.py) beside the column, listed among `columns`
     texts: dict[str, list[str]] = Field(default_factory=dict)
+    # AutoGluon's text features of the text columns callers send, for its models served without it
+    # (agent/runtime/autogluon_text.py): `derive` adds them, listed among `columns`
+    autogluon_text: AutoGluonText | None = None
     # side tables joined before the models read a row: each join's keys, columns and defining SQL; its side
     # data lies in the folder beside schema.json (`root`), under side/
     relations: tuple[Join, ...] = ()
@@ -130,7 +134,7 @@ class Schema(Record):
         """schema.json: `relations` and `texts` only when the model joins side tables or reads words, so a model
         without them stays readable by a podium from before them."""
         data = super().dumped()
-        for optional in ("relations", "texts"):
+        for optional in ("relations", "texts", "autogluon_text"):
             if not data.get(optional):
                 data.pop(optional, None)
         return data
@@ -184,18 +188,25 @@ class Schema(Record):
         joined = {c for join in self.relations for c in join.columns}
         names = [n for n in self.names if n not in joined] + \
             [c for j in self.relations for c in j.row_columns if c not in joined]  # not a key a lookup brings
-        return list(dict.fromkeys(parts.get(name, name) for name in names))
+        sources = self.autogluon_text.columns if self.autogluon_text else []  # n-grams read several columns
+        return list(dict.fromkeys([parts.get(name, name) for name in names] + sources))
 
     @cached_property
     def text_parts(self) -> dict[str, str]:
-        """Each number the models read from a text column, with that column."""
-        return {name: column for column, names in self._text_part_names.items() for name in names}
+        """Each number the models read from a text column, with that column (the first, for AutoGluon's n-grams
+        of several)."""
+        words = {name: column for column, names in self._text_part_names.items() for name in names}
+        gluon = {name: columns[0] for name, columns in self.autogluon_text.sources.items()} \
+            if self.autogluon_text else {}
+        return words | gluon
 
     @cached_property
     def table_names(self) -> list[str]:
         """The columns as a run's tables hold them (dates in parts, joined columns in place): the schema's, without
-        the parts read from text columns, which `derive` adds."""
-        return [n for n in self.names if n not in self.text_parts]
+        the parts read from text columns, which `derive` adds, and with the text columns AutoGluon's text features
+        are computed from."""
+        names = [n for n in self.names if n not in self.text_parts]
+        return names + [c for c in (self.autogluon_text.columns if self.autogluon_text else []) if c not in names]
 
     def derive(self, rows, where: str = "input", lines: Sequence[int] | None = None):
         """Rows as sent (a dict, a list of dicts or a DataFrame) as the models read them: the side tables'
@@ -219,7 +230,18 @@ class Schema(Record):
         return [expand_record(row, self.dates, r) if isinstance(row, dict) else row for r, row in enumerate(rows)]
 
     def read_texts(self, rows):
-        """Rows with each text column's parts added (rows whose dates and joins are already in place)."""
+        """Rows with each text column's parts added (rows whose dates and joins are already in place): podium's
+        words, then AutoGluon's text features."""
+        rows = self._words(rows)
+        if self.autogluon_text is None:
+            return rows
+        if isinstance(rows, dict):
+            return rows | self.autogluon_text.values(rows)
+        if isinstance(rows, pd.DataFrame):
+            return pd.concat([rows, self.autogluon_text.frame(rows)], axis=1)
+        return [row | self.autogluon_text.values(row) if isinstance(row, dict) else row for row in rows]
+
+    def _words(self, rows):
         if not self.texts:
             return rows
         names = self._text_part_names

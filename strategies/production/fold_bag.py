@@ -63,7 +63,7 @@ def check_served(runtime, encoder: Encoder, X_test: pd.DataFrame, expected, *, w
                  tolerance: float = AGREEMENT, error: type[Exception] = ValueError) -> None:
     """A served model must predict the test set from raw rows as the model it was made from did: the one check
     that the encoding in front of it was reproduced, not assumed."""
-    matrix, _ = encoder.encode_frame(X_test)
+    matrix, _ = encoder.encode_frame(encoder.schema.read_texts(X_test))  # text columns' parts added
     worst = disagreement(runtime.raw(matrix), np.asarray(expected, dtype=float))
     if not worst <= tolerance:
         raise error(f"served from raw rows, {what} predicts the test set differently from {against} (relative "

@@ -83,6 +83,9 @@ def schema_refusal(schema: Schema) -> str | None:
         return (f"it reads the words of text column(s) {sorted(schema.texts)} (agent/competition/texts.py), "
                 "which podium's graphs do not; serve it with podium serve, or run with --require-onnx, which "
                 "trains the production models without the words")
+    if schema.autogluon_text is not None:
+        return (f"it reads AutoGluon's text features of column(s) {schema.autogluon_text.columns} "
+                "(agent/runtime/autogluon_text.py), which podium's graphs do not; serve it with podium serve")
     if schema.relations:
         return ("it joins side tables at serving time (schema.json's relations), which needs their data and a "
                 "join outside any graph; serve it with podium serve")
