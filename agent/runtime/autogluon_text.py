@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections import Counter
 from functools import cached_property
 from typing import Any, Literal
@@ -59,11 +60,11 @@ class AutoGluonText(BaseModel):
     statistics: tuple[TextStatistic, ...] = ()
     ngrams: NGrams | None = None
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         return [s.name for s in self.statistics] + list(self.ngrams.features if self.ngrams else [])
 
-    @property
+    @cached_property
     def sources(self) -> dict[str, list[str]]:
         """Each feature with the raw columns it is computed from."""
         out = {s.name: [s.column] for s in self.statistics}
@@ -71,14 +72,24 @@ class AutoGluonText(BaseModel):
             out |= {name: list(self.ngrams.columns) for name in self.ngrams.features}
         return out
 
-    @property
+    @cached_property
     def columns(self) -> list[str]:
         return list(dict.fromkeys(c for columns in self.sources.values() for c in columns))
+
+    @cached_property
+    def _by_column(self) -> tuple[tuple[str, tuple[TextStatistic, ...]], ...]:
+        columns = dict.fromkeys(s.column for s in self.statistics)
+        return tuple((c, tuple(s for s in self.statistics if s.column == c)) for c in columns)
 
     def values(self, record: dict[str, Any]) -> dict[str, float]:
         """The features of one raw row."""
         texts = {column: self._text(record.get(column)) for column in self.columns}
-        out = {s.name: _binned(s, texts[s.column]) for s in self.statistics}
+        out = {}
+        for column, statistics in self._by_column:
+            text = texts[column]
+            shares = _shares(text)
+            for s in statistics:  # AutoGluon's bin, np.digitize(right=True): the bin edges below the value
+                out[s.name] = float(bisect_left(s.bins, float(_statistic(s, text, shares))))
         if self.ngrams:
             out |= self._ngram_values(". ".join(texts[c] for c in self.ngrams.columns))
         return out
@@ -114,15 +125,20 @@ class AutoGluonText(BaseModel):
                 for name, gram in self.ngrams.features.items()}
 
 
-_CAPITAL, _LOWER, _DIGIT, _SPECIAL = (re.compile(p) for p in ("[A-Z]", "[a-z]", "[0-9]", r"[^\w]"))
+_SHARES = {"capital_ratio": re.compile("[A-Z]"), "lower_ratio": re.compile("[a-z]"),
+           "digit_ratio": re.compile("[0-9]"), "special_ratio": re.compile(r"[^\w]")}
 
 
-def _binned(statistic: TextStatistic, text: str) -> float:
-    value = _statistic(statistic, text)
-    return float(np.digitize(np.asarray([value]), np.asarray(statistic.bins), right=True)[0])
+def _shares(text: str) -> dict[str, np.float32]:
+    """The shares of capitals, lower-case letters, digits and other symbols among the text's characters other
+    than spaces, in float32 (0 for a text of spaces only)."""
+    squeezed = text.replace(" ", "")
+    if not squeezed:
+        return dict.fromkeys(_SHARES, np.float32(0.0))
+    return {stat: np.float32(len(pattern.findall(squeezed)) / len(squeezed)) for stat, pattern in _SHARES.items()}
 
 
-def _statistic(statistic: TextStatistic, text: str) -> np.number:
+def _statistic(statistic: TextStatistic, text: str, shares: dict[str, np.float32]) -> np.number:
     """One statistic as TextSpecialFeatureGenerator computes it: counts in uint32, shares in float32."""
     stat = statistic.stat
     if stat == "char_count":
@@ -134,6 +150,4 @@ def _statistic(statistic: TextStatistic, text: str) -> np.number:
         if stat == "symbol_count":
             return np.uint32(count)
         return np.float32(count / len(text)) if text else np.float32(0.0)
-    squeezed = text.replace(" ", "")
-    pattern = {"capital_ratio": _CAPITAL, "lower_ratio": _LOWER, "digit_ratio": _DIGIT, "special_ratio": _SPECIAL}
-    return np.float32(len(pattern[stat].findall(squeezed)) / len(squeezed)) if squeezed else np.float32(0.0)
+    return shares[stat]

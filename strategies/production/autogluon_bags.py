@@ -53,7 +53,7 @@ def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem
     """Candidates for each of the best level-1 LightGBM bags of the leaderboard's AutoGluon fit (MOST_BAGS);
     with `budgets`, a bag outside them is also served thinned (`thinned`)."""
     served = [c for c in leaderboard if c.strategy == "autogluon" and getattr(c, "level", 0) == 1
-              and c.model and _servable_type(predictor, c.model)]
+              and c.model and servable_type(predictor, c.model)]
     served.sort(key=lambda c: -competition.metric.signed(c.score))
     out: list[ProductionCandidate] = []
     pace = Pace()
@@ -70,7 +70,7 @@ def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem
     return out
 
 
-def _servable_type(predictor, model: str) -> bool:
+def servable_type(predictor, model: str) -> bool:
     """Exactly AutoGluon's LightGBM (or podium's log-target one) in a bag: a subclass may transform its input."""
     from autogluon.core.models import BaggedEnsembleModel
     from autogluon.tabular.models import LGBModel
@@ -149,14 +149,16 @@ def _bag(competition: Competition, dataset: Dataset, problem: Problem, predictor
                 pace.add(time.monotonic() - started, text_bytes)
             return out
         count = _count(out[0], len(members), budgets)
+        measured = (len(members), out[0].latency.p99_ms)
     else:
+        measured = None
         out = [replace(whole, status=SKIPPED, oof=None,
                        note=f"its {len(members)} fold models would take about {bag_bytes / MB:.1f} MB, over the "
                             f"size budget" + (": served thinned" if thin else ""))]
         if not thin:
             return out
         count = min(len(members) - 1, len(members) * budgets.size_bytes // bag_bytes)
-    out += thinned(whole, count, budgets, deadline, serve)
+    out += thinned(whole, count, budgets, deadline, serve, measured)
     if pace is not None:
         pace.add(time.monotonic() - started, text_bytes)
     log.info("AutoGluon's %s served in %.1f s: %s", parent.model, time.monotonic() - started,
@@ -164,16 +166,27 @@ def _bag(competition: Competition, dataset: Dataset, problem: Problem, predictor
     return out
 
 
-def _count(latest: ProductionCandidate, count: int, budgets: Budgets) -> int:
-    """Fewer fold models than `count`, scaled from `latest`'s measured latency and size against the budgets."""
+def _count(latest: ProductionCandidate, count: int, budgets: Budgets,
+           before: tuple[int, float] | None = None) -> int:
+    """Fewer fold models than `count`, scaled from `latest`'s measured latency and size against the budgets. With
+    the latency of another count measured (`before`: count, p99), the latency is a fixed cost (deriving and
+    encoding the row) plus a cost per fold model, both read from the two measurements."""
     share = min(budgets.latency_ms / latest.latency.p99_ms, budgets.size_bytes / latest.size_bytes)
-    return min(count - 1, int(count * share))
+    fitting = int(count * share)
+    if before is not None and before[0] != count:
+        per_fold = (before[1] - latest.latency.p99_ms) / (before[0] - count)
+        if per_fold > 0:
+            fixed = latest.latency.p99_ms - per_fold * count
+            by_size = int(count * budgets.size_bytes / latest.size_bytes)
+            fitting = min(by_size, int((budgets.latency_ms - fixed) / per_fold))
+    return min(count - 1, fitting)
 
 
 def thinned(whole: ProductionCandidate, count: int, budgets: Budgets, deadline: Deadline,
-            serve) -> list[ProductionCandidate]:
+            serve, measured: tuple[int, float] | None = None) -> list[ProductionCandidate]:
     """`whole` (outside `budgets`) served with `count` of its fold models, those fitted on the most rows first,
-    and fewer again (scaled from the measured one) while that is still outside (THINNING_TRIES)."""
+    and fewer again (scaled from the last two measured: `measured` is the whole bag's count and p99, if it was)
+    while that is still outside (THINNING_TRIES)."""
     folds = len(whole.params["fold_rows"])
     order = np.argsort(-np.asarray(whole.params["fold_rows"]), kind="stable")
     out: list[ProductionCandidate] = []
@@ -196,7 +209,7 @@ def thinned(whole: ProductionCandidate, count: int, budgets: Budgets, deadline: 
         per_fold = (time.monotonic() - started) / count
         if not out[-1].measured or out[-1].fits(budgets):
             break
-        count = _count(out[-1], count, budgets)
+        count, measured = _count(out[-1], count, budgets, measured), (count, out[-1].latency.p99_ms)
     return out
 
 

@@ -199,11 +199,16 @@ class ProductionSearch(TwoPhaseSearch):
         level1 = families.AutoGluonLevel1(self.competition, dataset, self.problem, leaderboard_candidates,
                                           autogluon_path if prod.autogluon_level1 else None, self.work, self.calls,
                                           catboost=not prod.require_onnx)  # CatBoost has no ONNX form
-        self.candidates += level1.bags(deadline - export_reserve, self.budgets)
         # The CatBoost model's score (its bag's OOF) is known before it is fitted: it goes before the students,
-        # whose scores are not known until they are fitted, and is refitted only when it beats every candidate
+        # whose scores are not known until they are fitted, and is refitted only when it beats every candidate;
+        # it goes before the bags too when it scored better than all of them
+        catboost_first = level1.catboost_leads()
+        if not catboost_first:
+            self.candidates += level1.bags(deadline - export_reserve, self.budgets)
         self.candidates += level1.catboost_served(self.candidates, deadline - export_reserve - autogluon_seconds,
                                                   deadline - export_reserve)
+        if catboost_first:
+            self.candidates += level1.bags(deadline - export_reserve, self.budgets)
         if prod.distill:
             self.candidates += families.students(
                 self.problem, dataset, self.candidates, self.budgets, leaderboard_oof, teacher_test,

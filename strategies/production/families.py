@@ -179,6 +179,18 @@ class AutoGluonLevel1:
         still serve in a blend."""
         return self.catboost(end, refit_by if self._catboost_beats(candidates) else None)
 
+    def catboost_leads(self) -> bool:
+        """Whether the CatBoost bag scored better out of fold than every LightGBM bag that could serve: it is then
+        served first (thinning a bag can take the seconds a short run has left)."""
+        if self.predictor is None or self.parent is None:
+            return False
+        from strategies.production.autogluon_bags import servable_type
+
+        metric = self.competition.metric
+        bags = [c for c in self.leaderboard if c.strategy == "autogluon" and getattr(c, "level", 0) == 1
+                and c.model and servable_type(self.predictor, c.model)]
+        return all(metric.signed(self.parent.score) > metric.signed(c.score) for c in bags)
+
     def _catboost_beats(self, candidates: list[ProductionCandidate]) -> bool:
         if self.predictor is None or self.parent is None:
             return False

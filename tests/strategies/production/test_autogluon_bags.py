@@ -211,11 +211,18 @@ def test_a_bag_that_predicts_otherwise_than_autogluon_is_refused_with_the_reason
     assert found[0].status == FAILED and "differently from AutoGluon" in found[0].note
 
 
-def test_models_reading_features_autogluon_derived_from_text_are_refused_with_the_reason(titanic, tmp_path):
+def test_models_reading_features_podium_does_not_recompute_are_refused_with_the_reason(titanic, tmp_path):
+    """AutoGluon's text features are recomputed (test_autogluon_text.py); where its pipeline was configured in a
+    way podium does not reproduce (n-grams per column, say), every model reading them is refused, saying why."""
     board = fit(titanic, tmp_path)
-    _, found = served(titanic, board, tmp_path, tmp_path / "work", deadline=60)
+    problem = make_problem(titanic.competition, titanic.dataset)
+    level1 = families.AutoGluonLevel1(titanic.competition, titanic.dataset, problem, board, tmp_path / "ag",
+                                      tmp_path / "work", 100)
+    level1.features.text, level1.features.text_refused = None, "its n-grams are counted per column"
+    found = level1.bags(Deadline.after(60)) + level1.catboost(Deadline.after(60))
     assert {c.family for c in found} == {BAG, CATBOOST}
-    assert all(c.status == FAILED and "features AutoGluon derived" in c.note and "name." in c.note for c in found)
+    assert all(c.status == FAILED and "features AutoGluon derived" in c.note and "name." in c.note
+               and "counted per column" in c.note for c in found)
 
 
 def test_the_catboost_bag_is_refitted_only_when_it_beats_every_candidate_so_far(fitted, tmp_path):
@@ -279,3 +286,21 @@ def test_without_catboost_no_refit_is_tried(fitted, tmp_path):
     end = Deadline.after(120)
     assert level1.catboost_served([], end, end) == [] and level1.catboost(end) == []
     assert any(c.family == BAG and c.measured for c in level1.bags(end))
+
+
+def test_the_catboost_bag_is_served_first_when_it_scored_better_than_every_lightgbm_bag(fitted, tmp_path):
+    """Thinning a LightGBM bag can take the seconds a short run has left: the better of the two goes first."""
+    corpus, board, folder = fitted
+    problem = make_problem(corpus.competition, corpus.dataset)
+    metric = corpus.competition.metric
+    level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
+    assert level1.parent is not None
+    bags = [c for c in board if c.strategy == "autogluon" and "LightGBM" in (c.model or "") and c.level == 1]
+    best_bag, worst_bag = (max(bags, key=lambda c: f(metric.signed(c.score))) for f in (lambda s: s, lambda s: -s))
+    level1.parent = replace(level1.parent, score=best_bag.score)  # level with the best bag: not better
+    assert not level1.catboost_leads()
+    better = best_bag.score + (1e-3 if metric.greater_is_better else -1e-3)
+    level1.parent = replace(level1.parent, score=better)
+    assert level1.catboost_leads()
+    level1.parent = replace(level1.parent, score=worst_bag.score)
+    assert not level1.catboost_leads() or len(bags) == 1
