@@ -80,3 +80,29 @@ def test_models_reading_text_features_serve_from_raw_rows_as_autogluon_predicts(
         exportable, why = onnx_exportable(candidate.folder)
         assert not exportable and ("AutoGluon's text features" in why or candidate.family == "catboost")
     assert {c.family for c in served} == {"autogluon-bag", "catboost"}
+
+
+def test_podium_predict_reads_the_text_of_a_csv_as_the_model_does(fitted, tmp_path):
+    """The served bag through `podium predict`: a CSV of raw rows (text sent as text, some of it missing)."""
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    corpus, board, folder = fitted
+    problem = make_problem(corpus.competition, corpus.dataset)
+    level1 = families.AutoGluonLevel1(corpus.competition, corpus.dataset, problem, board, folder / "ag", tmp_path, 100)
+    bag = next(c for c in level1.bags(Deadline.after(120)) if c.measured)
+    model = load_model(bag.folder)
+    rows = awkward_text(corpus.test, model.schema.autogluon_text.columns)
+    data, out = tmp_path / "rows.csv", tmp_path / "predictions.csv"
+    rows.to_csv(data, index=False)
+    result = CliRunner().invoke(app, ["predict", str(bag.folder), str(data), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out)
+    column = corpus.competition.prediction_columns[0]
+    read_back = pd.read_csv(data)  # as the file reads: empty text is missing
+    np.testing.assert_allclose(written[column], model.predict(read_back), rtol=1e-9)
+    missing = rows.drop(columns=[model.schema.autogluon_text.columns[0]])
+    missing.to_csv(data, index=False)
+    refused = CliRunner().invoke(app, ["predict", str(bag.folder), str(data), "-o", str(out)])
+    assert refused.exit_code != 0 and "lacks column" in refused.output
