@@ -52,8 +52,7 @@ def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem
                              budgets: Budgets | None = None) -> list[ProductionCandidate]:
     """Candidates for each of the best level-1 LightGBM bags of the leaderboard's AutoGluon fit (MOST_BAGS);
     with `budgets`, a bag outside them is also served thinned (`thinned`)."""
-    served = [c for c in leaderboard if c.strategy == "autogluon" and getattr(c, "level", 0) == 1
-              and c.model and servable_type(predictor, c.model)]
+    served = servable_bags(leaderboard, predictor)
     served.sort(key=lambda c: -competition.metric.signed(c.score))
     out: list[ProductionCandidate] = []
     pace = Pace()
@@ -68,6 +67,12 @@ def autogluon_bag_candidates(competition: Competition, dataset: Dataset, problem
             out.append(ProductionCandidate(f"{FAMILY}/{parent.model}", FAMILY, status=FAILED,
                                            note=f"{type(error).__name__}: {error}"))
     return out
+
+
+def servable_bags(leaderboard: list[Candidate], predictor) -> list[Candidate]:
+    """The leaderboard's level-1 AutoGluon bags of a type served here."""
+    return [c for c in leaderboard if c.strategy == "autogluon" and getattr(c, "level", 0) == 1
+            and c.model and servable_type(predictor, c.model)]
 
 
 def servable_type(predictor, model: str) -> bool:

@@ -44,6 +44,7 @@ class AutoGluonFeatures:
         self.raw_of = raw_of  # AutoGluon's name of each raw column -> podium's
         self.text = text  # every text feature of the pipeline, recomputable from raw text
         self.text_refused = text_refused  # why the text features are not, when they are not
+        self._text_frame: tuple[Dataset, pd.DataFrame] | None = None  # `text` on a dataset's rows, computed once
 
     @classmethod
     def of(cls, predictor, dataset: Dataset) -> AutoGluonFeatures:
@@ -88,7 +89,8 @@ class AutoGluonFeatures:
             why = f"; its text features: {self.text_refused}" if self.text_refused else ""
             raise Unservable(f"it reads features AutoGluon derived, not raw columns ({', '.join(derived[:3])}"
                              f"{' ...' if len(derived) > 3 else ''}){why}")
-        computed = text.frame(dataset.X) if text is not None else pd.DataFrame(index=dataset.X.index)
+        computed = self._text_values(dataset)[text.names] if text is not None else \
+            pd.DataFrame(index=dataset.X.index)
         frame = pd.DataFrame({f: computed[f] if f in computed.columns else dataset.X[self.raw_of[f]]
                               for f in features}, index=dataset.X.index)
         frame.columns = [f if f in computed.columns else self.raw_of[f] for f in features]
@@ -123,6 +125,13 @@ class AutoGluonFeatures:
             columns.append(column)
         schema = base.model_copy(update={"columns": tuple(columns), "autogluon_text": text})
         return schema, Encoder(schema, codes, other, missing)
+
+    def _text_values(self, dataset: Dataset) -> pd.DataFrame:
+        """Every text feature on the training rows, computed once for all the models that read some of them
+        (a feature's value does not depend on which others are read)."""
+        if self._text_frame is None or self._text_frame[0] is not dataset:
+            self._text_frame = (dataset, self.text.frame(dataset.X))
+        return self._text_frame[1]
 
     def _text_of(self, names: list[str]) -> AutoGluonText | None:
         """The pipeline's text features cut down to `names` (the n-grams' vocabulary stays whole: `_total_`

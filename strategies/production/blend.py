@@ -90,14 +90,32 @@ def nested_oof(oofs: list[np.ndarray], problem: Problem, latency_ms: list[float]
     """The blend's honest OOF predictions: chosen on the other groups of folds, predicting the one left out
     (the rows the folds never score stay without). `stacked`: the chosen members combined by a logistic stacker
     fitted on those groups too. None when `deadline` passes before every group is predicted."""
+    choices = nested_choices(oofs, problem, latency_ms, sizes, budgets, max_members, headroom)
+    return nested_predictions(oofs, problem, choices, stacked, deadline)
+
+
+def nested_choices(oofs: list[np.ndarray], problem: Problem, latency_ms: list[float], sizes: list[int],
+                   budgets: Budgets, max_members: int,
+                   headroom: float) -> list[tuple[np.ndarray, np.ndarray, dict[int, float]]]:
+    """For each group of the run's folds: the rows of the other groups, the group's rows, and the members and
+    weights chosen on the other groups."""
     group = np.where(scored(problem.folds), problem.folds % GROUPS, -1)
-    out = np.full_like(oofs[0], np.nan, dtype=float)
+    choices = []
     for left in np.unique(group[group >= 0]):
+        inside, left_out = (group >= 0) & (group != left), group == left
+        choices.append((inside, left_out, select([o[inside] for o in oofs], problem.y[inside], problem, latency_ms,
+                                                 sizes, budgets, max_members, headroom=headroom)))
+    return choices
+
+
+def nested_predictions(oofs: list[np.ndarray], problem: Problem, choices, stacked: bool = False,
+                       deadline: Deadline | None = None) -> np.ndarray | None:
+    """Each group's rows predicted by the members and weights chosen without them (`nested_choices`), averaged
+    or, `stacked`, combined by a stacker fitted without them too; None when `deadline` passes first."""
+    out = np.full_like(oofs[0], np.nan, dtype=float)
+    for inside, left_out, weights in choices:
         if deadline is not None and deadline.passed():
             return None
-        inside, left_out = (group >= 0) & (group != left), group == left
-        weights = select([o[inside] for o in oofs], problem.y[inside], problem, latency_ms, sizes, budgets,
-                         max_members, headroom=headroom)
         stacker = _stacker([oofs[i][inside] for i in weights], problem.y[inside], problem) if stacked else None
         if stacker is not None:
             out[left_out] = stacker.combine([oofs[i][left_out] for i in weights])
@@ -151,9 +169,9 @@ def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, 
     if len(weights) < 2:
         log.info("The production blend kept one candidate: no blend")
         return None
-    honest = nested_oof(oofs, problem, latency_ms, sizes, budgets, max_members, headroom=headroom)
-    stacker, honest = _stacked(problem, oofs, weights, honest, latency_ms, sizes, budgets, max_members, headroom,
-                               deadline)
+    choices = nested_choices(oofs, problem, latency_ms, sizes, budgets, max_members, headroom)
+    honest = nested_predictions(oofs, problem, choices)
+    stacker, honest = _stacked(problem, oofs, weights, choices, honest, deadline)
     members = [pool[i] for i in weights]
     if all(m.family in SHARED_ENCODING for m in members):
         runtime = BlendRuntime([load_model(m.folder).runtime for m in members], list(weights.values()), stacker)
@@ -177,15 +195,14 @@ def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, 
     return candidate
 
 
-def _stacked(problem: Problem, oofs: list[np.ndarray], weights: dict[int, float], honest: np.ndarray,
-             latency_ms: list[float], sizes: list[int], budgets: Budgets, max_members: int,
-             headroom: float, deadline: Deadline) -> tuple[LogisticStacker | None, np.ndarray]:
-    """The stacker of the chosen members and the nested OOF predictions that go with it, when its nested score
-    beats the weighted mean's (`honest`) and it is fitted before `deadline`; else no stacker and `honest`."""
+def _stacked(problem: Problem, oofs: list[np.ndarray], weights: dict[int, float], choices, honest: np.ndarray,
+             deadline: Deadline) -> tuple[LogisticStacker | None, np.ndarray]:
+    """The stacker of the chosen members and the nested OOF predictions that go with it (on the weighted mean's
+    nested `choices`), when its nested score beats the weighted mean's (`honest`) and it is fitted before
+    `deadline`; else no stacker and `honest`."""
     if link_for(problem) == IDENTITY or deadline.passed():
         return None, honest
-    stacked = nested_oof(oofs, problem, latency_ms, sizes, budgets, max_members, headroom=headroom, stacked=True,
-                         deadline=deadline)
+    stacked = nested_predictions(oofs, problem, choices, stacked=True, deadline=deadline)
     if stacked is None or deadline.passed():
         log.info("The production blend's stacker was not fitted before its deadline: the weighted mean serves")
         return None, honest

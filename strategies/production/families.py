@@ -184,11 +184,10 @@ class AutoGluonLevel1:
         served first (thinning a bag can take the seconds a short run has left)."""
         if self.predictor is None or self.parent is None:
             return False
-        from strategies.production.autogluon_bags import servable_type
+        from strategies.production.autogluon_bags import servable_bags
 
         metric = self.competition.metric
-        bags = [c for c in self.leaderboard if c.strategy == "autogluon" and getattr(c, "level", 0) == 1
-                and c.model and servable_type(self.predictor, c.model)]
+        bags = servable_bags(self.leaderboard, self.predictor)
         return all(metric.signed(self.parent.score) > metric.signed(c.score) for c in bags)
 
     def _catboost_beats(self, candidates: list[ProductionCandidate]) -> bool:

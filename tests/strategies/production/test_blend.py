@@ -225,6 +225,7 @@ def test_a_stacker_not_fitted_before_its_deadline_leaves_the_weighted_mean(hpc, 
     args = ([c.latency.p99_ms for c in pool], [c.size_bytes for c in pool], budgets, 3)
     assert nested_oof(oofs, problem, *args, stacked=True, deadline=Deadline.after(0)) is None
     weights = select(oofs, problem.y, problem, *args)
-    mean = nested_oof(oofs, problem, *args)
-    stacker, honest = blend_module._stacked(problem, oofs, weights, mean, *args, 0.8, Deadline.after(0))
+    choices = blend_module.nested_choices(oofs, problem, *args, 0.8)
+    mean = blend_module.nested_predictions(oofs, problem, choices)
+    stacker, honest = blend_module._stacked(problem, oofs, weights, choices, mean, Deadline.after(0))
     assert stacker is None and honest is mean
