@@ -17,9 +17,10 @@ def wheel_env(tmp_path_factory) -> Path:
 
 
 def test_the_wheel_carries_its_settings_and_imports_nothing_from_the_checkout(wheel_env, tmp_path):
-    probe = ("import json, agent, configs, strategies, agent.config as c; "
+    probe = ("import json, agent, configs, strategies, agent.config as c, agent.runtime.compiled as k; "
              "print(json.dumps({'agent': agent.__file__, 'configs': configs.__file__, "
-             "'defaults': str(c.DEFAULT_CONFIG), 'spaces': sorted(p.name for p in (c.CONFIG_DIR / 'search_spaces')"
+             "'defaults': str(c.DEFAULT_CONFIG), 'kernel': (k.SOURCES / 'catboost_kernel.c').is_file(), "
+             "'spaces': sorted(p.name for p in (c.CONFIG_DIR / 'search_spaces')"
              ".iterdir()), 'example': (c.CONFIG_DIR / 'batch' / 'example.yaml').is_file()}))")
     found = json.loads(subprocess.run([wheel_env / "python", "-c", probe], cwd=tmp_path, env=clean_env(tmp_path),
                                       check=True, capture_output=True, text=True).stdout)
@@ -27,6 +28,7 @@ def test_the_wheel_carries_its_settings_and_imports_nothing_from_the_checkout(wh
     for name in ("agent", "configs", "defaults"):
         assert found[name].startswith(installed) and not found[name].startswith(str(ROOT)), found
     assert found["spaces"] == ["catboost.yaml", "lightgbm.yaml", "xgboost.yaml"] and found["example"]
+    assert found["kernel"]  # CatBoost's formula compiles where it serves
 
 
 def test_the_installed_command_helps_lists_metrics_and_runs_a_competition(wheel_env, build_corpus, tmp_path):

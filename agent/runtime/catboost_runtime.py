@@ -2,8 +2,11 @@
 encoder gives a missing one CatBoost's own code) and are given to CatBoost as the integers it was trained on, its
 numbers as they are.
 
-One row goes to CatBoost's `predict` as a list (about 0.2 ms for 500 trees here: benchmarks/catboost_row.py);
-a table as a DataFrame with integer columns for the categories.
+CatBoost's Python `predict` costs 0.1-0.4 ms for one row here (benchmarks/catboost_row.py), most of it set-up.
+A model that carries its formula (agent/runtime/catboost_trees.py: read from CatBoost's export and checked
+against CatBoost when it was made) is served by it instead: a compiled kernel takes 10-80 us a row for
+300-2,000 trees, and where this machine has no C compiler, numpy evaluates up to FORMULA_ROWS rows at a time and
+CatBoost the larger tables, to the same numbers (1e-9).
 """
 
 from __future__ import annotations
@@ -15,21 +18,27 @@ import numpy as np
 import pandas as pd
 
 from agent.atomic import write_bytes
+from agent.runtime.catboost_trees import ObliviousTrees
 from agent.runtime.runtimes import SOFTMAX, apply_link
+
+FORMULA_ROWS = 64  # numpy's evaluation holds rows x splits in memory; beyond this many rows CatBoost's is faster
 
 
 class CatBoostRuntime:
-    """A fitted CatBoost model (`model.cbm`), the link applied to its raw formula value, and the positions of its
-    categorical columns in the matrix."""
+    """A fitted CatBoost model (`model.cbm`), the link applied to its raw formula value, the positions of its
+    categorical columns in the matrix, and, when it was exported, its formula (`formula.npz`)."""
 
     kind = "catboost"
     input = "matrix"
 
-    def __init__(self, model, link: str, categorical: list[int]):
+    def __init__(self, model, link: str, categorical: list[int], formula: ObliviousTrees | None = None):
         self.model, self.link, self.categorical = model, link, [int(i) for i in categorical]
+        self.formula = formula
 
     def raw(self, matrix: np.ndarray) -> np.ndarray:
-        if len(matrix) == 1:
+        if self.formula is not None and (len(matrix) <= FORMULA_ROWS or self.formula.compiled):
+            scores = self.formula.raw(matrix)
+        elif len(matrix) == 1:
             row: list[Any] = matrix[0].tolist()
             for index in self.categorical:
                 row[index] = int(row[index])
@@ -45,11 +54,17 @@ class CatBoostRuntime:
         return apply_link(scores, self.link, False)
 
     def describe(self) -> dict[str, Any]:
-        return {"trees": int(self.model.tree_count_), "features": len(self.model.feature_names_)}
+        served = "CatBoost" if self.formula is None else "compiled formula" if self.formula.compiled else \
+            "formula in numpy"
+        return {"trees": int(self.model.tree_count_), "features": len(self.model.feature_names_), "served_by": served}
 
     def save(self, folder: Path) -> dict[str, Any]:
         write_bytes(Path(folder) / "model.cbm", bytes(self.model._serialize_model()))
-        return {"kind": self.kind, "file": "model/model.cbm", "link": self.link, "categorical": self.categorical}
+        config = {"kind": self.kind, "file": "model/model.cbm", "link": self.link, "categorical": self.categorical}
+        if self.formula is not None:
+            self.formula.save(Path(folder) / "formula.npz")
+            config["formula"] = "model/formula.npz"
+        return config
 
     @classmethod
     def load(cls, root: Path, config: dict[str, Any]) -> CatBoostRuntime:
@@ -57,4 +72,5 @@ class CatBoostRuntime:
 
         model = CatBoost()
         model.load_model(blob=(Path(root) / config["file"]).read_bytes())
-        return cls(model, config["link"], config["categorical"])
+        formula = ObliviousTrees.load(Path(root) / config["formula"]) if config.get("formula") else None
+        return cls(model, config["link"], config["categorical"], formula)

@@ -2,17 +2,18 @@
 is left, else its fold model fitted on the most rows, as it is.
 
 CatBoost's ordered boosting and target statistics regularise well on categorical data, and AutoGluon's CatBoost
-bag is often its best level-1 model there. Its fold models cannot be served as a bag: CatBoost's Python
-`predict` costs about 0.2 ms for one row of 500 trees (benchmarks/catboost_row.py), so eight would not fit
-1 ms, and `sum_models` averages their categorical statistics (not exact). So the bag is collapsed as AutoGluon's
-`refit_full` does, without copying the predictor: one model with the fold models' parameters and their mean
-number of trees, fitted on every training row of AutoGluon's features. It has no out-of-fold predictions of its
-own and is scored by its bag's (AutoGluon's refit_full convention, said in `score_source`). The refit takes
-about twice one fold model's time, which the end of a short run often lacks; one fold model then serves
-instead. It costs no fitting, and its bag's out-of-fold predictions each came from a model like it, fitted on
-the other folds. Either way its features are reproduced from raw rows
-(strategies/production/autogluon_features.py); before it counts it must predict the test set from raw rows as
-it does from AutoGluon's own features.
+bag is often its best level-1 model there. The bag is collapsed as AutoGluon's `refit_full` does, without
+copying the predictor: one model with the fold models' parameters and their mean number of trees, fitted on
+every training row of AutoGluon's features. It has no out-of-fold predictions of its own and is scored by its
+bag's (AutoGluon's refit_full convention, said in `score_source`). The refit takes about twice one fold model's
+time, which the end of a short run often lacks; one fold model then serves instead. It costs no fitting, and its
+bag's out-of-fold predictions each came from a model like it, fitted on the other folds. Either way its features
+are reproduced from raw rows (strategies/production/autogluon_features.py); before it counts it must predict the
+test set from raw rows as it does from AutoGluon's own features.
+
+It serves through its exported formula (agent/runtime/catboost_trees.py: 10-80 us a row compiled, where
+CatBoost's Python `predict` costs 0.1-0.4 ms), checked against CatBoost on training and test rows; CatBoost's
+`predict` serves a model whose formula is not read exactly.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from agent.columns import autogluon_name, with_encoded_names
 from agent.competition.dataset import Dataset
@@ -30,6 +32,7 @@ from agent.competition.inference import Competition
 from agent.competition.labels import label_key
 from agent.deadline import Deadline
 from agent.runtime.catboost_runtime import CatBoostRuntime
+from agent.runtime.catboost_trees import ObliviousTrees, disagreement
 from agent.runtime.encoder import Encoder
 from agent.runtime.runtimes import apply_link
 from strategies.base import Candidate
@@ -160,12 +163,34 @@ class Served:
         problem = self.problem
         schema, encoder = _encoding(self.competition, problem, self.dataset, self.features, child,
                                     list(child.features), self._categorical(child))
-        runtime = CatBoostRuntime(model, link_for(problem), self._categorical(child))
+        categorical = self._categorical(child)
+        codes = [len(child._category_mapping[child.features[i]]) for i in categorical]
+        rows = pd.concat([self.dataset.X.iloc[checked_rows(self.dataset.X)],
+                          self.dataset.X_test.iloc[checked_rows(self.dataset.X_test)]])
+        matrix, _ = encoder.encode_frame(encoder.schema.read_texts(rows))
+        runtime = CatBoostRuntime(model, link_for(problem), categorical, exported_formula(model, categorical, codes,
+                                                                                          matrix))
         _check_agreement(runtime, encoder, child, model, self.predictor._learner, self.dataset, problem)
         candidate.oof = np.asarray(self.parent.oof, dtype=float)
         candidate.score = problem.score(candidate.oof)
         return package(problem, runtime, candidate, self.work, serving_rows(self.dataset, schema, problem.seed),
                        self.calls, schema=schema, encoder=encoder)
+
+
+def exported_formula(model, categorical: list[int], codes: list[int], matrix: np.ndarray) -> ObliviousTrees | None:
+    """`model`'s formula (agent/runtime/catboost_trees.py) when it predicts `matrix` as CatBoost does (to
+    AGREEMENT); None, and CatBoost's own predict serves, when it cannot be read or does not agree."""
+    try:
+        formula = ObliviousTrees.from_catboost(model, categorical, codes)
+        worst = disagreement(formula, model, matrix, categorical)
+    except Exception as error:  # noqa: BLE001 - CatBoost's predict serves
+        log.info("CatBoost's formula was not exported (%s: %s): CatBoost's predict serves", type(error).__name__,
+                 error)
+        return None
+    if not worst <= AGREEMENT:
+        log.info("CatBoost's exported formula differs from CatBoost by %.3g: CatBoost's predict serves", worst)
+        return None
+    return formula
 
 
 def _encoding(competition, problem, dataset, features: AutoGluonFeatures, child, names: list[str],

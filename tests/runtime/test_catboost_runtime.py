@@ -57,4 +57,4 @@ def test_saved_and_loaded_it_predicts_the_same(tmp_path):
     loaded = runtime_class(config["kind"]).load(tmp_path, config)
     matrix = X.to_numpy(dtype=float)[:20]
     np.testing.assert_array_equal(loaded.raw(matrix), runtime.raw(matrix))
-    assert loaded.describe() == runtime.describe() == {"trees": 40, "features": 2}
+    assert loaded.describe() == runtime.describe() == {"trees": 40, "features": 2, "served_by": "CatBoost"}

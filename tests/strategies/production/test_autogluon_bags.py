@@ -10,6 +10,7 @@ import pytest
 
 from agent.deadline import Deadline
 from agent.runtime import load_model
+from agent.runtime.catboost_runtime import CatBoostRuntime
 from agent.runtime.onnx import onnx_exportable
 from strategies.production import families
 from strategies.production.candidate import FAILED, SKIPPED, Budgets
@@ -193,6 +194,11 @@ def test_the_catboost_bag_is_refitted_and_served_from_raw_rows(fitted, tmp_path)
     model = load_model(refit.folder)
     assert model.runtime.kind == "catboost"
     table = model.predict_raw(corpus.dataset.X_test)
+    # served by CatBoost's exported formula, compiled, and to CatBoost's own numbers
+    assert model.runtime.describe()["served_by"] == "compiled formula"
+    matrix, _ = model.encoder.encode(corpus.dataset.X_test)
+    by_catboost = CatBoostRuntime(model.runtime.model, model.runtime.link, model.runtime.categorical)
+    np.testing.assert_allclose(table, by_catboost.raw(matrix), rtol=1e-9, atol=1e-12)
     rows = corpus.dataset.X_test.head(3).to_dict("records")
     np.testing.assert_allclose(np.vstack([model.predict_raw(r) for r in rows]).reshape(np.shape(table[:3])),
                                table[:3], rtol=1e-9)
