@@ -6,7 +6,8 @@ hundreds of ms a row): in the fit task while the model is in memory (loading a s
 take half a minute), else loaded from disk here. Size is everything the blend needs on disk (models/ and the
 studies' predictions), training cost is the leaderboard phase as measured (wall time, CPU-seconds inside
 its tasks), and top features are AutoGluon's permutation importance on out-of-fold predictions, in the
-competition metric. What is left to measure runs as one Ray task beside the production phase.
+competition metric. What is left to measure runs as one Ray task beside the production phase, held to the one
+core it asked for (agent/run/cores.py): the production phase times its models on the other.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from agent.atomic import write_json
 from agent.columns import autogluon_name, decoded, with_encoded_names
+from agent.run.cores import confined
 
 log = logging.getLogger("podium.leaderboard")
 PARTIAL_FIGURES = ".leaderboard-latency.json"  # the latency as soon as it is known (fit task or figures task)
@@ -35,10 +37,16 @@ def autogluon_figures(models: str, rows, problem_type: str, seconds: float, top:
     """
     from autogluon.tabular import TabularPredictor
 
+    with confined(1):  # the production phase measures its models' latency beside this task
+        return _figures(TabularPredictor.load(models, require_py_version_match=False, verbosity=0),
+                        rows, problem_type, seconds, top, partial, latency)
+
+
+def _figures(predictor, rows, problem_type: str, seconds: float, top: int, partial: str | None,
+             latency: bool) -> dict[str, Any]:
     from agent.runtime import measure_latency
     from strategies.autogluon_latency import served
 
-    predictor = TabularPredictor.load(models, require_py_version_match=False, verbosity=0)
     rows = with_encoded_names(rows, autogluon_name)  # the names AutoGluon was fitted on (strategies/autogluon.py)
     started = time.monotonic()
     figures: dict[str, Any] = {}

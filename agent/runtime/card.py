@@ -59,6 +59,7 @@ class CardLatency(_Section):
     cpu_seconds_per_million: float
     cpu_seconds_per_million_single_row: float
     measured: str
+    retimed_calls: int = 0  # single-row calls descheduled by other work and timed again
 
 
 class Feature(_Section):

@@ -59,7 +59,9 @@ def build_card(*, slug: str, problem_type: str, target: str, submission_format: 
                     "throughput_rows_s": budgets.throughput, "within_budget": bool(within),
                     "refused_on_export": list(refused)},
         "latency": latency.card("in-process, from raw dict rows to the submission-format prediction, after "
-                                "loading the exported artifact from disk" + (
+                                "loading the exported artifact from disk; a single-row call descheduled by other "
+                                "work on the machine (off its core over 10% of its time) timed again, at most 3 "
+                                "tries" + (
                                     f"; the median of {latency_measurements} measurements (by p99), the first "
                                     "having missed the latency budget" if latency_measurements > 1 else "")),
         "size": {"serving_bytes": size_bytes, "directory_bytes": directory_bytes, "side_bytes": side_bytes,

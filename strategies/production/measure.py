@@ -46,7 +46,7 @@ def package(problem: Problem, runtime: Runtime, candidate: ProductionCandidate, 
         sample = rows.iloc[:CHECK_ROWS]
         if not np.allclose(model.predict_raw(sample), loaded.predict_raw(sample), rtol=1e-9, atol=1e-12):
             raise RuntimeError("the reloaded model predicts differently from the fitted one")
-        candidate.latency = measure_latency(loaded, rows, calls=calls, max_seconds=max_seconds)
+        candidate.latency = measure_latency(loaded, rows, calls=calls, max_seconds=max_seconds, retime_preempted=True)
         candidate.size_bytes = artifact_size(folder)
         candidate.folder = folder
     except Exception as error:  # noqa: BLE001 - one broken candidate must not stop the search
@@ -59,5 +59,6 @@ def remeasure(candidate: ProductionCandidate, rows: pd.DataFrame, calls: int = 2
               max_seconds: float | None = None) -> ProductionCandidate:
     """Measure again from disk (quietly, after the search), keeping the better-informed numbers."""
     if candidate.measured and candidate.folder is not None:
-        candidate.latency = measure_latency(load_model(candidate.folder), rows, calls=calls, max_seconds=max_seconds)
+        candidate.latency = measure_latency(load_model(candidate.folder), rows, calls=calls, max_seconds=max_seconds,
+                                            retime_preempted=True)
     return candidate

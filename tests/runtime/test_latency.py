@@ -43,6 +43,31 @@ def test_a_time_cap_marks_the_measurement_incomplete():
     assert not report.complete and 20 <= report.calls < MIN_CALLS
 
 
+class _Interrupted:
+    """A model whose every 10th call first loses its core for 5 ms (a sleep: wall time without CPU time), as a
+    call descheduled by other work does; its own cost is a few microseconds."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, rows):
+        if isinstance(rows, dict):
+            self.calls += 1
+            if self.calls % 10 == 0:
+                time.sleep(0.005)
+            return [0.0]
+        return [0.0] * len(rows)
+
+
+def test_calls_that_lost_their_core_are_timed_again_when_asked():
+    rows = pd.DataFrame({"a": [1.0]})
+    plain = measure_latency(_Interrupted(), rows, warmup=1, batch_size=10)
+    retimed = measure_latency(_Interrupted(), rows, warmup=1, batch_size=10, retime_preempted=True)
+    assert plain.p99_ms >= 5 and plain.retimed == 0  # 1 call in 10 took 5 ms: the p99 is one of them
+    assert retimed.p99_ms < 1 and 15 <= retimed.retimed <= 25  # every such call timed again, and counted
+    assert retimed.calls == plain.calls == MIN_CALLS
+
+
 def test_artifact_size_counts_serving_files_only(tmp_path):
     folder = tmp_path / "artifact"
     (folder / "model").mkdir(parents=True)
