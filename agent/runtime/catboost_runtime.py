@@ -73,4 +73,6 @@ class CatBoostRuntime:
         model = CatBoost()
         model.load_model(blob=(Path(root) / config["file"]).read_bytes())
         formula = ObliviousTrees.load(Path(root) / config["formula"]) if config.get("formula") else None
+        if formula is not None:
+            _ = formula.compiled  # the kernel is built (0.5 s, once per machine) at load, not at a first request
         return cls(model, config["link"], config["categorical"], formula)

@@ -44,7 +44,7 @@ AUTOGLUON_SHARE = 0.3  # of the time budget, kept for AutoGluon's options when t
 REMEASURE_LIMIT = 12
 OUTSIDE_REMEASURED = 3  # candidates measured just outside the latency budget, measured again before the blend
 OUTSIDE_RATIO = 3.0  # ... when at most this many times over it
-BLEND_SHARE = 0.1  # of the finishing half's time (at least BLEND_SECONDS), kept from the students and fold bags
+BLEND_SHARE = 0.15  # of the finishing half's time (at least BLEND_SECONDS), kept from every model before it
 BLEND_SECONDS = 2.0  # for the blend: it fits nothing and often ships (a fold bag ran into its time at 600 s)
 IMPORTANCE_END_SHARE = 0.35  # of the export's reserve, left after importance for the profile, plot and card
 LATE_EXPORTS = 3  # candidates still tried past the deadline when the chosen ones missed on export
@@ -205,12 +205,12 @@ class ProductionSearch(TwoPhaseSearch):
         # whose scores are not known until they are fitted, and is refitted only when it beats every candidate;
         # it goes before the bags too when it scored better than all of them
         catboost_first = level1.catboost_leads()
+        served_by = deadline - export_reserve - blend_reserve  # the blend's seconds are kept from every model
         if not catboost_first:
-            self.candidates += level1.bags(deadline - export_reserve, self.budgets)
-        self.candidates += level1.catboost_served(self.candidates, deadline - export_reserve - autogluon_seconds,
-                                                  deadline - export_reserve)
+            self.candidates += level1.bags(served_by, self.budgets)
+        self.candidates += level1.catboost_served(self.candidates, served_by - autogluon_seconds, served_by)
         if catboost_first:
-            self.candidates += level1.bags(deadline - export_reserve, self.budgets)
+            self.candidates += level1.bags(served_by, self.budgets)
         if prod.distill:
             self.candidates += families.students(
                 self.problem, dataset, self.candidates, self.budgets, leaderboard_oof, teacher_test,
