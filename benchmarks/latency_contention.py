@@ -1,7 +1,7 @@
 """What other work on the machine does to a production model's measured single-row latency, plain and with
 descheduled calls timed again (agent/runtime/latency.py: `retime_preempted`).
 
-    .venv/bin/python benchmarks/latency_contention.py [--rounds 3] [--calls 1000] [--records PATH]
+    .venv/bin/python benchmarks/latency_contention.py [--rounds 5] [--calls 1000] [--records PATH]
 
 A LightGBM booster of 1,000 trees served as podium serves one row (FastRow from a dict row), measured by
 `measure_latency` on a quiet machine and beside 1 and 2 processes that keep a core busy each (matrix
@@ -28,9 +28,13 @@ RECORDS = Path(__file__).resolve().parent / "results" / "latency_contention.json
 
 
 def _busy(stop) -> None:
+    """One core kept busy: matrix products on one BLAS thread."""
+    from threadpoolctl import threadpool_limits
+
     square = np.random.default_rng(0).random((300, 300))
-    while not stop.is_set():
-        square @ square
+    with threadpool_limits(1):
+        while not stop.is_set():
+            square @ square
 
 
 class Served:
@@ -53,7 +57,7 @@ def main() -> None:
     from agent.runtime.latency import measure_latency
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--records", type=Path, default=RECORDS)
     args = parser.parse_args()

@@ -42,8 +42,6 @@ EXPORT_SHARE = 0.35  # of the finishing half's time, kept for re-measurement, im
 SEARCH_END_RESERVE = 0.15  # build_production_model: share of its budget the search leaves to the end
 AUTOGLUON_SHARE = 0.3  # of the time budget, kept for AutoGluon's options when the predictor's path is given
 REMEASURE_LIMIT = 12
-OUTSIDE_REMEASURED = 3  # candidates measured just outside the latency budget, measured again before the blend
-OUTSIDE_RATIO = 3.0  # ... when at most this many times over it
 BLEND_SHARE = 0.15  # of the finishing half's time (at least BLEND_SECONDS), kept from every model before it
 BLEND_SECONDS = 2.0  # for the blend: it fits nothing and often ships (a fold bag ran into its time at 600 s)
 IMPORTANCE_END_SHARE = 0.35  # of the export's reserve, left after importance for the profile, plot and card
@@ -219,8 +217,6 @@ class ProductionSearch(TwoPhaseSearch):
             log.info("Students done at %.1f s", time.monotonic() - self.started)
         self.candidates += families.fold_bags(self.competition, dataset, self.problem, leaderboard_candidates,
                                               self.work, self.calls, deadline - export_reserve - blend_reserve)
-        _remeasure_outside(self.candidates, self.budgets, self.competition, self.rows, self.calls,
-                           deadline - export_reserve - blend_reserve / 2)
         self.candidates += families.blend(self.problem, self.candidates, self.budgets, self.work, self.rows,
                                           self.calls, deadline - export_reserve, prod.blend_members)
         if autogluon_seconds:
@@ -341,23 +337,6 @@ def best_unstacked(candidates: list[Candidate], metric) -> tuple[str, float] | N
         return None
     best = max(honest, key=lambda c: metric.signed(c.score))
     return best.name, float(best.score)
-
-
-def _remeasure_outside(candidates, budgets, competition, rows, calls: int, deadline: Deadline) -> None:
-    """Measure again, before the blend picks its members among those inside the budgets, the best candidates
-    measured outside the latency budget by at most OUTSIDE_RATIO and inside the size budget. AutoGluon's bags
-    are measured while the leaderboard predicts the test set on both cores: a bag of 0.5-0.8 ms measured 2.1-2.5
-    ms there (deliveries, diamonds_price at 240 s). The blend and the export measure whatever ships again."""
-    outside = [c for c in candidates if c.measured and c.family != "autogluon" and c.folder is not None
-               and c.size_bytes <= budgets.size_bytes and 1.0 < c.latency.p99_ms / budgets.latency_ms <= OUTSIDE_RATIO]
-    outside.sort(key=lambda c: -competition.metric.signed(c.score) if not math.isnan(c.score) else math.inf)
-    for candidate in outside[:OUTSIDE_REMEASURED]:
-        if deadline.passed():
-            break
-        before = candidate.latency.p99_ms
-        remeasure(candidate, rows, calls, max_seconds=2.0)
-        log.info("%s measured again before the blend: p99 %.3g ms (was %.3g)", candidate.name,
-                 candidate.latency.p99_ms, before)
 
 
 def _remeasure(candidates, budgets, competition, rows, calls: int, deadline: Deadline | None = None) -> None:

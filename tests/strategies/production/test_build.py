@@ -279,28 +279,3 @@ def test_against_a_stacked_leaderboard_the_card_also_compares_with_the_best_mode
     assert board.score_given_up - board.unstacked["score_given_up"] == pytest.approx(0.05)
     assert "does not stack" in (tmp_path / "production" / "model_card.md").read_text()
 
-
-def test_the_best_candidates_just_outside_the_latency_budget_are_measured_again_before_the_blend(monkeypatch,
-                                                                                                  titanic):
-    """A bag measured while the leaderboard predicts on both cores reads 2-3x its quiet p99: up to three of the
-    best measured within 3x of the latency budget (and inside the size budget) are timed again, best first."""
-    from agent.runtime.latency import LatencyReport
-    from strategies.production import build
-    from strategies.production.candidate import Budgets, ProductionCandidate
-
-    def candidate(name, score, p99, size=100_000, family="autogluon-bag"):
-        return ProductionCandidate(name, family, score=score, status="measured", folder=f"/nowhere/{name}",
-                                   latency=LatencyReport(p99 / 2, p99, p99 / 2, 200, 1000, 1e5, 1.0, 1.0),
-                                   size_bytes=size)
-
-    pool = [candidate("fits", 0.90, 0.5), candidate("twice", 0.85, 2.0), candidate("thrice", 0.86, 2.9),
-            candidate("four times", 0.95, 4.0), candidate("too big", 0.95, 1.5, size=9_000_000),
-            candidate("leaderboard's", 0.95, 1.5, family="autogluon"), candidate("worst", 0.80, 1.2),
-            candidate("worse", 0.82, 1.1)]
-    timed = []
-    monkeypatch.setattr(build, "remeasure", lambda c, rows, calls, max_seconds=None: timed.append(c.name) or c)
-    build._remeasure_outside(pool, Budgets(1.0, 5_000_000), titanic.competition, None, 200, Deadline.after(60))
-    assert timed == ["thrice", "twice", "worse"]  # AUC: higher is better
-    timed.clear()
-    build._remeasure_outside(pool, Budgets(1.0, 5_000_000), titanic.competition, None, 200, Deadline.after(0))
-    assert timed == []
