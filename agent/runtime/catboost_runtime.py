@@ -21,7 +21,7 @@ from agent.atomic import write_bytes
 from agent.runtime.catboost_trees import ObliviousTrees
 from agent.runtime.runtimes import SOFTMAX, apply_link
 
-FORMULA_ROWS = 64  # numpy's evaluation holds rows x splits in memory; beyond this many rows CatBoost's is faster
+FORMULA_ROWS = 64  # beyond this many rows CatBoost's own batch predict is faster than the kernel (and numpy)
 
 
 class CatBoostRuntime:
@@ -36,7 +36,7 @@ class CatBoostRuntime:
         self.formula = formula
 
     def raw(self, matrix: np.ndarray) -> np.ndarray:
-        if self.formula is not None and (len(matrix) <= FORMULA_ROWS or self.formula.compiled):
+        if self.formula is not None and len(matrix) <= FORMULA_ROWS:
             scores = self.formula.raw(matrix)
         elif len(matrix) == 1:
             row: list[Any] = matrix[0].tolist()
