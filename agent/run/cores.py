@@ -10,13 +10,10 @@ measured p99 (benchmarks/latency_contention.py). `confined` holds every thread o
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-log = logging.getLogger("podium.run")
 
 
 @contextmanager

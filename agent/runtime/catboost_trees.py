@@ -51,14 +51,11 @@ class ObliviousTrees:
 
     def raw(self, matrix: np.ndarray) -> np.ndarray:
         """CatBoost's RawFormulaVal: (rows, dimensions), by the compiled kernel where this machine has one."""
-        if self._formula is False:
-            self._formula = Formula.of(self.arrays)
-        if self._formula is None:
-            return self.evaluate(matrix)
-        return self._formula(matrix)
+        return self._formula(matrix) if self.compiled else self.evaluate(matrix)
 
     @property
     def compiled(self) -> bool:
+        """Whether the kernel serves (looked for at the first call: building it takes 0.5 s once a machine)."""
         if self._formula is False:
             self._formula = Formula.of(self.arrays)
         return self._formula is not None
@@ -214,6 +211,7 @@ def _ctr_arrays(ctrs: list[dict], data: dict[str, Any], floats: dict[int, dict],
     tables: list[tuple[int, str]] = []
     table_of: dict[str, int] = {}
     ctr_table, offsets, goods, totals, priors = [], [], [], [], []
+    rows_of = {identifier: _table_rows(table) for identifier, table in data.items()}  # parsed once a table
     used = 0
     for ctr in ctrs:
         chain = _chain(ctr["elements"], floats, cat_of, float_elements, exact_elements)
@@ -225,8 +223,7 @@ def _ctr_arrays(ctrs: list[dict], data: dict[str, Any], floats: dict[int, dict],
         if identifier not in table_of:
             table_of[identifier] = len(tables)
             tables.append((projections[key], identifier))
-        rows = _table_rows(data[identifier])
-        good, total = _ctr_counts(ctr, data[identifier], rows)
+        good, total = _ctr_counts(ctr, data[identifier], rows_of[identifier])
         ctr_table.append(table_of[identifier])
         offsets.append(used)
         used += len(good)
@@ -244,7 +241,7 @@ def _ctr_arrays(ctrs: list[dict], data: dict[str, Any], floats: dict[int, dict],
     salts = [(t + 1) * 0x9E3779B97F4A7C15 % (1 << 64) for t in range(len(tables))]
     keys, found = [], []
     for (_, identifier), salt in zip(tables, salts, strict=True):
-        rows = _table_rows(data[identifier])
+        rows = rows_of[identifier]
         keys += [k ^ salt for k in rows]
         found += list(range(len(rows)))
     keys_array = np.asarray(keys, dtype=np.uint64)

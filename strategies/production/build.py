@@ -213,10 +213,10 @@ class ProductionSearch(TwoPhaseSearch):
             self.candidates += families.students(
                 self.problem, dataset, self.candidates, self.budgets, leaderboard_oof, teacher_test,
                 families.teacher_seconds(leaderboard_candidates), self.work, self.rows, self.calls,
-                deadline - export_reserve - autogluon_seconds - blend_reserve, prod.max_trees)
+                served_by - autogluon_seconds, prod.max_trees)
             log.info("Students done at %.1f s", time.monotonic() - self.started)
         self.candidates += families.fold_bags(self.competition, dataset, self.problem, leaderboard_candidates,
-                                              self.work, self.calls, deadline - export_reserve - blend_reserve)
+                                              self.work, self.calls, served_by)
         self.candidates += families.blend(self.problem, self.candidates, self.budgets, self.work, self.rows,
                                           self.calls, deadline - export_reserve, prod.blend_members)
         if autogluon_seconds:
