@@ -350,4 +350,4 @@ def _remeasure(candidates, budgets, competition, rows, calls: int, deadline: Dea
         if deadline is not None and deadline.passed():
             log.info("Re-measurement stopped at its deadline")
             break
-        remeasure(candidate, rows, max(calls, QUIET_CALLS))
+        remeasure(candidate, rows, max(calls, QUIET_CALLS), latency_ms=budgets.latency_ms)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from agent.runtime.encoder import Encoder
 from agent.runtime.files import artifact_size, staged_directory
-from agent.runtime.latency import measure_latency
+from agent.runtime.latency import LatencyReport, measure_latency
 from agent.runtime.model import ProductionModel, load_model
 from agent.runtime.runtimes import Runtime
 from agent.runtime.schema import Schema
@@ -56,9 +56,25 @@ def package(problem: Problem, runtime: Runtime, candidate: ProductionCandidate, 
 
 
 def remeasure(candidate: ProductionCandidate, rows: pd.DataFrame, calls: int = 200,
-              max_seconds: float | None = None) -> ProductionCandidate:
-    """Measure again from disk (quietly, after the search), keeping the better-informed numbers."""
-    if candidate.measured and candidate.folder is not None:
-        candidate.latency = measure_latency(load_model(candidate.folder), rows, calls=calls, max_seconds=max_seconds,
-                                            retime_preempted=True)
+              max_seconds: float | None = None, latency_ms: float | None = None) -> ProductionCandidate:
+    """Measure again from disk (quietly, after the search), keeping the better-informed numbers.
+
+    With `latency_ms` (the budget), a measurement that disagrees with the one before on whether the model fits
+    is followed by a third, and the median of the three stands: one slow moment of the machine (seen here: one
+    measurement in eight of the same model at 3x its p99, on an idle machine) must not drop a model that fits,
+    nor admit one that does not."""
+    if not (candidate.measured and candidate.folder is not None):
+        return candidate
+    model = load_model(candidate.folder)
+
+    def measure() -> LatencyReport:
+        return measure_latency(model, rows, calls=calls, max_seconds=max_seconds, retime_preempted=True)
+
+    before, report = candidate.latency, measure()
+    if latency_ms is not None and (before.p99_ms <= latency_ms) != (report.p99_ms <= latency_ms):
+        reports = sorted([before, report, measure()], key=lambda r: r.p99_ms)
+        log.info("%s: p99 %.3g ms, then %.3g ms against a %g ms budget; the median of three, %.3g ms, stands",
+                 candidate.name, before.p99_ms, report.p99_ms, latency_ms, reports[1].p99_ms)
+        report = reports[1]
+    candidate.latency = report
     return candidate

@@ -279,3 +279,34 @@ def test_against_a_stacked_leaderboard_the_card_also_compares_with_the_best_mode
     assert board.score_given_up - board.unstacked["score_given_up"] == pytest.approx(0.05)
     assert "does not stack" in (tmp_path / "production" / "model_card.md").read_text()
 
+
+
+@pytest.mark.parametrize("slow_measurements, fits", [(1, True), (2, False)])
+def test_a_remeasurement_that_disagrees_on_the_budget_is_settled_by_a_third(titanic, tmp_path, monkeypatch,
+                                                                            slow_measurements, fits):
+    """One slow re-measurement of a model that fit is outvoted by the next; two in a row stand."""
+    import dataclasses
+
+    import strategies.production.measure as measure_module
+    from strategies.production import ProductionSearch
+    from strategies.production.measure import remeasure
+
+    production = ProductionSearch(titanic.competition, titanic.dataset, tmp_path / "production",
+                                  fast_settings(search_trials=1, distill=False, blend_members=1))
+    try:
+        production.floor()
+        candidate = next(c for c in production.candidates if c.fits(production.budgets))
+        real, seen = measure_module.measure_latency, []
+
+        def measured(model, rows, **kwargs):
+            seen.append(model.name)
+            report = real(model, rows, **kwargs)
+            return dataclasses.replace(report, p99_ms=1e6) if len(seen) <= slow_measurements else report
+
+        monkeypatch.setattr(measure_module, "measure_latency", measured)
+        remeasure(candidate, production.rows, 200, latency_ms=production.budgets.latency_ms)
+        assert len(seen) == 2 and candidate.fits(production.budgets) == fits
+        remeasure(candidate, production.rows, 200)  # without the budget, the newest measurement stands
+        assert len(seen) == 3 and candidate.fits(production.budgets)
+    finally:
+        production.close()
