@@ -254,3 +254,36 @@ def test_a_stacker_not_fitted_before_its_deadline_leaves_the_weighted_mean(hpc, 
     mean = blend_module.nested_predictions(oofs, problem, choices)
     stacker, honest = blend_module._stacked(problem, oofs, weights, choices, mean, Deadline.after(0))
     assert stacker is None and honest is mean
+
+
+def test_a_blend_measured_slow_once_is_measured_again_before_its_members_are_chosen_again(titanic, tmp_path,
+                                                                                          monkeypatch):
+    """A moment of load on its first measurement: the next two fit, the median stands, the blend is kept as it
+    was chosen (no second blend with headroom)."""
+    from dataclasses import replace
+
+    import strategies.production.measure as measure_module
+    from strategies.production.families import linear_floor
+
+    problem, views = _noisy_views(titanic, 3, seed=2)
+    rows = latency_rows(titanic.dataset)
+    real = [quick_candidate(problem, tmp_path / "a", rows), linear_floor(problem, tmp_path / "c", rows, 200)]
+    budgets = Budgets(5.0, 50_000_000)
+    pool = [replace(c, name=f"lightgbm/view{i}", oof=view, score=problem.score(view),
+                    latency=replace(c.latency, p50_ms=1.0, p99_ms=2.0))
+            for i, (c, view) in enumerate(zip(real, views, strict=False))]
+    measure, blends_measured = measure_module.measure_latency, []
+
+    def slow_first(model, rows, **kwargs):
+        report = measure(model, rows, **kwargs)
+        if model.name.startswith("blend/"):
+            blends_measured.append(model.name)
+            if len(blends_measured) == 1:
+                return replace(report, p99_ms=1e6)
+        return report
+
+    monkeypatch.setattr(measure_module, "measure_latency", slow_first)
+    blends = blend_candidates(problem, pool, budgets, tmp_path, rows, 200, Deadline.after(60), max_members=2)
+    assert len(blends_measured) >= 3 and len(set(blends_measured[:3])) == 1
+    assert blends[0].params["latency_headroom"] == 1.0 and blends[0].fits(budgets)
+    assert all(b.params["latency_headroom"] != 0.8 for b in blends)
