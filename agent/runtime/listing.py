@@ -37,6 +37,7 @@ class ListedCandidate(BaseModel):
     oof_seconds: float
     size_bytes: int | None
     latency: LatencyReport | None  # agent/runtime/latency.py's measurement, as measured
+    p99_ms_measured: list[float] = []  # every measurement's p99 in order (search, re-measurements); `latency` stands
     params: dict[str, Any]
     note: str = ""
     within_budget: bool | None = None

@@ -145,6 +145,8 @@ def blend_candidates(problem: Problem, candidates: list[ProductionCandidate], bu
     if deadline.passed():
         return [ProductionCandidate("blend", "blend", status=SKIPPED, note="no time left")]
     pool = _pool(problem, candidates, budgets)
+    log.info("Production blend pool: %s", ", ".join(f"{c.name} ({problem.metric.name} {c.score:.5g}, p99 "
+                                                   f"{c.latency.p99_ms:.3g} ms)" for c in pool) or "empty")
     if len(pool) < 2 or max_members < 2:
         return []
     blends: list[ProductionCandidate] = []

@@ -54,6 +54,12 @@ class ProductionCandidate:
     score_source: str = OOF_SOURCE
     teacher_seconds: float = 0.0     # a student needs its teacher refitted to be retrained
     members: list[ProductionCandidate] = field(default_factory=list, repr=False)  # a blend's, served together
+    p99_ms_measured: list[float] = field(default_factory=list)  # every measurement's p99, in order
+
+    def measure(self, report: LatencyReport, stands: LatencyReport | None = None) -> None:
+        """Record a latency measurement; `stands` (default: this one) is the report selection reads."""
+        self.p99_ms_measured.append(round(report.p99_ms, 6))
+        self.latency = stands or report
 
     @property
     def measured(self) -> bool:
@@ -83,6 +89,7 @@ class ProductionCandidate:
                 "score_source": self.score_source, "fit_seconds": round(self.fit_seconds, 3),
                 "oof_seconds": round(self.oof_seconds, 3), "size_bytes": self.size_bytes,
                 "latency": self.latency.to_dict() if self.latency else None, "params": self.params,
+                "p99_ms_measured": self.p99_ms_measured,
                 "note": self.note}
         if budgets is not None:
             data["within_budget"] = self.fits(budgets)

@@ -306,7 +306,9 @@ def test_a_remeasurement_that_disagrees_on_the_budget_is_settled_by_a_third(tita
         monkeypatch.setattr(measure_module, "measure_latency", measured)
         remeasure(candidate, production.rows, 200, latency_ms=production.budgets.latency_ms)
         assert len(seen) == 2 and candidate.fits(production.budgets) == fits
+        assert len(candidate.p99_ms_measured) == 3 and candidate.p99_ms_measured[1] == 1e6  # each one recorded
         remeasure(candidate, production.rows, 200)  # without the budget, the newest measurement stands
         assert len(seen) == 3 and candidate.fits(production.budgets)
+        assert candidate.to_dict()["p99_ms_measured"][-1] == round(candidate.latency.p99_ms, 6)
     finally:
         production.close()
