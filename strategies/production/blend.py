@@ -154,8 +154,8 @@ def blend_candidates(problem: Problem, candidates: list[ProductionCandidate], bu
         if blends and deadline.passed():
             break
         started = time.monotonic()
-        blend = _blend(problem, pool, budgets, work, rows, calls, max_members, headroom, deadline)
-        if blend is None or any(b.name == blend.name for b in blends):
+        blend = _blend(problem, pool, budgets, work, rows, calls, max_members, headroom, deadline, blends)
+        if blend is None:
             break
         blends.append(blend)
         if blend.measured and not blend.fits(budgets):  # its members' p99s said it fits: measured again
@@ -167,14 +167,18 @@ def blend_candidates(problem: Problem, candidates: list[ProductionCandidate], bu
                  blend.size_bytes / 1e6, 100 * LATENCY_HEADROOMS[-1])
     if blends and blends[-1].measured and blends[-1].fits(budgets) and blends[-1].params[
             "latency_headroom"] == LATENCY_HEADROOMS[0] and deadline.remaining() > time.monotonic() - started:
-        ambitious = _blend(problem, pool, budgets, work, rows, calls, max_members, AMBITIOUS_HEADROOM, deadline)
-        if ambitious is not None and all(b.name != ambitious.name for b in blends):
+        ambitious = _blend(problem, pool, budgets, work, rows, calls, max_members, AMBITIOUS_HEADROOM, deadline,
+                           blends)
+        if ambitious is not None:
             blends.append(ambitious)
     return blends
 
 
 def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, work: Path, rows: pd.DataFrame,
-           calls: int, max_members: int, headroom: float, deadline: Deadline) -> ProductionCandidate | None:
+           calls: int, max_members: int, headroom: float, deadline: Deadline,
+           made: list[ProductionCandidate]) -> ProductionCandidate | None:
+    """The blend chosen within `headroom`, packaged and measured; None when it keeps one candidate or is one
+    already `made` (same members, same weights: its seconds go to the measurements after it)."""
     started = time.monotonic()
     oofs = [np.asarray(c.oof, dtype=float) for c in pool]
     latency_ms = [c.latency.p99_ms for c in pool]
@@ -184,6 +188,9 @@ def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, 
                      headroom=headroom)
     if len(weights) < 2:
         log.info("The production blend kept one candidate: no blend")
+        return None
+    if any(b.params["members"] == {pool[i].name: round(w, 6) for i, w in weights.items()} for b in made):
+        log.info("The production blend within %.0f%% of the latency budget is the one already made", 100 * headroom)
         return None
     choices = nested_choices(oofs, problem, latency_ms, sizes, budgets, max_members, headroom)
     honest = nested_predictions(oofs, problem, choices)

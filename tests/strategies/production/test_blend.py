@@ -287,3 +287,31 @@ def test_a_blend_measured_slow_once_is_measured_again_before_its_members_are_cho
     assert len(blends_measured) >= 3 and len(set(blends_measured[:3])) == 1
     assert blends[0].params["latency_headroom"] == 1.0 and blends[0].fits(budgets)
     assert all(b.params["latency_headroom"] != 0.8 for b in blends)
+
+
+def test_an_ambitious_blend_with_the_members_of_the_first_is_not_made_again(titanic, tmp_path, monkeypatch):
+    """When every member already fits the first blend, the 1.5x blend chooses the same: it is not packaged and
+    measured a second time (those seconds go to the re-measurement after it)."""
+    from dataclasses import replace
+
+    import strategies.production.measure as measure_module
+    from strategies.production.families import linear_floor
+
+    problem, views = _noisy_views(titanic, 3, seed=2)
+    rows = latency_rows(titanic.dataset)
+    real = [quick_candidate(problem, tmp_path / "a", rows), quick_candidate(problem, tmp_path / "b", rows),
+            linear_floor(problem, tmp_path / "c", rows, 200)]
+    budgets = Budgets(5.0, 50_000_000)
+    pool = [replace(c, name=f"lightgbm/view{i}", oof=view, score=problem.score(view),
+                    latency=replace(c.latency, p50_ms=0.5, p99_ms=1.0))
+            for i, (c, view) in enumerate(zip(real, views, strict=True))]
+    measure, packaged = measure_module.measure_latency, []
+
+    def counted(model, rows, **kwargs):
+        packaged.append(model.name)
+        return measure(model, rows, **kwargs)
+
+    monkeypatch.setattr(measure_module, "measure_latency", counted)
+    blends = blend_candidates(problem, pool, budgets, tmp_path, rows, 200, Deadline.after(60), max_members=3)
+    assert len(blends) == 1 and blends[0].fits(budgets) and len(blends[0].members) == 3
+    assert sum(name.startswith("blend/") for name in packaged) == 1
