@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 
@@ -66,6 +67,27 @@ def test_calls_that_lost_their_core_are_timed_again_when_asked():
     assert plain.p99_ms >= 5 and plain.retimed == 0  # 1 call in 10 took 5 ms: the p99 is one of them
     assert retimed.p99_ms < 1 and 15 <= retimed.retimed <= 25  # every such call timed again, and counted
     assert retimed.calls == plain.calls == MIN_CALLS
+
+
+class _HeapWatcher:
+    """Records, at each call, how many objects the garbage collector has set aside (frozen)."""
+
+    def __init__(self):
+        self.frozen: list[int] = []
+
+    def predict(self, rows):
+        self.frozen.append(gc.get_freeze_count())
+        return [0.0] if isinstance(rows, dict) else [0.0] * len(rows)
+
+
+def test_the_objects_alive_before_are_set_aside_from_the_collector_only_while_timing():
+    alive = [[i] for i in range(10_000)]  # noqa: F841 - what the measuring process holds
+    model = _HeapWatcher()
+    measure_latency(model, pd.DataFrame({"a": [1.0]}), warmup=3, batch_size=10, repeats=1)
+    warmup, timed = model.frozen[:3], model.frozen[3:]
+    assert warmup == [0, 0, 0] and len(timed) == MIN_CALLS + 2  # the timed calls, the batch's first, its timing
+    assert min(timed[:MIN_CALLS]) >= 10_000 and timed[-1] >= 10_000 and timed[MIN_CALLS] == 0
+    assert gc.get_freeze_count() == 0  # and given back afterwards
 
 
 def test_artifact_size_counts_serving_files_only(tmp_path):
