@@ -209,3 +209,19 @@ def test_a_share_below_one_gives_the_optuna_studies_the_end_of_the_fitting_windo
     autogluon, optuna = plan.pieces[AUTOGLUON], plan.pieces[OPTUNA]
     assert autogluon.start == optuna.start and autogluon.deadline < optuna.deadline
     assert autogluon.seconds == pytest.approx(0.75 * optuna.seconds)
+
+
+def test_the_leaderboard_figures_end_before_the_production_tail_when_they_can():
+    """Started as AutoGluon's fit lands, the figures task (its importance runs to its deadline) is given the time
+    until the leaderboard's planned end, so the production tail measures on quiet cores; started too late for
+    that, it keeps 0.8 of its own piece."""
+    from agent.run.pipeline import MIN_FIGURES_SECONDS, figures_seconds
+
+    plan, clock = plan_for(600)
+    tail = plan.pieces[LEADERBOARD_PREDICT].deadline
+    clock.advance(tail - 47 - plan.now())  # AutoGluon's fit on disk 47 s before the leaderboard's planned end
+    plan.begin(LEADERBOARD_FIGURES)
+    assert figures_seconds(plan) == pytest.approx(47)
+    clock.advance(47 - MIN_FIGURES_SECONDS / 2)  # later: less than MIN_FIGURES_SECONDS before the tail
+    assert figures_seconds(plan) == pytest.approx(0.8 * plan.seconds_left(LEADERBOARD_FIGURES))
+    assert figures_seconds(plan) > MIN_FIGURES_SECONDS
