@@ -315,3 +315,15 @@ def test_an_ambitious_blend_with_the_members_of_the_first_is_not_made_again(tita
     blends = blend_candidates(problem, pool, budgets, tmp_path, rows, 200, Deadline.after(60), max_members=3)
     assert len(blends) == 1 and blends[0].fits(budgets) and len(blends[0].members) == 3
     assert sum(name.startswith("blend/") for name in packaged) == 1
+
+
+def test_members_chosen_again_with_headroom_leave_room_in_the_size_budget_too(titanic):
+    """A blend's files weigh a little more than its members' (ames_house: 5.02 MB of members adding up to 5 MB):
+    chosen again after a miss, members' sizes add up to 80% of the size budget; never over it, however
+    ambitious the latency headroom."""
+    problem, views = _noisy_views(titanic, 4)
+    budgets = Budgets(1.0, 1_000_000)
+    sizes = [450_000] * 4  # two add up to 90% of the size budget
+    assert len(select(views, problem.y, problem, [0.1] * 4, sizes, budgets, 3, headroom=1.0)) == 2
+    assert len(select(views, problem.y, problem, [0.1] * 4, sizes, budgets, 3, headroom=0.8)) == 1
+    assert len(select(views, problem.y, problem, [0.1] * 4, [600_000] * 4, budgets, 3, headroom=1.5)) == 1
