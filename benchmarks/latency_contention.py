@@ -51,9 +51,18 @@ class Served:
         return self.booster.predict(rows[self.columns].to_numpy(dtype=float), num_threads=1)
 
 
-def main() -> None:
+def served_booster(trees: int = 1000) -> tuple[pd.DataFrame, Served]:
+    """20 numeric columns of 5,000 rows and a LightGBM booster of `trees` trees fitted on them, served."""
     import lightgbm
 
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(5000, 20)), columns=[f"x{i}" for i in range(20)])
+    booster = lightgbm.train({"verbose": -1, "num_threads": 1}, lightgbm.Dataset(frame, frame.x0 + rng.normal(
+        size=len(frame))), num_boost_round=trees)
+    return frame, Served(booster, list(frame.columns))
+
+
+def main() -> None:
     from agent.runtime.latency import measure_latency
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -61,11 +70,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--records", type=Path, default=RECORDS)
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(5000, 20)), columns=[f"x{i}" for i in range(20)])
-    booster = lightgbm.train({"verbose": -1, "num_threads": 1}, lightgbm.Dataset(frame, frame.x0 + rng.normal(
-        size=len(frame))), num_boost_round=1000)
-    model = Served(booster, list(frame.columns))
+    frame, model = served_booster()
     for busy in (0, 1, 2):
         stop = multiprocessing.Event()
         workers = [multiprocessing.Process(target=_busy, args=(stop,), daemon=True) for _ in range(busy)]

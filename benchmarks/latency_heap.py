@@ -18,12 +18,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.latency_contention import Served  # noqa: E402
+from benchmarks.latency_contention import served_booster  # noqa: E402
 from benchmarks.rounds import alternated, append_record  # noqa: E402
 
 RECORDS = Path(__file__).resolve().parent / "results" / "latency_heap.jsonl"
@@ -37,8 +34,6 @@ def collected_heap():
 
 
 def main() -> None:
-    import lightgbm
-
     import agent.runtime.latency as latency
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -47,11 +42,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--records", type=Path, default=RECORDS)
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(5000, 20)), columns=[f"x{i}" for i in range(20)])
-    booster = lightgbm.train({"verbose": -1, "num_threads": 1}, lightgbm.Dataset(frame, frame.x0 + rng.normal(
-        size=len(frame))), num_boost_round=1000)
-    model = Served(booster, list(frame.columns))
+    frame, model = served_booster()
     frozen = latency.frozen_heap
     for objects in sorted(args.objects):
         held = [{"i": i, "list": [i]} for i in range(objects // 2)]  # two objects each  # noqa: F841 - kept alive

@@ -102,6 +102,12 @@ def measure_latency(model, rows: pd.DataFrame, calls: int = MIN_CALLS, warmup: i
     )
 
 
+def median_report(reports: list[LatencyReport]) -> LatencyReport:
+    """The measurement that stands among several of one model: the one with the median p99 (the upper one of
+    an even count), so one slow moment of the machine, or one lucky one, decides nothing."""
+    return sorted(reports, key=lambda r: r.p99_ms)[len(reports) // 2]
+
+
 @contextmanager
 def frozen_heap():
     """Time a model as a serving process holds it: the objects alive before (in a run, AutoGluon's predictor,

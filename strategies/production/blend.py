@@ -190,7 +190,8 @@ def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, 
     if len(weights) < 2:
         log.info("The production blend kept one candidate: no blend")
         return None
-    if any(b.params["members"] == {pool[i].name: round(w, 6) for i, w in weights.items()} for b in made):
+    chosen = {pool[i].name: round(w, 6) for i, w in weights.items()}
+    if any(b.params["members"] == chosen for b in made):
         log.info("The production blend within %.0f%% of the latency budget is the one already made", 100 * headroom)
         return None
     choices = nested_choices(oofs, problem, latency_ms, sizes, budgets, max_members, headroom)
@@ -204,9 +205,7 @@ def _blend(problem: Problem, pool: list[ProductionCandidate], budgets: Budgets, 
     name = "blend/" + "+".join(m.name.split("/", 1)[-1] for m in members) + ("-stacked" if stacker else "")
     combined = "members, weights and the stacker" if stacker else "members and weights"
     candidate = ProductionCandidate(
-        name=name, family="blend", params={"members": {m.name: round(w, 6) for m, w in
-                                                       zip(members, weights.values(), strict=True)},
-                                           "latency_headroom": headroom,
+        name=name, family="blend", params={"members": chosen, "latency_headroom": headroom,
                                            "combiner": "logistic stacker" if stacker else "weighted mean"},
         score=problem.score(honest), oof=honest, fit_seconds=sum(m.fit_seconds for m in members),
         oof_seconds=sum(m.oof_seconds for m in members) + time.monotonic() - started,

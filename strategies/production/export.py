@@ -23,7 +23,7 @@ from agent.competition.inference import Competition
 from agent.deadline import Deadline
 from agent.runtime.card import ModelCard
 from agent.runtime.files import artifact_size, directory_bytes, staged_directory
-from agent.runtime.latency import LatencyReport, measure_latency
+from agent.runtime.latency import LatencyReport, measure_latency, median_report
 from agent.runtime.listing import CANDIDATES, CandidateListing, ListedBudgets
 from agent.runtime.model import load_model
 from strategies.production.candidate import Budgets, ProductionCandidate
@@ -111,10 +111,10 @@ def export_latency(loaded, inputs: ExportInputs, autogluon: bool = False) -> tup
     first = measure()
     if autogluon or first.p99_ms <= inputs.budgets.latency_ms:
         return first, 1
-    reports = sorted([first, *(measure() for _ in range(MISS_MEASUREMENTS - 1))], key=lambda r: r.p99_ms)
+    reports = [first, *(measure() for _ in range(MISS_MEASUREMENTS - 1))]
     log.info("%s: p99 %.3g ms on the export's first measurement; %s on the next %d", loaded.name, first.p99_ms,
-             ", ".join(f"{r.p99_ms:.3g}" for r in reports if r is not first), MISS_MEASUREMENTS - 1)
-    return reports[len(reports) // 2], len(reports)
+             ", ".join(f"{r.p99_ms:.3g}" for r in reports[1:]), MISS_MEASUREMENTS - 1)
+    return median_report(reports), len(reports)
 
 
 def _onnx(stage: Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from agent.runtime.encoder import Encoder
 from agent.runtime.files import artifact_size, staged_directory
-from agent.runtime.latency import LatencyReport, measure_latency
+from agent.runtime.latency import LatencyReport, measure_latency, median_report
 from agent.runtime.model import ProductionModel, load_model
 from agent.runtime.runtimes import Runtime
 from agent.runtime.schema import Schema
@@ -74,7 +74,7 @@ def remeasure(candidate: ProductionCandidate, rows: pd.DataFrame, calls: int = 2
     candidate.measure(report)
     if latency_ms is not None and (before.p99_ms <= latency_ms) != (report.p99_ms <= latency_ms):
         third = measure()
-        median = sorted([before, report, third], key=lambda r: r.p99_ms)[1]
+        median = median_report([before, report, third])
         log.info("%s: p99 %.3g ms, then %.3g ms against a %g ms budget; %.3g ms on a third: %.3g ms stands",
                  candidate.name, before.p99_ms, report.p99_ms, latency_ms, third.p99_ms, median.p99_ms)
         candidate.measure(third, stands=median)

@@ -26,6 +26,16 @@ def _noisy_views(titanic, n_views: int, seed: int = 0) -> tuple[object, list[np.
     return problem, views
 
 
+def _as_views(problem, real, views: list[np.ndarray], p99s: list[float]) -> list:
+    """Real packaged candidates standing for the noisy `views`: each takes a view's OOF predictions and score,
+    and is said to have measured `p99s` (its p50 half of it)."""
+    from dataclasses import replace
+
+    return [replace(c, name=f"lightgbm/view{i}", oof=view, score=problem.score(view),
+                    latency=replace(c.latency, p50_ms=p99 / 2, p99_ms=p99))
+            for i, (c, view, p99) in enumerate(zip(real, views, p99s, strict=True))]
+
+
 def test_the_blend_averages_several_models_when_the_budgets_hold_them(titanic):
     problem, views = _noisy_views(titanic, 4)
     roomy = Budgets(1.0, 5_000_000)
@@ -52,7 +62,6 @@ def test_members_are_limited_by_count_summed_latency_and_summed_size(titanic):
 def test_a_blend_that_misses_the_latency_budget_when_measured_is_chosen_again_with_headroom(titanic, tmp_path):
     """Members whose recorded p99s add up to the whole budget are tried first; the blend is then measured, and
     when it misses, members are chosen again within 80% of the budget. Both blends are kept, as measured."""
-    from dataclasses import replace
 
     from strategies.production.families import linear_floor
 
@@ -62,9 +71,7 @@ def test_a_blend_that_misses_the_latency_budget_when_measured_is_chosen_again_wi
             linear_floor(problem, tmp_path / "c", rows, 200)]
     budgets = Budgets(0.02, 50_000_000)  # 20 us: no served blend of two models is that fast
     recorded = [0.009, 0.009, 0.006]  # the first two fill the whole budget; only the first and last fit 80% of it
-    pool = [replace(c, name=f"lightgbm/view{i}", oof=view, score=problem.score(view),
-                    latency=replace(c.latency, p50_ms=p99 / 2, p99_ms=p99))
-            for i, (c, view, p99) in enumerate(zip(real, views, recorded, strict=True))]
+    pool = _as_views(problem, real, views, recorded)
     blends = blend_candidates(problem, pool, budgets, tmp_path, rows, 200, Deadline.after(60), max_members=3)
     first = blends[0]
     assert first.params["latency_headroom"] == 1.0 and first.measured and not first.fits(budgets)
@@ -79,7 +86,6 @@ def test_after_a_blend_that_fits_one_whose_members_add_up_to_more_than_the_budge
     """Members measured on a busy machine read slower than they serve, and a blend's p99 is below the sum of its
     members': after a blend that fits, with as much time left as it took, members whose p99s add up to 1.5x the
     budget are tried too; both are kept."""
-    from dataclasses import replace
 
     from strategies.production.families import linear_floor
 
@@ -89,9 +95,7 @@ def test_after_a_blend_that_fits_one_whose_members_add_up_to_more_than_the_budge
             linear_floor(problem, tmp_path / "c", rows, 200)]
     budgets = Budgets(5.0, 50_000_000)  # 5 ms: every blend of these fits when measured
     recorded = [3.0, 3.0, 1.5]  # as recorded: the three add up to 1.5x the budget, two of them to 0.9x
-    pool = [replace(c, name=f"lightgbm/view{i}", oof=view, score=problem.score(view),
-                    latency=replace(c.latency, p50_ms=p99 / 2, p99_ms=p99))
-            for i, (c, view, p99) in enumerate(zip(real, views, recorded, strict=True))]
+    pool = _as_views(problem, real, views, recorded)
     first, second = blend_candidates(problem, pool, budgets, tmp_path, rows, 200, Deadline.after(60), max_members=3)
     assert first.params["latency_headroom"] == 1.0 and first.fits(budgets) and len(first.members) == 2
     assert second.params["latency_headroom"] == blend_module.AMBITIOUS_HEADROOM and second.measured
@@ -269,9 +273,7 @@ def test_a_blend_measured_slow_once_is_measured_again_before_its_members_are_cho
     rows = latency_rows(titanic.dataset)
     real = [quick_candidate(problem, tmp_path / "a", rows), linear_floor(problem, tmp_path / "c", rows, 200)]
     budgets = Budgets(5.0, 50_000_000)
-    pool = [replace(c, name=f"lightgbm/view{i}", oof=view, score=problem.score(view),
-                    latency=replace(c.latency, p50_ms=1.0, p99_ms=2.0))
-            for i, (c, view) in enumerate(zip(real, views, strict=False))]
+    pool = _as_views(problem, real, views[:len(real)], [2.0] * len(real))
     measure, blends_measured = measure_module.measure_latency, []
 
     def slow_first(model, rows, **kwargs):
@@ -292,7 +294,6 @@ def test_a_blend_measured_slow_once_is_measured_again_before_its_members_are_cho
 def test_an_ambitious_blend_with_the_members_of_the_first_is_not_made_again(titanic, tmp_path, monkeypatch):
     """When every member already fits the first blend, the 1.5x blend chooses the same: it is not packaged and
     measured a second time (those seconds go to the re-measurement after it)."""
-    from dataclasses import replace
 
     import strategies.production.measure as measure_module
     from strategies.production.families import linear_floor
@@ -302,9 +303,7 @@ def test_an_ambitious_blend_with_the_members_of_the_first_is_not_made_again(tita
     real = [quick_candidate(problem, tmp_path / "a", rows), quick_candidate(problem, tmp_path / "b", rows),
             linear_floor(problem, tmp_path / "c", rows, 200)]
     budgets = Budgets(5.0, 50_000_000)
-    pool = [replace(c, name=f"lightgbm/view{i}", oof=view, score=problem.score(view),
-                    latency=replace(c.latency, p50_ms=0.5, p99_ms=1.0))
-            for i, (c, view) in enumerate(zip(real, views, strict=True))]
+    pool = _as_views(problem, real, views, [1.0] * len(real))
     measure, packaged = measure_module.measure_latency, []
 
     def counted(model, rows, **kwargs):
