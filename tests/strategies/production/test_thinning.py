@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.runtime.latency import LatencyReport
-from strategies.production.autogluon_bags import _count
+from strategies.production.autogluon_bags import EDGE, _count, thinning_budgets
 from strategies.production.candidate import MEASURED, Budgets, ProductionCandidate
 
 
@@ -31,3 +31,13 @@ def test_two_measurements_separate_the_fixed_cost_from_the_cost_per_fold_model()
     assert _count(latest, 5, Budgets(1.0, 400), before=(8, 0.47 + 8 * 0.1375)) == 2
     # measurements that do not fall with the count (noise) fall back to the proportion
     assert _count(latest, 5, budgets, before=(8, 0.5)) == 4
+
+
+def test_a_bag_is_thinned_when_it_misses_or_fits_only_at_the_edge_of_the_latency_budget():
+    budgets = Budgets(1.0, 1000)
+    assert thinning_budgets(measured(1.6, 500), budgets) == budgets  # outside: thinned to the budgets
+    assert thinning_budgets(measured(0.5, 2000), budgets) == budgets  # outside by size
+    assert thinning_budgets(measured(0.7, 500), budgets) is None  # fits with room: served whole only
+    edge = thinning_budgets(measured(0.975, 500), budgets)  # fits, but a busy moment would refuse it
+    assert edge == Budgets(EDGE, 1000)
+    assert _count(measured(0.975, 500), 8, edge) == 6  # 8 x 0.8 / 0.975
