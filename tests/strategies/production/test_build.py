@@ -312,3 +312,29 @@ def test_a_remeasurement_that_disagrees_on_the_budget_is_settled_by_a_third(tita
         assert candidate.to_dict()["p99_ms_measured"][-1] == round(candidate.latency.p99_ms, 6)
     finally:
         production.close()
+
+
+def test_every_measurement_of_a_model_counts_when_they_disagree(titanic, tmp_path):
+    """A model measured over the budget twice when it was made (a blend in the tail) and then inside it twice is
+    not admitted by the last three measurements: the median of all four stands (the upper of the middle two)."""
+    import dataclasses
+
+    from strategies.production import ProductionSearch
+    from strategies.production.measure import remeasure
+
+    production = ProductionSearch(titanic.competition, titanic.dataset, tmp_path / "production",
+                                  fast_settings(search_trials=1, distill=False, blend_members=1))
+    try:
+        production.floor()
+        candidate = next(c for c in production.candidates if c.fits(production.budgets))
+        slow = dataclasses.replace(candidate.latency, p99_ms=10 * production.budgets.latency_ms)
+        candidate.reports.clear()
+        candidate.p99_ms_measured.clear()
+        candidate.measure(slow)
+        candidate.measure(dataclasses.replace(slow, p99_ms=2 * production.budgets.latency_ms))
+        remeasure(candidate, production.rows, 200, latency_ms=production.budgets.latency_ms)
+        assert len(candidate.p99_ms_measured) == 4  # a fast one disagreed: a third was taken
+        assert max(candidate.p99_ms_measured[2:]) <= production.budgets.latency_ms  # both fit, alone they'd admit it
+        assert candidate.latency.p99_ms == 2 * production.budgets.latency_ms and not candidate.fits(production.budgets)
+    finally:
+        production.close()
