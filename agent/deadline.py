@@ -27,6 +27,14 @@ def now() -> float:
     return clock()
 
 
+def process_started() -> float:
+    """This process's start on the one clock: a command's time limit counts its interpreter's start and imports
+    too (seconds a run's own clock, started later, did not see)."""
+    import psutil
+
+    return now() - max(0.0, wall_clock() - psutil.Process().create_time())
+
+
 @dataclass(frozen=True, order=True)
 class Deadline:
     """A moment `at` on `clock`: how long is left, whether it has passed; the sooner of two."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,16 @@ def test_on_another_host_a_pickled_deadline_is_the_same_wall_clock_moment(clocks
     advance(12)
     arrived = pickle.loads(sent)
     assert arrived.remaining() == pytest.approx(18) and arrived.at == pytest.approx(5.0 + 12 + 18)
+
+
+def test_a_process_start_counts_the_seconds_before_the_clock_was_first_read():
+    """A command's time limit counts from its process's start: the seconds before `process_started` is called
+    (the interpreter, imports; here a sleep) are already spent."""
+    import subprocess
+    import sys
+
+    code = ("import time; time.sleep(1.5); from agent.deadline import now, process_started; "
+            "print(now() - process_started())")
+    spent = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                 cwd=Path(__file__).resolve().parents[1]).stdout)
+    assert 1.5 <= spent < 10

@@ -70,6 +70,7 @@ class RunOptions:
     refresh: bool = False               # --refresh: download again instead of using the cache
     submit: bool = False                # --submit: submit submission.csv once the run succeeded
     tables: dict[str, str | None] = field(default_factory=dict)  # --train, --test, --sample-submission (databases)
+    started: float | None = None        # the clock reading the time limit counts from (default: the run's start)
 
 
 def resolve_settings(options: RunOptions, slug: str) -> tuple[Settings, list[tuple[str, dict[str, Any]]]]:
@@ -137,7 +138,7 @@ def check_time_limit(seconds: float) -> None:
 
 def run_competition(options: RunOptions, notify: Notify = lambda message: None) -> Run:
     """Run one competition end to end; the returned Run's manifest says how it went."""
-    started = deadlines.now()
+    started = deadlines.now() if options.started is None else options.started
     run, source, settings, layers = _open_run(options)
     executor = RayExecutor(address=options.ray_address or settings.ray.address, num_cpus=options.cpus,
                            object_store_gb=settings.ray.object_store_gb)
