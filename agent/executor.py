@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,6 +234,21 @@ class RayExecutor:
 
     def __exit__(self, *exc: Any) -> None:
         self.shutdown()
+
+
+def cancel_after(executor, task: Task, seconds: float) -> threading.Timer:
+    """Cancel `task` in `seconds` unless it has ended, from a timer thread (`.cancel()` the timer once its result
+    is collected): for work that may not stop itself at its deadline (one library call it cannot interrupt)."""
+    def cancel() -> None:
+        try:
+            executor.cancel(task)
+        except Exception as error:  # noqa: BLE001 - a task that cannot be cancelled ends with the run
+            log.info("The Ray task %s could not be cancelled: %s", task.name, error)
+
+    timer = threading.Timer(seconds, cancel)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _probe_path(path: str) -> bool:

@@ -52,3 +52,30 @@ def test_a_temp_folder_too_deep_for_rays_sockets_is_replaced_by_a_short_one(tmp_
     short = usable_temp_dir(deep)
     assert short != deep and len(str(short)) + RAY_SOCKET_SUFFIX <= UNIX_SOCKET_MAX
     assert usable_temp_dir(Path("/tmp/ray-x")) == Path("/tmp/ray-x")  # a short one is kept
+
+
+def _sleep(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_task_that_does_not_stop_itself_is_cancelled_after_its_time_and_a_collected_one_is_not(ray_local):
+    import time
+
+    import pytest
+    from ray.exceptions import TaskCancelledError
+
+    from agent.executor import cancel_after
+
+    stuck = ray_local.submit(_sleep, 60.0, name="stuck", num_cpus=1)
+    started = time.monotonic()
+    timer = cancel_after(ray_local, stuck, 1.0)
+    with pytest.raises(TaskCancelledError):
+        ray_local.result(stuck, timeout=30)
+    assert time.monotonic() - started < 30 and not timer.is_alive()
+    quick = ray_local.submit(_sleep, 0.1, name="quick", num_cpus=1)
+    timer = cancel_after(ray_local, quick, 5.0)
+    assert ray_local.result(quick, timeout=30) == 0.1
+    timer.cancel()

@@ -22,7 +22,7 @@ from agent.competition.inference import Competition, infer_competition
 from agent.competition.tables import CompetitionData, read_competition
 from agent.config import CONFIG_DIR, Settings, load_settings, read_yaml
 from agent.errors import InputError, PodiumError
-from agent.executor import RayExecutor, check_shared_path
+from agent.executor import RayExecutor, cancel_after, check_shared_path
 from agent.logs import run_log
 from agent.outputs import output_folder
 from agent.report import failure_reported, report_run
@@ -46,6 +46,7 @@ from strategies.base import TwoPhaseSearch
 
 log = logging.getLogger("podium.pipeline")
 Notify = Callable[[str], None]
+FIGURES_GRACE_SECONDS = 2.0  # past its time, the figures task is cancelled (it stops itself between features)
 MIN_FIGURES_SECONDS = 10.0  # the leaderboard model's latency (a quarter) and a first pass of its importance
 
 
@@ -322,6 +323,7 @@ def _fit_and_submit(run: Run, competition: Competition, data: CompetitionData, s
 
             measured = leaderboard_figures(run.path, run.manifest, executor, figures.task,
                                            plan.seconds_left(LEADERBOARD_FIGURES))
+            figures.stop()
             if "latency" not in measured and blend_latency is not None:
                 measured["latency"] = blend_latency
             run.update(leaderboard={**run.manifest["leaderboard"], "figures": measured})
@@ -341,6 +343,7 @@ class _Figures:
             run, executor, dataset, competition, plan, seed
         self.task = None
         self.started = False
+        self.stopper = None
 
     def start(self) -> int:
         """Start measuring (once); the CPUs the task holds."""
@@ -351,9 +354,19 @@ class _Figures:
 
         self.started = True
         self.plan.begin(LEADERBOARD_FIGURES)
+        seconds = figures_seconds(self.plan)
         self.task = start_measuring(self.run.path, self.executor, latency_rows(self.dataset, self.seed),
-                                    self.competition.problem_type, figures_seconds(self.plan))
-        return 0 if self.task is None else 1
+                                    self.competition.problem_type, seconds)
+        if self.task is None:
+            return 0
+        # the last resort: the task stops itself at its time, but one AutoGluon call it cannot interrupt may not
+        self.stopper = cancel_after(self.executor, self.task, seconds + FIGURES_GRACE_SECONDS)
+        return 1
+
+    def stop(self) -> None:
+        """No cancel once the figures are collected (or the run ends)."""
+        if self.stopper is not None:
+            self.stopper.cancel()
 
 
 def figures_seconds(plan) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -195,6 +197,16 @@ def test_the_chosen_model_is_timed_while_in_memory_and_the_card_keeps_it(corpus,
     rest = autogluon_figures(str(tmp_path / "models"), data.dataset.X.head(50), data.competition.problem_type,
                              seconds=20, top=3, latency=False)
     assert "latency" not in rest and 1 <= len(rest["top_features"]) <= 3
+    from agent.run.figures import _importance
+
+    predictor = TabularPredictor.load(str(tmp_path / "models"))
+    assert _importance(predictor, time.monotonic(), top=3) == []  # out of time: no feature is shuffled
+    shuffled = _importance(predictor, time.monotonic() + 60, top=100)  # in time: every feature, once
+    board = predictor.leaderboard(silent=True)
+    bag = predictor._trainer.load_model(board[board["stack_level"] == 1].sort_values("score_val").iloc[-1]["model"])
+    from agent.columns import decoded
+
+    assert sorted(f["feature"] for f in shuffled) == sorted(decoded(n) for n in bag.load_child(bag.models[0]).features)
 
 
 def test_a_model_the_fit_lets_start_leaves_a_stack_the_test_set_can_still_be_predicted_with():
