@@ -27,11 +27,25 @@ class LinearFit:
     oof_seconds: float
 
 
+MAX_ROWS = 10_000  # a few hundred coefficients need no more; 10 classes on 20,400 rows took 4 s a fold here
+
+
+def fitting_rows(rows: np.ndarray, seed: int) -> np.ndarray:
+    """At most MAX_ROWS of `rows`, drawn at random (the same for the same rows and seed), in order: the floor
+    is the first model of every run and must take seconds, not the production search's whole piece (the
+    floor's 9 fits took 37 s of a 21 s piece on a 23,000-row, 10-class table)."""
+    rows = np.asarray(rows)
+    if len(rows) <= MAX_ROWS:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, MAX_ROWS, replace=False))
+
+
 def fit_linear_runtime(problem: Problem, rows: np.ndarray, strength: float = 1.0) -> LinearRuntime:
-    """Fit the design (imputation, scaling) and the coefficients on `rows` only."""
+    """Fit the design (imputation, scaling) and the coefficients on `rows` only (at most MAX_ROWS of them)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression, Ridge
 
+    rows = fitting_rows(rows, problem.seed)
     columns = problem.schema.columns
     numeric = [i for i, c in enumerate(columns) if c.kind == NUMERIC]
     categorical = problem.encoder.categorical_indices
