@@ -77,11 +77,10 @@ def run_command(
     From a database (the password from PGPASSWORD or ~/.pgpass, as psql):
     podium run postgresql://ana@db:5432/shop --train train --test "SELECT * FROM test WHERE year = 2026" --target y
     """
-    from agent.deadline import process_started
     from agent.run.pipeline import RunOptions, run_competition
 
     options = RunOptions(
-        started=process_started(),  # the time limit holds around the whole command, its imports included
+        started=_process_started,  # the time limit holds around the whole command, its imports included
         source=source, config_file=config, out=out, time_limit=time_limit, seed=seed, cpus=cpus, memory_gb=memory_gb,
         ray_address=ray_address, resume=resume,
         allow=comma_list(allow),
@@ -237,7 +236,14 @@ def _add_commands() -> None:
 _add_commands()
 
 
+_process_started: float | None = None  # set by main(): a command run in a process of its own counts from its start
+
+
 def main() -> None:
+    global _process_started
+    from agent.deadline import process_started
+
+    _process_started = process_started()  # not when `app` is called in a longer-lived process (tests)
     try:
         app()
     except KeyboardInterrupt:
