@@ -236,19 +236,41 @@ class RayExecutor:
         self.shutdown()
 
 
-def cancel_after(executor, task: Task, seconds: float) -> threading.Timer:
-    """Cancel `task` in `seconds` unless it has ended, from a timer thread (`.cancel()` the timer once its result
-    is collected): for work that may not stop itself at its deadline (one library call it cannot interrupt)."""
-    def cancel() -> None:
-        try:
-            executor.cancel(task)
-        except Exception as error:  # noqa: BLE001 - a task that cannot be cancelled ends with the run
-            log.info("The Ray task %s could not be cancelled: %s", task.name, error)
+class CancelAfter:
+    """Cancel `task` in `seconds` unless it has ended, from a timer thread, and only once `ready()` says what it
+    must deliver first is delivered (checked again every second until then); `cancel()` once its result is
+    collected. For work that may not stop itself at its deadline (one library call it cannot interrupt)."""
 
-    timer = threading.Timer(seconds, cancel)
-    timer.daemon = True
-    timer.start()
-    return timer
+    def __init__(self, executor, task: Task, seconds: float, ready: Callable[[], bool] = lambda: True):
+        self.executor, self.task, self.ready = executor, task, ready
+        self.timer: threading.Timer | None = None
+        self.stopped = False
+        self._arm(seconds)
+
+    def _arm(self, seconds: float) -> None:
+        if not self.stopped:
+            self.timer = threading.Timer(seconds, self._fire)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def _fire(self) -> None:
+        if not self.ready():
+            self._arm(1.0)
+            return
+        try:
+            self.executor.cancel(self.task)
+        except Exception as error:  # noqa: BLE001 - a task that cannot be cancelled ends with the run
+            log.info("The Ray task %s could not be cancelled: %s", self.task.name, error)
+
+    def cancel(self) -> None:
+        self.stopped = True
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+def cancel_after(executor, task: Task, seconds: float, ready: Callable[[], bool] = lambda: True) -> CancelAfter:
+    """See CancelAfter."""
+    return CancelAfter(executor, task, seconds, ready)
 
 
 def _probe_path(path: str) -> bool:

@@ -359,8 +359,12 @@ class _Figures:
                                     self.competition.problem_type, seconds)
         if self.task is None:
             return 0
-        # the last resort: the task stops itself at its time, but one AutoGluon call it cannot interrupt may not
-        self.stopper = cancel_after(self.executor, self.task, seconds + FIGURES_GRACE_SECONDS)
+        # the last resort: the task stops itself at its time, but one AutoGluon call it cannot interrupt may not;
+        # never before the leaderboard model's latency is on disk (the card's figure that matters most)
+        from agent.run.figures import PARTIAL_FIGURES
+
+        partial = self.run.path / PARTIAL_FIGURES
+        self.stopper = cancel_after(self.executor, self.task, seconds + FIGURES_GRACE_SECONDS, partial.is_file)
         return 1
 
     def stop(self) -> None:
