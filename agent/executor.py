@@ -268,11 +268,6 @@ class CancelAfter:
             self.timer.cancel()
 
 
-def cancel_after(executor, task: Task, seconds: float, ready: Callable[[], bool] = lambda: True) -> CancelAfter:
-    """See CancelAfter."""
-    return CancelAfter(executor, task, seconds, ready)
-
-
 def _probe_path(path: str) -> bool:
     return Path(path).exists()
 

@@ -67,16 +67,16 @@ def test_a_task_that_does_not_stop_itself_is_cancelled_after_its_time_and_a_coll
     import pytest
     from ray.exceptions import TaskCancelledError
 
-    from agent.executor import cancel_after
+    from agent.executor import CancelAfter
 
     stuck = ray_local.submit(_sleep, 60.0, name="stuck", num_cpus=1)
     started = time.monotonic()
-    timer = cancel_after(ray_local, stuck, 1.0)
+    timer = CancelAfter(ray_local, stuck, 1.0)
     with pytest.raises(TaskCancelledError):
         ray_local.result(stuck, timeout=30)
     assert time.monotonic() - started < 30 and not timer.timer.is_alive()
     quick = ray_local.submit(_sleep, 0.1, name="quick", num_cpus=1)
-    timer = cancel_after(ray_local, quick, 5.0)
+    timer = CancelAfter(ray_local, quick, 5.0)
     assert ray_local.result(quick, timeout=30) == 0.1
     timer.cancel()
 
@@ -87,11 +87,11 @@ def test_a_task_is_not_cancelled_before_what_it_must_deliver_first_is_ready(ray_
     import pytest
     from ray.exceptions import TaskCancelledError
 
-    from agent.executor import cancel_after
+    from agent.executor import CancelAfter
 
     ready = {"now": False}
     stuck = ray_local.submit(_sleep, 60.0, name="stuck", num_cpus=1)
-    stopper = cancel_after(ray_local, stuck, 0.5, lambda: ready["now"])
+    stopper = CancelAfter(ray_local, stuck, 0.5, lambda: ready["now"])
     done, _ = ray_local.wait([stuck], timeout=3.0)
     assert not done  # its time passed, but it has not delivered: still running
     ready["now"] = True

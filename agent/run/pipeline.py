@@ -22,7 +22,7 @@ from agent.competition.inference import Competition, infer_competition
 from agent.competition.tables import CompetitionData, read_competition
 from agent.config import CONFIG_DIR, Settings, load_settings, read_yaml
 from agent.errors import InputError, PodiumError
-from agent.executor import RayExecutor, cancel_after, check_shared_path
+from agent.executor import CancelAfter, RayExecutor, check_shared_path
 from agent.logs import run_log
 from agent.outputs import output_folder
 from agent.report import failure_reported, report_run
@@ -364,7 +364,7 @@ class _Figures:
         from agent.run.figures import PARTIAL_FIGURES
 
         partial = self.run.path / PARTIAL_FIGURES
-        self.stopper = cancel_after(self.executor, self.task, seconds + FIGURES_GRACE_SECONDS, partial.is_file)
+        self.stopper = CancelAfter(self.executor, self.task, seconds + FIGURES_GRACE_SECONDS, partial.is_file)
         return 1
 
     def stop(self) -> None:

@@ -54,14 +54,17 @@ class ProductionCandidate:
     score_source: str = OOF_SOURCE
     teacher_seconds: float = 0.0     # a student needs its teacher refitted to be retrained
     members: list[ProductionCandidate] = field(default_factory=list, repr=False)  # a blend's, served together
-    p99_ms_measured: list[float] = field(default_factory=list)  # every measurement's p99, in order
-    reports: list[LatencyReport] = field(default_factory=list, repr=False)  # the measurements themselves
+    reports: list[LatencyReport] = field(default_factory=list, repr=False)  # every measurement, in order
 
     def measure(self, report: LatencyReport, stands: LatencyReport | None = None) -> None:
         """Record a latency measurement; `stands` (default: this one) is the report selection reads."""
-        self.p99_ms_measured.append(round(report.p99_ms, 6))
         self.reports.append(report)
         self.latency = stands or report
+
+    @property
+    def p99_ms_measured(self) -> list[float]:
+        """Every measurement's p99, in order (as candidates.json lists them)."""
+        return [round(r.p99_ms, 6) for r in self.reports]
 
     @property
     def measured(self) -> bool:

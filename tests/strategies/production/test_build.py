@@ -329,7 +329,6 @@ def test_every_measurement_of_a_model_counts_when_they_disagree(titanic, tmp_pat
         candidate = next(c for c in production.candidates if c.fits(production.budgets))
         slow = dataclasses.replace(candidate.latency, p99_ms=10 * production.budgets.latency_ms)
         candidate.reports.clear()
-        candidate.p99_ms_measured.clear()
         candidate.measure(slow)
         candidate.measure(dataclasses.replace(slow, p99_ms=2 * production.budgets.latency_ms))
         remeasure(candidate, production.rows, 200, latency_ms=production.budgets.latency_ms)
